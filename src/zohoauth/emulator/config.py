@@ -1,0 +1,45 @@
+"""Emulator limits and switches.
+
+Every number Zoho documents (or that the reference marks `[?]`) is a field here, so a test or a
+`--seed` file can tighten or loosen it. Defaults follow `reference/zoho-api.md` §4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorConfig:
+    """Limits of the emulated Zoho.  All durations are seconds of *virtual* time."""
+
+    # Grant codes: Zoho's pages say 2 min (Accounts) or 3 min (CRM); we pick the stricter [?].
+    code_ttl: float = 120.0
+    access_token_ttl: float = 3600.0
+    # "10 access tokens per refresh token per 10 minutes", then "Access Denied" (HTTP 200).
+    refresh_window: float = 600.0
+    max_refreshes_per_window: int = 10
+    # CRM docs say 15 live access tokens per refresh token; Accounts docs say 10 [?]. CRM wins.
+    max_live_access_tokens: int = 15
+    # "20 refresh tokens per user per client; the 21st invalidates the oldest" (Kaizen 43).
+    max_refresh_tokens_per_user: int = 20
+    # Whether `Authorization: Bearer <token>` is accepted by CRM. Zoho documents only
+    # `Zoho-oauthtoken`; unconfirmed [?], so rejected unless switched on.
+    accept_bearer: bool = False
+    # Optional CRM limits: concurrent requests per org and credits per rolling 24 h per org.
+    # None disables the limit. Exceeding either gives 429 TOO_MANY_REQUESTS.
+    max_concurrent_requests: int | None = None
+    max_credits_per_day: int | None = None
+    # The largest JSON body CRM accepts (Zoho's exact cap is undocumented [?]).
+    max_body_bytes: int = 5 * 1024 * 1024
+
+    def with_overrides(self, overrides: dict[str, Any]) -> EmulatorConfig:
+        """Return a copy with `overrides` applied; unknown names raise ValueError."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(
+                f"unknown emulator setting(s) {sorted(unknown)}; known: {sorted(known)}"
+            )
+        return replace(self, **overrides)

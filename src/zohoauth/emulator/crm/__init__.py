@@ -1,0 +1,11 @@
+"""Zoho CRM v8 over HTTP for every DC. (being built)"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from ..state import EmulatorState
+
+
+def build_routes(state: EmulatorState) -> list[BaseRoute]:
+    return []

@@ -1,0 +1,101 @@
+"""The emulated Zoho's records: orgs, users, clients, grant codes and tokens.
+
+Plain mutable dataclasses: the emulator runs on one event loop and mutates them between awaits,
+so no locks are needed (Starlette runs `async def` endpoints on the loop thread).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+
+
+def zoho_token() -> str:
+    """A token, code or secret shaped like Zoho's: `1000.<32 hex>.<32 hex>`."""
+    return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+
+
+@dataclass(slots=True)
+class Org:
+    """A CRM org. `zgid` is what the official SDK and zohoauth call the org id."""
+
+    zgid: str
+    id: str  # the org record id, distinct from zgid as at Zoho
+    company_name: str
+    dc: str
+    domain_name: str
+    primary_email: str
+    primary_zuid: str
+    edition: str = "Enterprise"
+    type: str = "Production"
+    time_zone: str = "GMT"
+    currency: str = "USD"
+    country_code: str = "US"
+
+
+@dataclass(slots=True)
+class User:
+    """A Zoho account in one DC, a member of one or more orgs."""
+
+    zuid: str
+    email: str
+    first_name: str
+    last_name: str
+    dc: str
+    orgs: list[str]  # zgids; the first is the default org
+    crm_user_ids: dict[str, str] = field(default_factory=dict)  # zgid -> CRM user record id
+    role: str = "CEO"
+    profile: str = "Administrator"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(slots=True)
+class Client:
+    """An API-console client. Multi-DC is on: the same credentials work in every DC."""
+
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+    name: str = "client"
+
+
+@dataclass(slots=True)
+class GrantCode:
+    code: str
+    client_id: str
+    zuid: str
+    dc: str
+    scopes: tuple[str, ...]
+    access_type: str  # "online" | "offline"
+    redirect_uri: str | None  # None for Self Client codes (exchanged without redirect_uri)
+    expires_at: float
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    used: bool = False
+
+
+@dataclass(slots=True)
+class RefreshToken:
+    token: str
+    client_id: str
+    zuid: str
+    dc: str
+    scopes: tuple[str, ...]
+    created_at: float
+    mint_times: deque[float] = field(default_factory=deque)  # access tokens minted (throttle)
+    access_tokens: deque[str] = field(default_factory=deque)  # live, oldest first
+
+
+@dataclass(slots=True)
+class AccessToken:
+    token: str
+    client_id: str
+    zuid: str
+    dc: str
+    scopes: tuple[str, ...]
+    expires_at: float
+    refresh_token: str | None  # None for access_type=online

@@ -1,0 +1,163 @@
+"""zohoauth's one error tree.
+
+    ZohoAuthError                       base of everything zohoauth raises
+    ├── ConfigError                     a setting is missing or invalid (names it, says how to fix)
+    ├── DataCenterError                 an unknown DC, or a host that is not on the allow-list
+    ├── LoginError                      completing "Login with Zoho" failed
+    │   ├── StateMismatchError          state missing, wrong, expired or replayed (CSRF defense)
+    │   ├── MixUpError                  location, accounts-server, api_domain disagree (RFC 9700)
+    │   └── AccessDeniedError           the user pressed Reject at Zoho
+    ├── TokenError                      getting or refreshing a token failed
+    │   ├── ReauthRequiredError         the grant is gone (revoked, invalid_code): log in again
+    │   ├── ThrottledError              Zoho's "Access Denied" refresh throttle, with retry_after
+    │   ├── ZohoUnavailableError        network errors / 5xx after bounded retries
+    │   └── LeaseTimeoutError           another process held the refresh lease too long
+    ├── StoreError                      the token store failed
+    │   ├── NotFoundError               no such credential or connection
+    │   └── DecryptionError             wrong key, tampered or swapped ciphertext
+    └── CRMError                        Zoho CRM answered with an error envelope
+        ├── InvalidTokenError           401 INVALID_TOKEN (after one refresh-and-retry)
+        ├── ScopeMismatchError          401 OAUTH_SCOPE_MISMATCH
+        ├── InvalidModuleError          400 INVALID_MODULE
+        ├── RecordNotFoundError         a record id that is not there
+        ├── InvalidDataError            400 INVALID_DATA, MANDATORY_NOT_FOUND, ...
+        └── RateLimitedError            429 TOO_MANY_REQUESTS, after back-off
+
+Messages say what happened and what to do; they never contain a token, code or secret.
+httpx and SQLAlchemy errors are converted at the boundary with `raise ... from exc`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ZohoAuthError(Exception):
+    """Base class of every error zohoauth raises."""
+
+
+class ConfigError(ZohoAuthError):
+    """A setting is missing or invalid."""
+
+
+class DataCenterError(ZohoAuthError):
+    """An unknown data center, or a URL whose host is not one of Zoho's (the allow-list)."""
+
+
+class LoginError(ZohoAuthError):
+    """Completing Login with Zoho failed; nothing was stored."""
+
+
+class StateMismatchError(LoginError):
+    """The `state` was missing, unknown, expired or already used."""
+
+
+class MixUpError(LoginError):
+    """The callback's `location`, `accounts-server` or the token's `api_domain` disagree."""
+
+
+class AccessDeniedError(LoginError):
+    """The user declined at Zoho's consent page."""
+
+
+class TokenError(ZohoAuthError):
+    """Getting a valid access token failed."""
+
+
+class ReauthRequiredError(TokenError):
+    """The user's grant is gone (revoked or expired at Zoho): they must log in again."""
+
+
+class ThrottledError(TokenError):
+    """Zoho refuses refreshes for this token until `retry_after` (epoch seconds)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ZohoUnavailableError(TokenError):
+    """Zoho's accounts server could not be reached or kept failing after retries."""
+
+
+class LeaseTimeoutError(TokenError):
+    """Another worker held the refresh lease longer than we were willing to wait."""
+
+
+class StoreError(ZohoAuthError):
+    """The token store failed (database unreachable, not migrated, ...)."""
+
+
+class NotFoundError(StoreError):
+    """No credential or connection with that key."""
+
+
+class DecryptionError(StoreError):
+    """A stored secret could not be decrypted: wrong key ring, or the row was tampered with."""
+
+
+class CRMError(ZohoAuthError):
+    """Zoho CRM answered with an error. `code` is Zoho's (e.g. INVALID_DATA)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        status: int = 0,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.details = details or {}
+
+
+class InvalidTokenError(CRMError):
+    """CRM rejected the access token even after a refresh."""
+
+
+class ScopeMismatchError(CRMError):
+    """The token lacks the scope this call needs: log in again with the scope added."""
+
+
+class InvalidModuleError(CRMError):
+    """The module name is not one this org has."""
+
+
+class RecordNotFoundError(CRMError):
+    """No record with that id in this module (or not visible to this user)."""
+
+
+class InvalidDataError(CRMError):
+    """Zoho rejected the request's data or parameters."""
+
+
+class RateLimitedError(CRMError):
+    """Zoho's concurrency or credit limit (429) persisted after back-off."""
+
+
+__all__ = [
+    "AccessDeniedError",
+    "CRMError",
+    "ConfigError",
+    "DataCenterError",
+    "DecryptionError",
+    "InvalidDataError",
+    "InvalidModuleError",
+    "InvalidTokenError",
+    "LeaseTimeoutError",
+    "LoginError",
+    "MixUpError",
+    "NotFoundError",
+    "RateLimitedError",
+    "ReauthRequiredError",
+    "RecordNotFoundError",
+    "ScopeMismatchError",
+    "StateMismatchError",
+    "StoreError",
+    "ThrottledError",
+    "TokenError",
+    "ZohoAuthError",
+    "ZohoUnavailableError",
+]

@@ -1,0 +1,92 @@
+"""The `TokenStore` protocol: what the manager, the web app and the CLI need from storage.
+
+One implementation ships (`store.sql.SQLTokenStore`: SQLAlchemy 2 Core, async, for SQLite,
+PostgreSQL and MySQL/MariaDB). Secrets are encrypted before they reach it and decrypted after;
+the store never sees a client secret.
+
+The lease methods are the cross-process half of "refresh exactly once": a conditional UPDATE
+takes the lease only if it is free or expired, and only its owner can release it or write the
+refreshed tokens (which also requires the version it read, so a stale writer never wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from ..tokens import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
+
+
+class TokenStore(Protocol):
+    async def open(self) -> None:
+        """Connect and check the schema is migrated (StoreError saying what to run if not)."""
+
+    async def close(self) -> None: ...
+
+    # -- login ---------------------------------------------------------------------------
+    async def save_login(
+        self,
+        key: CredentialKey,
+        email: str,
+        tokens: TokenSet,
+        api_domain: str,
+        scopes: Sequence[str],
+        orgs: Sequence[OrgInfo],
+    ) -> list[Connection]:
+        """Insert or update in place the credential and one connection per org.
+
+        Logging in again keeps connection ids, sets status active, bumps the version, clears
+        any lease or throttle. Returns the connections for `orgs`, in that order.
+        """
+        ...
+
+    # -- reads ---------------------------------------------------------------------------
+    async def get_credential(self, key: CredentialKey) -> Credential | None: ...
+
+    async def get_connection(self, connection_id: str) -> Connection | None: ...
+
+    async def find_connections(
+        self, *, email: str | None = None, org_id: str | None = None, client_id: str | None = None
+    ) -> list[Connection]:
+        """Connections matching every given filter (email compared case-insensitively)."""
+        ...
+
+    async def connections_of(self, key: CredentialKey) -> list[Connection]: ...
+
+    def iter_credentials(self, batch: int = 500) -> AsyncIterator[Credential]:
+        """Every credential, decrypted, in key order (CLI listing, refresh --all)."""
+        ...
+
+    # -- refresh lease -------------------------------------------------------------------
+    async def try_acquire_lease(self, key: CredentialKey, owner: str, ttl: float) -> bool:
+        """Take the refresh lease if free or expired (conditional UPDATE). True if taken."""
+        ...
+
+    async def release_lease(self, key: CredentialKey, owner: str) -> None:
+        """Release the lease only if `owner` still holds it."""
+        ...
+
+    async def save_refreshed(
+        self,
+        key: CredentialKey,
+        owner: str,
+        expected_version: int,
+        tokens: TokenSet,
+        api_domain: str | None = None,
+    ) -> bool:
+        """Write refreshed tokens and release the lease, only if `owner` holds it and the row is
+        still at `expected_version`. Returns False (and writes nothing) otherwise."""
+        ...
+
+    async def set_status(self, key: CredentialKey, status: Status) -> None: ...
+
+    async def set_throttled_until(self, key: CredentialKey, until: float | None) -> None: ...
+
+    # -- delete --------------------------------------------------------------------------
+    async def delete_credential(self, key: CredentialKey) -> bool:
+        """Delete the credential and all its connections."""
+        ...
+
+    async def delete_connection(self, connection_id: str) -> bool:
+        """Delete one connection; the credential goes too when it was the last one."""
+        ...

@@ -1,0 +1,98 @@
+"""The records zohoauth keeps: credentials (per user and client, in one DC) and connections.
+
+Zoho issues tokens to a user (zuid) for a client in one data center, so the *credential* is
+keyed `(client_id, dc, zuid)` and holds the refresh token, the current access token and the
+refresh lease. A *connection* is a credential plus one CRM org (`org_id` = zgid): a user in two
+orgs has two connections sharing one credential, refreshed once for both.
+
+Everything here is a frozen value; the decisions are pure functions (`needs_refresh`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """A credential's health, as apps and the CLI show it."""
+
+    ACTIVE = "active"
+    REAUTH_REQUIRED = "reauth_required"  # the grant is gone: the user must log in again
+    REVOKED = "revoked"  # we revoked it at Zoho (logout with revoke)
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialKey:
+    """Who the tokens belong to: one user of one client in one DC."""
+
+    client_id: str
+    dc: str
+    zuid: str
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.dc}:{self.zuid}"
+
+    @property
+    def aad(self) -> bytes:
+        """Associated data for encryption: a ciphertext only opens in its own row."""
+        return str(self).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    """The secret part of a credential (encrypted at rest as one blob)."""
+
+    refresh_token: str
+    access_token: str | None
+    expires_at: float  # epoch seconds; 0 when there is no access token
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A stored credential, decrypted."""
+
+    key: CredentialKey
+    email: str
+    tokens: TokenSet
+    api_domain: str
+    scopes: tuple[str, ...]
+    status: Status
+    version: int  # bumped by every write; a stale writer's conditional UPDATE matches nothing
+    refreshed_at: float | None = None
+    throttled_until: float | None = None  # Zoho's "Access Denied": no refresh before this
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A credential plus one CRM org; what an app, a session or a script works with."""
+
+    id: str  # opaque and stable across re-logins (the web session names only this)
+    credential: CredentialKey
+    org_id: str  # the org's zgid, sent as X-CRM-ORG
+    org_name: str
+    email: str
+    created_at: float = 0.0
+
+    @property
+    def dc(self) -> str:
+        return self.credential.dc
+
+    @property
+    def zuid(self) -> str:
+        return self.credential.zuid
+
+
+@dataclass(frozen=True, slots=True)
+class OrgInfo:
+    """An org the user belongs to, from identity lookup."""
+
+    org_id: str
+    org_name: str
+
+
+def needs_refresh(tokens: TokenSet, now: float, skew: float) -> bool:
+    """True when there is no access token or it expires within `skew` seconds."""
+    return tokens.access_token is None or tokens.expires_at - skew <= now

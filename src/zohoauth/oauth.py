@@ -1,0 +1,310 @@
+"""Login with Zoho: the authorization URL, the callback checks, and Zoho's token endpoint.
+
+The decisions are pure (`start_login`, `verify_callback`, `parse_token_response`) so they can be
+tested exhaustively; the I/O (`exchange_code`, `refresh_access_token`, `revoke_token`) sends a
+request only after the target host passed the registry (RFC 9700 §4.4 mix-up defense): a forged
+callback never makes us send a code or the client secret to a host that is not Zoho's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from .datacenters import DataCenter, DataCenterRegistry
+from .errors import (
+    AccessDeniedError,
+    LoginError,
+    MixUpError,
+    ReauthRequiredError,
+    StateMismatchError,
+    ThrottledError,
+    TokenError,
+    ZohoUnavailableError,
+)
+
+#: Scopes every login adds: identity lookup needs them [D C5, C6].
+IDENTITY_SCOPES = ("ZohoCRM.users.READ", "ZohoCRM.org.READ")
+#: How long a pending login (its `state`) stays valid.
+STATE_MAX_AGE = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthClient:
+    """The app's registration in Zoho's API console (server-based, Multi-DC on)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str
+    scopes: tuple[str, ...] = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.modules.READ")
+    prompt_consent: bool = True  # Zoho returns a refresh token only on (re)consent [D A1]
+    use_pkce: bool = True  # optional: Zoho documents PKCE only for mobile clients [D A2]
+
+    @property
+    def all_scopes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.scopes, *IDENTITY_SCOPES)))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLogin:
+    """What the app keeps (a signed cookie, a session) between `/login` and the callback."""
+
+    state: str
+    code_verifier: str | None = field(repr=False)
+    created_at: float
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """The parameters Zoho appends to the redirect URI."""
+
+    state: str | None
+    code: str | None = field(default=None, repr=False)
+    location: str | None = None
+    accounts_server: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> Callback:
+        """From a query string or JSON body (`accounts-server` or `accounts_server`)."""
+
+        def get(*names: str) -> str | None:
+            for n in names:
+                v = params.get(n)
+                if isinstance(v, str) and v:
+                    return v
+            return None
+
+        return cls(
+            state=get("state"),
+            code=get("code"),
+            location=get("location"),
+            accounts_server=get("accounts-server", "accounts_server"),
+            error=get("error"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """A parsed token response, already checked against the DC it came from."""
+
+    dc: str
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: float
+    api_domain: str
+    scopes: tuple[str, ...]
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(verifier, S256 challenge) per RFC 7636 §4.1-4.2."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def start_login(registry: DataCenterRegistry, client: OAuthClient, now: float) -> PendingLogin:
+    """A fresh single-use `state` (and PKCE verifier) and the URL to send the browser to.
+
+    Every login starts at the US accounts server, which routes the user to their DC and
+    reports it back in `location` [D A9, A10].
+    """
+    state = secrets.token_urlsafe(32)
+    params = {
+        "scope": ",".join(client.all_scopes),
+        "client_id": client.client_id,
+        "response_type": "code",
+        "access_type": "offline",
+        "redirect_uri": client.redirect_uri,
+        "state": state,
+    }
+    if client.prompt_consent:
+        params["prompt"] = "consent"
+    verifier = None
+    if client.use_pkce:
+        verifier, challenge = pkce_pair()
+        params["code_challenge"] = challenge
+        params["code_challenge_method"] = "S256"
+    url = f"{registry.login_dc.accounts_server.rstrip('/')}/oauth/v2/auth?{urlencode(params)}"
+    return PendingLogin(state=state, code_verifier=verifier, created_at=now, url=url)
+
+
+def verify_callback(
+    registry: DataCenterRegistry,
+    pending: PendingLogin | None,
+    callback: Callback,
+    now: float,
+    max_age: float = STATE_MAX_AGE,
+) -> DataCenter:
+    """Check `state`, then resolve the DC and require `accounts-server` to be exactly its own.
+
+    Raises StateMismatchError, AccessDeniedError, MixUpError or LoginError; returns the DC
+    whose accounts server may receive the code.
+    """
+    if pending is None or not callback.state:
+        raise StateMismatchError(
+            "the login has no pending state (expired, already used, or cookies blocked); "
+            "start the login again"
+        )
+    if not hmac.compare_digest(pending.state.encode(), callback.state.encode()):
+        raise StateMismatchError("the login's state does not match; start the login again")
+    if now - pending.created_at > max_age:
+        raise StateMismatchError("the login took too long and expired; start the login again")
+    if callback.error:
+        if callback.error == "access_denied":
+            raise AccessDeniedError("access was declined at Zoho; log in again to grant it")
+        raise LoginError(f"Zoho reported an error ({callback.error[:60]}); try logging in again")
+    if not callback.code:
+        raise LoginError("Zoho's redirect carried no code; start the login again")
+    if not callback.location or callback.location.lower() not in registry:
+        raise MixUpError("the callback names an unknown data center; start the login again")
+    dc = registry.get(callback.location)
+    if not callback.accounts_server or not registry.is_accounts_server(
+        dc.code, callback.accounts_server
+    ):
+        raise MixUpError(
+            f"the callback's accounts server is not Zoho's for data center {dc.code}; "
+            "the login was refused (possible mix-up attack)"
+        )
+    return dc
+
+
+def _expires_at(body: Mapping[str, Any], now: float) -> float:
+    """Expiry from `expires_in`; the legacy shape with `expires_in_sec` gave milliseconds [S C8]."""
+    if "expires_in_sec" in body:
+        return now + float(body["expires_in_sec"])
+    raw = body.get("expires_in")
+    seconds = float(raw) if isinstance(raw, int | float | str) and str(raw).strip() else 3600.0
+    return now + seconds
+
+
+def parse_token_response(
+    registry: DataCenterRegistry, dc: DataCenter, body: Any, now: float
+) -> TokenGrant:
+    """Check and parse a token endpoint answer (errors are HTTP 200 bodies at Zoho [O])."""
+    if not isinstance(body, Mapping):
+        raise ZohoUnavailableError("Zoho's token endpoint answered with something not JSON")
+    error = body.get("error")
+    if error == "Access Denied":
+        raise ThrottledError("Zoho is throttling token requests for this user", now + 600.0)
+    if error == "invalid_code":
+        raise ReauthRequiredError("the grant is no longer valid at Zoho; log in again")
+    if error == "invalid_client":
+        raise TokenError(
+            "Zoho does not accept this client id/secret in data center "
+            f"{dc.code}; check the credentials and that Multi-DC is enabled for it"
+        )
+    if error:
+        raise TokenError(f"Zoho's token endpoint refused the request ({str(error)[:60]})")
+    access = body.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise TokenError("Zoho's token response had no access token")
+    api_domain = body.get("api_domain") or dc.api_domain
+    if not isinstance(api_domain, str) or not registry.is_api_domain(dc.code, api_domain):
+        raise MixUpError(
+            f"the token response's api_domain is not an API host of data center {dc.code}; "
+            "the tokens were discarded"
+        )
+    refresh = body.get("refresh_token")
+    scope = body.get("scope")
+    scopes = tuple(str(scope).replace(",", " ").split()) if scope else ()
+    return TokenGrant(
+        dc=dc.code,
+        access_token=access,
+        refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+        expires_at=_expires_at(body, now),
+        api_domain=api_domain.rstrip("/"),
+        scopes=scopes,
+    )
+
+
+async def _post_token(http: httpx.AsyncClient, dc: DataCenter, data: dict[str, str]) -> Any:
+    url = f"{dc.accounts_server.rstrip('/')}/oauth/v2/token"
+    try:
+        resp = await http.post(url, data=data)
+    except httpx.HTTPError as exc:
+        raise ZohoUnavailableError(
+            f"could not reach Zoho's accounts server for {dc.code} ({type(exc).__name__})"
+        ) from exc
+    if resp.status_code >= 500:
+        raise ZohoUnavailableError(
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code}"
+        )
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise ZohoUnavailableError(
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} without JSON"
+        ) from exc
+
+
+async def exchange_code(
+    http: httpx.AsyncClient,
+    registry: DataCenterRegistry,
+    client: OAuthClient,
+    dc: DataCenter,
+    code: str,
+    code_verifier: str | None,
+    now: float,
+) -> TokenGrant:
+    """Redeem the code at its DC's accounts server (never at a URL from the callback)."""
+    data = {
+        "grant_type": "authorization_code",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "redirect_uri": client.redirect_uri,
+        "code": code,
+    }
+    if code_verifier:
+        data["code_verifier"] = code_verifier
+    try:
+        grant = parse_token_response(registry, dc, await _post_token(http, dc, data), now)
+    except ReauthRequiredError as exc:
+        raise LoginError("the login code expired or was already used; log in again") from exc
+    except TokenError as exc:
+        raise LoginError(f"Zoho refused the login: {exc}") from exc
+    if grant.refresh_token is None:
+        raise LoginError(
+            "Zoho returned no refresh token; log in again (the app asks for offline access "
+            "with prompt=consent)"
+        )
+    return grant
+
+
+async def refresh_access_token(
+    http: httpx.AsyncClient,
+    registry: DataCenterRegistry,
+    client: OAuthClient,
+    dc: DataCenter,
+    refresh_token: str,
+    now: float,
+) -> TokenGrant:
+    """One refresh request (no retries here; the manager decides about retrying)."""
+    data = {
+        "grant_type": "refresh_token",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "refresh_token": refresh_token,
+    }
+    return parse_token_response(registry, dc, await _post_token(http, dc, data), now)
+
+
+async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> bool:
+    """Revoke a refresh token at Zoho (its access tokens die with it) [D A7]. True on success."""
+    url = f"{dc.accounts_server.rstrip('/')}/oauth/v2/token/revoke"
+    try:
+        resp = await http.post(url, data={"token": token})
+    except httpx.HTTPError as exc:
+        raise ZohoUnavailableError(
+            f"could not reach Zoho's accounts server for {dc.code} to revoke access"
+        ) from exc
+    return resp.status_code == 200

@@ -1,0 +1,61 @@
+"""Completing Login with Zoho: callback checks, code exchange, identity, encrypted storage.
+
+    verify_callback (state, DC, accounts-server)  ─► exchange_code at that DC
+        ─► api_domain must be that DC's ─► identify (CurrentUser + org) ─► store.save_login
+
+Nothing is stored unless every step succeeded; nothing is sent to a host off the registry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import structlog
+
+from . import identity, oauth
+from .datacenters import DataCenterRegistry
+from .errors import LoginError
+from .events import Event, EventBus, EventType
+from .oauth import Callback, OAuthClient, PendingLogin
+from .store.base import TokenStore
+from .tokens import Connection, CredentialKey, TokenSet
+
+log = structlog.get_logger("zohoauth.login")
+
+
+async def complete_login(
+    *,
+    http: httpx.AsyncClient,
+    registry: DataCenterRegistry,
+    client: OAuthClient,
+    store: TokenStore,
+    pending: PendingLogin | None,
+    callback: Callback,
+    events: EventBus | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Connection:
+    """Finish a login and return the user's connection to their (default) org.
+
+    Logging in again updates the credential in place and keeps the connection id.
+    """
+    dc = oauth.verify_callback(registry, pending, callback, clock())
+    assert callback.code is not None
+    assert pending is not None
+    grant = await oauth.exchange_code(
+        http, registry, client, dc, callback.code, pending.code_verifier, clock()
+    )
+    assert grant.refresh_token is not None
+    who = await identity.identify(http, grant.api_domain, grant.access_token)
+    key = CredentialKey(client.client_id, dc.code, who.zuid)
+    tokens = TokenSet(grant.refresh_token, grant.access_token, grant.expires_at)
+    connections = await store.save_login(
+        key, who.email, tokens, grant.api_domain, grant.scopes, [who.org]
+    )
+    if not connections:
+        raise LoginError("the login could not be stored; try again")
+    log.info("login completed", dc=dc.code, credential=str(key), org_id=who.org.org_id)
+    if events is not None:
+        await events.emit(Event(EventType.LOGGED_IN, str(key), who.email, dc.code))
+    return connections[0]

@@ -1,0 +1,341 @@
+"""TokenManager: a valid access token for any connection, refreshed exactly once.
+
+The path of `access_token()`:
+
+1. in-process cache (a dict lookup; no I/O) while the token is outside the refresh skew;
+2. otherwise one coroutine per credential goes on (single-flight), the rest await its result;
+3. it re-reads the store: another process may have refreshed already;
+4. still stale: it takes the cross-process lease (conditional UPDATE), re-reads once more, asks
+   Zoho, and writes the new token only if it still owns the lease at the version it read.
+   Processes that lose the lease race *wait and re-read*; they never refresh on their own. A
+   crashed holder's lease expires and the next waiter takes over.
+
+Failures (reference §2c, §4): `invalid_code` → the credential is marked `reauth_required` once,
+an event is emitted and no further request goes to Zoho for it; "Access Denied" → no refresh
+until Zoho's window ends, and a still-valid token keeps being served; network errors and 5xx →
+bounded retries with jitter, then ZohoUnavailableError (a still-valid token is served instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import structlog
+
+from . import oauth
+from .datacenters import DataCenterRegistry
+from .errors import (
+    LeaseTimeoutError,
+    NotFoundError,
+    ReauthRequiredError,
+    ThrottledError,
+    ZohoUnavailableError,
+)
+from .events import Event, EventBus, EventType
+from .oauth import OAuthClient
+from .store.base import TokenStore
+from .tokens import Connection, Credential, CredentialKey, Status, TokenSet, needs_refresh
+
+log = structlog.get_logger("zohoauth.manager")
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerConfig:
+    skew: float = 300.0  # refresh this many seconds before expiry (DESIGN: 5 minutes)
+    lease_ttl: float = 60.0  # must exceed a refresh with all its retries
+    lease_wait: float = 75.0  # how long a waiter waits for another worker's refresh
+    poll_interval: float = 0.05  # first re-read interval while waiting (doubles up to 0.5 s)
+    max_attempts: int = 3  # network errors / 5xx: tries per refresh
+    retry_base: float = 0.25  # seconds; full jitter, doubling per attempt
+    throttle_window: float = 600.0  # Zoho's refresh window [D C1]
+    connection_cache_size: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """What a CRM call needs: the token, where to send it, and which org."""
+
+    token: str
+    api_domain: str
+    expires_at: float
+    connection_id: str
+    org_id: str
+    dc: str
+
+    def __repr__(self) -> str:  # never show the token
+        return f"AccessToken(connection_id={self.connection_id!r}, dc={self.dc!r}, ...)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    token: str
+    api_domain: str
+    expires_at: float
+
+
+class TokenManager:
+    """Valid access tokens for connections in a `TokenStore`. One per process is plenty."""
+
+    def __init__(
+        self,
+        store: TokenStore,
+        registry: DataCenterRegistry,
+        client: OAuthClient,
+        *,
+        http: httpx.AsyncClient | None = None,
+        config: ManagerConfig | None = None,
+        events: EventBus | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.client = client
+        self.config = config or ManagerConfig()
+        self.events = events or EventBus()
+        self.clock = clock
+        self._http = http
+        self._own_http = http is None
+        self._tokens: dict[CredentialKey, _Cached] = {}
+        self._connections: dict[str, Connection] = {}
+        self._inflight: dict[CredentialKey, asyncio.Future[_Cached]] = {}
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.refresh_count = 0  # refresh requests this process sent (for tests and metrics)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._own_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # -- lookups ----------------------------------------------------------------------------
+    async def connection(self, connection_id: str) -> Connection:
+        """The connection (cached: connections never change but for deletion)."""
+        found = self._connections.get(connection_id)
+        if found is None:
+            found = await self.store.get_connection(connection_id)
+            if found is None:
+                raise NotFoundError(
+                    "no such connection; it was deleted or never existed — log in again"
+                )
+            if len(self._connections) >= self.config.connection_cache_size:
+                self._connections.clear()
+            self._connections[connection_id] = found
+        return found
+
+    def forget(self, connection_id: str | None = None, key: CredentialKey | None = None) -> None:
+        """Drop cached entries (after a delete, a logout or a re-login)."""
+        if connection_id is not None:
+            conn = self._connections.pop(connection_id, None)
+            if conn is not None and key is None:
+                key = conn.credential
+        if key is not None:
+            self._tokens.pop(key, None)
+            for cid in [c for c, v in self._connections.items() if v.credential == key]:
+                del self._connections[cid]
+
+    # -- the hot path -----------------------------------------------------------------------
+    async def access_token(self, connection_id: str, *, stale: str | None = None) -> AccessToken:
+        """A valid access token for the connection.
+
+        `stale`: a token Zoho just rejected (401 INVALID_TOKEN); forces a refresh unless
+        someone already replaced it.
+        """
+        conn = self._connections.get(connection_id) or await self.connection(connection_id)
+        key = conn.credential
+        cached = self._tokens.get(key)
+        if (
+            cached is not None
+            and cached.expires_at - self.config.skew > self.clock()
+            and (stale is None or cached.token != stale)
+        ):
+            return AccessToken(
+                cached.token, cached.api_domain, cached.expires_at, conn.id, conn.org_id, key.dc
+            )
+        got = await self._single_flight(key, stale)
+        return AccessToken(got.token, got.api_domain, got.expires_at, conn.id, conn.org_id, key.dc)
+
+    async def _single_flight(self, key: CredentialKey, stale: str | None) -> _Cached:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            result = await asyncio.shield(pending)
+            if stale is None or result.token != stale:
+                return result
+        fut: asyncio.Future[_Cached] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            result = await self._obtain(key, stale)
+            fut.set_result(result)
+            self._tokens[key] = result
+            return result
+        except asyncio.CancelledError:
+            fut.cancel()
+            raise
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # mark retrieved: nobody may be waiting
+            raise
+        finally:
+            if self._inflight.get(key) is fut:
+                del self._inflight[key]
+
+    # -- store + lease ----------------------------------------------------------------------
+    def _usable(self, cred: Credential, stale: str | None) -> bool:
+        t = cred.tokens
+        if t.access_token is None or (stale is not None and t.access_token == stale):
+            return False
+        return not needs_refresh(t, self.clock(), self.config.skew)
+
+    def _still_valid(self, cred: Credential, stale: str | None) -> bool:
+        """Not fresh enough to skip a refresh, but Zoho would still accept it."""
+        t = cred.tokens
+        return (
+            t.access_token is not None
+            and t.access_token != stale
+            and t.expires_at > self.clock() + 5
+        )
+
+    @staticmethod
+    def _cached(cred: Credential) -> _Cached:
+        assert cred.tokens.access_token is not None
+        return _Cached(cred.tokens.access_token, cred.api_domain, cred.tokens.expires_at)
+
+    async def _read(self, key: CredentialKey) -> Credential:
+        cred = await self.store.get_credential(key)
+        if cred is None:
+            self.forget(key=key)
+            raise NotFoundError("the credential was deleted; log in again")
+        if cred.status is not Status.ACTIVE:
+            raise ReauthRequiredError(
+                f"{cred.email} must log in again (the Zoho grant is {cred.status.value})"
+            )
+        return cred
+
+    async def _obtain(self, key: CredentialKey, stale: str | None) -> _Cached:
+        cred = await self._read(key)
+        if self._usable(cred, stale):
+            return self._cached(cred)
+        deadline = time.monotonic() + self.config.lease_wait
+        interval = self.config.poll_interval
+        while True:
+            if cred.throttled_until and cred.throttled_until > self.clock():
+                if self._still_valid(cred, stale):
+                    return self._cached(cred)
+                raise ThrottledError(
+                    "Zoho is throttling refreshes for this user; try again later",
+                    cred.throttled_until,
+                )
+            if await self.store.try_acquire_lease(key, self.owner, self.config.lease_ttl):
+                return await self._refresh_holding_lease(key, stale)
+            if time.monotonic() > deadline:
+                raise LeaseTimeoutError(
+                    "another worker is refreshing this token and did not finish in time; retry"
+                )
+            await asyncio.sleep(interval * (0.5 + random.random()))
+            interval = min(interval * 2, 0.5)
+            cred = await self._read(key)
+            if self._usable(cred, stale):
+                return self._cached(cred)
+
+    async def _refresh_holding_lease(self, key: CredentialKey, stale: str | None) -> _Cached:
+        released = False
+        try:
+            cred = await self._read(key)  # someone may have finished just before we got the lease
+            if self._usable(cred, stale):
+                return self._cached(cred)
+            try:
+                grant = await self._refresh_with_retries(cred)
+            except ReauthRequiredError:
+                await self.store.set_status(key, Status.REAUTH_REQUIRED)
+                self.forget(key=key)
+                await self._emit(EventType.REAUTH_REQUIRED, cred, "refresh token rejected")
+                raise
+            except ThrottledError as exc:
+                await self.store.set_throttled_until(key, exc.retry_after)
+                await self._emit(EventType.REFRESH_FAILED, cred, "throttled by Zoho")
+                if self._still_valid(cred, stale):
+                    return self._cached(cred)
+                raise
+            except ZohoUnavailableError as exc:
+                await self._emit(EventType.REFRESH_FAILED, cred, str(exc))
+                if self._still_valid(cred, stale):
+                    return self._cached(cred)
+                raise
+            tokens = TokenSet(cred.tokens.refresh_token, grant.access_token, grant.expires_at)
+            saved = await self.store.save_refreshed(
+                key, self.owner, cred.version, tokens, grant.api_domain
+            )
+            released = saved
+            if not saved:
+                # Our lease expired and another worker refreshed; theirs is the stored one.
+                log.warning("refresh lease lost before saving", credential=str(key))
+                newer = await self._read(key)
+                if self._usable(newer, stale):
+                    return self._cached(newer)
+            await self._emit(EventType.REFRESHED, cred)
+            return _Cached(grant.access_token, grant.api_domain, grant.expires_at)
+        finally:
+            if not released:
+                await self.store.release_lease(key, self.owner)
+
+    async def _refresh_with_retries(self, cred: Credential) -> oauth.TokenGrant:
+        dc = self.registry.get(cred.key.dc)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.refresh_count += 1
+                return await oauth.refresh_access_token(
+                    self.http,
+                    self.registry,
+                    self.client,
+                    dc,
+                    cred.tokens.refresh_token,
+                    self.clock(),
+                )
+            except ZohoUnavailableError:
+                if attempt >= self.config.max_attempts:
+                    raise
+                # Full jitter (AWS architecture blog): spreads retries of many workers.
+                await asyncio.sleep(random.uniform(0, self.config.retry_base * 2**attempt))
+
+    async def _emit(self, kind: EventType, cred: Credential, detail: str = "") -> None:
+        log.info("token event", event=kind.value, credential=str(cred.key), dc=cred.key.dc)
+        await self.events.emit(Event(kind, str(cred.key), cred.email, cred.key.dc, detail))
+
+    # -- revoke / delete --------------------------------------------------------------------
+    async def revoke(self, connection_id: str) -> bool:
+        """Revoke the grant at Zoho, then delete the credential and all its connections."""
+        conn = await self.connection(connection_id)
+        cred = await self.store.get_credential(conn.credential)
+        revoked = False
+        if cred is not None:
+            try:
+                revoked = await oauth.revoke_token(
+                    self.http, self.registry.get(conn.dc), cred.tokens.refresh_token
+                )
+            finally:
+                await self.store.delete_credential(conn.credential)
+                self.forget(key=conn.credential)
+        return revoked
+
+    async def delete(self, connection_id: str) -> bool:
+        """Forget one connection locally (the grant at Zoho stays)."""
+        conn = self._connections.get(connection_id) or await self.store.get_connection(
+            connection_id
+        )
+        deleted = await self.store.delete_connection(connection_id)
+        self.forget(connection_id, conn.credential if conn else None)
+        return deleted

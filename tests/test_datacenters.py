@@ -1,0 +1,89 @@
+"""The data-center registry is an allow-list: exact matches only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from zohoauth.datacenters import ZOHO_DATA_CENTERS, DataCenterRegistry, normalize_url
+from zohoauth.emulator import BackgroundEmulator
+from zohoauth.errors import ConfigError, DataCenterError
+
+
+def test_zoho_has_the_eight_dcs() -> None:
+    reg = DataCenterRegistry.zoho()
+    assert set(reg.codes) == {"us", "eu", "in", "au", "jp", "cn", "ca", "sa"}
+    assert reg.get("EU").accounts_server == "https://accounts.zoho.eu"
+    assert reg.get("ca").accounts_server == "https://accounts.zohocloud.ca"
+    assert reg.login_dc.code == "us"
+
+
+@pytest.mark.parametrize(
+    ("dc", "url", "ok"),
+    [
+        ("eu", "https://accounts.zoho.eu", True),
+        ("eu", "https://Accounts.Zoho.EU/", True),
+        ("eu", "https://accounts.zoho.eu:443", True),
+        ("eu", "http://accounts.zoho.eu", False),
+        ("eu", "https://accounts.zoho.com", False),
+        ("eu", "https://accounts.zoho.eu.evil.example", False),
+        ("eu", "https://evil.example/accounts.zoho.eu", False),
+        ("eu", "https://accounts.zoho.eu@evil.example", False),
+        ("eu", "https://accounts.zoho.eu:8443", False),
+        ("xx", "https://accounts.zoho.eu", False),
+        ("eu", "not a url", False),
+        ("eu", "", False),
+    ],
+)
+def test_accounts_server_must_match_exactly(dc: str, url: str, ok: bool) -> None:
+    assert DataCenterRegistry.zoho().is_accounts_server(dc, url) is ok
+
+
+def test_api_domains_include_sandbox_and_developer_of_the_same_dc_only() -> None:
+    reg = DataCenterRegistry.zoho()
+    assert reg.is_api_domain("in", "https://www.zohoapis.in")
+    assert reg.is_api_domain("in", "https://sandbox.zohoapis.in")
+    assert reg.is_api_domain("in", "https://developer.zohoapis.in/")
+    assert not reg.is_api_domain("in", "https://www.zohoapis.com")
+    assert not reg.is_api_domain("in", "https://www.zohoapis.in.evil.example")
+    assert reg.dc_of_api_domain("https://www.zohoapis.com.au") == ZOHO_DATA_CENTERS["au"]
+    assert reg.dc_of_api_domain("https://example.com") is None
+
+
+def test_unknown_dc_is_a_clear_error() -> None:
+    with pytest.raises(DataCenterError, match="known: us, eu"):
+        DataCenterRegistry.zoho().get("mars")
+
+
+def test_normalize_url_rejects_non_http() -> None:
+    with pytest.raises(DataCenterError):
+        normalize_url("ftp://accounts.zoho.com")
+
+
+def test_load_from_emulator_endpoints(emulator: BackgroundEmulator) -> None:
+    reg = DataCenterRegistry.load(emulator.url + "/_emulator/endpoints")
+    assert len(reg.codes) == 8
+    assert reg.is_accounts_server("jp", f"{emulator.url}/jp/accounts")
+    assert not reg.is_accounts_server("jp", f"{emulator.url}/us/accounts")
+    assert reg.is_api_domain("sa", f"{emulator.url}/sa/api")
+
+
+def test_load_from_file_and_bad_sources(tmp_path: Path, emulator: BackgroundEmulator) -> None:
+    doc = httpx.get(emulator.url + "/_emulator/endpoints").json()
+    f = tmp_path / "eps.json"
+    f.write_text(json.dumps(doc))
+    assert (
+        DataCenterRegistry.load(str(f)).codes
+        == DataCenterRegistry.load(emulator.url + "/_emulator/endpoints").codes
+    )
+    with pytest.raises(ConfigError, match="ZOHOAUTH_ZOHO_ENDPOINTS"):
+        DataCenterRegistry.load(str(tmp_path / "missing.json"))
+    with pytest.raises(ConfigError, match="is the emulator running"):
+        DataCenterRegistry.load("http://127.0.0.1:1/_emulator/endpoints")
+    f.write_text(json.dumps({"us": {"accounts_server": "x"}}))
+    with pytest.raises(ConfigError, match="api_domain"):
+        DataCenterRegistry.load(str(f))
+    assert DataCenterRegistry.load(None).codes == DataCenterRegistry.zoho().codes

@@ -1,0 +1,157 @@
+"""Pure login decisions: the authorization URL, callback verification, token parsing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from zohoauth.datacenters import DataCenterRegistry
+from zohoauth.errors import (
+    AccessDeniedError,
+    LoginError,
+    MixUpError,
+    ReauthRequiredError,
+    StateMismatchError,
+    ThrottledError,
+    TokenError,
+)
+from zohoauth.oauth import (
+    Callback,
+    OAuthClient,
+    parse_token_response,
+    start_login,
+    verify_callback,
+)
+
+REG = DataCenterRegistry.zoho()
+CLIENT = OAuthClient("1000.ID", "sekret", "https://app.example/redirect.html")
+NOW = 1_800_000_000.0
+
+
+def _cb(pending_state: str, **kw: str) -> Callback:
+    params = {
+        "state": pending_state,
+        "code": "1000.c.c",
+        "location": "eu",
+        "accounts-server": "https://accounts.zoho.eu",
+        **kw,
+    }
+    return Callback.from_params(params)
+
+
+def test_authorization_url_has_what_zoho_needs() -> None:
+    pending = start_login(REG, CLIENT, NOW)
+    url = urlsplit(pending.url)
+    assert f"{url.scheme}://{url.netloc}" == "https://accounts.zoho.com"
+    assert url.path == "/oauth/v2/auth"
+    q = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert q["client_id"] == "1000.ID"
+    assert q["response_type"] == "code"
+    assert q["access_type"] == "offline"
+    assert q["prompt"] == "consent"
+    assert q["redirect_uri"] == CLIENT.redirect_uri
+    assert q["state"] == pending.state
+    scopes = q["scope"].split(",")
+    assert {"ZohoCRM.modules.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ"} <= set(scopes)
+    assert q["code_challenge_method"] == "S256"
+    assert pending.code_verifier is not None
+    digest = hashlib.sha256(pending.code_verifier.encode()).digest()
+    assert q["code_challenge"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert "sekret" not in pending.url
+
+
+def test_states_are_unique_and_pkce_optional() -> None:
+    assert start_login(REG, CLIENT, NOW).state != start_login(REG, CLIENT, NOW).state
+    plain = OAuthClient("1000.ID", "s", "https://a/r", use_pkce=False, prompt_consent=False)
+    p = start_login(REG, plain, NOW)
+    assert p.code_verifier is None
+    assert "code_challenge" not in p.url
+    assert "prompt=" not in p.url
+
+
+def test_good_callback_resolves_the_dc() -> None:
+    pending = start_login(REG, CLIENT, NOW)
+    assert verify_callback(REG, pending, _cb(pending.state), NOW + 5).code == "eu"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"state": "wrong"}, StateMismatchError),
+        ({"location": "mars"}, MixUpError),
+        ({"accounts-server": "https://evil.example"}, MixUpError),
+        ({"accounts-server": "https://accounts.zoho.com"}, MixUpError),  # disagrees with eu
+        ({"accounts-server": "https://accounts.zoho.eu.evil.example"}, MixUpError),
+        ({"error": "access_denied"}, AccessDeniedError),
+        ({"error": "server_error"}, LoginError),
+    ],
+)
+def test_forged_or_failed_callbacks_are_rejected(
+    overrides: dict[str, str], error: type[Exception]
+) -> None:
+    pending = start_login(REG, CLIENT, NOW)
+    with pytest.raises(error) as info:
+        verify_callback(REG, pending, _cb(pending.state, **overrides), NOW)
+    assert "evil" not in str(info.value)
+
+
+def test_missing_state_pending_or_code_and_expiry() -> None:
+    pending = start_login(REG, CLIENT, NOW)
+    with pytest.raises(StateMismatchError):
+        verify_callback(REG, None, _cb(pending.state), NOW)
+    with pytest.raises(StateMismatchError):
+        verify_callback(REG, pending, Callback.from_params({"code": "x", "location": "eu"}), NOW)
+    with pytest.raises(StateMismatchError, match="expired"):
+        verify_callback(REG, pending, _cb(pending.state), NOW + 601)
+    no_code = Callback(
+        state=pending.state, location="eu", accounts_server="https://accounts.zoho.eu"
+    )
+    with pytest.raises(LoginError, match="no code"):
+        verify_callback(REG, pending, no_code, NOW)
+
+
+def test_callback_accepts_both_spellings_of_accounts_server() -> None:
+    a = Callback.from_params({"accounts-server": "https://x"})
+    b = Callback.from_params({"accounts_server": "https://x"})
+    assert a.accounts_server == b.accounts_server == "https://x"
+
+
+def test_token_response_parsing() -> None:
+    eu = REG.get("eu")
+    body = {
+        "access_token": "1000.a.b",
+        "refresh_token": "1000.r.r",
+        "expires_in": 3600,
+        "api_domain": "https://www.zohoapis.eu",
+        "scope": "ZohoCRM.modules.ALL a.b",
+        "token_type": "Bearer",
+    }
+    g = parse_token_response(REG, eu, body, NOW)
+    assert g.expires_at == NOW + 3600
+    assert g.scopes == ("ZohoCRM.modules.ALL", "a.b")
+    assert g.refresh_token == "1000.r.r"
+    legacy = {**body, "expires_in": 3600000, "expires_in_sec": 3600}
+    assert parse_token_response(REG, eu, legacy, NOW).expires_at == NOW + 3600
+    with pytest.raises(MixUpError):
+        parse_token_response(REG, eu, {**body, "api_domain": "https://www.zohoapis.com"}, NOW)
+    with pytest.raises(MixUpError):
+        parse_token_response(REG, eu, {**body, "api_domain": "https://evil.example"}, NOW)
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"error": "invalid_code"}, ReauthRequiredError),
+        ({"error": "Access Denied", "status": "failure"}, ThrottledError),
+        ({"error": "invalid_client"}, TokenError),
+        ({"error": "whatever"}, TokenError),
+        ({"token_type": "Bearer"}, TokenError),
+        ("not json", TokenError),
+    ],
+)
+def test_token_errors_map_to_the_tree(body: object, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_token_response(REG, REG.get("us"), body, NOW)

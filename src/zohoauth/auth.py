@@ -1,0 +1,183 @@
+"""`ZohoAuth`: the one object an app or a script holds.
+
+It wires the pieces together — registry, OAuth client, encrypted store, token manager, event
+hooks, CRM clients — and owns the shared HTTP connection pool:
+
+    async with ZohoAuth.from_settings() as auth:
+        pending = auth.start_login()              # send the browser to pending.url
+        conn = await auth.complete_login(pending, callback_params)
+        async for lead in auth.crm(conn.id).iter_records("Leads", ["Last_Name"]):
+            ...
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from . import identity, login, oauth
+from .config import Settings
+from .datacenters import DataCenterRegistry
+from .errors import NotFoundError
+from .events import EventBus
+from .manager import AccessToken, ManagerConfig, TokenManager
+from .oauth import Callback, OAuthClient, PendingLogin
+from .store.base import TokenStore
+from .tokens import Connection
+
+
+class ZohoAuth:
+    """Login with Zoho, stored tokens and CRM clients for many users across data centers."""
+
+    def __init__(
+        self,
+        *,
+        client: OAuthClient,
+        store: TokenStore,
+        registry: DataCenterRegistry | None = None,
+        http: httpx.AsyncClient | None = None,
+        manager_config: ManagerConfig | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.registry = registry or DataCenterRegistry.zoho()
+        self._own_http = http is None
+        self.http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(15.0, connect=5.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+        self.events = EventBus()
+        self.clock = clock
+        self.manager = TokenManager(
+            store,
+            self.registry,
+            client,
+            http=self.http,
+            config=manager_config,
+            events=self.events,
+            clock=clock,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **kw: Any) -> ZohoAuth:
+        """Build from `ZOHOAUTH_*` settings (environment / `.env`)."""
+        from .crypto import KeyRing
+        from .store.sql import SQLTokenStore
+
+        s = settings or Settings.load()
+        s.require("client_id", "client_secret", "encryption_keys")
+        client = OAuthClient(
+            client_id=s.client_id,
+            client_secret=s.client_secret.get_secret_value(),
+            redirect_uri=s.redirect_uri,
+            scopes=s.scope_list,
+            use_pkce=s.use_pkce,
+        )
+        keyring = KeyRing.from_config(s.encryption_keys.get_secret_value())
+        store = SQLTokenStore(
+            s.effective_database_url, keyring, auto_migrate=kw.pop("auto_migrate", False)
+        )
+        registry = DataCenterRegistry.load(s.zoho_endpoints or None)
+        config = kw.pop("manager_config", None) or ManagerConfig(skew=s.refresh_skew)
+        return cls(client=client, store=store, registry=registry, manager_config=config, **kw)
+
+    async def open(self) -> ZohoAuth:
+        await self.store.open()
+        return self
+
+    async def aclose(self) -> None:
+        await self.store.close()
+        if self._own_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> ZohoAuth:
+        return await self.open()
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- login -----------------------------------------------------------------------------
+    def start_login(self) -> PendingLogin:
+        """A new pending login: keep it (cookie/session) and send the browser to `.url`."""
+        return oauth.start_login(self.registry, self.client, self.clock())
+
+    async def complete_login(
+        self, pending: PendingLogin | None, callback: Callback | Mapping[str, Any] | str
+    ) -> Connection:
+        """Finish the login from the callback's parameters (a mapping, a `Callback`, or the
+        full redirect URL a script user pasted). Returns the stored connection."""
+        if isinstance(callback, str):
+            callback = Callback.from_params(dict(parse_qsl(urlsplit(callback).query)))
+        elif not isinstance(callback, Callback):
+            callback = Callback.from_params(callback)
+        conn = await login.complete_login(
+            http=self.http,
+            registry=self.registry,
+            client=self.client,
+            store=self.store,
+            pending=pending,
+            callback=callback,
+            events=self.events,
+            clock=self.clock,
+        )
+        self.manager.forget(key=conn.credential)  # a re-login replaced the tokens
+        return conn
+
+    async def connect_org(self, connection_id: str, org_id: str) -> Connection:
+        """Add a connection to another org of the same user (X-CRM-ORG), sharing the credential.
+
+        Zoho offers no "list my orgs" call, so the org id (zgid) comes from the app or user;
+        it is verified with `GET /org` under that org before anything is stored.
+        """
+        base = await self.manager.connection(connection_id)
+        tok = await self.manager.access_token(connection_id)
+        org = await identity.fetch_org(self.http, tok.api_domain, tok.token, org_id)
+        cred = await self.store.get_credential(base.credential)
+        if cred is None:
+            raise NotFoundError("the credential was deleted; log in again")
+        conns = await self.store.save_login(
+            cred.key, cred.email, cred.tokens, cred.api_domain, cred.scopes, [org]
+        )
+        self.manager.forget(key=cred.key)
+        return conns[0]
+
+    # -- lookups ---------------------------------------------------------------------------
+    async def connection(self, connection_id: str) -> Connection:
+        return await self.manager.connection(connection_id)
+
+    async def connection_for(self, email: str, org_id: str | None = None) -> Connection:
+        """The connection of `email` (and org), like the official SDK's `UserSignature`."""
+        found = await self.store.find_connections(
+            email=email, org_id=org_id, client_id=self.client.client_id
+        )
+        if not found:
+            raise NotFoundError(f"no connection for {email}; log that user in first")
+        if len(found) > 1 and org_id is None:
+            orgs = ", ".join(c.org_id for c in found)
+            raise NotFoundError(f"{email} has several orgs ({orgs}); pass org_id to choose")
+        return found[0]
+
+    async def access_token(self, connection_id: str) -> AccessToken:
+        return await self.manager.access_token(connection_id)
+
+    def crm(self, connection_id: str, **kw: Any) -> Any:
+        """An async CRM client for the connection (see `zohoauth.crm.CRMClient`)."""
+        from .crm import CRMClient
+
+        return CRMClient(self.manager, connection_id, http=self.http, registry=self.registry, **kw)
+
+    # -- logout ----------------------------------------------------------------------------
+    async def logout(self, connection_id: str, *, revoke: bool = False) -> bool:
+        """Forget the connection; with `revoke`, also revoke the grant at Zoho (which ends
+        every connection sharing that credential)."""
+        if revoke:
+            return await self.manager.revoke(connection_id)
+        return await self.manager.delete(connection_id)

@@ -2,48 +2,193 @@
 
 Token errors are HTTP 200 with `{"error": ...}` as Zoho sends them (reference §2c); parameters
 are read from the form body or the query string, since Zoho's own examples use the query string
-of a POST and its SDK the body (§2).
+of a POST and its SDK the body (§2). Garbage in (odd content types, bad encodings, oversized
+bodies, unknown DC prefixes) is answered as a client error, never a 500.
+
+The consent page is served under every DC prefix; clients use the US one, as at Zoho, and the
+code it issues belongs to the user's own DC, named in the redirect's `location` and
+`accounts-server` (§1, §5) [D A10].
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import dcs, grants
+from . import consent, dcs, grants
 from .state import EmulatorState
 
 _JSON = "application/json;charset=UTF-8"
+#: Form bodies larger than this per field are refused (Zoho's own cap is undocumented [?]).
+_MAX_FIELD_BYTES = 64 * 1024
+_MAX_FIELDS = 100
+_UNREADABLE = (HTTPException, MultiPartException, ClientDisconnect, ValueError, LookupError)
+
+
+class BadInput(Exception):
+    """The request body could not be read as a form."""
 
 
 def _zoho_json(body: dict[str, Any], status: int = 200) -> Response:
     return JSONResponse(body, status_code=status, media_type=_JSON)
 
 
+def _page(html: str, status: int = 200) -> Response:
+    return HTMLResponse(html, status_code=status, headers=consent.PAGE_HEADERS)
+
+
 async def params_of(request: Request) -> dict[str, str]:
-    """Query-string parameters overlaid by form-body ones (either place works at Zoho)."""
+    """Query-string parameters overlaid by form-body ones (either place works at Zoho [D A4]).
+
+    Other content types (JSON, text) contribute nothing, so their parameters count as missing.
+    Raises BadInput when a form body is malformed or too large.
+    """
     merged = dict(request.query_params)
-    ctype = request.headers.get("content-type", "")
+    ctype = request.headers.get("content-type", "").lower()
     if request.method == "POST" and (
         "application/x-www-form-urlencoded" in ctype or "multipart/form-data" in ctype
     ):
-        form = await request.form()
+        try:
+            form = await request.form(max_fields=_MAX_FIELDS, max_part_size=_MAX_FIELD_BYTES)
+        except _UNREADABLE as exc:
+            raise BadInput(str(exc)) from exc
         merged.update({k: v for k, v in form.items() if isinstance(v, str)})
+        for value in form.values():
+            if isinstance(value, UploadFile):
+                await value.close()
     return merged
+
+
+def _with_query(uri: str, params: list[tuple[str, str]]) -> str:
+    """`uri` with `params` appended to whatever query it already has (RFC 6749 §4.1.2)."""
+    parts = urlsplit(uri)
+    extra = urlencode(params)
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))
+
+
+def _redirect(uri: str, params: list[tuple[str, str]]) -> Response:
+    headers = {k: v for k, v in consent.PAGE_HEADERS.items() if k != "Content-Security-Policy"}
+    return RedirectResponse(_with_query(uri, params), status_code=302, headers=headers)
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """(client_id, client_secret) from `Authorization: Basic ...`, or None if malformed."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else None
 
 
 def build_routes(state: EmulatorState) -> list[BaseRoute]:
     def base(request: Request) -> str:
         return str(request.base_url)
 
+    # -- consent page ------------------------------------------------------------------------
+
+    def show_form(
+        request: Request,
+        auth: grants.AuthRequest,
+        email: str = "",
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        state.stats.consent_pages += 1
+        html = consent.consent_page(
+            client_name=auth.client.name,
+            scopes=auth.scopes,
+            access_type=auth.access_type,
+            hidden=auth.params(),
+            action=request.url.path,
+            email=email,
+            error=error,
+            known_emails=sorted(u.email for u in state.users.values()),
+        )
+        return _page(html, status)
+
+    def unknown_dc_page(dc: str) -> Response:
+        return _page(
+            consent.error_page("Unknown data center", f"There is no data center '{dc[:40]}'."),
+            404,
+        )
+
+    async def auth_page(request: Request) -> Response:
+        """`GET /oauth/v2/auth`: check the request, then show the sign-in/consent form."""
+        dc = request.path_params["dc"]
+        if dc not in dcs.DATA_CENTERS:
+            return unknown_dc_page(dc)
+        try:
+            auth = grants.parse_auth_request(state, dict(request.query_params))
+        except grants.AuthRequestError as exc:
+            return _page(consent.error_page(exc.title, exc.message), 400)
+        return show_form(request, auth)
+
+    async def auth_decision(request: Request) -> Response:
+        """`POST /oauth/v2/auth`: the form's answer. Every field is checked again (hidden
+        fields are as untrusted as the query string was)."""
+        dc = request.path_params["dc"]
+        if dc not in dcs.DATA_CENTERS:
+            return unknown_dc_page(dc)
+        try:
+            params = await params_of(request)
+            auth = grants.parse_auth_request(state, params)
+        except BadInput:
+            return _page(consent.error_page("Bad request", "The form could not be read."), 400)
+        except grants.AuthRequestError as exc:
+            return _page(consent.error_page(exc.title, exc.message), 400)
+        decision = params.get("decision", "")
+        email = params.get("email", "").strip()
+        if decision == "reject":
+            # The denial redirect is undocumented at Zoho; RFC 6749 §4.1.2.1's shape [?].
+            denied = [("error", "access_denied")]
+            if auth.state is not None:
+                denied.append(("state", auth.state))
+            return _redirect(auth.redirect_uri, denied)
+        if decision != "accept":
+            return show_form(request, auth, email, "Choose Accept or Reject.", 400)
+        user = state.user_by_email(email) if email else None
+        if user is None:
+            shown = email if len(email) <= 80 else email[:80] + "…"
+            message = (
+                f"No Zoho account uses the email '{shown}'. Pick one of the emulator's accounts."
+                if email
+                else "Enter the email of the Zoho account to sign in with."
+            )
+            return show_form(request, auth, email, message)
+        grant = grants.authorize(state, auth, user)
+        # Zoho's example puts state first; the order does not matter [D C2, A10, A11].
+        params_out = [] if auth.state is None else [("state", auth.state)]
+        params_out += [
+            ("code", grant.code),
+            ("location", user.dc),
+            ("accounts-server", dcs.accounts_server(base(request), user.dc)),
+        ]
+        return _redirect(auth.redirect_uri, params_out)
+
+    # -- token endpoint ----------------------------------------------------------------------
+
     async def token(request: Request) -> Response:
         dc = request.path_params["dc"]
         if dc not in dcs.DATA_CENTERS:
             return Response("Not Found", status_code=404)
-        p = await params_of(request)
+        try:
+            p = await params_of(request)
+        except BadInput:
+            return _zoho_json({"error": "invalid_request"})  # undocumented shape [?]
         grant_type = p.get("grant_type")
         api = dcs.api_domain(base(request), dc)
         try:
@@ -74,6 +219,8 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
                     p.get("client_secret", ""),
                     p["refresh_token"],
                 )
+            elif not grant_type:
+                raise grants.GrantError("invalid_request")  # RFC 6749 §5.2's name [?]
             else:
                 # Undocumented at Zoho [?]; RFC 6749 §5.2's name, sent the Zoho way (HTTP 200).
                 raise grants.GrantError("unsupported_grant_type")
@@ -83,20 +230,49 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
             return _zoho_json({"error": exc.error})
         return _zoho_json(body)
 
-    async def revoke(request: Request) -> Response:
+    # -- revoke ------------------------------------------------------------------------------
+
+    async def revoke(request: Request, *, needs_client_auth: bool) -> Response:
         dc = request.path_params["dc"]
         if dc not in dcs.DATA_CENTERS:
             return Response("Not Found", status_code=404)
         state.stats.token_requests["revoke"] += 1
-        p = await params_of(request)
+        # Zoho answers a failed revocation with HTTP 400; the body is undocumented [?] [D A7].
+        try:
+            p = await params_of(request)
+        except BadInput:
+            return _zoho_json({"status": "failure", "error": "invalid_request"}, status=400)
+        client_id: str | None = None
+        if needs_client_auth:
+            # The newer form authenticates the client with HTTP Basic [D A8]; without it, or
+            # with bad credentials, the answer is a guess [?].
+            creds = _basic_credentials(request.headers.get("authorization", ""))
+            if creds is None:
+                return _zoho_json({"status": "failure", "error": "invalid_client"}, status=400)
+            try:
+                client_id = grants.check_client(state, *creds).client_id
+            except grants.GrantError as exc:
+                return _zoho_json({"status": "failure", "error": exc.error}, status=400)
+        kind = p.get("token_type") or None
+        if kind not in (None, "refresh_token", "access_token"):
+            return _zoho_json({"status": "failure", "error": "invalid_request"}, status=400)
         tok = p.get("token", "")
-        if tok and grants.revoke_token(state, tok):
+        if tok and grants.revoke_token(state, tok, dc=dc, client_id=client_id, kind=kind):
             return _zoho_json({"status": "success"})
-        # Zoho answers an invalid token with HTTP 400; the body is undocumented [?].
         return _zoho_json({"status": "failure", "error": "invalid_token"}, status=400)
 
+    async def revoke_documented(request: Request) -> Response:
+        """`POST /oauth/v2/token/revoke?token=...` [D A7, C3]; the SDK sends a form [S C8]."""
+        return await revoke(request, needs_client_auth=False)
+
+    async def revoke_newer(request: Request) -> Response:
+        """`POST /oauth/v2/revoke/token` with Basic client auth and token_type [D A8]."""
+        return await revoke(request, needs_client_auth=True)
+
     return [
+        Route("/{dc}/accounts/oauth/v2/auth", auth_page, methods=["GET"]),
+        Route("/{dc}/accounts/oauth/v2/auth", auth_decision, methods=["POST"]),
         Route("/{dc}/accounts/oauth/v2/token", token, methods=["POST"]),
-        Route("/{dc}/accounts/oauth/v2/token/revoke", revoke, methods=["POST"]),
-        Route("/{dc}/accounts/oauth/v2/revoke/token", revoke, methods=["POST"]),
+        Route("/{dc}/accounts/oauth/v2/token/revoke", revoke_documented, methods=["POST"]),
+        Route("/{dc}/accounts/oauth/v2/revoke/token", revoke_newer, methods=["POST"]),
     ]

@@ -24,6 +24,9 @@ class EmulatorConfig:
     max_live_access_tokens: int = 15
     # "20 refresh tokens per user per client; the 21st invalidates the oldest" (Kaizen 43).
     max_refresh_tokens_per_user: int = 20
+    # Zoho returns a refresh token only on a user's first offline consent to a client, or when
+    # prompt=consent was sent [D A1, D thrive]. False: every offline consent returns one.
+    refresh_token_only_on_first_consent: bool = True
     # Whether `Authorization: Bearer <token>` is accepted by CRM. Zoho documents only
     # `Zoho-oauthtoken`; unconfirmed [?], so rejected unless switched on.
     accept_bearer: bool = False

@@ -1,8 +1,10 @@
-"""Zoho Accounts' decisions: grant codes, token exchange, refresh with its limits, revocation.
+"""Zoho Accounts' decisions: authorization requests, grant codes, token exchange, refresh with its
+limits, revocation.
 
 Pure state transitions on `EmulatorState` (no HTTP here; `accounts.py` is the HTTP face).
-Errors are `GrantError(<Zoho's error string>)`; Zoho sends them as HTTP 200 bodies
-(`reference/zoho-api.md` §2c).
+Token-endpoint errors are `GrantError(<Zoho's error string>)`, which Zoho sends as HTTP 200 bodies
+(`reference/zoho-api.md` §2c); a refused authorization request is `AuthRequestError`, which Zoho
+shows on its own page and never sends to an unverified redirect URI (§1).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import base64
 import hashlib
 import hmac
 from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .model import AccessToken, Client, GrantCode, RefreshToken, User, zoho_token
@@ -25,6 +29,15 @@ class GrantError(Exception):
         self.error = error
 
 
+class AuthRequestError(Exception):
+    """An authorization request that cannot be shown: `title` and `message` go on the error page."""
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__(f"{title}: {message}")
+        self.title = title
+        self.message = message
+
+
 #: The throttle body, exactly as Zoho sends it (HTTP 200) [D C1-v3/v4, K43].
 ACCESS_DENIED_BODY: dict[str, str] = {
     "error_description": "You have made too many requests continuously. "
@@ -33,22 +46,176 @@ ACCESS_DENIED_BODY: dict[str, str] = {
     "status": "failure",
 }
 
+#: Longest value accepted for one authorization parameter. Zoho's limit is undocumented [?]; a
+#: cap keeps echoed values (hidden fields, the redirect's Location header) reasonably sized.
+MAX_AUTH_PARAM = 4096
+
+# Expired codes and access tokens are swept once the tables grow past these sizes, so a long
+# benchmark does not grow the emulator without bound.
+_SWEEP_CODES_AT = 1024
+_SWEEP_TOKENS_AT = 20_000
+
 
 def parse_scopes(raw: str) -> tuple[str, ...]:
     """Scopes separated by commas (Zoho's examples) or spaces (RFC 6749) [?: both accepted]."""
     return tuple(s for s in raw.replace(",", " ").split() if s)
 
 
-def check_client(state: EmulatorState, client_id: str, client_secret: str | None) -> Client:
-    """The client, if the id is known and the secret matches; else `invalid_client`."""
-    client = state.clients.get(client_id)
+# -- authorization requests (the consent page) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuthRequest:
+    """A checked `GET /oauth/v2/auth` request: safe to show a page for and to redirect back to."""
+
+    client: Client
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    access_type: str  # "online" | "offline"
+    prompt: str | None
+    state: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None  # "S256" | "plain" when code_challenge is set
+
+    def params(self) -> dict[str, str]:
+        """The request as parameters again: what the consent form carries in hidden fields."""
+        out = {
+            "client_id": self.client.client_id,
+            "response_type": "code",
+            "redirect_uri": self.redirect_uri,
+            "scope": ",".join(self.scopes),
+            "access_type": self.access_type,
+        }
+        optional = {
+            "prompt": self.prompt,
+            "state": self.state,
+            "code_challenge": self.code_challenge,
+            "code_challenge_method": self.code_challenge_method,
+        }
+        out.update({k: v for k, v in optional.items() if v is not None})
+        return out
+
+
+def _short(value: str, limit: int = 120) -> str:
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthRequest:
+    """Check an authorization request before any page is shown, or raise AuthRequestError.
+
+    The client and the exact redirect URI are checked first: until both are known good, an error
+    can only be shown here, never sent to the redirect URI (RFC 6749 §4.1.2.1) [D A1].
+    """
+    for name, value in params.items():
+        if len(value) > MAX_AUTH_PARAM:
+            raise AuthRequestError(
+                "Parameter too long",
+                f"'{_short(name, 40)}' is longer than {MAX_AUTH_PARAM} characters.",
+            )
+    client_id = params.get("client_id", "")
+    client = state.clients.get(client_id) if client_id else None
     if client is None:
+        raise AuthRequestError(
+            "Invalid client",
+            f"No application is registered with client_id '{_short(client_id)}'. "
+            "Check the client ID (the emulator registers clients with POST /_emulator/clients).",
+        )
+    redirect_uri = params.get("redirect_uri", "")
+    if not redirect_uri:
+        raise AuthRequestError("Missing redirect URI", "The request has no redirect_uri.")
+    # Exact string match against the registered URIs, no prefix or normalisation [D A1].
+    if redirect_uri not in client.redirect_uris:
+        raise AuthRequestError(
+            "Invalid redirect URI",
+            f"The redirect_uri '{_short(redirect_uri)}' does not exactly match a URI registered "
+            f"for {client.name}.",
+        )
+    response_type = params.get("response_type", "")
+    if response_type != "code":  # [D A1]: must be `code`
+        raise AuthRequestError(
+            "Unsupported response type",
+            f"response_type must be 'code', not '{_short(response_type)}'.",
+        )
+    scopes = parse_scopes(params.get("scope", ""))
+    if not scopes:
+        raise AuthRequestError("Missing scope", "The request names no scope.")
+    access_type = (params.get("access_type") or "online").lower()  # online by default [D A1]
+    if access_type not in ("online", "offline"):
+        # What Zoho does with another value is undocumented [?]; refusing surfaces the bug.
+        raise AuthRequestError(
+            "Invalid access type",
+            f"access_type must be 'online' or 'offline', not '{_short(access_type)}'.",
+        )
+    challenge = params.get("code_challenge") or None
+    method: str | None = None
+    if challenge is not None:
+        method = params.get("code_challenge_method") or "plain"  # plain by default [D A2]
+        if method not in ("S256", "plain"):
+            raise AuthRequestError(
+                "Invalid code challenge method",
+                f"code_challenge_method must be 'S256' or 'plain', not '{_short(method)}'.",
+            )
+    return AuthRequest(
+        client=client,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        access_type=access_type,
+        prompt=params.get("prompt") or None,
+        state=params.get("state") or None,
+        code_challenge=challenge,
+        code_challenge_method=method,
+    )
+
+
+def refresh_on_consent(state: EmulatorState, request: AuthRequest, user: User) -> bool:
+    """Whether this consent's code will yield a refresh token, recording the consent.
+
+    Zoho returns a refresh token only on a user's first offline consent to a client, unless
+    `prompt=consent` was sent [D A1, D thrive]. The consent is remembered per (zuid, client_id)
+    until the user removes the app (`revoke_user`). Whether revoking the refresh token alone
+    makes the next consent "first" again is undocumented [?]; here it does not, so clients that
+    need a new refresh token must send prompt=consent, as Zoho advises.
+    """
+    if request.access_type != "offline":
+        return False
+    key = (user.zuid, request.client.client_id)
+    first = key not in state.consents
+    state.consents.add(key)
+    return (
+        first or request.prompt == "consent" or not state.config.refresh_token_only_on_first_consent
+    )
+
+
+def authorize(state: EmulatorState, request: AuthRequest, user: User) -> GrantCode:
+    """The user accepted: a grant code in the user's own DC, whatever DC served the page."""
+    return issue_code(
+        state,
+        request.client,
+        user,
+        request.scopes,
+        request.access_type,
+        request.redirect_uri,
+        request.code_challenge,
+        request.code_challenge_method,
+        issue_refresh=refresh_on_consent(state, request, user),
+    )
+
+
+# -- grant codes and the token endpoint ------------------------------------------------------
+
+
+def check_client(state: EmulatorState, client_id: str, client_secret: str) -> Client:
+    """The client, if the id is known and the secret matches; else a GrantError.
+
+    An unknown client is `invalid_client` [O asciisd#6, #18]. A wrong secret is
+    `invalid_client_secret`, as client libraries observed it [O schmorrison/Zoho#34]. A missing
+    secret is taken for an unauthenticated client: `invalid_client` [?].
+    """
+    client = state.clients.get(client_id)
+    if client is None or not client_secret:
         raise GrantError("invalid_client")
-    if client_secret is not None and not hmac.compare_digest(
-        client.client_secret.encode(), client_secret.encode()
-    ):
-        # Zoho answers a wrong secret with invalid_client too [O asciisd#6, #18].
-        raise GrantError("invalid_client")
+    if not hmac.compare_digest(client.client_secret.encode(), client_secret.encode()):
+        raise GrantError("invalid_client_secret")
     return client
 
 
@@ -61,8 +228,18 @@ def issue_code(
     redirect_uri: str | None,
     code_challenge: str | None = None,
     code_challenge_method: str | None = None,
+    *,
+    issue_refresh: bool = True,
 ) -> GrantCode:
-    """A single-use grant code for `user`, valid only at the user's DC for `code_ttl`."""
+    """A single-use grant code for `user`, valid only at the user's DC for `code_ttl` [D A1, C1].
+
+    `redirect_uri=None` marks a Self Client code, exchanged without one [D A15]; Self Client codes
+    keep the default `issue_refresh=True` (every offline Self Client code yields a refresh token).
+    """
+    now = state.clock.now()
+    if len(state.codes) >= _SWEEP_CODES_AT:
+        for dead in [c for c, g in state.codes.items() if g.used or g.expires_at <= now]:
+            del state.codes[dead]
     grant = GrantCode(
         code=zoho_token(),
         client_id=client.client_id,
@@ -71,21 +248,23 @@ def issue_code(
         scopes=scopes,
         access_type=access_type if access_type in ("online", "offline") else "online",
         redirect_uri=redirect_uri,
-        expires_at=state.clock.now() + state.config.code_ttl,
+        expires_at=now + state.config.code_ttl,
         code_challenge=code_challenge,
         code_challenge_method=(code_challenge_method or "plain") if code_challenge else None,
+        issue_refresh=issue_refresh,
     )
     state.codes[grant.code] = grant
     return grant
 
 
 def _pkce_ok(grant: GrantCode, verifier: str | None) -> bool:
+    """RFC 7636 §4.6: S256 compares BASE64URL(SHA256(verifier)), plain the verifier itself."""
     if grant.code_challenge is None:
         return True
     if not verifier:
         return False
     if grant.code_challenge_method == "S256":
-        digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+        digest = hashlib.sha256(verifier.encode()).digest()
         computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     else:
         computed = verifier
@@ -102,32 +281,31 @@ def exchange_code(
     redirect_uri: str | None,
     code_verifier: str | None,
 ) -> dict[str, Any]:
-    """`grant_type=authorization_code`: the token response, or GrantError."""
+    """`grant_type=authorization_code`: the token response [D A4], or GrantError."""
     client = check_client(state, client_id, client_secret)
     grant = state.codes.get(code)
     now = state.clock.now()
-    if (
-        grant is None
-        or grant.used
-        or grant.expires_at <= now
-        or grant.client_id != client.client_id
-    ):
+    if grant is not None and grant.expires_at <= now:
+        del state.codes[code]
+        grant = None
+    # Expired, reused or unknown codes, or another client's, are all invalid_code [O csharp#7].
+    if grant is None or grant.used or grant.client_id != client.client_id:
         raise GrantError("invalid_code")
     if grant.dc != dc:
-        # A code redeemed at another DC's accounts server: Zoho answers invalid_client there,
-        # the client being unknown in that DC without Multi-DC [O asciisd#18]. The code stays
-        # usable at the right DC.
+        # A code redeemed at another DC's accounts server: Zoho answers invalid_client there
+        # [O asciisd#18, reference §5]. The code is not burnt and still works at its own DC.
         raise GrantError("invalid_client")
     if grant.redirect_uri is not None and redirect_uri != grant.redirect_uri:
-        raise GrantError("invalid_redirect_uri")
+        # Not burnt either: whether Zoho burns the code here is undocumented [?].
+        raise GrantError("invalid_redirect_uri")  # [O asciisd#20]
     if not _pkce_ok(grant, code_verifier):
         # Zoho's PKCE error string is undocumented [?]; the code is burnt like any failed use.
         grant.used = True
         raise GrantError("invalid_code")
-    grant.used = True
     del state.codes[code]
     refresh: RefreshToken | None = None
-    if grant.access_type == "offline":
+    # Offline gives a refresh token, but only on first consent or with prompt=consent [D A1].
+    if grant.access_type == "offline" and grant.issue_refresh:
         refresh = _new_refresh_token(state, grant)
     access = _mint_access(state, grant.client_id, grant.zuid, grant.dc, grant.scopes, refresh)
     body = _token_body(state, access, api_domain)
@@ -144,17 +322,22 @@ def refresh_access_token(
     client_secret: str,
     refresh_token: str,
 ) -> dict[str, Any]:
-    """`grant_type=refresh_token`: a new access token (no refresh token), or GrantError."""
+    """`grant_type=refresh_token`: a new access token and no refresh token [D A5], or GrantError."""
     client = check_client(state, client_id, client_secret)
     rt = state.refresh_tokens.get(refresh_token)
+    # Revoked, unknown, another client's, or another DC's (unknown there): invalid_code
+    # [D vs2-validity].
     if rt is None or rt.client_id != client.client_id or rt.dc != dc:
         raise GrantError("invalid_code")
     now = state.clock.now()
     window = state.config.refresh_window
-    # A fixed window opened by the first mint: once full, "Access Denied" for the rest of it.
+    # At most max_refreshes_per_window access tokens per refresh token in any `window` seconds,
+    # then "Access Denied" until the oldest mint leaves the window [D C1, A5]. Whether Zoho's
+    # window slides or is fixed is undocumented [?]; a sliding one is never laxer. Refused
+    # attempts are not counted. The code exchange's own access token is not counted [?].
     while rt.mint_times and rt.mint_times[0] <= now - window:
         rt.mint_times.popleft()
-    if rt.mint_times and len(rt.mint_times) >= state.config.max_refreshes_per_window:
+    if len(rt.mint_times) >= state.config.max_refreshes_per_window:
         state.stats.throttled += 1
         raise GrantError("Access Denied")
     rt.mint_times.append(now)
@@ -162,25 +345,51 @@ def refresh_access_token(
     return _token_body(state, access, api_domain)
 
 
-def revoke_token(state: EmulatorState, token: str) -> bool:
-    """Revoke a refresh token (and every access token it minted) or one access token."""
-    rt = state.refresh_tokens.pop(token, None)
-    if rt is not None:
-        for at in rt.access_tokens:
-            state.access_tokens.pop(at, None)
-        return True
-    at_ = state.access_tokens.pop(token, None)
-    if at_ is not None:
-        if at_.refresh_token and at_.refresh_token in state.refresh_tokens:
-            parent = state.refresh_tokens[at_.refresh_token].access_tokens
-            if token in parent:
-                parent.remove(token)
-        return True
+# -- revocation ------------------------------------------------------------------------------
+
+
+def revoke_token(
+    state: EmulatorState,
+    token: str,
+    *,
+    dc: str | None = None,
+    client_id: str | None = None,
+    kind: str | None = None,
+) -> bool:
+    """Revoke a refresh token (and every access token it minted) or one access token [D A7].
+
+    `dc` limits it to tokens of that DC (each DC's accounts server knows only its own tokens);
+    `client_id` to that client's tokens; `kind` ("refresh_token" | "access_token") to one kind.
+    Returns False when no such token is live.
+    """
+    if kind in (None, "refresh_token"):
+        rt = state.refresh_tokens.get(token)
+        if rt is not None and _matches(rt.dc, rt.client_id, dc, client_id):
+            del state.refresh_tokens[token]
+            for at in rt.access_tokens:
+                state.access_tokens.pop(at, None)
+            return True
+    if kind in (None, "access_token"):
+        found = state.authenticate(token)
+        if found is not None and _matches(found.dc, found.client_id, dc, client_id):
+            del state.access_tokens[token]
+            parent = state.refresh_tokens.get(found.refresh_token or "")
+            if parent is not None and token in parent.access_tokens:
+                parent.access_tokens.remove(token)
+            return True
     return False
 
 
+def _matches(tok_dc: str, tok_client: str, dc: str | None, client_id: str | None) -> bool:
+    return (dc is None or tok_dc == dc) and (client_id is None or tok_client == client_id)
+
+
 def revoke_user(state: EmulatorState, user: User) -> int:
-    """The user removes every app at Zoho: all their tokens and codes die. Returns the count."""
+    """The user removes every app at Zoho: all their tokens, codes and consents die.
+
+    Returns the number of refresh and access tokens revoked (an access token that dies with its
+    refresh token is not counted separately).
+    """
     doomed = [t for t, rt in state.refresh_tokens.items() if rt.zuid == user.zuid]
     for t in doomed:
         revoke_token(state, t)
@@ -189,7 +398,11 @@ def revoke_user(state: EmulatorState, user: User) -> int:
         state.access_tokens.pop(t, None)
     for c in [c for c, g in state.codes.items() if g.zuid == user.zuid]:
         del state.codes[c]
+    state.consents = {k for k in state.consents if k[0] != user.zuid}
     return len(doomed) + len(loose)
+
+
+# -- minting ---------------------------------------------------------------------------------
 
 
 def _new_refresh_token(state: EmulatorState, grant: GrantCode) -> RefreshToken:
@@ -201,7 +414,8 @@ def _new_refresh_token(state: EmulatorState, grant: GrantCode) -> RefreshToken:
         ),
         key=lambda rt: rt.created_at,
     )
-    # The 21st refresh token deletes the oldest and its access tokens (Kaizen 43).
+    # The 21st refresh token deletes the oldest and its access tokens [D C1, K43]. Per user and
+    # client, as the reference recommends; Zoho's page says "per user" [?].
     excess = len(mine) + 1 - state.config.max_refresh_tokens_per_user
     for old in mine[: max(excess, 0)]:
         revoke_token(state, old.token)
@@ -225,26 +439,38 @@ def _mint_access(
     scopes: tuple[str, ...],
     parent: RefreshToken | None,
 ) -> AccessToken:
+    now = state.clock.now()
+    if len(state.access_tokens) >= _SWEEP_TOKENS_AT:
+        for dead in [t for t, at in state.access_tokens.items() if at.expires_at <= now]:
+            del state.access_tokens[dead]
     at = AccessToken(
         token=zoho_token(),
         client_id=client_id,
         zuid=zuid,
         dc=dc,
         scopes=scopes,
-        expires_at=state.clock.now() + state.config.access_token_ttl,
+        expires_at=now + state.config.access_token_ttl,
         refresh_token=parent.token if parent else None,
     )
     state.access_tokens[at.token] = at
     if parent is not None:
-        live: deque[str] = parent.access_tokens
+        # Only live tokens count towards the cap: forget expired and revoked ones first.
+        live: deque[str] = deque(
+            t
+            for t in parent.access_tokens
+            if (old := state.access_tokens.get(t)) is not None and old.expires_at > now
+        )
         live.append(at.token)
-        # Minting one more than the cap evicts the oldest live token [D C1: 15].
+        # One more than the cap evicts the oldest live token: 15 per refresh token [D C1]
+        # (the Accounts page says 10 [D A6]; config.max_live_access_tokens picks).
         while len(live) > state.config.max_live_access_tokens:
             state.access_tokens.pop(live.popleft(), None)
+        parent.access_tokens = live
     return at
 
 
 def _token_body(state: EmulatorState, access: AccessToken, api_domain: str) -> dict[str, Any]:
+    """Zoho's token response: `expires_in` in seconds, no legacy `expires_in_sec` [D A4, C1]."""
     return {
         "access_token": access.token,
         "scope": " ".join(access.scopes),

@@ -76,6 +76,9 @@ class GrantCode:
     code_challenge: str | None = None
     code_challenge_method: str | None = None
     used: bool = False
+    # Whether exchanging an offline code yields a refresh token: only on first consent or with
+    # prompt=consent [D A1] (see grants.authorize); Self Client codes always do.
+    issue_refresh: bool = True
 
 
 @dataclass(slots=True)

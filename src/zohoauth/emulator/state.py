@@ -58,6 +58,9 @@ class EmulatorState:
         self.codes: dict[str, GrantCode] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.access_tokens: dict[str, AccessToken] = {}
+        # (zuid, client_id) pairs with an offline consent on record: later offline consents
+        # without prompt=consent give no refresh token [D A1]. Cleared by revoke-user.
+        self.consents: set[tuple[str, str]] = set()
         # (zgid, module api_name) -> {record id -> record}; dicts keep insertion order.
         self.records: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.faults: dict[tuple[str, str | None], Fault] = {}

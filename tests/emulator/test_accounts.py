@@ -98,7 +98,9 @@ def redirect_query(resp: httpx.Response, redirect_uri: str = REDIRECT_URI) -> di
 
 def new_code(admin: httpx.Client, email: str, **overrides: str | None) -> tuple[str, str]:
     """(code, location) from an accepted consent."""
-    q = redirect_query(consent(admin, email, **overrides))
+    q = redirect_query(
+        consent(admin, email, **overrides), overrides.get("redirect_uri") or REDIRECT_URI
+    )
     return q["code"], q["location"]
 
 

@@ -1,0 +1,394 @@
+"""Zoho's token limits and revocation in the emulator, over real HTTP.
+
+Throttle (10 refreshes per 10 minutes per refresh token), live access tokens per refresh token
+(the 16th evicts the oldest), refresh tokens per user and client (the 21st kills the oldest),
+lifetimes on the virtual clock, and both revoke paths (reference §3-4). Whether a token is live is
+read in-process with `state.authenticate()`, the same call the CRM routes use.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+
+from zohoauth.emulator import BackgroundEmulator
+
+from .test_accounts import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    TOKEN_RE,
+    ZOHO_JSON,
+    login,
+    new_code,
+    refresh,
+    register_client,
+    user_in,
+)
+
+ACCESS_DENIED = {
+    "error_description": "You have made too many requests continuously. "
+    "Please try again after some time.",
+    "error": "Access Denied",
+    "status": "failure",
+}
+
+
+@pytest.fixture
+def oauth_client(admin: httpx.Client) -> str:
+    register_client(admin)
+    return CLIENT_ID
+
+
+def configure(admin: httpx.Client, **settings: object) -> None:
+    r = admin.post("/_emulator/config", json=settings)
+    assert r.status_code == 200, r.text
+
+
+def advance(admin: httpx.Client, seconds: float) -> None:
+    assert admin.post("/_emulator/clock", json={"advance_seconds": seconds}).status_code == 200
+
+
+def live(emulator: BackgroundEmulator, token: str) -> bool:
+    return emulator.state.authenticate(token) is not None
+
+
+# -- refresh throttle ------------------------------------------------------------------------
+
+
+def test_the_11th_refresh_in_10_minutes_is_access_denied(
+    admin: httpx.Client, oauth_client: str
+) -> None:
+    first, dc = login(admin, user_in(admin, "us"))
+    rt = first["refresh_token"]
+    for _ in range(10):
+        assert "access_token" in refresh(admin, rt, dc).json()
+    denied = refresh(admin, rt, dc)
+    assert denied.status_code == 200  # [D K43]: the status stays 200
+    assert denied.headers["content-type"] == ZOHO_JSON
+    assert denied.json() == ACCESS_DENIED
+    assert admin.get("/_emulator/stats").json()["throttled"] == 1
+    # Still denied just before the window ends ...
+    advance(admin, 590)
+    assert refresh(admin, rt, dc).json() == ACCESS_DENIED
+    # ... and fine once the first refresh of the window is 10 minutes old.
+    advance(admin, 11)
+    assert TOKEN_RE.match(refresh(admin, rt, dc).json()["access_token"])
+
+
+def test_the_throttle_counts_per_refresh_token(admin: httpx.Client, oauth_client: str) -> None:
+    ava = user_in(admin, "us")
+    one, dc = login(admin, ava)
+    two, _ = login(admin, ava)
+    for _ in range(10):
+        refresh(admin, one["refresh_token"], dc)
+    assert refresh(admin, one["refresh_token"], dc).json() == ACCESS_DENIED
+    assert "access_token" in refresh(admin, two["refresh_token"], dc).json()
+
+
+def test_the_window_slides(admin: httpx.Client, oauth_client: str) -> None:
+    first, dc = login(admin, user_in(admin, "us"))
+    rt = first["refresh_token"]
+    for _ in range(5):
+        refresh(admin, rt, dc)
+    advance(admin, 300)
+    for _ in range(5):
+        refresh(admin, rt, dc)
+    assert refresh(admin, rt, dc).json() == ACCESS_DENIED
+    advance(admin, 301)  # the first five are out of the window, the last five are not
+    for _ in range(5):
+        assert "access_token" in refresh(admin, rt, dc).json()
+    assert refresh(admin, rt, dc).json() == ACCESS_DENIED
+
+
+def test_throttle_limits_are_configurable(admin: httpx.Client, oauth_client: str) -> None:
+    configure(admin, max_refreshes_per_window=2, refresh_window=60)
+    first, dc = login(admin, user_in(admin, "us"))
+    rt = first["refresh_token"]
+    refresh(admin, rt, dc)
+    refresh(admin, rt, dc)
+    assert refresh(admin, rt, dc).json() == ACCESS_DENIED
+    advance(admin, 61)
+    assert "access_token" in refresh(admin, rt, dc).json()
+
+
+# -- live access tokens per refresh token ----------------------------------------------------
+
+
+def test_the_16th_live_access_token_evicts_the_oldest(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    configure(admin, max_refreshes_per_window=100)  # the throttle is not under test here
+    first, dc = login(admin, user_in(admin, "us"))
+    tokens = [first["access_token"]]
+    for _ in range(14):
+        tokens.append(refresh(admin, first["refresh_token"], dc).json()["access_token"])
+    assert all(live(emulator, t) for t in tokens)  # 15 live: the cap [D C1]
+    tokens.append(refresh(admin, first["refresh_token"], dc).json()["access_token"])
+    assert not live(emulator, tokens[0])
+    assert all(live(emulator, t) for t in tokens[1:])
+    tokens.append(refresh(admin, first["refresh_token"], dc).json()["access_token"])
+    assert not live(emulator, tokens[1])
+    assert all(live(emulator, t) for t in tokens[2:])
+
+
+def test_eviction_counts_per_refresh_token(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    configure(admin, max_live_access_tokens=2)
+    ava = user_in(admin, "us")
+    one, dc = login(admin, ava)
+    two, _ = login(admin, ava)
+    refresh(admin, one["refresh_token"], dc)
+    refresh(admin, one["refresh_token"], dc)
+    assert not live(emulator, one["access_token"])
+    assert live(emulator, two["access_token"])
+
+
+def test_online_access_tokens_are_not_evicted_by_offline_ones(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    configure(admin, max_live_access_tokens=1)
+    ava = user_in(admin, "us")
+    online, _ = login(admin, ava, access_type="online")
+    offline, dc = login(admin, ava)
+    refresh(admin, offline["refresh_token"], dc)
+    assert live(emulator, online["access_token"])
+    assert not live(emulator, offline["access_token"])
+
+
+# -- refresh tokens per user and client ------------------------------------------------------
+
+
+def test_the_21st_refresh_token_kills_the_oldest_and_its_access_tokens(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    configure(admin, max_refresh_tokens_per_user=2)  # the default 20, scaled down
+    ava = user_in(admin, "us")
+    one, dc = login(admin, ava)
+    one_b = refresh(admin, one["refresh_token"], dc).json()["access_token"]
+    two, _ = login(admin, ava)
+    assert live(emulator, one["access_token"])
+    three, _ = login(admin, ava)
+    assert refresh(admin, one["refresh_token"], dc).json() == {"error": "invalid_code"}
+    assert not live(emulator, one["access_token"])
+    assert not live(emulator, one_b)
+    for survivor in (two, three):
+        assert live(emulator, survivor["access_token"])
+        assert "access_token" in refresh(admin, survivor["refresh_token"], dc).json()
+
+
+def test_the_default_refresh_token_cap_is_20(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    ava = user_in(admin, "us")
+    tokens = [
+        admin.post(
+            "/_emulator/self-client/code", json={"client_id": CLIENT_ID, "email": ava}
+        ).json()["code"]
+        for _ in range(21)
+    ]
+    rts = []
+    for code in tokens:
+        body = httpx.post(
+            f"{emulator.url}/us/accounts/oauth/v2/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "code": code,
+            },
+        ).json()
+        rts.append(body["refresh_token"])
+    assert rts[0] not in emulator.state.refresh_tokens
+    assert all(rt in emulator.state.refresh_tokens for rt in rts[1:])
+
+
+def test_the_refresh_token_cap_is_per_user_and_client(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    configure(admin, max_refresh_tokens_per_user=1)
+    register_client(admin, client_id="1000.SECOND", secret="s2")
+    ava, ben = user_in(admin, "us"), "ben@zylker.com"
+    ava_first, dc = login(admin, ava)
+    login(admin, ben)
+    code, _ = new_code(admin, ava, client_id="1000.SECOND")
+    httpx.post(
+        f"{emulator.url}/{dc}/accounts/oauth/v2/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": "1000.SECOND",
+            "client_secret": "s2",
+            "redirect_uri": "http://app.example.test/oauth/callback",
+            "code": code,
+        },
+    )
+    assert ava_first["refresh_token"] in emulator.state.refresh_tokens
+
+
+# -- lifetimes ---------------------------------------------------------------------------------
+
+
+def test_access_tokens_expire_after_access_token_ttl(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    first, dc = login(admin, user_in(admin, "us"))
+    advance(admin, 3599)
+    assert live(emulator, first["access_token"])
+    advance(admin, 2)
+    assert not live(emulator, first["access_token"])
+    # The refresh token does not expire [D C1]: it mints a fresh one.
+    fresh = refresh(admin, first["refresh_token"], dc).json()["access_token"]
+    assert live(emulator, fresh)
+
+
+def test_access_token_ttl_is_configurable(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    configure(admin, access_token_ttl=60)
+    first, _ = login(admin, user_in(admin, "us"))
+    assert first["expires_in"] == 60
+    advance(admin, 61)
+    assert not live(emulator, first["access_token"])
+
+
+# -- revoke ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_query", [True, False], ids=["query", "form"])
+def test_revoking_a_refresh_token_kills_its_access_tokens(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str, as_query: bool
+) -> None:
+    first, dc = login(admin, user_in(admin, "eu"))
+    second = refresh(admin, first["refresh_token"], dc).json()["access_token"]
+    url = f"/{dc}/accounts/oauth/v2/token/revoke"
+    params = {"token": first["refresh_token"]}
+    r = admin.post(url, params=params) if as_query else admin.post(url, data=params)
+    assert r.status_code == 200
+    assert r.json() == {"status": "success"}
+    assert not live(emulator, first["access_token"])
+    assert not live(emulator, second)
+    assert refresh(admin, first["refresh_token"], dc).json() == {"error": "invalid_code"}
+    # Revoking it again: it is unknown now, and Zoho answers an invalid token with HTTP 400.
+    assert admin.post(url, params=params).status_code == 400
+    assert admin.get("/_emulator/stats").json()["token_requests"]["revoke"] == 2
+
+
+def test_revoking_an_access_token_leaves_its_refresh_token(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    first, dc = login(admin, user_in(admin, "us"))
+    second = refresh(admin, first["refresh_token"], dc).json()["access_token"]
+    r = admin.post(f"/{dc}/accounts/oauth/v2/token/revoke", data={"token": first["access_token"]})
+    assert r.json() == {"status": "success"}
+    assert not live(emulator, first["access_token"])
+    assert live(emulator, second)
+    assert "access_token" in refresh(admin, first["refresh_token"], dc).json()
+
+
+@pytest.mark.parametrize("token", ["", "1000." + "f" * 32 + "." + "e" * 32, "garbage"])
+def test_revoking_an_unknown_token_is_400(admin: httpx.Client, token: str) -> None:
+    r = admin.post("/us/accounts/oauth/v2/token/revoke", data={"token": token})
+    assert r.status_code == 400
+    assert r.headers["content-type"] == ZOHO_JSON
+    assert admin.post("/us/accounts/oauth/v2/token/revoke").status_code == 400
+
+
+def test_revoking_at_another_dc_fails_and_leaves_the_token(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    first, dc = login(admin, user_in(admin, "in"))
+    r = admin.post("/us/accounts/oauth/v2/token/revoke", data={"token": first["refresh_token"]})
+    assert r.status_code == 400
+    assert live(emulator, first["access_token"])
+    assert "access_token" in refresh(admin, first["refresh_token"], dc).json()
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+@pytest.mark.parametrize("token_type", ["refresh_token", None])
+def test_the_newer_revoke_path_with_client_auth(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str, token_type: str | None
+) -> None:
+    first, dc = login(admin, user_in(admin, "us"))
+    data = {"token": first["refresh_token"]}
+    if token_type:
+        data["token_type"] = token_type
+    r = admin.post(
+        f"/{dc}/accounts/oauth/v2/revoke/token",
+        data=data,
+        headers=basic(CLIENT_ID, CLIENT_SECRET),
+    )
+    assert r.status_code == 200
+    assert r.json() == {"status": "success"}
+    assert not live(emulator, first["access_token"])
+    assert refresh(admin, first["refresh_token"], dc).json() == {"error": "invalid_code"}
+
+
+def test_the_newer_revoke_path_revokes_an_access_token(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    first, dc = login(admin, user_in(admin, "us"))
+    r = admin.post(
+        f"/{dc}/accounts/oauth/v2/revoke/token",
+        params={"token": first["access_token"], "token_type": "access_token"},
+        headers=basic(CLIENT_ID, CLIENT_SECRET),
+    )
+    assert r.json() == {"status": "success"}
+    assert not live(emulator, first["access_token"])
+    assert "access_token" in refresh(admin, first["refresh_token"], dc).json()
+
+
+def test_the_newer_revoke_path_refuses_bad_requests(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    first, dc = login(admin, user_in(admin, "us"))
+    register_client(admin, client_id="1000.OTHER", secret="o")
+    url = f"/{dc}/accounts/oauth/v2/revoke/token"
+    rt = {"token": first["refresh_token"]}
+    refused = [
+        admin.post(url, data=rt),  # no client authentication [D A8]
+        admin.post(url, data=rt, headers={"Authorization": "Basic !!notbase64"}),
+        admin.post(url, data=rt, headers={"Authorization": "Bearer x"}),
+        admin.post(url, data=rt, headers=basic(CLIENT_ID, "wrong")),
+        admin.post(url, data=rt, headers=basic("1000.NOPE", "x")),
+        admin.post(url, data=rt, headers=basic("1000.OTHER", "o")),  # another client's token
+        admin.post(
+            url, data={**rt, "token_type": "access_token"}, headers=basic(CLIENT_ID, CLIENT_SECRET)
+        ),
+        admin.post(
+            url, data={**rt, "token_type": "id_token"}, headers=basic(CLIENT_ID, CLIENT_SECRET)
+        ),
+    ]
+    for r in refused:
+        assert r.status_code == 400, r.text
+        assert r.json()["status"] == "failure"
+    assert live(emulator, first["access_token"])
+    assert first["refresh_token"] in emulator.state.refresh_tokens
+
+
+def test_revoke_user_kills_every_token_code_and_consent(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
+) -> None:
+    ava, ben = user_in(admin, "us"), "ben@zylker.com"
+    one, dc = login(admin, ava)
+    two, _ = login(admin, ava, prompt=None)
+    online, _ = login(admin, ava, access_type="online")
+    pending, _ = new_code(admin, ava)
+    bens, _ = login(admin, ben)
+    r = admin.post("/_emulator/revoke-user", json={"email": ava})
+    assert r.status_code == 200
+    assert r.json()["revoked"] >= 2
+    for body in (one, two, online):
+        assert not live(emulator, body["access_token"])
+    assert refresh(admin, one["refresh_token"], dc).json() == {"error": "invalid_code"}
+    assert pending not in emulator.state.codes
+    assert all(k[0] != emulator.state.user_by_email(ava).zuid for k in emulator.state.consents)
+    # Other users keep theirs.
+    assert live(emulator, bens["access_token"])
+    assert "access_token" in refresh(admin, bens["refresh_token"], dc).json()
+    assert admin.post("/_emulator/revoke-user", json={"email": "no@one.x"}).status_code == 404

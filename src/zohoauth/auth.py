@@ -23,7 +23,7 @@ import httpx
 from . import identity, login, oauth
 from .config import Settings
 from .datacenters import DataCenterRegistry
-from .errors import NotFoundError
+from .errors import NotFoundError, StateMismatchError
 from .events import EventBus
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
@@ -54,6 +54,9 @@ class ZohoAuth:
         )
         self.events = EventBus()
         self.clock = clock
+        # States already redeemed in this process (single use, RFC 6749 §10.12). Across
+        # processes the code itself is single-use at Zoho, so a replay fails there too.
+        self._used_states: dict[str, float] = {}
         self.manager = TokenManager(
             store,
             self.registry,
@@ -118,6 +121,14 @@ class ZohoAuth:
             callback = Callback.from_params(dict(parse_qsl(urlsplit(callback).query)))
         elif not isinstance(callback, Callback):
             callback = Callback.from_params(callback)
+        if pending is not None:
+            now = self.clock()
+            self._used_states = {
+                s: t for s, t in self._used_states.items() if now - t < oauth.STATE_MAX_AGE
+            }
+            if pending.state in self._used_states:
+                raise StateMismatchError("this login was already completed; start a new one")
+            self._used_states[pending.state] = now
         conn = await login.complete_login(
             http=self.http,
             registry=self.registry,

@@ -198,7 +198,7 @@ def parse_token_response(
         raise ThrottledError("Zoho is throttling token requests for this user", now + 600.0)
     if error == "invalid_code":
         raise ReauthRequiredError("the grant is no longer valid at Zoho; log in again")
-    if error == "invalid_client":
+    if error in ("invalid_client", "invalid_client_secret"):
         raise TokenError(
             "Zoho does not accept this client id/secret in data center "
             f"{dc.code}; check the credentials and that Multi-DC is enabled for it"

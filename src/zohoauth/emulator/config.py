@@ -45,4 +45,25 @@ class EmulatorConfig:
             raise ValueError(
                 f"unknown emulator setting(s) {sorted(unknown)}; known: {sorted(known)}"
             )
+        for name, value in overrides.items():
+            _check_type(name, value)
         return replace(self, **overrides)
+
+
+#: Limits that `null` switches off.
+_NULLABLE = frozenset({"max_concurrent_requests", "max_credits_per_day"})
+
+
+def _check_type(name: str, value: Any) -> None:
+    """A wrongly typed override would crash a later request; refuse it up front instead."""
+    default = getattr(EmulatorConfig(), name)
+    if value is None and name in _NULLABLE:
+        return
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"setting {name!r} must be true or false")
+        return
+    whole = isinstance(default, int) or name in _NULLABLE
+    if isinstance(value, bool) or not isinstance(value, int if whole else int | float) or value < 0:
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"setting {name!r} must be {kind} >= 0")

@@ -1,0 +1,325 @@
+"""TokenManager against the emulator and real databases: refresh exactly once, honest failures."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from zohoauth.auth import ZohoAuth
+from zohoauth.errors import ReauthRequiredError, ThrottledError, ZohoUnavailableError
+from zohoauth.events import Event, EventType
+from zohoauth.manager import ManagerConfig
+from zohoauth.tokens import Status
+
+from .support.storm import hold_lease_worker, storm_worker
+from .support.zoho import login, make_auth, register_client
+
+HOUR = 3600.0
+
+
+def _stats(emulator: Any) -> dict[str, Any]:
+    stats: dict[str, Any] = httpx.get(emulator.url + "/_emulator/stats").json()
+    return stats
+
+
+def _refreshes(emulator: Any) -> int:
+    return int(_stats(emulator)["token_requests"]["refresh_token"])
+
+
+def _advance(emulator: Any, seconds: float) -> None:
+    httpx.post(emulator.url + "/_emulator/clock", json={"advance_seconds": seconds})
+
+
+def _crm_ok(api_domain: str, token: str, org_id: str | None = None) -> bool:
+    headers = {"Authorization": f"Zoho-oauthtoken {token}"}
+    if org_id:
+        headers["X-CRM-ORG"] = org_id
+    return httpx.get(f"{api_domain}/crm/v8/org", headers=headers).status_code == 200
+
+
+class Clock:
+    """The app's clock, movable in step with the emulator's."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def auth(emulator: Any, store_url: str, keys: str, clock: Clock) -> AsyncIterator[ZohoAuth]:
+    client = register_client(emulator.url)
+    async with make_auth(
+        emulator.url,
+        store_url,
+        keys,
+        client,
+        clock=clock,
+        config=ManagerConfig(poll_interval=0.02, retry_base=0.01),
+    ) as a:
+        yield a
+
+
+def _expire(emulator: Any, clock: Clock) -> None:
+    """Move both clocks past the access token's lifetime."""
+    clock.offset += HOUR + 1
+    _advance(emulator, HOUR + 1)
+
+
+async def test_cache_hit_needs_no_store_and_no_zoho(emulator: Any, auth: ZohoAuth) -> None:
+    conn = await login(auth, "ava@zylker.com")
+    first = await auth.access_token(conn.id)
+    calls = 0
+    real = auth.store.get_credential
+
+    async def counting(*a: Any, **k: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return await real(*a, **k)
+
+    auth.store.get_credential = counting  # type: ignore[method-assign]
+    for _ in range(100):
+        assert (await auth.access_token(conn.id)).token == first.token
+    assert calls == 0
+    assert _refreshes(emulator) == 0
+
+
+async def test_refreshes_ahead_of_expiry(emulator: Any, auth: ZohoAuth, clock: Clock) -> None:
+    conn = await login(auth, "clara@brightwave.eu")
+    first = await auth.access_token(conn.id)
+    clock.offset = HOUR - 200  # inside the 5-minute skew, not yet expired
+    second = await auth.access_token(conn.id)
+    assert second.token != first.token
+    assert _refreshes(emulator) == 1
+    assert _crm_ok(second.api_domain, second.token)
+    cred = await auth.store.get_credential(conn.credential)
+    assert cred is not None
+    assert cred.tokens.access_token == second.token
+
+
+async def test_in_process_storm_refreshes_once(emulator: Any, auth: ZohoAuth, clock: Clock) -> None:
+    conn = await login(auth, "dev@sunrise.in")
+    _expire(emulator, clock)
+    toks = await asyncio.gather(*(auth.access_token(conn.id) for _ in range(200)))
+    assert len({t.token for t in toks}) == 1
+    assert _refreshes(emulator) == 1
+    assert _crm_ok(toks[0].api_domain, toks[0].token)
+
+
+async def test_stale_token_after_401_refreshes_once(emulator: Any, auth: ZohoAuth) -> None:
+    conn = await login(auth, "ben@zylker.com")
+    old = await auth.access_token(conn.id)
+    toks = await asyncio.gather(*(auth.access_token(conn.id, stale=old.token) for _ in range(20)))
+    assert {t.token for t in toks} != {old.token}
+    assert len({t.token for t in toks}) == 1
+    assert _refreshes(emulator) == 1
+
+
+async def test_multi_org_connections_share_one_refresh(
+    emulator: Any, auth: ZohoAuth, clock: Clock
+) -> None:
+    a = await login(auth, "ava@zylker.com")
+    b = await auth.connect_org(a.id, "80000002")
+    _expire(emulator, clock)
+    toks = await asyncio.gather(*(auth.access_token(c) for c in [a.id, b.id] * 25))
+    assert _refreshes(emulator) == 1
+    assert len({t.token for t in toks}) == 1
+    by_conn = {t.connection_id: t for t in toks}
+    assert by_conn[b.id].org_id == "80000002"
+    assert _crm_ok(by_conn[b.id].api_domain, by_conn[b.id].token, "80000002")
+
+
+def test_cross_process_storm_refreshes_exactly_once(
+    emulator: Any, store_url: str, keys: str
+) -> None:
+    """4 processes x 50 concurrent callers on one expired credential -> one refresh request."""
+    client = register_client(emulator.url)
+
+    async def setup() -> str:
+        async with make_auth(emulator.url, store_url, keys, client) as a:
+            return (await login(a, "ava@zylker.com")).id
+
+    conn_id = asyncio.run(setup())
+    _advance(emulator, HOUR + 1)
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=storm_worker,
+            args=(emulator.url, store_url, keys, client, [conn_id], 50, HOUR + 1, barrier, results),
+        )
+        for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    errors = [o for o in outcomes if o[0] != "ok"]
+    assert errors == []
+    tokens = {t for o in outcomes for t in o[2]}
+    assert sum(len(o[2]) for o in outcomes) == 200
+    assert len(tokens) == 1
+    assert _refreshes(emulator) == 1
+    assert _crm_ok(f"{emulator.url}/us/api", tokens.pop())
+
+
+def test_killed_lease_holder_is_taken_over(emulator: Any, store_url: str, keys: str) -> None:
+    """SIGKILL the process that holds the refresh lease mid-refresh: after the lease expires
+    another process completes the refresh, and the credential is intact."""
+    client = register_client(emulator.url)
+
+    async def setup() -> tuple[str, Any]:
+        async with make_auth(emulator.url, store_url, keys, client) as a:
+            conn = await login(a, "noah@maple.ca")
+            return conn.id, conn.credential
+
+    conn_id, key = asyncio.run(setup())
+    _advance(emulator, HOUR + 1)
+    httpx.post(
+        emulator.url + "/_emulator/faults",
+        json={"target": "accounts", "dc": "ca", "latency_ms": 8000},
+    )
+    ctx = multiprocessing.get_context("spawn")
+    holder = ctx.Process(
+        target=hold_lease_worker,
+        args=(emulator.url, store_url, keys, client, conn_id, HOUR + 1, 2.0),
+    )
+    holder.start()
+
+    async def lease_taken() -> bool:
+        async with make_auth(emulator.url, store_url, keys, client) as a:
+            for _ in range(300):
+                if await a.store.try_acquire_lease(key, "probe", 0.0001) is False:
+                    return True
+                await a.store.release_lease(key, "probe")
+                await asyncio.sleep(0.05)
+        return False
+
+    assert asyncio.run(lease_taken()), "the holder never took the lease"
+    assert holder.pid is not None
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(timeout=10)
+    httpx.post(emulator.url + "/_emulator/faults", json={"target": "accounts", "dc": "ca"})
+
+    async def take_over() -> tuple[str, str]:
+        async with make_auth(
+            emulator.url,
+            store_url,
+            keys,
+            client,
+            clock=lambda: time.time() + HOUR + 1,
+            config=ManagerConfig(poll_interval=0.05),
+        ) as a:
+            tok = await a.access_token(conn_id)
+            cred = await a.store.get_credential(key)
+            assert cred is not None
+            assert cred.status is Status.ACTIVE
+            assert cred.tokens.access_token == tok.token
+            return tok.token, tok.api_domain
+
+    token, api = asyncio.run(take_over())
+    assert _crm_ok(api, token)
+
+
+async def test_revoked_grant_asks_for_reauth_once(
+    emulator: Any, auth: ZohoAuth, clock: Clock
+) -> None:
+    conn = await login(auth, "ella@koalafreight.au")
+    events: list[Event] = []
+    auth.events.subscribe(EventType.REAUTH_REQUIRED, events.append)
+    httpx.post(emulator.url + "/_emulator/revoke-user", json={"email": "ella@koalafreight.au"})
+    _expire(emulator, clock)
+    results = await asyncio.gather(
+        *(auth.access_token(conn.id) for _ in range(10)), return_exceptions=True
+    )
+    assert all(isinstance(r, ReauthRequiredError) for r in results)
+    assert _refreshes(emulator) == 1
+    assert len(events) == 1
+    assert events[0].email == "ella@koalafreight.au"
+    for _ in range(5):
+        with pytest.raises(ReauthRequiredError):
+            await auth.access_token(conn.id)
+    assert _refreshes(emulator) == 1  # no further calls to Zoho
+    cred = await auth.store.get_credential(conn.credential)
+    assert cred is not None
+    assert cred.status is Status.REAUTH_REQUIRED
+    # Logging in again heals it.
+    again = await login(auth, "ella@koalafreight.au")
+    assert again.id == conn.id
+    assert (await auth.access_token(conn.id)).token
+
+
+async def test_throttle_is_respected_and_valid_token_kept(
+    emulator: Any, auth: ZohoAuth, clock: Clock
+) -> None:
+    httpx.post(emulator.url + "/_emulator/config", json={"max_refreshes_per_window": 2})
+    conn = await login(auth, "haru@sakura.jp")
+    tok = await auth.access_token(conn.id)
+    tok = await auth.access_token(conn.id, stale=tok.token)  # as after a 401: refresh 1
+    tok = await auth.access_token(conn.id, stale=tok.token)  # refresh 2: the window is full
+    assert _refreshes(emulator) == 2
+    # Near expiry: the refresh is refused by Zoho, the still-valid token keeps being served.
+    clock.offset = HOUR - 100
+    _advance(emulator, 0)
+    served = await auth.access_token(conn.id)
+    assert served.token == tok.token
+    assert _refreshes(emulator) == 3
+    assert _stats(emulator)["throttled"] == 1
+    for _ in range(10):
+        assert (await auth.access_token(conn.id)).token == tok.token
+    assert _refreshes(emulator) == 3  # backed off: no more requests in the window
+    assert _crm_ok(served.api_domain, served.token)
+    # Expired and still inside the window: a clear error, still no request.
+    clock.offset = HOUR + 10
+    with pytest.raises(ThrottledError):
+        await auth.access_token(conn.id)
+    assert _refreshes(emulator) == 3
+    # After the window, refresh works again.
+    clock.offset = HOUR + 700
+    _advance(emulator, 700)
+    fresh = await auth.access_token(conn.id)
+    assert fresh.token != tok.token
+    assert _crm_ok(fresh.api_domain, fresh.token)
+
+
+async def test_accounts_outage_retries_boundedly(
+    emulator: Any, auth: ZohoAuth, clock: Clock
+) -> None:
+    conn = await login(auth, "li@dragongate.cn")
+    tok = await auth.access_token(conn.id)
+    httpx.post(
+        emulator.url + "/_emulator/faults", json={"target": "accounts", "dc": "cn", "outage": True}
+    )
+    clock.offset = HOUR - 100  # refresh due, token still valid
+    before = auth.manager.refresh_count
+    assert (await auth.access_token(conn.id)).token == tok.token
+    assert auth.manager.refresh_count - before == auth.manager.config.max_attempts
+    assert _crm_ok(tok.api_domain, tok.token)
+    clock.offset = HOUR + 10
+    _advance(emulator, HOUR + 10)
+    before = auth.manager.refresh_count
+    with pytest.raises(ZohoUnavailableError) as info:
+        await auth.access_token(conn.id)
+    assert auth.manager.refresh_count - before == auth.manager.config.max_attempts
+    assert "cn" in str(info.value)
+    httpx.post(emulator.url + "/_emulator/faults", json={"target": "accounts", "dc": "cn"})
+    fresh = await auth.access_token(conn.id)
+    assert _crm_ok(fresh.api_domain, fresh.token)
+    cred = await auth.store.get_credential(conn.credential)
+    assert cred is not None
+    assert cred.status is Status.ACTIVE

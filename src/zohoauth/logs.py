@@ -1,0 +1,140 @@
+"""Structured logs (structlog) with a redaction processor that no token can slip past.
+
+Every line — ours, and stdlib loggers' such as httpx's and uvicorn's, routed through the same
+processors — passes `redact()`, which masks Zoho-shaped tokens and codes (`1000.<hex>.<hex>`),
+values of sensitive keys (`access_token`, `client_secret`, `Authorization`, ...), and such
+parameters inside URLs. Redaction is the last line of defense: the code also never logs them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+#: Zoho tokens, codes and refresh tokens: `1000.<hex>.<hex>` [D examples].
+ZOHO_TOKEN = re.compile(r"1000\.[0-9a-fA-F]{8,}\.[0-9a-fA-F]{8,}")
+_PARAM = re.compile(
+    r"(?i)\b(code|token|access_token|refresh_token|client_secret|code_verifier|state"
+    r"|password)=([^&\s\"']+)"
+)
+_AUTH_HEADER = re.compile(r"(?i)(Zoho-oauthtoken|Bearer|Basic)\s+[^\s\"',]+")
+SENSITIVE_KEYS = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "token",
+        "code",
+        "client_secret",
+        "secret",
+        "password",
+        "authorization",
+        "code_verifier",
+        "state",
+        "encryption_keys",
+        "session_secret",
+        "key",
+        "cookie",
+        "set-cookie",
+    }
+)
+MASK = "***"
+
+
+def redact_text(text: str) -> str:
+    """Mask anything token-like inside free text."""
+    text = ZOHO_TOKEN.sub("1000.***", text)
+    text = _PARAM.sub(lambda m: f"{m.group(1)}={MASK}", text)
+    return _AUTH_HEADER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """Mask a value (recursively), by its key's name and by its shape."""
+    if key is not None and key.lower() in SENSITIVE_KEYS and value not in (None, ""):
+        return MASK
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return (
+            type(value)(redact(v) for v in value)
+            if not isinstance(value, set)
+            else [redact(v) for v in value]
+        )
+    if isinstance(value, BaseException):
+        return redact_text(repr(value))
+    return value
+
+
+def redact_processor(
+    logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: redact every key except the structural ones."""
+    for k in list(event_dict):
+        if k in ("level", "timestamp", "logger", "_record", "_from_structlog"):
+            continue
+        event_dict[k] = redact(event_dict[k], None if k == "event" else k)
+    return event_dict
+
+
+def _format_exc_redacted(
+    logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event_dict = structlog.processors.format_exc_info(logger, method, event_dict)
+    if "exception" in event_dict:
+        event_dict["exception"] = redact_text(str(event_dict["exception"]))
+    return event_dict
+
+
+def configure_logging(
+    fmt: str = "console", level: str | int = "INFO", stream: TextIO | None = None
+) -> None:
+    """Route structlog and stdlib logging through one redacting pipeline.
+
+    `fmt`: "console" (for people) or "json" (one object per line, for machines).
+    """
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,  # request_id from the web app
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _format_exc_redacted,
+        redact_processor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared[:-1], _redact_foreign, redact_processor],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    handler.set_name("zohoauth")
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if h.get_name() != "zohoauth"]
+    root.addHandler(handler)
+    root.setLevel(level if isinstance(level, int) else level.upper())
+
+
+def _redact_foreign(
+    logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """stdlib records: the message was %-formatted already; redact the result."""
+    record = event_dict.get("_record")
+    if record is not None and record.args:
+        event_dict["event"] = record.getMessage()
+    return event_dict

@@ -1,0 +1,89 @@
+"""Redaction: tokens logged on purpose, through every kind of logger, come out masked."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from zohoauth.logs import configure_logging, redact, redact_text
+
+
+def _token() -> str:
+    return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    buf = io.StringIO()
+    configure_logging("json", "DEBUG", stream=buf)
+    yield buf
+    logging.getLogger().handlers = [
+        h for h in logging.getLogger().handlers if h.get_name() != "zohoauth"
+    ]
+
+
+def test_every_logger_masks_tokens(captured: io.StringIO) -> None:
+    tok, secret = _token(), secrets.token_hex(20)
+    structlog.get_logger("zohoauth.test").info(
+        f"got {tok}", access_token=tok, nested={"refresh_token": tok, "x": [tok]}
+    )
+    logging.getLogger("httpx").info(
+        'HTTP Request: POST %s "200"', f"https://accounts.zoho.com/oauth/v2/token?code={tok}"
+    )
+    logging.getLogger("uvicorn.access").warning("client_secret=%s&x=1", secret)
+    logging.getLogger("any").error("header Authorization: Zoho-oauthtoken %s", tok)
+    try:
+        raise ValueError(f"boom {tok}")
+    except ValueError:
+        structlog.get_logger().exception("failed")
+        logging.getLogger("std").exception("failed std")
+    out = captured.getvalue()
+    assert tok not in out
+    assert secret not in out
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 6
+    assert lines[0]["access_token"] == "***"
+    assert "1000.***" in lines[0]["event"]
+    assert "***" in lines[1]["event"]
+
+
+def test_console_format_also_masks() -> None:
+    buf = io.StringIO()
+    configure_logging("console", "INFO", stream=buf)
+    tok = _token()
+    structlog.get_logger().info("token", value=tok, client_secret="abc123")
+    out = buf.getvalue()
+    assert tok not in out
+    assert "abc123" not in out
+    assert "token" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "code=abc&state=xyz",
+        "Bearer abc.def",
+        "Zoho-oauthtoken 1000.aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbb",
+        "refresh_token=zzz",
+    ],
+)
+def test_redact_text_masks_parameters(text: str) -> None:
+    out = redact_text(text)
+    assert "***" in out
+    for secret in ("abc", "xyz", "aaaaaaaa", "zzz"):
+        if f"={secret}" in text or f" {secret}" in text:
+            assert secret not in out
+
+
+def test_redact_keeps_harmless_values() -> None:
+    assert redact({"email": "a@b.c", "dc": "eu", "n": 3}) == {"email": "a@b.c", "dc": "eu", "n": 3}
+    assert redact({"client_secret": "s", "empty_token": None}) == {
+        "client_secret": "***",
+        "empty_token": None,
+    }

@@ -6,7 +6,7 @@ SDK converts every value a record carries by it, so each field a record can hold
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 
@@ -31,12 +31,18 @@ class ModuleDef:
     plural_label: str
     id: str
     fields: tuple[FieldDef, ...]
+    # The field whose value names a record in lookups (`{"name": ..., "id": ...}`).
+    display_field: str = "id"
+    # What upsert matches on when the body names no `duplicate_check_fields`: the module's
+    # system-defined unique fields at Zoho (Email for Leads/Contacts, names otherwise) [?].
+    duplicate_check: tuple[str, ...] = ()
+    by_name: dict[str, FieldDef] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {f.api_name: f for f in self.fields})
 
     def field(self, api_name: str) -> FieldDef | None:
-        for f in self.fields:
-            if f.api_name == api_name:
-                return f
-        return None
+        return self.by_name.get(api_name)
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -113,6 +119,8 @@ MODULES: Final[dict[str, ModuleDef]] = {
             _t("Description", "Description", data_type="textarea", length=32000),
             _t("Email_Opt_Out", "Email Opt Out", data_type="boolean", json_type="boolean"),
         ),
+        display_field="Last_Name",
+        duplicate_check=("Email",),
     ),
     "Contacts": ModuleDef(
         "Contacts",
@@ -142,6 +150,8 @@ MODULES: Final[dict[str, ModuleDef]] = {
             _t("Date_of_Birth", "Date of Birth", data_type="date"),
             _t("Description", "Description", data_type="textarea", length=32000),
         ),
+        display_field="Last_Name",
+        duplicate_check=("Email",),
     ),
     "Accounts": ModuleDef(
         "Accounts",
@@ -167,6 +177,8 @@ MODULES: Final[dict[str, ModuleDef]] = {
             _t("Billing_Country", "Billing Country", length=100),
             _t("Description", "Description", data_type="textarea", length=32000),
         ),
+        display_field="Account_Name",
+        duplicate_check=("Account_Name",),
     ),
     "Deals": ModuleDef(
         "Deals",
@@ -194,5 +206,7 @@ MODULES: Final[dict[str, ModuleDef]] = {
             _t("Lead_Source", "Lead Source", data_type="picklist", picklist=_SOURCE),
             _t("Description", "Description", data_type="textarea", length=32000),
         ),
+        display_field="Deal_Name",
+        duplicate_check=("Deal_Name",),
     ),
 }

@@ -1,0 +1,22 @@
+"""The token store: the `TokenStore` protocol and its SQL implementation (SQLite, PostgreSQL,
+MySQL/MariaDB), with packaged Alembic migrations and key rotation."""
+
+from .base import TokenStore
+from .migrate import current_revision, head_revision, upgrade, upgrade_async
+from .rotate import count_by_key_id, rotate_keys
+from .sql import SQLTokenStore
+from .urls import mask_url, normalize_url, sqlite_url
+
+__all__ = [
+    "SQLTokenStore",
+    "TokenStore",
+    "count_by_key_id",
+    "current_revision",
+    "head_revision",
+    "mask_url",
+    "normalize_url",
+    "rotate_keys",
+    "sqlite_url",
+    "upgrade",
+    "upgrade_async",
+]

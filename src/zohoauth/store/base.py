@@ -7,6 +7,9 @@ the store never sees a client secret.
 The lease methods are the cross-process half of "refresh exactly once": a conditional UPDATE
 takes the lease only if it is free or expired, and only its owner can release it or write the
 refreshed tokens (which also requires the version it read, so a stale writer never wins).
+Taking and releasing the lease do not bump the version (the version counts changes to what the
+credential says), so a refresher may read, take the lease, and save with the version it read;
+it should still re-read after taking the lease in case another worker just finished.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ class TokenStore(Protocol):
 
     async def get_connection(self, connection_id: str) -> Connection | None: ...
 
+    async def get_connection_with_credential(
+        self, connection_id: str
+    ) -> tuple[Connection, Credential] | None:
+        """A connection and its credential in one query (the per-request hot path)."""
+        ...
+
     async def find_connections(
         self, *, email: str | None = None, org_id: str | None = None, client_id: str | None = None
     ) -> list[Connection]:
@@ -59,7 +68,10 @@ class TokenStore(Protocol):
 
     # -- refresh lease -------------------------------------------------------------------
     async def try_acquire_lease(self, key: CredentialKey, owner: str, ttl: float) -> bool:
-        """Take the refresh lease if free or expired (conditional UPDATE). True if taken."""
+        """Take the refresh lease if free or expired (conditional UPDATE). True if taken.
+
+        Not re-entrant: an owner that already holds it gets False. NotFoundError if the
+        credential does not exist."""
         ...
 
     async def release_lease(self, key: CredentialKey, owner: str) -> None:
@@ -78,9 +90,14 @@ class TokenStore(Protocol):
         still at `expected_version`. Returns False (and writes nothing) otherwise."""
         ...
 
-    async def set_status(self, key: CredentialKey, status: Status) -> None: ...
+    async def set_status(self, key: CredentialKey, status: Status) -> None:
+        """Set the status (bumps the version). NotFoundError if there is no such credential."""
+        ...
 
-    async def set_throttled_until(self, key: CredentialKey, until: float | None) -> None: ...
+    async def set_throttled_until(self, key: CredentialKey, until: float | None) -> None:
+        """Record (or with None clear) Zoho's refresh throttle; bumps the version.
+        NotFoundError if there is no such credential."""
+        ...
 
     # -- delete --------------------------------------------------------------------------
     async def delete_credential(self, key: CredentialKey) -> bool:

@@ -1,0 +1,183 @@
+"""Engines for the three databases, and the one place driver errors become StoreError.
+
+SQLite is the embedded default and must still work when several *processes* share one file
+(`zohoauth serve --workers 4`, a CLI refresh next to a running app): every connection turns on
+WAL (readers never block the writer), a busy timeout (writers queue instead of failing with
+"database is locked") and foreign keys. sqlite3's own transaction handling is switched off and
+SQLAlchemy emits BEGIN itself (the documented recipe), so a write transaction can start with
+`BEGIN IMMEDIATE`: it takes the write lock up front instead of failing when a read-then-write
+transaction tries to upgrade a stale snapshot.
+
+PostgreSQL and MySQL get a modest pool with pre-ping (servers and proxies drop idle
+connections) and recycling under MySQL's default `wait_timeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from ..errors import StoreError
+from .urls import ENV_VAR, dialect_of, mask_url, sqlite_path
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+BEGIN_OPTION = "zohoauth_begin"  # SQLite: the statement that opens a transaction
+
+
+def make_engine(
+    url: URL,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    connect_timeout: float = 10.0,
+    echo: bool = False,
+) -> AsyncEngine:
+    """An async engine for a normalised URL (see `urls.normalize_url`)."""
+    dialect = dialect_of(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if dialect == "sqlite":
+        if sqlite_path(url) is None:
+            kwargs["poolclass"] = StaticPool  # one shared in-memory database
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    else:
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
+        if dialect == "postgresql":
+            kwargs["connect_args"] = {"timeout": connect_timeout}
+        else:
+            kwargs["connect_args"] = {"connect_timeout": int(connect_timeout)}
+            # Same visibility as PostgreSQL's default: a retry after a lost insert race sees
+            # the winner's row, and fewer gap locks mean fewer deadlocks.
+            kwargs["isolation_level"] = "READ COMMITTED"
+    engine = create_async_engine(url, **kwargs)
+    if dialect == "sqlite":
+        _install_sqlite_hooks(engine)
+    return engine
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")  # durable enough in WAL mode
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        begin = conn.get_execution_options().get(BEGIN_OPTION, "BEGIN")
+        if begin:
+            conn.exec_driver_sql(begin)
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction of several statements that writes: BEGIN IMMEDIATE on SQLite (take the
+    write lock first, wait for it politely), a plain transaction elsewhere."""
+    async with engine.connect() as conn:
+        await conn.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        async with conn.begin():
+            yield conn
+
+
+@asynccontextmanager
+async def single_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for ONE statement (a read, or a conditional UPDATE), atomic on its own.
+
+    No explicit transaction where that saves work: on SQLite the statement commits by itself,
+    so the write lock is held for microseconds rather than across event-loop turns (24
+    coroutines racing for a lease took ~1 s with BEGIN/UPDATE/COMMIT, ~50 ms this way); on
+    PostgreSQL asyncpg's autocommit skips the BEGIN/COMMIT round trips (client-side flag).
+    """
+    async with engine.connect() as conn:
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            await conn.execution_options(**{BEGIN_OPTION: ""})
+        elif dialect == "postgresql":
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with conn.begin():
+            yield conn
+
+
+def _where(url: URL) -> str:
+    """Where the database is, for messages: host, port, database, user; never the password."""
+    dialect = dialect_of(url)
+    if dialect == "sqlite":
+        path = sqlite_path(url)
+        return f"SQLite database {str(path) if path else ':memory:'}"
+    port = url.port or {"postgresql": 5432, "mysql": 3306}.get(dialect)
+    user = f" as user {url.username!r}" if url.username else ""
+    return f"{dialect} database {url.database!r} at {url.host or 'localhost'}:{port}{user}"
+
+
+def _reason(exc: BaseException, url: URL) -> str:
+    """The driver's own message, first line only, with the password scrubbed (belt and braces)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    return f"{type(orig).__name__}: {text[:300]}"
+
+
+def is_connect_error(exc: BaseException) -> bool:
+    """True when the failure is about reaching the server, not about a statement."""
+    if isinstance(exc, OSError | asyncio.TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        if isinstance(orig, OSError | asyncio.TimeoutError) or exc.connection_invalidated:
+            return True
+        name = type(orig).__name__
+        # asyncpg: InvalidCatalogNameError (no such db), InvalidPasswordError, CannotConnectNow;
+        # MySQL: OperationalError 1045/1049/2003/2013.
+        if "Catalog" in name or "Password" in name or "CannotConnect" in name:
+            return True
+        args = getattr(orig, "args", ())
+        if args and isinstance(args[0], int) and args[0] in (1044, 1045, 1049, 2002, 2003, 2013):
+            return True
+    return False
+
+
+def to_store_error(exc: BaseException, url: URL, action: str) -> StoreError:
+    """Convert a driver/SQLAlchemy failure into a StoreError that says what to do."""
+    if is_connect_error(exc):
+        return StoreError(
+            f"cannot connect to the {_where(url)} ({_reason(exc, url)}); check that the server "
+            f"is running and that {ENV_VAR} ({mask_url(url)}) is right"
+        )
+    if isinstance(exc, SQLAlchemyError | OSError):
+        return StoreError(
+            f"token store could not {action} in the {_where(url)} ({_reason(exc, url)}); if the "
+            "schema is out of date run `zohoauth db upgrade`"
+        )
+    return StoreError(f"token store could not {action}: {type(exc).__name__}")
+
+
+__all__ = [
+    "is_connect_error",
+    "make_engine",
+    "single_statement",
+    "to_store_error",
+    "write_transaction",
+]

@@ -1,0 +1,176 @@
+"""Run and check the token store's Alembic migrations from code (`zohoauth db upgrade`, tests).
+
+The migrations ship inside the package (`store/migrations`), so no alembic.ini is needed: a
+Config is built here, and the async engine's connection is handed to `env.py`. The version
+table is `zohoauth_alembic_version`, separate from any Alembic history of the host app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..errors import StoreError
+from .engine import make_engine, to_store_error, write_transaction
+from .schema import VERSION_TABLE
+from .urls import normalize_url, sqlite_path
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_LOCK_KEY = 0x7A6F686F61757468  # "zohoauth": the advisory lock id for migrations
+
+
+def alembic_config(url: URL | None = None) -> Config:
+    """An Alembic Config pointing at the packaged migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        cfg.set_main_option(
+            "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
+        )
+    return cfg
+
+
+@cache
+def head_revision() -> str:
+    """The revision this version of zohoauth needs."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the package always ships at least one revision
+    return head
+
+
+def known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def _current(sync_conn: Connection) -> str | None:
+    context = MigrationContext.configure(sync_conn, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+async def current_revision_on(conn: AsyncConnection) -> str | None:
+    """The revision the database is at (None when zohoauth's tables were never created)."""
+    return await conn.run_sync(_current)
+
+
+def schema_problem(current: str | None) -> str | None:
+    """Why a database at `current` can't be used by this code, or None if it can (pure)."""
+    head = head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return "the database has no zohoauth tables yet: run `zohoauth db upgrade`"
+    if current not in known_revisions():
+        return (
+            f"the database schema is at revision {current!r}, which this zohoauth does not know "
+            "(written by a newer version?): upgrade zohoauth"
+        )
+    return (
+        f"the database schema is at revision {current!r} but this zohoauth needs {head!r}: "
+        "run `zohoauth db upgrade`"
+    )
+
+
+async def _serialize(conn: AsyncConnection) -> None:
+    """Let one migrator at a time through, so app workers that all start with auto_migrate
+    don't race to create the same tables (the others then find the schema at head).
+
+    SQLite needs nothing: the write transaction's BEGIN IMMEDIATE already serializes.
+    """
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    elif dialect == "mysql":
+        # Session-level; released when the migration's connection closes (engine disposed).
+        await conn.execute(text("SELECT GET_LOCK('zohoauth_migrate', 120)"))
+
+
+async def _run(url: str | URL, action: str, revision: str) -> None:
+    parsed = normalize_url(url)
+    path = sqlite_path(parsed)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise to_store_error(exc, parsed, "create the database directory") from exc
+    cfg = alembic_config(parsed)
+    engine = make_engine(parsed, pool_size=1, max_overflow=0)
+
+    def run(sync_conn: Connection) -> None:
+        cfg.attributes["connection"] = sync_conn
+        if action == "upgrade":
+            command.upgrade(cfg, revision)
+        else:
+            command.downgrade(cfg, revision)
+
+    try:
+        async with write_transaction(engine) as conn:
+            await _serialize(conn)
+            await conn.run_sync(run)
+    except (TimeoutError, SQLAlchemyError, OSError) as exc:
+        raise to_store_error(exc, parsed, f"{action} the schema") from exc
+    finally:
+        await engine.dispose()
+
+
+async def upgrade_async(url: str | URL, revision: str = "head") -> None:
+    """Create or upgrade zohoauth's tables (idempotent: at head it does nothing)."""
+    await _run(url, "upgrade", revision)
+
+
+async def downgrade_async(url: str | URL, revision: str) -> None:
+    """Downgrade to `revision` (`base` drops zohoauth's tables and everything in them)."""
+    await _run(url, "downgrade", revision)
+
+
+async def current_revision(url: str | URL) -> str | None:
+    """The revision the database at `url` is at, or None."""
+    parsed = normalize_url(url)
+    engine = make_engine(parsed, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            return await current_revision_on(conn)
+    except (TimeoutError, SQLAlchemyError, OSError) as exc:
+        raise to_store_error(exc, parsed, "read the schema version") from exc
+    finally:
+        await engine.dispose()
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Blocking `upgrade_async`, for the CLI and scripts (not from inside an event loop)."""
+    asyncio.run(upgrade_async(url, revision))
+
+
+def upgrade_sql(url: str | URL, revision: str = "head") -> str:
+    """The DDL `upgrade` would run, as SQL text for a DBA (Alembic offline mode)."""
+    parsed = normalize_url(url)
+    cfg = alembic_config(parsed)
+    buffer = io.StringIO()
+    cfg.output_buffer = buffer
+    try:
+        command.upgrade(cfg, revision, sql=True)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"could not render the schema DDL: {type(exc).__name__}") from exc
+    return buffer.getvalue()
+
+
+__all__ = [
+    "current_revision",
+    "downgrade_async",
+    "head_revision",
+    "schema_problem",
+    "upgrade",
+    "upgrade_async",
+    "upgrade_sql",
+]

@@ -1,0 +1,71 @@
+"""Key rotation: re-encrypt every credential whose key id is not the ring's active one.
+
+How to rotate: put the new key first in `ZOHOAUTH_ENCRYPTION_KEYS` and keep the old ones after
+it, restart the apps (new writes use the new key; old rows stay readable), then run
+`zohoauth keys rotate`. When `count_by_key_id` shows only the new key id, drop the old keys.
+
+Each batch is its own short transaction and each row update is conditional on the version and
+key id it read, so rotation can run next to live apps, be interrupted at any point, and be
+rerun (a rerun after a complete one changes nothing). It never bumps `version`: the tokens did
+not change, and a refresher that read the row before must still be able to save its result.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from ..crypto import KeyRing
+from ..tokens import CredentialKey
+from .codec import key_of
+from .engine import write_transaction
+from .schema import after_key, credentials, key_where
+from .sql import SQLTokenStore
+
+
+async def rotate_keys(
+    store: SQLTokenStore, keyring: KeyRing | None = None, *, batch: int = 500
+) -> int:
+    """Re-encrypt rows not under `keyring`'s active key (default: the store's ring).
+
+    Returns how many rows were re-encrypted. Rows are visited once each, in key order, so a
+    process still writing with an old key can't keep the loop going. DecryptionError if a
+    row's key is missing from the ring (add the old key back after the active one).
+    """
+    ring = keyring or store.keyring
+    active = ring.active_kid
+    c = credentials.c
+    rotated = 0
+    last: CredentialKey | None = None
+    while True:
+        stmt = (
+            select(c.client_id, c.dc, c.zuid, c.secret, c.key_id, c.version)
+            .where(c.key_id != active, after_key(last))
+            .order_by(c.client_id, c.dc, c.zuid)
+            .limit(batch)
+        )
+        async with store.guard("re-encrypt credentials"), write_transaction(store.engine) as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+            for row in rows:
+                key = key_of(row)
+                blob = ring.encrypt(ring.decrypt(row["secret"], key.aad), key.aad)
+                result = await conn.execute(
+                    update(credentials)
+                    .where(
+                        key_where(credentials, key),
+                        c.version == row["version"],
+                        c.key_id == row["key_id"],
+                    )
+                    .values(secret=blob, key_id=active)
+                )
+                rotated += result.rowcount
+        if len(rows) < batch:
+            return rotated
+        last = key_of(rows[-1])
+
+
+async def count_by_key_id(store: SQLTokenStore) -> dict[str, int]:
+    """Credentials per encryption key id (what `zohoauth keys rotate` reports)."""
+    return await store.count_by_key_id()
+
+
+__all__ = ["count_by_key_id", "rotate_keys"]

@@ -1,0 +1,132 @@
+"""The token store's tables, as SQLAlchemy Core (the Alembic migrations create the same).
+
+Two tables, both prefixed `zohoauth_` so they can live in an app's own database:
+
+- `zohoauth_credentials`, keyed `(client_id, dc, zuid)`: one user of one client in one DC. The
+  refresh and access tokens live only in `secret` (AES-GCM, see `crypto.py`), with `key_id` next
+  to it so rotation can find old rows without decrypting. Lease, version and throttle columns are
+  the cross-process half of "refresh exactly once".
+- `zohoauth_connections`: a credential plus one CRM org, named by an opaque id
+  (`conn_<22 urlsafe chars>`) that stays stable across re-logins.
+
+Times are epoch seconds in DOUBLE columns: portable across SQLite, PostgreSQL and MySQL, no
+time-zone surprises. On MySQL the tables use `utf8mb4_bin` so keys and ids compare exactly
+(the default collation is case-insensitive, which would merge `conn_aB` and `conn_Ab`); email
+lookups use the separate lower-cased `email_norm` column instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Double,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+    true,
+)
+
+from ..tokens import CredentialKey
+
+VERSION_TABLE = "zohoauth_alembic_version"
+
+# Sized so the 4-column unique key fits InnoDB's 3072-byte limit in utf8mb4.
+CLIENT_ID_LEN = 128
+DC_LEN = 16
+ZUID_LEN = 64
+ORG_ID_LEN = 64
+EMAIL_LEN = 320
+CONNECTION_ID_LEN = 40
+
+MYSQL_TABLE_ARGS: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
+
+metadata = MetaData()
+
+credentials = Table(
+    "zohoauth_credentials",
+    metadata,
+    Column("client_id", String(CLIENT_ID_LEN), nullable=False),
+    Column("dc", String(DC_LEN), nullable=False),
+    Column("zuid", String(ZUID_LEN), nullable=False),
+    Column("email", String(EMAIL_LEN), nullable=False),
+    Column("api_domain", String(255), nullable=False),
+    Column("scopes", Text, nullable=False),  # JSON list of scope names
+    Column("secret", Text, nullable=False),  # encrypted JSON {refresh_token, access_token}
+    Column("key_id", String(32), nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("lease_owner", String(255), nullable=True),
+    Column("lease_expires_at", Double, nullable=True),
+    Column("throttled_until", Double, nullable=True),
+    Column("refreshed_at", Double, nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    PrimaryKeyConstraint("client_id", "dc", "zuid", name="pk_zohoauth_credentials"),
+    Index("ix_zohoauth_credentials_key_id", "key_id"),
+    **MYSQL_TABLE_ARGS,
+)
+
+connections = Table(
+    "zohoauth_connections",
+    metadata,
+    Column("id", String(CONNECTION_ID_LEN), nullable=False),
+    Column("client_id", String(CLIENT_ID_LEN), nullable=False),
+    Column("dc", String(DC_LEN), nullable=False),
+    Column("zuid", String(ZUID_LEN), nullable=False),
+    Column("org_id", String(ORG_ID_LEN), nullable=False),
+    Column("org_name", String(255), nullable=False),
+    Column("email", String(EMAIL_LEN), nullable=False),
+    Column("email_norm", String(EMAIL_LEN), nullable=False),  # email.lower(), indexed
+    Column("created_at", Double, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_zohoauth_connections"),
+    UniqueConstraint("client_id", "dc", "zuid", "org_id", name="uq_zohoauth_connections_key_org"),
+    ForeignKeyConstraint(
+        ["client_id", "dc", "zuid"],
+        [credentials.c.client_id, credentials.c.dc, credentials.c.zuid],
+        name="fk_zohoauth_connections_credential",
+        ondelete="CASCADE",
+    ),
+    Index("ix_zohoauth_connections_email_norm", "email_norm", "org_id"),
+    Index("ix_zohoauth_connections_org_id", "org_id"),
+    **MYSQL_TABLE_ARGS,
+)
+
+
+def key_where(table: Table, key: CredentialKey) -> ColumnElement[bool]:
+    """`client_id = ? AND dc = ? AND zuid = ?` on either table (both lead with the key)."""
+    c: Any = table.c
+    return and_(c.client_id == key.client_id, c.dc == key.dc, c.zuid == key.zuid)
+
+
+def after_key(key: CredentialKey | None) -> ColumnElement[bool]:
+    """Keyset pagination past `key` in (client_id, dc, zuid) order, spelled out so every
+    dialect's optimiser turns it into an index range (row-value comparisons vary)."""
+    if key is None:
+        return true()
+    c = credentials.c
+    return or_(
+        c.client_id > key.client_id,
+        and_(
+            c.client_id == key.client_id,
+            or_(c.dc > key.dc, and_(c.dc == key.dc, c.zuid > key.zuid)),
+        ),
+    )
+
+
+__all__ = ["VERSION_TABLE", "after_key", "connections", "credentials", "key_where", "metadata"]

@@ -1,0 +1,388 @@
+"""`SQLTokenStore`: the TokenStore on SQLAlchemy 2 Core (async) for SQLite, PostgreSQL, MySQL.
+
+Every statement is portable SQL: no upserts, no RETURNING, no advisory locks. The lease is one
+conditional UPDATE whose matched-row count says who won (SQLAlchemy's MySQL dialects set
+CLIENT.FOUND_ROWS, and every such UPDATE changes a value anyway, so "matched" and "changed"
+agree). Writes of credential content bump `version` and `updated_at`; taking or releasing the
+lease does not, so a refresher may write with the version it read before taking the lease, and
+`save_refreshed` also requires the lease, so the owner check is what keeps out a late writer.
+
+Driver and SQLAlchemy errors become StoreError here, at the boundary (`_guard`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..crypto import KeyRing
+from ..errors import NotFoundError, StoreError, ZohoAuthError
+from ..tokens import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
+from .codec import (
+    connection_from_row,
+    credential_from_row,
+    encrypt_tokens,
+    key_of,
+    normalize_email,
+)
+from .engine import make_engine, single_statement, to_store_error, write_transaction
+from .login import save_login
+from .migrate import current_revision_on, schema_problem, upgrade_async
+from .schema import after_key, connections, credentials, key_where
+from .urls import mask_url, normalize_url, sqlite_path
+
+Clock = Callable[[], float]
+_JOIN_PREFIX = "conn_"
+
+
+class SQLTokenStore:
+    """The token store on a SQL database, tokens encrypted with `keyring`.
+
+    `url` may be any spelling `urls.normalize_url` accepts. `open()` refuses a database whose
+    schema is not at this version's Alembic head, unless `auto_migrate=True` (demo, tests),
+    which upgrades it first. `clock` gives epoch seconds (lease expiry, timestamps).
+    """
+
+    def __init__(
+        self,
+        url: str | URL,
+        keyring: KeyRing,
+        *,
+        auto_migrate: bool = False,
+        clock: Clock = time.time,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        echo: bool = False,
+    ) -> None:
+        self.url = normalize_url(url)
+        self.keyring = keyring
+        self.auto_migrate = auto_migrate
+        self.clock = clock
+        self._engine_options: dict[str, Any] = {
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "echo": echo,
+        }
+        self._engine: AsyncEngine | None = None
+
+    def __repr__(self) -> str:
+        return f"SQLTokenStore({mask_url(self.url)!r})"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StoreError("the token store is not open: call `await store.open()` first")
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._engine is not None:
+            return
+        path = sqlite_path(self.url)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise to_store_error(exc, self.url, "create the database directory") from exc
+        if self.auto_migrate:
+            await upgrade_async(self.url)
+        engine = make_engine(self.url, **self._engine_options)
+        try:
+            async with engine.connect() as conn:
+                current = await current_revision_on(conn)
+        except (TimeoutError, SQLAlchemyError, OSError) as exc:
+            await engine.dispose()
+            raise to_store_error(exc, self.url, "open the token store") from exc
+        problem = schema_problem(current)
+        if problem is not None:
+            await engine.dispose()
+            raise StoreError(f"token store {mask_url(self.url)}: {problem}")
+        self._engine = engine
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            await engine.dispose()
+
+    async def __aenter__(self) -> SQLTokenStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def guard(self, action: str) -> AsyncIterator[None]:
+        """Turn driver failures inside the block into StoreError naming `action`."""
+        try:
+            yield
+        except ZohoAuthError:
+            raise
+        except (TimeoutError, SQLAlchemyError, OSError) as exc:
+            raise to_store_error(exc, self.url, action) from exc
+
+    @asynccontextmanager
+    async def _one(self, action: str) -> AsyncIterator[AsyncConnection]:
+        """For one statement: a read, or a write that is atomic on its own."""
+        async with self.guard(action), single_statement(self.engine) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _write(self, action: str) -> AsyncIterator[AsyncConnection]:
+        async with self.guard(action), write_transaction(self.engine) as conn:
+            yield conn
+
+    # -- login ---------------------------------------------------------------------------
+    async def save_login(
+        self,
+        key: CredentialKey,
+        email: str,
+        tokens: TokenSet,
+        api_domain: str,
+        scopes: Sequence[str],
+        orgs: Sequence[OrgInfo],
+    ) -> list[Connection]:
+        """Insert or update in place the credential and one connection per org (see base)."""
+        async with self.guard("save the login"):
+            return await save_login(
+                self.engine,
+                self.keyring,
+                self.clock(),
+                key,
+                email,
+                tokens,
+                api_domain,
+                scopes,
+                orgs,
+            )
+
+    # -- reads ---------------------------------------------------------------------------
+    async def get_credential(self, key: CredentialKey) -> Credential | None:
+        async with self._one("read a credential") as conn:
+            row = (
+                (await conn.execute(select(credentials).where(key_where(credentials, key))))
+                .mappings()
+                .first()
+            )
+        return None if row is None else credential_from_row(self.keyring, row)
+
+    async def get_connection(self, connection_id: str) -> Connection | None:
+        async with self._one("read a connection") as conn:
+            row = (
+                (await conn.execute(select(connections).where(connections.c.id == connection_id)))
+                .mappings()
+                .first()
+            )
+        return None if row is None else connection_from_row(row)
+
+    async def get_connection_with_credential(
+        self, connection_id: str
+    ) -> tuple[Connection, Credential] | None:
+        """A connection and its credential in one indexed query (the per-request hot path)."""
+        labelled = [col.label(_JOIN_PREFIX + col.name) for col in connections.c]
+        stmt = (
+            select(*labelled, *credentials.c)
+            .select_from(
+                connections.join(
+                    credentials,
+                    and_(
+                        connections.c.client_id == credentials.c.client_id,
+                        connections.c.dc == credentials.c.dc,
+                        connections.c.zuid == credentials.c.zuid,
+                    ),
+                )
+            )
+            .where(connections.c.id == connection_id)
+        )
+        async with self._one("read a connection") as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return connection_from_row(row, _JOIN_PREFIX), credential_from_row(self.keyring, row)
+
+    async def find_connections(
+        self, *, email: str | None = None, org_id: str | None = None, client_id: str | None = None
+    ) -> list[Connection]:
+        """Connections matching every given filter (email compared case-insensitively)."""
+        stmt = select(connections)
+        if email is not None:
+            stmt = stmt.where(connections.c.email_norm == normalize_email(email))
+        if org_id is not None:
+            stmt = stmt.where(connections.c.org_id == org_id)
+        if client_id is not None:
+            stmt = stmt.where(connections.c.client_id == client_id)
+        stmt = stmt.order_by(connections.c.created_at, connections.c.id)
+        async with self._one("find connections") as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [connection_from_row(row) for row in rows]
+
+    async def connections_of(self, key: CredentialKey) -> list[Connection]:
+        stmt = (
+            select(connections)
+            .where(key_where(connections, key))
+            .order_by(connections.c.created_at, connections.c.id)
+        )
+        async with self._one("list connections") as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [connection_from_row(row) for row in rows]
+
+    async def iter_credentials(self, batch: int = 500) -> AsyncIterator[Credential]:
+        """Every credential, decrypted, in key order; one short query per `batch` rows."""
+        last: CredentialKey | None = None
+        while True:
+            stmt = (
+                select(credentials)
+                .where(after_key(last))
+                .order_by(credentials.c.client_id, credentials.c.dc, credentials.c.zuid)
+                .limit(batch)
+            )
+            async with self._one("list credentials") as conn:
+                rows = (await conn.execute(stmt)).mappings().all()
+            for row in rows:
+                yield credential_from_row(self.keyring, row)
+            if len(rows) < batch:
+                return
+            last = key_of(rows[-1])
+
+    async def count_by_key_id(self) -> dict[str, int]:
+        """How many credentials each encryption key id protects (rotation progress)."""
+        stmt = select(credentials.c.key_id, func.count()).group_by(credentials.c.key_id)
+        async with self._one("count credentials by key") as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {str(kid): int(n) for kid, n in rows}
+
+    # -- refresh lease -------------------------------------------------------------------
+    async def try_acquire_lease(self, key: CredentialKey, owner: str, ttl: float) -> bool:
+        """Take the lease if free or expired: one conditional UPDATE; True if this call won.
+
+        NotFoundError if the credential does not exist (nobody could ever release it).
+        """
+        now = self.clock()
+        c = credentials.c
+        stmt = (
+            update(credentials)
+            .where(
+                key_where(credentials, key), or_(c.lease_owner.is_(None), c.lease_expires_at < now)
+            )
+            .values(lease_owner=owner, lease_expires_at=now + ttl)
+        )
+        async with self._one("take the refresh lease") as conn:
+            won = (await conn.execute(stmt)).rowcount == 1
+            if not won:
+                await self._require(conn, key)
+        return won
+
+    async def release_lease(self, key: CredentialKey, owner: str) -> None:
+        """Release the lease only if `owner` still holds it (a no-op otherwise)."""
+        stmt = (
+            update(credentials)
+            .where(key_where(credentials, key), credentials.c.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+        async with self._one("release the refresh lease") as conn:
+            await conn.execute(stmt)
+
+    async def save_refreshed(
+        self,
+        key: CredentialKey,
+        owner: str,
+        expected_version: int,
+        tokens: TokenSet,
+        api_domain: str | None = None,
+    ) -> bool:
+        """Write refreshed tokens, bump the version, release the lease and end any throttle,
+        only if `owner` holds the lease and the row is at `expected_version`."""
+        now = self.clock()
+        values: dict[str, Any] = {
+            "secret": encrypt_tokens(self.keyring, key, tokens),
+            "key_id": self.keyring.active_kid,
+            "expires_at": tokens.expires_at,
+            "refreshed_at": now,
+            "updated_at": now,
+            "version": credentials.c.version + 1,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "throttled_until": None,
+        }
+        if api_domain is not None:
+            values["api_domain"] = api_domain
+        stmt = (
+            update(credentials)
+            .where(
+                key_where(credentials, key),
+                credentials.c.lease_owner == owner,
+                credentials.c.version == expected_version,
+            )
+            .values(**values)
+        )
+        async with self._one("save refreshed tokens") as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def set_status(self, key: CredentialKey, status: Status) -> None:
+        """Set the status (bumps the version); NotFoundError if there is no such credential."""
+        await self._update_content(key, "set the credential status", status=Status(status).value)
+
+    async def set_throttled_until(self, key: CredentialKey, until: float | None) -> None:
+        """Record Zoho's refresh throttle window (None clears it); NotFoundError if missing."""
+        await self._update_content(key, "record the refresh throttle", throttled_until=until)
+
+    async def _update_content(self, key: CredentialKey, action: str, **values: Any) -> None:
+        stmt = (
+            update(credentials)
+            .where(key_where(credentials, key))
+            .values(**values, version=credentials.c.version + 1, updated_at=self.clock())
+        )
+        async with self._one(action) as conn:
+            if (await conn.execute(stmt)).rowcount == 0:
+                raise NotFoundError(f"no credential {key} in the token store")
+
+    @staticmethod
+    async def _require(conn: AsyncConnection, key: CredentialKey) -> None:
+        stmt = select(credentials.c.version).where(key_where(credentials, key))
+        if (await conn.execute(stmt)).first() is None:
+            raise NotFoundError(f"no credential {key} in the token store")
+
+    # -- delete --------------------------------------------------------------------------
+    async def delete_credential(self, key: CredentialKey) -> bool:
+        """Delete the credential and all its connections; False if it did not exist."""
+        async with self._write("delete a credential") as conn:
+            await conn.execute(delete(connections).where(key_where(connections, key)))
+            result = await conn.execute(delete(credentials).where(key_where(credentials, key)))
+        return result.rowcount > 0
+
+    async def delete_connection(self, connection_id: str) -> bool:
+        """Delete one connection, and its credential when it was the last; False if missing."""
+        async with self._write("delete a connection") as conn:
+            row = (
+                (await conn.execute(select(connections).where(connections.c.id == connection_id)))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return False
+            key = key_of(row)
+            # Lock the credential first so two concurrent deletes of its last two connections
+            # can't each see the other's connection and both leave the credential behind.
+            lock = select(credentials.c.version).where(key_where(credentials, key))
+            await conn.execute(lock.with_for_update())
+            await conn.execute(delete(connections).where(connections.c.id == connection_id))
+            remaining = await conn.scalar(
+                select(func.count()).select_from(connections).where(key_where(connections, key))
+            )
+            if not remaining:
+                await conn.execute(delete(credentials).where(key_where(credentials, key)))
+        return True
+
+
+__all__ = ["SQLTokenStore"]

@@ -1,0 +1,44 @@
+"""Small builders for the store's tests: Zoho-shaped tokens, keys and logins."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from zohoauth.store.sql import SQLTokenStore
+from zohoauth.tokens import Connection, CredentialKey, OrgInfo, TokenSet
+
+CLIENT_ID = "1000.TESTCLIENT0000000000000000000"
+API_DOMAIN = "https://www.zohoapis.com"
+SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL", "ZohoCRM.users.READ")
+ZOHO_TOKEN_RE = rb"1000\.[0-9a-f]{32}\.[0-9a-f]{32}"
+
+
+def zoho_token() -> str:
+    """A token shaped like Zoho's: `1000.<32 hex>.<32 hex>`."""
+    return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+
+
+def new_tokens(expires_in: float = 3600) -> TokenSet:
+    return TokenSet(zoho_token(), zoho_token(), time.time() + expires_in)
+
+
+def key(zuid: str = "700000001", dc: str = "us", client_id: str = CLIENT_ID) -> CredentialKey:
+    return CredentialKey(client_id, dc, zuid)
+
+
+async def login(
+    store: SQLTokenStore,
+    k: CredentialKey,
+    email: str = "ada@example.com",
+    orgs: tuple[tuple[str, str], ...] = (("6000001", "Acme"),),
+    tokens: TokenSet | None = None,
+) -> list[Connection]:
+    return await store.save_login(
+        k,
+        email,
+        tokens or new_tokens(),
+        API_DOMAIN,
+        SCOPES,
+        [OrgInfo(org_id, name) for org_id, name in orgs],
+    )

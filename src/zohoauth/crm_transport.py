@@ -1,0 +1,202 @@
+"""The CRM client's one request path: token, host check, headers, retries, error mapping.
+
+Every request goes to `{api_domain}/crm/v8/...` with `Authorization: Zoho-oauthtoken <token>`
+and, for a connection bound to an org, `X-CRM-ORG: <zgid>` [reference/zoho-api.md §6]. What a
+request may meet on the way, and what happens:
+
+- 401 INVALID_TOKEN: ask the token provider once for a fresh token (`stale=` the rejected one),
+  retry once; a second 401 raises InvalidTokenError [§6.5; DESIGN "refresh ... once more"].
+- 429 TOO_MANY_REQUESTS: back off (Retry-After, else exponential with jitter) a bounded number
+  of times, then RateLimitedError [§6.6].
+- timeouts and network errors: ZohoUnavailableError; nothing is retried blindly, because a
+  POST that timed out may have been applied.
+- any other error envelope: the typed error from `crm_errors.error_from_response`.
+
+The hot path is one cached token lookup, one f-string URL, cached headers, one request on a
+kept-alive connection and one JSON parse; nothing is logged on success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any, Protocol, Self
+
+import httpx
+import structlog
+
+from .crm_errors import backoff_delay, error_from_response, retry_after_seconds
+from .crm_params import Params
+from .errors import CRMError, DataCenterError, ZohoUnavailableError
+
+if TYPE_CHECKING:
+    from .datacenters import DataCenterRegistry
+    from .manager import AccessToken
+
+log = structlog.get_logger("zohoauth.crm")
+
+
+class TokenProvider(Protocol):
+    """Where CRMClient gets tokens; `TokenManager` is one. `stale` = a token CRM just rejected."""
+
+    async def access_token(
+        self, connection_id: str, *, stale: str | None = None
+    ) -> AccessToken: ...
+
+
+class CRMTransport:
+    """Sends CRM requests for one connection; `CRMClient` adds the API on top.
+
+    `http`: a shared `httpx.AsyncClient` (not closed by us); else one is created and owned.
+    `timeout`: seconds (or an `httpx.Timeout`) for each request, applied even to a shared client.
+    `registry`: when given, a token whose `api_domain` is not one of its DC's API hosts is
+    refused (DataCenterError) before any request: defense in depth against a poisoned store.
+    """
+
+    def __init__(
+        self,
+        tokens: TokenProvider,
+        connection_id: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries_429: int = 3,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        registry: DataCenterRegistry | None = None,
+    ) -> None:
+        self.tokens = tokens
+        self.connection_id = connection_id
+        if isinstance(timeout, httpx.Timeout):
+            self._timeout = timeout
+        else:
+            self._timeout = httpx.Timeout(timeout, connect=min(float(timeout), 10.0))
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=self._timeout)
+        self.max_retries_429 = max_retries_429
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.registry = registry
+        self._bases: dict[tuple[str, str], str] = {}  # (dc, api_domain) -> checked base URL
+        self._auth: tuple[str, str, dict[str, str]] = ("", "", {})  # (token, org, headers)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(connection_id={self.connection_id!r})"  # never a token
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it (a shared one is left open)."""
+        if self._own_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- the one request path ----------------------------------------------------------------
+    def _base(self, tok: AccessToken) -> str:
+        key = (tok.dc, tok.api_domain)
+        base = self._bases.get(key)
+        if base is None:
+            if self.registry is not None and not self.registry.is_api_domain(*key):
+                raise DataCenterError(
+                    f"refusing to call {tok.api_domain!r}: it is not an API host of data center "
+                    f"{tok.dc!r} (connection {self.connection_id}); log in again"
+                )
+            base = self._bases[key] = f"{tok.api_domain.rstrip('/')}/crm/v8/"
+        return base
+
+    def _headers(self, tok: AccessToken) -> dict[str, str]:
+        token, org, headers = self._auth
+        if token != tok.token or org != tok.org_id:
+            headers = {"Authorization": f"Zoho-oauthtoken {tok.token}"}
+            if tok.org_id:
+                headers["X-CRM-ORG"] = tok.org_id  # selects the org for a multi-org user
+            self._auth = (tok.token, tok.org_id, headers)
+        return headers
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Params | None = None,
+        body: Any = None,
+        *,
+        record_id: str | None = None,
+        batch: bool = False,
+    ) -> tuple[int, Any]:
+        """(status, parsed JSON or None) of a successful call; raises on anything else.
+
+        `batch`: a write whose failures are per record in `data[]` (207, or 400 when all
+        fail): those are results to return, not errors to raise [§6.3].
+        """
+        tok = await self.tokens.access_token(self.connection_id)
+        refreshed = False
+        attempt = 0
+        while True:
+            try:
+                resp = await self._http.request(
+                    method,
+                    self._base(tok) + path,
+                    params=params,
+                    json=body,
+                    headers=self._headers(tok),
+                    timeout=self._timeout,
+                )
+            except httpx.TimeoutException as exc:
+                raise ZohoUnavailableError(
+                    f"Zoho CRM did not answer {method} {path} in time "
+                    f"({type(exc).__name__}, timeout {self._timeout.read}s); it may be slow or "
+                    "unreachable — try again later or raise the client's timeout"
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise ZohoUnavailableError(
+                    f"could not reach Zoho CRM for {method} {path} ({type(exc).__name__}); "
+                    "check the network and try again"
+                ) from exc
+            status = resp.status_code
+            content = resp.content
+            if status < 300:
+                if status == 204 or not content:
+                    return status, None  # 204: no records, empty body [§6.3]
+                try:
+                    return status, json.loads(content)
+                except ValueError as exc:
+                    raise CRMError(
+                        f"Zoho CRM answered {method} {path} with a body that is not JSON",
+                        status=status,
+                    ) from exc
+            try:
+                data = json.loads(content) if content else None
+            except ValueError:
+                data = None
+            code = data.get("code") if isinstance(data, dict) else None
+            if status == 401 and code == "INVALID_TOKEN" and not refreshed:
+                refreshed = True
+                log.debug("crm token rejected; refreshing once", connection=self.connection_id)
+                tok = await self.tokens.access_token(self.connection_id, stale=tok.token)
+                continue
+            retry_after = retry_after_seconds(resp.headers.get("retry-after"))
+            if status == 429 and attempt < self.max_retries_429:
+                delay = backoff_delay(
+                    attempt, retry_after, base=self.backoff_base, cap=self.backoff_max
+                )
+                if delay is not None:
+                    attempt += 1
+                    log.info(
+                        "crm rate limited; backing off",
+                        connection=self.connection_id,
+                        attempt=attempt,
+                        delay=round(delay, 3),
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+            if batch and code is None and isinstance(data, dict) and "data" in data:
+                return status, data
+            err = error_from_response(
+                status, data, method=method, path=path, record_id=record_id, secret=tok.token
+            )
+            if status == 429 and retry_after is not None and isinstance(err, CRMError):
+                err.details.setdefault("retry_after", retry_after)
+            raise err

@@ -60,7 +60,11 @@ class SyncCRMClient:
         async def make() -> CRMClient:  # the AsyncClient is born on the loop that uses it
             return CRMClient(tokens, connection_id, **kwargs)
 
-        self._client = self._run(make())
+        try:
+            self._client = self._run(make())
+        except BaseException:
+            self._stop()
+            raise
 
     def __repr__(self) -> str:
         return f"SyncCRMClient(connection_id={self._client.connection_id!r})"
@@ -85,11 +89,14 @@ class SyncCRMClient:
             try:
                 self._run(self._client.aclose())
             finally:
-                self._closed = True
-                self._loop.call_soon_threadsafe(self._loop.stop)
-                self._thread.join(timeout=10)
-                if not self._thread.is_alive():
-                    self._loop.close()
+                self._stop()
+
+    def _stop(self) -> None:
+        self._closed = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def __enter__(self) -> SyncCRMClient:
         return self

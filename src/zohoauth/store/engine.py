@@ -140,31 +140,44 @@ def _reason(exc: BaseException, url: URL) -> str:
     return f"{type(orig).__name__}: {text[:300]}"
 
 
+# PostgreSQL SQLSTATEs about getting in, not about a statement: connection exceptions (08...),
+# bad credentials (28...), no such database, server starting up or full.
+_PG_CONNECT_STATES = ("08", "28", "3D000", "57P03", "53300")
+# MySQL error numbers for the same: access denied, unknown database, can't connect, gone away,
+# lost connection, too many connections.
+_MYSQL_CONNECT_ERRNOS = frozenset({1040, 1044, 1045, 1049, 2002, 2003, 2005, 2006, 2013})
+
+
 def is_connect_error(exc: BaseException) -> bool:
-    """True when the failure is about reaching the server, not about a statement."""
-    if isinstance(exc, OSError | asyncio.TimeoutError):
+    """True when the failure is about reaching or logging in to the server."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, DBAPIError):
-        orig = exc.orig
-        if isinstance(orig, OSError | asyncio.TimeoutError) or exc.connection_invalidated:
+    seen: BaseException | None = exc.orig if isinstance(exc, DBAPIError) else exc
+    while seen is not None:  # the driver's own error may hide behind SQLAlchemy's adapter
+        if isinstance(seen, OSError | asyncio.TimeoutError):
             return True
-        name = type(orig).__name__
-        # asyncpg: InvalidCatalogNameError (no such db), InvalidPasswordError, CannotConnectNow;
-        # MySQL: OperationalError 1045/1049/2003/2013.
-        if "Catalog" in name or "Password" in name or "CannotConnect" in name:
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_PG_CONNECT_STATES):
             return True
-        args = getattr(orig, "args", ())
-        if args and isinstance(args[0], int) and args[0] in (1044, 1045, 1049, 2002, 2003, 2013):
+        args = getattr(seen, "args", ())
+        if args and isinstance(args[0], int) and args[0] in _MYSQL_CONNECT_ERRNOS:
             return True
+        seen = seen.__cause__
     return False
 
 
-def to_store_error(exc: BaseException, url: URL, action: str) -> StoreError:
-    """Convert a driver/SQLAlchemy failure into a StoreError that says what to do."""
-    if is_connect_error(exc):
+def to_store_error(
+    exc: BaseException, url: URL, action: str, *, connecting: bool = False
+) -> StoreError:
+    """Convert a driver/SQLAlchemy failure into a StoreError that says what to do.
+
+    `connecting=True` when it happened while opening a connection (then it is about reaching
+    or logging in to the server whatever the driver calls it)."""
+    if connecting or is_connect_error(exc):
         return StoreError(
             f"cannot connect to the {_where(url)} ({_reason(exc, url)}); check that the server "
-            f"is running and that {ENV_VAR} ({mask_url(url)}) is right"
+            f"is running and that the host, port, database, user and password in {ENV_VAR} "
+            f"({mask_url(url)}) are right"
         )
     if isinstance(exc, SQLAlchemyError | OSError):
         return StoreError(

@@ -99,11 +99,19 @@ class SQLTokenStore:
             await upgrade_async(self.url)
         engine = make_engine(self.url, **self._engine_options)
         try:
-            async with engine.connect() as conn:
+            try:
+                conn = await engine.connect()
+            except (TimeoutError, SQLAlchemyError, OSError) as exc:
+                raise to_store_error(exc, self.url, "connect", connecting=True) from exc
+            try:
                 current = await current_revision_on(conn)
-        except (TimeoutError, SQLAlchemyError, OSError) as exc:
+            except (TimeoutError, SQLAlchemyError, OSError) as exc:
+                raise to_store_error(exc, self.url, "read the schema version") from exc
+            finally:
+                await conn.close()
+        except StoreError:
             await engine.dispose()
-            raise to_store_error(exc, self.url, "open the token store") from exc
+            raise
         problem = schema_problem(current)
         if problem is not None:
             await engine.dispose()

@@ -43,6 +43,14 @@ def test_from_config_accepts_kids_padding_and_spaces() -> None:
     assert "new" in ring and "nope" not in ring
 
 
+def test_with_active_puts_a_new_key_first() -> None:
+    ring = RING.with_active(KEY_B, "next")
+    assert ring.kids == ("next", RING.active_kid)
+    assert ring.decrypt(RING.encrypt(b"x", AAD), AAD) == b"x"
+    with pytest.raises(ConfigError, match="same key id twice"):
+        ring.with_active(KEY_B, "next")
+
+
 def test_generate_key_is_usable_and_random() -> None:
     first, second = KeyRing.generate_key(), KeyRing.generate_key()
     assert first != second

@@ -127,6 +127,10 @@ class KeyRing:
         """A ring from raw 32-byte keys (tests, tools); the first is active."""
         return cls(tuple((default_kid(key), key) for key in keys))
 
+    def with_active(self, key: bytes, kid: str | None = None) -> KeyRing:
+        """This ring with `key` put first (active); the current keys stay to decrypt."""
+        return KeyRing(((kid or default_kid(key), key), *self._keys))
+
     @staticmethod
     def generate_key() -> str:
         """A fresh random key, ready for `ZOHOAUTH_ENCRYPTION_KEYS`."""

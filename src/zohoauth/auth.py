@@ -22,6 +22,7 @@ import httpx
 
 from . import identity, login, oauth
 from .config import Settings
+from .crm import CRMClient
 from .datacenters import DataCenterRegistry
 from .errors import NotFoundError, StateMismatchError
 from .events import EventBus
@@ -176,13 +177,12 @@ class ZohoAuth:
             raise NotFoundError(f"{email} has several orgs ({orgs}); pass org_id to choose")
         return found[0]
 
-    async def access_token(self, connection_id: str) -> AccessToken:
-        return await self.manager.access_token(connection_id)
+    async def access_token(self, connection_id: str, *, stale: str | None = None) -> AccessToken:
+        """A valid access token; `stale` names one Zoho just rejected (forces a refresh)."""
+        return await self.manager.access_token(connection_id, stale=stale)
 
-    def crm(self, connection_id: str, **kw: Any) -> Any:
-        """An async CRM client for the connection (see `zohoauth.crm.CRMClient`)."""
-        from .crm import CRMClient
-
+    def crm(self, connection_id: str, **kw: Any) -> CRMClient:
+        """An async CRM client for the connection, sharing this object's connection pool."""
         return CRMClient(self.manager, connection_id, http=self.http, registry=self.registry, **kw)
 
     # -- logout ----------------------------------------------------------------------------

@@ -54,4 +54,4 @@ class EventBus:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:  # a subscriber's bug must not break token refresh
-                log.warning("event handler failed", event=event.type.value, error=repr(exc))
+                log.warning("event handler failed", kind=event.type.value, error=repr(exc))

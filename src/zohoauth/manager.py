@@ -312,7 +312,7 @@ class TokenManager:
                 await asyncio.sleep(random.uniform(0, self.config.retry_base * 2**attempt))
 
     async def _emit(self, kind: EventType, cred: Credential, detail: str = "") -> None:
-        log.info("token event", event=kind.value, credential=str(cred.key), dc=cred.key.dc)
+        log.info("token event", kind=kind.value, credential=str(cred.key), dc=cred.key.dc)
         await self.events.emit(Event(kind, str(cred.key), cred.email, cred.key.dc, detail))
 
     # -- revoke / delete --------------------------------------------------------------------

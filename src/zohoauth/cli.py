@@ -53,5 +53,44 @@ def emulator(
         raise typer.Exit(2) from exc
 
 
+keys_app = typer.Typer(help="Encryption keys for the token store.", no_args_is_help=True)
+db_app = typer.Typer(help="The token store's database schema.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new AES-256 key for ZOHOAUTH_ENCRYPTION_KEYS (put new keys first to rotate)."""
+    from .crypto import KeyRing
+
+    print(KeyRing.generate_key())
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database URL; default ZOHOAUTH_DATABASE_URL or the SQLite file."),
+    ] = None,
+) -> None:
+    """Create or migrate the token store's tables to the latest schema (Alembic)."""
+    from .config import Settings
+    from .errors import ZohoAuthError
+    from .store.migrate import upgrade
+    from .store.urls import mask_url
+
+    try:
+        settings = Settings.load()
+        url = database_url or settings.effective_database_url
+        if not database_url and not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(url)
+    except ZohoAuthError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"database {mask_url(url)} is at the latest schema")
+
+
 def main() -> None:
     app()

@@ -1,0 +1,54 @@
+"""The CLI through Typer's runner: keys and db commands."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from zohoauth.cli import app
+from zohoauth.crypto import KeyRing
+
+runner = CliRunner()
+
+
+def test_keys_generate_prints_a_usable_key() -> None:
+    result = runner.invoke(app, ["keys", "generate"])
+    assert result.exit_code == 0
+    key = result.stdout.strip()
+    assert len(base64.urlsafe_b64decode(key)) == 32
+    ring = KeyRing.from_config(key)
+    assert ring.decrypt(ring.encrypt(b"x", b"aad"), b"aad") == b"x"
+    assert runner.invoke(app, ["keys", "generate"]).stdout.strip() != key
+
+
+def test_db_upgrade_on_sqlite_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'z.db'}"
+    for _ in range(2):
+        result = runner.invoke(app, ["db", "upgrade", "--database-url", url])
+        assert result.exit_code == 0, result.output
+        assert "latest schema" in result.stdout
+    assert (tmp_path / "z.db").exists()
+
+
+def test_db_upgrade_unreachable_database_is_a_clear_error() -> None:
+    url = "postgresql://postgres:hunter2@127.0.0.1:1/nothing"
+    result = runner.invoke(app, ["db", "upgrade", "--database-url", url])
+    assert result.exit_code == 1
+    assert "cannot connect" in result.output
+    assert "hunter2" not in result.output
+
+
+def test_emulator_rejects_a_missing_seed_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["emulator", "--seed", str(tmp_path / "nope.json")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+@pytest.mark.parametrize("args", [["--help"], ["emulator", "--help"], ["db", "--help"]])
+def test_help_texts(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert "Usage" in result.output

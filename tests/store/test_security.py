@@ -12,6 +12,7 @@ from sqlalchemy import select, text, update
 from zohoauth.crypto import KeyRing
 from zohoauth.errors import DecryptionError
 from zohoauth.store import schema
+from zohoauth.store.queries import key_where
 from zohoauth.store.rotate import count_by_key_id, rotate_keys
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.store.urls import normalize_url, sqlite_path
@@ -73,12 +74,10 @@ async def test_ciphertext_copied_to_another_row_fails(store: SQLTokenStore) -> N
     await login(store, attacker)
     c = schema.credentials.c
     async with store.engine.begin() as conn:
-        secret = await conn.scalar(
-            select(c.secret).where(schema.key_where(schema.credentials, victim))
-        )
+        secret = await conn.scalar(select(c.secret).where(key_where(schema.credentials, victim)))
         await conn.execute(
             update(schema.credentials)
-            .where(schema.key_where(schema.credentials, attacker))
+            .where(key_where(schema.credentials, attacker))
             .values(secret=secret)
         )
     with pytest.raises(DecryptionError, match="another record"):

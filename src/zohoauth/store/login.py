@@ -19,7 +19,8 @@ from ..crypto import KeyRing
 from ..tokens import Connection, CredentialKey, OrgInfo, Status, TokenSet
 from .codec import encode_scopes, encrypt_tokens, new_connection_id, normalize_email
 from .engine import write_transaction
-from .schema import connections, credentials, key_where
+from .queries import key_where
+from .schema import connections, credentials
 
 
 def _unique_orgs(orgs: Sequence[OrgInfo]) -> list[OrgInfo]:

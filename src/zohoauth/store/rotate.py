@@ -18,7 +18,8 @@ from ..crypto import KeyRing
 from ..tokens import CredentialKey
 from .codec import key_of
 from .engine import write_transaction
-from .schema import after_key, credentials, key_where
+from .queries import after_key, key_where
+from .schema import credentials
 from .sql import SQLTokenStore
 
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    ColumnElement,
     Double,
     ForeignKeyConstraint,
     Index,
@@ -32,12 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    and_,
-    or_,
-    true,
 )
-
-from ..tokens import CredentialKey
 
 VERSION_TABLE = "zohoauth_alembic_version"
 
@@ -108,25 +102,4 @@ connections = Table(
 )
 
 
-def key_where(table: Table, key: CredentialKey) -> ColumnElement[bool]:
-    """`client_id = ? AND dc = ? AND zuid = ?` on either table (both lead with the key)."""
-    c: Any = table.c
-    return and_(c.client_id == key.client_id, c.dc == key.dc, c.zuid == key.zuid)
-
-
-def after_key(key: CredentialKey | None) -> ColumnElement[bool]:
-    """Keyset pagination past `key` in (client_id, dc, zuid) order, spelled out so every
-    dialect's optimiser turns it into an index range (row-value comparisons vary)."""
-    if key is None:
-        return true()
-    c = credentials.c
-    return or_(
-        c.client_id > key.client_id,
-        and_(
-            c.client_id == key.client_id,
-            or_(c.dc > key.dc, and_(c.dc == key.dc, c.zuid > key.zuid)),
-        ),
-    )
-
-
-__all__ = ["VERSION_TABLE", "after_key", "connections", "credentials", "key_where", "metadata"]
+__all__ = ["VERSION_TABLE", "connections", "credentials", "metadata"]

@@ -7,7 +7,7 @@ agree). Writes of credential content bump `version` and `updated_at`; taking or 
 lease does not, so a refresher may write with the version it read before taking the lease, and
 `save_refreshed` also requires the lease, so the owner check is what keeps out a late writer.
 
-Driver and SQLAlchemy errors become StoreError here, at the boundary (`_guard`).
+Driver and SQLAlchemy errors become StoreError here, at the boundary (`guard`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,21 +25,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..crypto import KeyRing
 from ..errors import NotFoundError, StoreError, ZohoAuthError
 from ..tokens import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
+from . import queries as q
 from .codec import (
     connection_from_row,
     credential_from_row,
     encrypt_tokens,
     key_of,
-    normalize_email,
 )
 from .engine import make_engine, single_statement, to_store_error, write_transaction
 from .login import save_login
 from .migrate import current_revision_on, schema_problem, upgrade_async
-from .schema import after_key, connections, credentials, key_where
+from .queries import key_where
+from .schema import connections, credentials
 from .urls import mask_url, normalize_url, sqlite_path
 
 Clock = Callable[[], float]
-_JOIN_PREFIX = "conn_"
 
 
 class SQLTokenStore:
@@ -198,39 +198,18 @@ class SQLTokenStore:
         self, connection_id: str
     ) -> tuple[Connection, Credential] | None:
         """A connection and its credential in one indexed query (the per-request hot path)."""
-        labelled = [col.label(_JOIN_PREFIX + col.name) for col in connections.c]
-        stmt = (
-            select(*labelled, *credentials.c)
-            .select_from(
-                connections.join(
-                    credentials,
-                    and_(
-                        connections.c.client_id == credentials.c.client_id,
-                        connections.c.dc == credentials.c.dc,
-                        connections.c.zuid == credentials.c.zuid,
-                    ),
-                )
-            )
-            .where(connections.c.id == connection_id)
-        )
+        stmt = q.connection_with_credential(connection_id)
         async with self._one("read a connection") as conn:
             row = (await conn.execute(stmt)).mappings().first()
         if row is None:
             return None
-        return connection_from_row(row, _JOIN_PREFIX), credential_from_row(self.keyring, row)
+        return connection_from_row(row, q.JOIN_PREFIX), credential_from_row(self.keyring, row)
 
     async def find_connections(
         self, *, email: str | None = None, org_id: str | None = None, client_id: str | None = None
     ) -> list[Connection]:
         """Connections matching every given filter (email compared case-insensitively)."""
-        stmt = select(connections)
-        if email is not None:
-            stmt = stmt.where(connections.c.email_norm == normalize_email(email))
-        if org_id is not None:
-            stmt = stmt.where(connections.c.org_id == org_id)
-        if client_id is not None:
-            stmt = stmt.where(connections.c.client_id == client_id)
-        stmt = stmt.order_by(connections.c.created_at, connections.c.id)
+        stmt = q.find_connections(email, org_id, client_id)
         async with self._one("find connections") as conn:
             rows = (await conn.execute(stmt)).mappings().all()
         return [connection_from_row(row) for row in rows]
@@ -249,12 +228,7 @@ class SQLTokenStore:
         """Every credential, decrypted, in key order; one short query per `batch` rows."""
         last: CredentialKey | None = None
         while True:
-            stmt = (
-                select(credentials)
-                .where(after_key(last))
-                .order_by(credentials.c.client_id, credentials.c.dc, credentials.c.zuid)
-                .limit(batch)
-            )
+            stmt = q.credentials_page(last, batch)
             async with self._one("list credentials") as conn:
                 rows = (await conn.execute(stmt)).mappings().all()
             for row in rows:
@@ -265,7 +239,7 @@ class SQLTokenStore:
 
     async def count_by_key_id(self) -> dict[str, int]:
         """How many credentials each encryption key id protects (rotation progress)."""
-        stmt = select(credentials.c.key_id, func.count()).group_by(credentials.c.key_id)
+        stmt = q.count_by_key_id()
         async with self._one("count credentials by key") as conn:
             rows = (await conn.execute(stmt)).all()
         return {str(kid): int(n) for kid, n in rows}
@@ -276,28 +250,16 @@ class SQLTokenStore:
 
         NotFoundError if the credential does not exist (nobody could ever release it).
         """
-        now = self.clock()
-        c = credentials.c
-        stmt = (
-            update(credentials)
-            .where(
-                key_where(credentials, key), or_(c.lease_owner.is_(None), c.lease_expires_at < now)
-            )
-            .values(lease_owner=owner, lease_expires_at=now + ttl)
-        )
+        stmt = q.acquire_lease(key, owner, self.clock(), ttl)
         async with self._one("take the refresh lease") as conn:
             won = (await conn.execute(stmt)).rowcount == 1
-            if not won:
-                await self._require(conn, key)
+            if not won and (await conn.execute(q.credential_exists(key))).first() is None:
+                raise NotFoundError(f"no credential {key} in the token store")
         return won
 
     async def release_lease(self, key: CredentialKey, owner: str) -> None:
         """Release the lease only if `owner` still holds it (a no-op otherwise)."""
-        stmt = (
-            update(credentials)
-            .where(key_where(credentials, key), credentials.c.lease_owner == owner)
-            .values(lease_owner=None, lease_expires_at=None)
-        )
+        stmt = q.release_lease(key, owner)
         async with self._one("release the refresh lease") as conn:
             await conn.execute(stmt)
 
@@ -311,29 +273,14 @@ class SQLTokenStore:
     ) -> bool:
         """Write refreshed tokens, bump the version, release the lease and end any throttle,
         only if `owner` holds the lease and the row is at `expected_version`."""
-        now = self.clock()
         values: dict[str, Any] = {
             "secret": encrypt_tokens(self.keyring, key, tokens),
             "key_id": self.keyring.active_kid,
             "expires_at": tokens.expires_at,
-            "refreshed_at": now,
-            "updated_at": now,
-            "version": credentials.c.version + 1,
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "throttled_until": None,
         }
         if api_domain is not None:
             values["api_domain"] = api_domain
-        stmt = (
-            update(credentials)
-            .where(
-                key_where(credentials, key),
-                credentials.c.lease_owner == owner,
-                credentials.c.version == expected_version,
-            )
-            .values(**values)
-        )
+        stmt = q.save_refreshed(key, owner, expected_version, self.clock(), **values)
         async with self._one("save refreshed tokens") as conn:
             return (await conn.execute(stmt)).rowcount == 1
 
@@ -346,20 +293,10 @@ class SQLTokenStore:
         await self._update_content(key, "record the refresh throttle", throttled_until=until)
 
     async def _update_content(self, key: CredentialKey, action: str, **values: Any) -> None:
-        stmt = (
-            update(credentials)
-            .where(key_where(credentials, key))
-            .values(**values, version=credentials.c.version + 1, updated_at=self.clock())
-        )
+        stmt = q.update_content(key, self.clock(), **values)
         async with self._one(action) as conn:
             if (await conn.execute(stmt)).rowcount == 0:
                 raise NotFoundError(f"no credential {key} in the token store")
-
-    @staticmethod
-    async def _require(conn: AsyncConnection, key: CredentialKey) -> None:
-        stmt = select(credentials.c.version).where(key_where(credentials, key))
-        if (await conn.execute(stmt)).first() is None:
-            raise NotFoundError(f"no credential {key} in the token store")
 
     # -- delete --------------------------------------------------------------------------
     async def delete_credential(self, key: CredentialKey) -> bool:
@@ -382,8 +319,7 @@ class SQLTokenStore:
             key = key_of(row)
             # Lock the credential first so two concurrent deletes of its last two connections
             # can't each see the other's connection and both leave the credential behind.
-            lock = select(credentials.c.version).where(key_where(credentials, key))
-            await conn.execute(lock.with_for_update())
+            await conn.execute(q.credential_exists(key).with_for_update())
             await conn.execute(delete(connections).where(connections.c.id == connection_id))
             remaining = await conn.scalar(
                 select(func.count()).select_from(connections).where(key_where(connections, key))

@@ -158,3 +158,12 @@ def test_count(crm: Crm, people: dict[str, str]) -> None:
     crit = crm.http.get("Leads/actions/count", params={"criteria": "(City:equals:Nowhere)"})
     assert crit.json() == {"count": 0}
     assert crm.http.get("Deals/actions/count").json() == {"count": 30}
+
+
+def test_deep_nesting_is_refused_not_crashed(crm: Crm) -> None:
+    deep = "(" * 5000 + "Last_Name:equals:x" + ")" * 5000
+    r = crm.http.get("Leads/search", params={"criteria": deep})
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_QUERY"
+    ok = "(" * 20 + "Last_Name:equals:x" + ")" * 20
+    assert crm.http.get("Leads/search", params={"criteria": ok}).status_code == 204

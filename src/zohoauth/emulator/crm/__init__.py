@@ -10,6 +10,17 @@
     search.py      search and count (criteria.py: the criteria language)
     router.py      the single route: path shapes, method, scope, module, limits
 
+Where Zoho is silent the emulator chooses, marked [?] at the code; the main ones:
+- no Authorization header -> 401 AUTHENTICATION_FAILURE; an X-CRM-ORG the user is not in -> the
+  same; checks run token -> path -> method -> scope -> module;
+- an unknown record id in the path (or another org's) -> 400 INVALID_DATA
+  `{"resource_path_index": 1}`, not 204; unknown `fields` names are ignored;
+- `per_page` > 200 -> LIMIT_EXCEEDED; page * per_page > 2000 -> DISCRETE_PAGINATION_LIMIT_EXCEEDED;
+- a write where every record fails -> 400 (207 when some do); upsert -> 201 if all inserted,
+  else 200; its default duplicate check is Email (Leads, Contacts), Account_Name, Deal_Name;
+- malformed JSON -> 400 INVALID_DATA "body"; a body over `max_body_bytes` -> 413;
+- 429 bodies, INVALID_QUERY details and search's phone matching (trailing digits) are guesses.
+
 Imports nothing from the rest of zohoauth.
 """
 

@@ -17,6 +17,7 @@ from ..modules import FieldDef, ModuleDef
 from . import errors
 
 MAX_CONDITIONS: Final = 10
+MAX_DEPTH: Final = 20  # nesting of groups; Zoho's limit is undocumented [?]
 Predicate = Callable[[dict[str, Any]], bool]
 
 _TEXT_OPS: Final = frozenset(
@@ -53,6 +54,7 @@ class _Parser:
         self.i = 0
         self.module = module
         self.conditions = 0
+        self.depth = 0
 
     def parse(self) -> Predicate:
         self._spaces()
@@ -95,9 +97,13 @@ class _Parser:
 
     def _term(self) -> Predicate:
         self._expect("(")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise invalid_query("groups are nested too deeply")
         self._spaces()
         node = self._expr() if self._peek() == "(" else self._condition(bare=False)
         self._expect(")")
+        self.depth -= 1
         return node
 
     def _part(self) -> str:

@@ -16,7 +16,6 @@ _PROFILES: Final = [
     {"name": "Administrator", "id": "5725767000000026011"},
     {"name": "Standard", "id": "5725767000000026014"},
 ]
-_CREATED: Final = "2026-01-01T00:00:00+00:00"
 
 
 def _custom_view(module: ModuleDef) -> dict[str, Any]:

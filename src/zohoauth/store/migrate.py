@@ -12,6 +12,7 @@ import io
 from functools import cache
 from pathlib import Path
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -24,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..errors import StoreError
 from .engine import make_engine, to_store_error, write_transaction
 from .schema import VERSION_TABLE
-from .urls import normalize_url, sqlite_path
+from .urls import mask_url, normalize_url, sqlite_path
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+log = structlog.get_logger("zohoauth.store")
 _LOCK_KEY = 0x7A6F686F61757468  # "zohoauth": the advisory lock id for migrations
 
 
@@ -107,21 +109,25 @@ async def _run(url: str | URL, action: str, revision: str) -> None:
     cfg = alembic_config(parsed)
     engine = make_engine(parsed, pool_size=1, max_overflow=0)
 
-    def run(sync_conn: Connection) -> None:
+    def run(sync_conn: Connection) -> tuple[str | None, str | None]:
+        before = _current(sync_conn)
         cfg.attributes["connection"] = sync_conn
         if action == "upgrade":
             command.upgrade(cfg, revision)
         else:
             command.downgrade(cfg, revision)
+        return before, _current(sync_conn)
 
     try:
         async with write_transaction(engine) as conn:
             await _serialize(conn)
-            await conn.run_sync(run)
+            before, after = await conn.run_sync(run)
     except (TimeoutError, SQLAlchemyError, OSError) as exc:
         raise to_store_error(exc, parsed, f"{action} the schema") from exc
     finally:
         await engine.dispose()
+    if before != after:
+        log.info(f"schema {action}d", database=mask_url(parsed), before=before, after=after)
 
 
 async def upgrade_async(url: str | URL, revision: str = "head") -> None:

@@ -129,3 +129,16 @@ async def test_using_a_closed_store_says_open_it(keyring: KeyRing, tmp_path: Any
     store = SQLTokenStore(f"sqlite:///{tmp_path / 'x.db'}", keyring)
     with pytest.raises(StoreError, match=r"store\.open"):
         await store.get_credential(key())
+
+
+async def test_in_memory_sqlite_is_migrated_on_the_stores_own_engine(keyring: KeyRing) -> None:
+    async with SQLTokenStore("sqlite://", keyring, auto_migrate=True) as store:
+        [conn] = await login(store, key())
+        assert await store.get_connection(conn.id) == conn
+
+
+async def test_auto_migrate_creates_the_sqlite_directory(tmp_path: Any, keyring: KeyRing) -> None:
+    url = f"sqlite:///{tmp_path / 'data' / 'dir' / 'zohoauth.db'}"
+    async with SQLTokenStore(url, keyring, auto_migrate=True) as store:
+        await login(store, key())
+    assert (tmp_path / "data" / "dir" / "zohoauth.db").exists()

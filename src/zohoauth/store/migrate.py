@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import StoreError
 from .engine import make_engine, to_store_error, write_transaction
@@ -98,16 +98,23 @@ async def _serialize(conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT GET_LOCK('zohoauth_migrate', 120)"))
 
 
-async def _run(url: str | URL, action: str, revision: str) -> None:
-    parsed = normalize_url(url)
-    path = sqlite_path(parsed)
+def ensure_sqlite_dir(url: URL) -> None:
+    """Create a SQLite file's directory (the demo's data dir may not exist yet)."""
+    path = sqlite_path(url)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise to_store_error(exc, parsed, "create the database directory") from exc
-    cfg = alembic_config(parsed)
-    engine = make_engine(parsed, pool_size=1, max_overflow=0)
+            raise to_store_error(exc, url, "create the database directory") from exc
+
+
+async def migrate_with(
+    engine: AsyncEngine, action: str = "upgrade", revision: str = "head"
+) -> None:
+    """Run `action` ("upgrade"/"downgrade") to `revision` on an engine the caller owns (the
+    store's own, so an in-memory SQLite database is migrated where it will be used)."""
+    url = engine.url
+    cfg = alembic_config(url)
 
     def run(sync_conn: Connection) -> tuple[str | None, str | None]:
         before = _current(sync_conn)
@@ -123,11 +130,19 @@ async def _run(url: str | URL, action: str, revision: str) -> None:
             await _serialize(conn)
             before, after = await conn.run_sync(run)
     except (TimeoutError, SQLAlchemyError, OSError) as exc:
-        raise to_store_error(exc, parsed, f"{action} the schema") from exc
+        raise to_store_error(exc, url, f"{action} the schema") from exc
+    if before != after:
+        log.info(f"schema {action}d", database=mask_url(url), before=before, after=after)
+
+
+async def _run(url: str | URL, action: str, revision: str) -> None:
+    parsed = normalize_url(url)
+    ensure_sqlite_dir(parsed)
+    engine = make_engine(parsed, pool_size=1, max_overflow=0)
+    try:
+        await migrate_with(engine, action, revision)
     finally:
         await engine.dispose()
-    if before != after:
-        log.info(f"schema {action}d", database=mask_url(parsed), before=before, after=after)
 
 
 async def upgrade_async(url: str | URL, revision: str = "head") -> None:
@@ -175,6 +190,7 @@ __all__ = [
     "current_revision",
     "downgrade_async",
     "head_revision",
+    "migrate_with",
     "schema_problem",
     "upgrade",
     "upgrade_async",

@@ -34,10 +34,16 @@ from .codec import (
 )
 from .engine import make_engine, single_statement, to_store_error, write_transaction
 from .login import save_login
-from .migrate import current_revision_on, schema_problem, upgrade_async
+from .migrate import (
+    current_revision_on,
+    ensure_sqlite_dir,
+    head_revision,
+    migrate_with,
+    schema_problem,
+)
 from .queries import key_where
 from .schema import connections, credentials
-from .urls import mask_url, normalize_url, sqlite_path
+from .urls import mask_url, normalize_url
 
 Clock = Callable[[], float]
 
@@ -89,34 +95,33 @@ class SQLTokenStore:
     async def open(self) -> None:
         if self._engine is not None:
             return
-        path = sqlite_path(self.url)
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise to_store_error(exc, self.url, "create the database directory") from exc
-        if self.auto_migrate:
-            await upgrade_async(self.url)
+        ensure_sqlite_dir(self.url)
         engine = make_engine(self.url, **self._engine_options)
         try:
-            try:
-                conn = await engine.connect()
-            except (TimeoutError, SQLAlchemyError, OSError) as exc:
-                raise to_store_error(exc, self.url, "connect", connecting=True) from exc
-            try:
-                current = await current_revision_on(conn)
-            except (TimeoutError, SQLAlchemyError, OSError) as exc:
-                raise to_store_error(exc, self.url, "read the schema version") from exc
-            finally:
-                await conn.close()
-        except StoreError:
+            current = await self._revision(engine)
+            if self.auto_migrate and current != head_revision():
+                await migrate_with(engine)
+                current = await self._revision(engine)
+            problem = schema_problem(current)
+            if problem is not None:
+                raise StoreError(f"token store {mask_url(self.url)}: {problem}")
+        except BaseException:
             await engine.dispose()
             raise
-        problem = schema_problem(current)
-        if problem is not None:
-            await engine.dispose()
-            raise StoreError(f"token store {mask_url(self.url)}: {problem}")
         self._engine = engine
+
+    async def _revision(self, engine: AsyncEngine) -> str | None:
+        """The schema revision; a failure to connect is reported as such (host, port, user)."""
+        try:
+            conn = await engine.connect()
+        except (TimeoutError, SQLAlchemyError, OSError) as exc:
+            raise to_store_error(exc, self.url, "connect", connecting=True) from exc
+        try:
+            return await current_revision_on(conn)
+        except (TimeoutError, SQLAlchemyError, OSError) as exc:
+            raise to_store_error(exc, self.url, "read the schema version") from exc
+        finally:
+            await conn.close()
 
     async def close(self) -> None:
         if self._engine is not None:

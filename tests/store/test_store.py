@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from zohoauth.crypto import KeyRing
 from zohoauth.errors import NotFoundError
 from zohoauth.store import schema
+from zohoauth.store.queries import key_where
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.tokens import Status, TokenSet
 
@@ -197,3 +198,16 @@ async def test_racing_first_logins_make_one_credential(
     assert all({c.id for c in conns} == final for conns in results)  # every racer agrees
     cred = await store.get_credential(k)
     assert cred is not None and cred.version == 4
+
+
+async def test_rowcount_counts_matched_rows_not_changed_rows(store: SQLTokenStore) -> None:
+    """The lease logic reads rowcount as "matched" (MySQL needs CLIENT.FOUND_ROWS for that)."""
+    k = key()
+    await login(store, k)
+    async with store.engine.begin() as conn:
+        result = await conn.execute(
+            update(schema.credentials)
+            .where(key_where(schema.credentials, k))
+            .values(status=schema.credentials.c.status)  # changes nothing
+        )
+    assert result.rowcount == 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import structlog
 
 from tests.crm_support import EmulatorTokens, Login, RequestLog, login
+from tests.support.logs import capture_logs
 from zohoauth.crm import CRMClient
 from zohoauth.errors import (
     CRMError,
@@ -42,7 +42,7 @@ async def test_expired_token_is_refreshed_once_and_the_call_retried(
         await crm.org()
         old = tokens.token
         admin.post("/_emulator/clock", json={"advance_seconds": 3601})
-        with structlog.testing.capture_logs() as logs:
+        with capture_logs() as logs:
             assert (await crm.org())["zgid"]
     assert tokens.refreshes == 1
     assert tokens.stale_calls == 1
@@ -63,7 +63,7 @@ async def test_a_second_401_raises_invalid_token_without_leaking_it(ava: Login) 
     tokens.dead_refresh = True
     httpx.post(ava.accounts_server + "/oauth/v2/token/revoke", data={"token": ava.access_token})
     async with CRMClient(tokens, "ava") as crm:
-        with structlog.testing.capture_logs() as logs, pytest.raises(InvalidTokenError) as info:
+        with capture_logs() as logs, pytest.raises(InvalidTokenError) as info:
             await crm.list_records("Leads", ["Last_Name"])
         assert "ava" in repr(crm)
         assert ava.access_token not in repr(crm)
@@ -129,7 +129,7 @@ async def test_429_backs_off_then_succeeds(admin: httpx.Client, ava: Login) -> N
     http = httpx.AsyncClient(event_hooks={"response": [log.on_response, lift]})
     async with http, CRMClient(EmulatorTokens(ava), "ava", http=http, backoff_base=0.01) as crm:
         await crm.org()
-        with structlog.testing.capture_logs() as logs:
+        with capture_logs() as logs:
             assert (await crm.org())["zgid"]
     assert log.statuses == [200, 429, 200]
     assert [e["event"] for e in logs] == ["crm rate limited; backing off"]
@@ -193,7 +193,7 @@ async def test_server_error_keeps_zoho_code(admin: httpx.Client, ava: Login) -> 
 
 async def test_success_logs_nothing(ava: Login) -> None:
     async with CRMClient(EmulatorTokens(ava), "ava") as crm:
-        with structlog.testing.capture_logs() as logs:
+        with capture_logs() as logs:
             await crm.org()
             await crm.list_records("Leads", ["Last_Name"], per_page=2)
     assert logs == []

@@ -36,7 +36,7 @@ def test_every_logger_masks_tokens(captured: io.StringIO) -> None:
     logging.getLogger("httpx").info(
         'HTTP Request: POST %s "200"', f"https://accounts.zoho.com/oauth/v2/token?code={tok}"
     )
-    logging.getLogger("uvicorn.access").warning("client_secret=%s&x=1", secret)
+    logging.getLogger("some.library").warning("client_secret=%s&x=1", secret)
     logging.getLogger("any").error("header Authorization: Zoho-oauthtoken %s", tok)
     try:
         raise ValueError(f"boom {tok}")

@@ -23,17 +23,17 @@ import json
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import httpx
-import structlog
 
 from .crm_errors import backoff_delay, error_from_response, retry_after_seconds
 from .crm_params import Params
 from .errors import CRMError, DataCenterError, ZohoUnavailableError
+from .logs import get_logger
 
 if TYPE_CHECKING:
     from .datacenters import DataCenterRegistry
     from .manager import AccessToken
 
-log = structlog.get_logger("zohoauth.crm")
+log = get_logger("zohoauth.crm")
 
 
 class TokenProvider(Protocol):

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import structlog
+from .logs import get_logger
 
-log = structlog.get_logger("zohoauth.events")
+log = get_logger("zohoauth.events")
 
 
 class EventType(StrEnum):

@@ -12,17 +12,17 @@ import time
 from collections.abc import Callable
 
 import httpx
-import structlog
 
 from . import identity, oauth
 from .datacenters import DataCenterRegistry
 from .errors import LoginError
 from .events import Event, EventBus, EventType
+from .logs import get_logger
 from .oauth import Callback, OAuthClient, PendingLogin
 from .store.base import TokenStore
 from .tokens import Connection, CredentialKey, TokenSet
 
-log = structlog.get_logger("zohoauth.login")
+log = get_logger("zohoauth.login")
 
 
 async def complete_login(

@@ -45,6 +45,25 @@ SENSITIVE_KEYS = frozenset(
 MASK = "***"
 
 
+def get_logger(name: str) -> Any:
+    """A structlog logger for library code that writes through stdlib `logging`.
+
+    Unlike `structlog.get_logger()`, it does not print to stdout when the app never configured
+    structlog: records go to the stdlib logger `name`, so they are silent below WARNING by
+    default and follow the app's logging setup (or `configure_logging()`) otherwise. Every
+    event is redacted before it leaves.
+    """
+    return structlog.wrap_logger(
+        logging.getLogger(name),
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            redact_processor,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        wrapper_class=structlog.stdlib.BoundLogger,
+    )
+
+
 def redact_text(text: str) -> str:
     """Mask anything token-like inside free text."""
     text = ZOHO_TOKEN.sub("1000.***", text)

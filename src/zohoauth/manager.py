@@ -28,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-import structlog
 
 from . import oauth
 from .datacenters import DataCenterRegistry
@@ -40,11 +39,12 @@ from .errors import (
     ZohoUnavailableError,
 )
 from .events import Event, EventBus, EventType
+from .logs import get_logger
 from .oauth import OAuthClient
 from .store.base import TokenStore
 from .tokens import Connection, Credential, CredentialKey, Status, TokenSet, needs_refresh
 
-log = structlog.get_logger("zohoauth.manager")
+log = get_logger("zohoauth.manager")
 
 
 @dataclass(frozen=True, slots=True)

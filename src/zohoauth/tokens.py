@@ -10,7 +10,7 @@ Everything here is a frozen value; the decisions are pure functions (`needs_refr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -43,8 +43,8 @@ class CredentialKey:
 class TokenSet:
     """The secret part of a credential (encrypted at rest as one blob)."""
 
-    refresh_token: str
-    access_token: str | None
+    refresh_token: str = field(repr=False)
+    access_token: str | None = field(repr=False)
     expires_at: float  # epoch seconds; 0 when there is no access token
 
 

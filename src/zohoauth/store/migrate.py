@@ -12,7 +12,6 @@ import io
 from functools import cache
 from pathlib import Path
 
-import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -23,12 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import StoreError
+from ..logs import get_logger
 from .engine import make_engine, to_store_error, write_transaction
 from .schema import VERSION_TABLE
 from .urls import mask_url, normalize_url, sqlite_path
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-log = structlog.get_logger("zohoauth.store")
+log = get_logger("zohoauth.store")
 _LOCK_KEY = 0x7A6F686F61757468  # "zohoauth": the advisory lock id for migrations
 
 

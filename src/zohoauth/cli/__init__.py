@@ -1,0 +1,14 @@
+"""The `zohoauth` command line (Typer). One module per command group; each registers itself
+on the shared app when imported here."""
+
+from __future__ import annotations
+
+from . import db, emulator, keys  # noqa: F401  (registers commands)
+from .app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -28,12 +28,14 @@ from .crm_errors import backoff_delay, error_from_response, retry_after_seconds
 from .crm_params import Params
 from .errors import CRMError, DataCenterError, ZohoUnavailableError
 from .logs import get_logger
+from .metrics import CRM_CALLS
 
 if TYPE_CHECKING:
     from .datacenters import DataCenterRegistry
     from .manager import AccessToken
 
 log = get_logger("zohoauth.crm")
+_STATUS = {n: str(n) for n in (200, 201, 202, 204, 207, 400, 401, 403, 404, 413, 429, 500)}
 
 
 class TokenProvider(Protocol):
@@ -145,18 +147,21 @@ class CRMTransport:
                     timeout=self._timeout,
                 )
             except httpx.TimeoutException as exc:
+                CRM_CALLS.labels(method, "0").inc()
                 raise ZohoUnavailableError(
                     f"Zoho CRM did not answer {method} {path} in time "
                     f"({type(exc).__name__}, timeout {self._timeout.read}s); it may be slow or "
                     "unreachable — try again later or raise the client's timeout"
                 ) from exc
             except httpx.HTTPError as exc:
+                CRM_CALLS.labels(method, "0").inc()
                 raise ZohoUnavailableError(
                     f"could not reach Zoho CRM for {method} {path} ({type(exc).__name__}); "
                     "check the network and try again"
                 ) from exc
             status = resp.status_code
             content = resp.content
+            CRM_CALLS.labels(method, _STATUS.get(status) or str(status)).inc()
             if status < 300:
                 if status == 204 or not content:
                     return status, None  # 204: no records, empty body [§6.3]

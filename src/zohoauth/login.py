@@ -15,9 +15,10 @@ import httpx
 
 from . import identity, oauth
 from .datacenters import DataCenterRegistry
-from .errors import LoginError
+from .errors import AccessDeniedError, LoginError, MixUpError, StateMismatchError
 from .events import Event, EventBus, EventType
 from .logs import get_logger
+from .metrics import LOGINS
 from .oauth import Callback, OAuthClient, PendingLogin
 from .store.base import TokenStore
 from .tokens import Connection, CredentialKey, TokenSet
@@ -40,6 +41,34 @@ async def complete_login(
 
     Logging in again updates the credential in place and keeps the connection id.
     """
+    try:
+        conn = await _complete(http, registry, client, store, pending, callback, events, clock)
+    except StateMismatchError:
+        LOGINS.labels("state_mismatch").inc()
+        raise
+    except MixUpError:
+        LOGINS.labels("mixup").inc()
+        raise
+    except AccessDeniedError:
+        LOGINS.labels("access_denied").inc()
+        raise
+    except Exception:
+        LOGINS.labels("error").inc()
+        raise
+    LOGINS.labels("ok").inc()
+    return conn
+
+
+async def _complete(
+    http: httpx.AsyncClient,
+    registry: DataCenterRegistry,
+    client: OAuthClient,
+    store: TokenStore,
+    pending: PendingLogin | None,
+    callback: Callback,
+    events: EventBus | None,
+    clock: Callable[[], float],
+) -> Connection:
     dc = oauth.verify_callback(registry, pending, callback, clock())
     assert callback.code is not None
     assert pending is not None

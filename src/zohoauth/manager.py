@@ -40,11 +40,14 @@ from .errors import (
 )
 from .events import Event, EventBus, EventType
 from .logs import get_logger
+from .metrics import LEASE_WAITS, REFRESHES, TOKEN_CACHE
 from .oauth import OAuthClient
 from .store.base import TokenStore
 from .tokens import Connection, Credential, CredentialKey, Status, TokenSet, needs_refresh
 
 log = get_logger("zohoauth.manager")
+_HIT = TOKEN_CACHE.labels("hit")
+_FROM_STORE = TOKEN_CACHE.labels("store")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,7 @@ class TokenManager:
             and cached.expires_at - self.config.skew > self.clock()
             and (stale is None or cached.token != stale)
         ):
+            _HIT.inc()
             return AccessToken(
                 cached.token, cached.api_domain, cached.expires_at, conn.id, conn.org_id, key.dc
             )
@@ -226,8 +230,10 @@ class TokenManager:
     async def _obtain(self, key: CredentialKey, stale: str | None) -> _Cached:
         cred = await self._read(key)
         if self._usable(cred, stale):
+            _FROM_STORE.inc()
             return self._cached(cred)
-        deadline = time.monotonic() + self.config.lease_wait
+        started = time.monotonic()
+        deadline = started + self.config.lease_wait
         interval = self.config.poll_interval
         while True:
             if cred.throttled_until and cred.throttled_until > self.clock():
@@ -238,6 +244,8 @@ class TokenManager:
                     cred.throttled_until,
                 )
             if await self.store.try_acquire_lease(key, self.owner, self.config.lease_ttl):
+                if time.monotonic() > started + 0.001:
+                    LEASE_WAITS.observe(time.monotonic() - started)
                 return await self._refresh_holding_lease(key, stale)
             if time.monotonic() > deadline:
                 raise LeaseTimeoutError(
@@ -247,6 +255,8 @@ class TokenManager:
             interval = min(interval * 2, 0.5)
             cred = await self._read(key)
             if self._usable(cred, stale):
+                LEASE_WAITS.observe(time.monotonic() - started)
+                _FROM_STORE.inc()
                 return self._cached(cred)
 
     async def _refresh_holding_lease(self, key: CredentialKey, stale: str | None) -> _Cached:
@@ -284,6 +294,7 @@ class TokenManager:
                 newer = await self._read(key)
                 if self._usable(newer, stale):
                     return self._cached(newer)
+            TOKEN_CACHE.labels("refresh").inc()
             await self._emit(EventType.REFRESHED, cred)
             return _Cached(grant.access_token, grant.api_domain, grant.expires_at)
         finally:
@@ -297,7 +308,7 @@ class TokenManager:
             attempt += 1
             try:
                 self.refresh_count += 1
-                return await oauth.refresh_access_token(
+                grant = await oauth.refresh_access_token(
                     self.http,
                     self.registry,
                     self.client,
@@ -305,11 +316,21 @@ class TokenManager:
                     cred.tokens.refresh_token,
                     self.clock(),
                 )
+            except ReauthRequiredError:
+                REFRESHES.labels(dc.code, "reauth_required").inc()
+                raise
+            except ThrottledError:
+                REFRESHES.labels(dc.code, "throttled").inc()
+                raise
             except ZohoUnavailableError:
+                REFRESHES.labels(dc.code, "unavailable").inc()
                 if attempt >= self.config.max_attempts:
                     raise
                 # Full jitter (AWS architecture blog): spreads retries of many workers.
                 await asyncio.sleep(random.uniform(0, self.config.retry_base * 2**attempt))
+            else:
+                REFRESHES.labels(dc.code, "ok").inc()
+                return grant
 
     async def _emit(self, kind: EventType, cred: Credential, detail: str = "") -> None:
         log.info("token event", kind=kind.value, credential=str(cred.key), dc=cred.key.dc)

@@ -142,3 +142,10 @@ async def test_auto_migrate_creates_the_sqlite_directory(tmp_path: Any, keyring:
     async with SQLTokenStore(url, keyring, auto_migrate=True) as store:
         await login(store, key())
     assert (tmp_path / "data" / "dir" / "zohoauth.db").exists()
+
+
+def test_head_constant_matches_the_packaged_scripts() -> None:
+    """Opening a store compares against HEAD_REVISION without importing Alembic; it must be
+    the head of the shipped migration scripts."""
+    assert migrate.script_head() == migrate.head_revision()
+    assert migrate.head_revision() in migrate.known_revisions()

@@ -11,12 +11,9 @@ import asyncio
 import io
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import column, inspect, select, table, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -24,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..errors import StoreError
 from ..logs import get_logger
 from .engine import make_engine, to_store_error, write_transaction
-from .schema import VERSION_TABLE
+from .schema import HEAD_REVISION, VERSION_TABLE
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only where a migration runs or its scripts are read: it costs about a
+# second of import time, and opening a store (every script, every worker) needs neither.
 from .urls import mask_url, normalize_url, sqlite_path
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -34,6 +37,8 @@ _LOCK_KEY = 0x7A6F686F61757468  # "zohoauth": the advisory lock id for migration
 
 def alembic_config(url: URL | None = None) -> Config:
     """An Alembic Config pointing at the packaged migrations."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:
@@ -43,22 +48,36 @@ def alembic_config(url: URL | None = None) -> Config:
     return cfg
 
 
-@cache
 def head_revision() -> str:
-    """The revision this version of zohoauth needs."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None  # the package always ships at least one revision
-    return head
+    """The revision this version of zohoauth needs (a constant; a test holds it equal to the
+    head of the packaged Alembic scripts)."""
+    return HEAD_REVISION
 
 
-def known_revisions() -> set[str]:
+def script_head() -> str | None:
+    """The head revision according to the packaged Alembic scripts."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
-    return {rev.revision for rev in script.walk_revisions()}
+    return frozenset(rev.revision for rev in script.walk_revisions())
+
+
+_VERSION = table(VERSION_TABLE, column("version_num"))
 
 
 def _current(sync_conn: Connection) -> str | None:
-    context = MigrationContext.configure(sync_conn, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
+    """Read Alembic's version table directly (what MigrationContext would, without Alembic)."""
+    if not inspect(sync_conn).has_table(VERSION_TABLE):
+        return None
+    rows = sync_conn.execute(select(_VERSION.c.version_num)).scalars().all()
+    return rows[0] if len(rows) == 1 else None
 
 
 async def current_revision_on(conn: AsyncConnection) -> str | None:
@@ -115,6 +134,8 @@ async def migrate_with(
     store's own, so an in-memory SQLite database is migrated where it will be used)."""
     url = engine.url
     cfg = alembic_config(url)
+
+    from alembic import command
 
     def run(sync_conn: Connection) -> tuple[str | None, str | None]:
         before = _current(sync_conn)
@@ -175,6 +196,8 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
 
 def upgrade_sql(url: str | URL, revision: str = "head") -> str:
     """The DDL `upgrade` would run, as SQL text for a DBA (Alembic offline mode)."""
+    from alembic import command
+
     parsed = normalize_url(url)
     cfg = alembic_config(parsed)
     buffer = io.StringIO()

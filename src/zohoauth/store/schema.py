@@ -34,6 +34,9 @@ from sqlalchemy import (
 )
 
 VERSION_TABLE = "zohoauth_alembic_version"
+#: The Alembic revision this code needs; keep equal to the newest script in migrations/versions
+#: (tests/store/test_migrations.py checks it). Opening a store compares against it.
+HEAD_REVISION = "0001"
 
 # Sized so the 4-column unique key fits InnoDB's 3072-byte limit in utf8mb4.
 CLIENT_ID_LEN = 128
@@ -102,4 +105,4 @@ connections = Table(
 )
 
 
-__all__ = ["VERSION_TABLE", "connections", "credentials", "metadata"]
+__all__ = ["HEAD_REVISION", "VERSION_TABLE", "connections", "credentials", "metadata"]

@@ -46,6 +46,7 @@ from .store.base import TokenStore
 from .tokens import Connection, Credential, CredentialKey, Status, TokenSet, needs_refresh
 
 log = get_logger("zohoauth.manager")
+_NO_CONNECTION = "no such connection; it was deleted or never existed — log in again"
 _HIT = TOKEN_CACHE.labels("hit")
 _FROM_STORE = TOKEN_CACHE.labels("store")
 
@@ -130,12 +131,8 @@ class TokenManager:
         if found is None:
             found = await self.store.get_connection(connection_id)
             if found is None:
-                raise NotFoundError(
-                    "no such connection; it was deleted or never existed — log in again"
-                )
-            if len(self._connections) >= self.config.connection_cache_size:
-                self._connections.clear()
-            self._connections[connection_id] = found
+                raise NotFoundError(_NO_CONNECTION)
+            self._remember(found)
         return found
 
     def forget(self, connection_id: str | None = None, key: CredentialKey | None = None) -> None:
@@ -156,7 +153,9 @@ class TokenManager:
         `stale`: a token Zoho just rejected (401 INVALID_TOKEN); forces a refresh unless
         someone already replaced it.
         """
-        conn = self._connections.get(connection_id) or await self.connection(connection_id)
+        conn = self._connections.get(connection_id)
+        if conn is None:
+            return await self._cold(connection_id, stale)
         key = conn.credential
         cached = self._tokens.get(key)
         if (
@@ -170,6 +169,27 @@ class TokenManager:
             )
         got = await self._single_flight(key, stale)
         return AccessToken(got.token, got.api_domain, got.expires_at, conn.id, conn.org_id, key.dc)
+
+    async def _cold(self, connection_id: str, stale: str | None) -> AccessToken:
+        """First use of a connection in this process: one joined read gives the connection and
+        its credential; most of the time the stored token is fresh and that is all."""
+        pair = await self.store.get_connection_with_credential(connection_id)
+        if pair is None:
+            raise NotFoundError(_NO_CONNECTION)
+        conn, cred = pair
+        self._remember(conn)
+        key = conn.credential
+        if cred.status is Status.ACTIVE and self._usable(cred, stale) and key not in self._inflight:
+            got = self._tokens[key] = self._cached(cred)
+            _FROM_STORE.inc()
+        else:
+            got = await self._single_flight(key, stale)
+        return AccessToken(got.token, got.api_domain, got.expires_at, conn.id, conn.org_id, key.dc)
+
+    def _remember(self, conn: Connection) -> None:
+        if len(self._connections) >= self.config.connection_cache_size:
+            self._connections.clear()
+        self._connections[conn.id] = conn
 
     async def _single_flight(self, key: CredentialKey, stale: str | None) -> _Cached:
         pending = self._inflight.get(key)

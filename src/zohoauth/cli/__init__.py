@@ -3,7 +3,7 @@ on the shared app when imported here."""
 
 from __future__ import annotations
 
-from . import db, emulator, keys  # noqa: F401  (registers commands)
+from . import db, emulator, keys, web  # noqa: F401  (registers commands)
 from .app import app
 
 

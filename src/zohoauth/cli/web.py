@@ -1,0 +1,241 @@
+"""`zohoauth demo` (emulator + web app, nothing to configure) and `zohoauth serve` (real Zoho).
+
+The demo keeps its files in a data dir (default `.zohoauth/` in the working directory, or
+`ZOHOAUTH_DATA_DIR`): the SQLite token store, an encryption key and a session secret, both
+generated on first run with file mode 0600 and reused afterwards. The emulator keeps its state in
+memory, so tokens stored by an earlier run are unknown to a fresh emulator: the app finds out on
+first use (Zoho's `invalid_code`), marks them `reauth_required`, and the UI offers "Reconnect".
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import stat
+import threading
+import time
+import webbrowser
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from .app import app, console, err_console
+
+KEY_FILE = "encryption.key"
+SECRET_FILE = "session.secret"
+
+
+def _secret_file(path: Path, make: Any) -> str:
+    """The secret in `path`, created (mode 0600, never group/world readable) when missing."""
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another demo made it a moment ago: read theirs
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(str(make()) + "\n")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        path.chmod(0o600)
+    value = path.read_text().strip()
+    if not value:
+        err_console.print(f"[red]error:[/red] {path} is empty; delete it to generate a new one")
+        raise typer.Exit(1)
+    return value
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_ready(urls: list[str], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    pending = list(urls)
+    with httpx.Client(timeout=2.0) as http:
+        while pending and time.monotonic() < deadline:
+            try:
+                if http.get(pending[0]).status_code == 200:
+                    pending.pop(0)
+                    continue
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+    return not pending
+
+
+def _print_accounts(emulator_url: str) -> None:
+    users = httpx.get(f"{emulator_url}/_emulator/users", timeout=5).json()["users"]
+    console.print("Seeded Zoho accounts (type one of these emails on the consent page):")
+    for user in users:
+        orgs = ", ".join(f"{o['company_name']} ({o['id']})" for o in user["orgs"])
+        console.print(f"  {user['email']:<24} {user['dc'].upper():<3} {orgs}", markup=False)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
+    emulator_port: Annotated[int, typer.Option(help="Port of the Zoho emulator.")] = 9090,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the demo keeps its store and keys (default .zohoauth/)."),
+    ] = None,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open a browser.")
+    ] = False,
+) -> None:
+    """Run the web app against the offline Zoho emulator: nothing to register or configure."""
+    import uvicorn
+
+    from ..config import Settings
+    from ..crypto import KeyRing
+    from ..emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URIS
+    from ..emulator.server import BackgroundEmulator
+    from ..errors import ZohoAuthError
+    from ..logs import configure_logging
+    from ..web.app import create_app, uvicorn_options
+
+    host = "127.0.0.1"
+    for name, wanted in (("--port", port), ("--emulator-port", emulator_port)):
+        if not _port_free(host, wanted):
+            err_console.print(
+                f"[red]error:[/red] port {wanted} on {host} is in use; stop what uses it or "
+                f"pick another with {name}"
+            )
+            raise typer.Exit(1)
+    directory = data_dir or Path(os.environ.get("ZOHOAUTH_DATA_DIR") or ".zohoauth")
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = _secret_file(directory / KEY_FILE, KeyRing.generate_key)
+    session_secret = _secret_file(directory / SECRET_FILE, lambda: secrets.token_urlsafe(32))
+
+    configure_logging("console", "WARNING")
+    emulator = BackgroundEmulator(host=host, port=emulator_port).start()
+    try:
+        redirect_uri = f"http://{host}:{port}/redirect.html"
+        uris = [*DEMO_REDIRECT_URIS, redirect_uri, f"http://localhost:{port}/redirect.html"]
+        httpx.post(
+            f"{emulator.url}/_emulator/clients",
+            json={
+                "client_id": DEMO_CLIENT_ID,
+                "client_secret": DEMO_CLIENT_SECRET,
+                "redirect_uris": list(dict.fromkeys(uris)),
+                "name": "zohoauth demo",
+            },
+            timeout=5,
+        ).raise_for_status()
+        settings = Settings.load(
+            client_id=DEMO_CLIENT_ID,
+            client_secret=DEMO_CLIENT_SECRET,
+            redirect_uri=redirect_uri,
+            database_url=f"sqlite:///{(directory / 'zohoauth.db').as_posix()}",
+            encryption_keys=key,
+            session_secret=session_secret,
+            zoho_endpoints=f"{emulator.url}/_emulator/endpoints",
+            data_dir=directory,
+        )
+        web_app = create_app(settings, auto_migrate=True)
+        server = uvicorn.Server(
+            uvicorn.Config(web_app, host=host, port=port, log_level="warning", **uvicorn_options())
+        )
+        url = f"http://{host}:{port}"
+        console.print(f"zohoauth demo: the web app on {url}, the Zoho emulator on {emulator.url}")
+        console.print(f"data dir: {directory.resolve()} (token store, key, session secret)")
+        _print_accounts(emulator.url)
+
+        def announce() -> None:
+            if not _wait_ready([f"{url}/healthz", f"{emulator.url}/_emulator/health"]):
+                err_console.print("[red]error:[/red] the web app did not start in time")
+                server.should_exit = True
+                return
+            print(f"zohoauth demo ready: {url}", flush=True)
+            console.print("Press Ctrl-C to stop.")
+            if not no_browser:
+                webbrowser.open(url)
+
+        threading.Thread(target=announce, name="demo-ready", daemon=True).start()
+        server.run()  # handles Ctrl-C (SIGINT) and SIGTERM: finishes requests, then returns
+    except ZohoAuthError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        emulator.stop()
+    console.print("zohoauth demo stopped.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (share one store).")] = 1,
+    log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    migrate: Annotated[
+        bool, typer.Option("--migrate", help="Create or upgrade the store's schema first.")
+    ] = False,
+) -> None:
+    """Serve the web app for real Zoho, configured from ZOHOAUTH_* environment / .env."""
+    import uvicorn
+
+    from ..web.app import LOG_FORMAT_ENV, LOG_LEVEL_ENV, uvicorn_options
+
+    if log_format not in ("console", "json"):
+        err_console.print("[red]error:[/red] --log-format must be console or json")
+        raise typer.Exit(2)
+    problem = check_serve_settings(migrate)
+    if problem:
+        err_console.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(1)
+    # Worker processes build their own app (app_factory) and read these to log the same way.
+    os.environ[LOG_FORMAT_ENV] = log_format
+    os.environ[LOG_LEVEL_ENV] = log_level.upper()
+    from ..logs import configure_logging
+
+    configure_logging(log_format, log_level.upper())
+    uvicorn.run(
+        "zohoauth.web.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level.lower(),
+        **uvicorn_options(),
+    )
+
+
+def check_serve_settings(migrate: bool) -> str | None:
+    """Everything `serve` needs, checked once before any worker starts; the problem or None."""
+    import asyncio
+
+    from ..auth import ZohoAuth
+    from ..config import Settings
+    from ..errors import ZohoAuthError
+
+    try:
+        settings = Settings.load()
+        settings.require("client_id", "client_secret", "encryption_keys", "session_secret")
+        if not settings.redirect_uri.split("?")[0].endswith("/redirect.html"):
+            return (
+                "ZOHOAUTH_REDIRECT_URI must end with /redirect.html (the page that finishes the "
+                f"login), e.g. https://app.example/redirect.html; it is {settings.redirect_uri!r}"
+            )
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+        async def probe() -> None:
+            auth = ZohoAuth.from_settings(settings, auto_migrate=migrate)
+            await auth.open()
+            await auth.aclose()
+
+        asyncio.run(probe())
+    except ZohoAuthError as exc:
+        return str(exc)
+    return None

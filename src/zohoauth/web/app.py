@@ -1,0 +1,117 @@
+"""The web app: `create_app(settings | auth)` builds it, `app_factory()` is uvicorn's entry.
+
+    browser ─► RequestContext (request id, headers, access log, 500 guard)
+            ─► BodyLimit (413) ─► CSRFMiddleware (403 on unsafe calls without proof)
+            ─► routes: pages and ops · Login with Zoho and accounts · CRM records
+
+The app owns the `ZohoAuth` it is given: opened on start-up, closed on shutdown. It keeps no
+state of its own between requests: sessions live in signed cookies, tokens in the shared store,
+so any number of workers and hosts can serve the same users (`zohoauth serve --workers N`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from ..auth import ZohoAuth
+from ..config import Settings
+from ..errors import ConfigError
+from ..logs import configure_logging
+from . import errors, routes_auth, routes_ops, routes_records
+from .context import WebContext
+from .csrf import CSRFMiddleware, CSRFTokens, origin_of
+from .middleware import BodyLimit, RequestContext
+from .session import CookieCodec
+
+#: Request bodies above this are refused with 413 (100 records of a busy module fit easily).
+MAX_BODY_BYTES = 1024 * 1024
+#: Set by `zohoauth serve` so that every worker process configures logging the same way.
+LOG_FORMAT_ENV = "ZOHOAUTH_LOG_FORMAT"
+LOG_LEVEL_ENV = "ZOHOAUTH_LOG_LEVEL"
+
+_SECRET_HELP = (
+    "ZOHOAUTH_SESSION_SECRET is not set: the web app signs its cookies with it. Generate one "
+    'with `python -c "import secrets; print(secrets.token_urlsafe(32))"`, keep it secret, and '
+    "give every worker and host the same value"
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    auth: ZohoAuth | None = None,
+    session_secret: str | None = None,
+    auto_migrate: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """The FastAPI app. Pass `settings` (a `ZohoAuth` is built from them), or a ready `auth`
+    plus `session_secret`. Cookies are `Secure` when the redirect URI is https."""
+    if auth is None:
+        settings = settings or Settings.load()
+        auth = ZohoAuth.from_settings(settings, auto_migrate=auto_migrate)
+    secret = session_secret or (settings.session_secret.get_secret_value() if settings else "")
+    if not secret:
+        raise ConfigError(_SECRET_HELP)
+    if len(secret) < 16:
+        raise ConfigError("ZOHOAUTH_SESSION_SECRET is too short; use at least 32 random characters")
+    redirect_uri = auth.client.redirect_uri
+    secure = redirect_uri.startswith("https://")
+    ctx = WebContext(auth=auth, cookies=CookieCodec(secret, secure=secure))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await auth.open()
+        try:
+            yield
+        finally:
+            await auth.aclose()
+
+    app = FastAPI(
+        title="zohoauth web app",
+        version="0.1.0",
+        summary="Login with Zoho for many users and data centers, and their CRM records.",
+        description=(
+            'Errors are `{"error": "<code>", "message": "<what to do>"}`. State-changing '
+            "calls need the `X-CSRF-Token` header equal to the `zohoauth_csrf` cookie."
+        ),
+        docs_url=None,  # Swagger UI loads script from a CDN, which our CSP forbids
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.web = ctx
+    app.state.static = routes_ops.load_static()
+    errors.install(app)
+    app.include_router(routes_ops.router)
+    app.include_router(routes_auth.router)
+    app.include_router(routes_records.router)
+    # Added innermost first: the last one added runs first.
+    app.add_middleware(
+        CSRFMiddleware,
+        tokens=CSRFTokens(secret),
+        public_origin=origin_of(redirect_uri),
+        secure=secure,
+    )
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RequestContext, hsts=secure)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """uvicorn's `--factory` entry: each worker process builds its own app from the settings
+    (`ZOHOAUTH_*` environment / `.env`) and configures logging as `zohoauth serve` asked."""
+    configure_logging(
+        os.environ.get(LOG_FORMAT_ENV, "console"), os.environ.get(LOG_LEVEL_ENV, "INFO")
+    )
+    return create_app(Settings.load())
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """Options every way of running the app shares: uvicorn's own logging off (our redacting
+    pipeline handles its records), no access log (RequestContext writes one, without query
+    strings), no server header."""
+    return {"log_config": None, "access_log": False, "server_header": False}

@@ -1,0 +1,190 @@
+"""Every failure the web app answers becomes `{"error": "<code>", "message": "<what to do>"}`.
+
+One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
+
+    401 not_logged_in     no session, or its connection is gone          → log in
+    401 reauth_required   the Zoho grant is gone (revoked, expired)      → Reconnect
+    403 csrf              a state-changing call without the page's proof → reload (csrf.py)
+    403 no_permission     the user's CRM profile forbids it
+    400 bad_json          the body is not JSON
+    400 state_mismatch / mixup / access_denied / login_failed            → start the login again
+    404 unknown_module / not_found / unknown_account / not_found (route)
+    413 too_large         the body is over the limit
+    422 invalid_request   parameters or body of the wrong shape
+    422 invalid_data      Zoho refused the data (MANDATORY_NOT_FOUND, INVALID_DATA, ...)
+    502 zoho_error        Zoho answered something unexpected
+    503 zoho_unavailable / rate_limited / throttled / store_unavailable  → try again later
+    500 internal          a bug: logged (redacted) with the request id, never a stack trace out
+
+Messages come from the exceptions, which already say what to do and never hold a token, code or
+secret; they are redacted once more on the way out all the same.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import errors as z
+from ..logs import get_logger, redact_text
+
+log = get_logger("zohoauth.web")
+
+
+class ApiError(Exception):
+    """An answer the web app decided on itself (not logged in, unknown module, ...)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra or {}
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised by the body-size guard while a request body is read. An HTTPException, because
+    FastAPI turns any other exception raised while it reads the body into a 400."""
+
+    def __init__(self) -> None:
+        super().__init__(413, TOO_LARGE)
+
+
+TOO_LARGE = "the request body is too large; send less"
+
+
+NOT_LOGGED_IN = "you are not logged in (or that account was logged out); log in with Zoho"
+
+
+def not_logged_in() -> ApiError:
+    return ApiError(401, "not_logged_in", NOT_LOGGED_IN)
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "message": redact_text(message)[:500], **extra}
+
+
+def classify(exc: Exception) -> tuple[int, str]:
+    """(HTTP status, error code) for an exception from the library. Order matters: subclasses
+    come before their bases."""
+    if isinstance(exc, z.NotFoundError):
+        return 401, "not_logged_in"
+    if isinstance(exc, z.ReauthRequiredError | z.InvalidTokenError | z.ScopeMismatchError):
+        return 401, "reauth_required"
+    if isinstance(exc, z.InvalidModuleError):
+        return 404, "unknown_module"
+    if isinstance(exc, z.RecordNotFoundError):
+        return 404, "not_found"
+    if isinstance(exc, z.InvalidDataError):
+        return 422, "invalid_data"
+    if isinstance(exc, z.RateLimitedError):
+        return 503, "rate_limited"
+    if isinstance(exc, z.ThrottledError):
+        return 503, "throttled"
+    if isinstance(exc, z.ZohoUnavailableError | z.LeaseTimeoutError):
+        return 503, "zoho_unavailable"
+    if isinstance(exc, z.StateMismatchError):
+        return 400, "state_mismatch"
+    if isinstance(exc, z.MixUpError):
+        return 400, "mixup"
+    if isinstance(exc, z.AccessDeniedError):
+        return 400, "access_denied"
+    if isinstance(exc, z.LoginError):
+        return 400, "login_failed"
+    if isinstance(exc, z.StoreError):
+        return 503, "store_unavailable"
+    if isinstance(exc, z.CRMError):
+        if exc.code == "NO_PERMISSION":
+            return 403, "no_permission"
+        if 400 <= exc.status < 500:
+            return 422, "invalid_data"  # Zoho refused what we passed on (a criteria, a token)
+        if exc.status >= 500:
+            return 503, "zoho_unavailable"  # INTERNAL_ERROR and friends: Zoho's side, retry
+        return 502, "zoho_error"
+    if isinstance(exc, z.DataCenterError):
+        return 502, "zoho_error"
+    return 500, "internal"
+
+
+def _retry_after(exc: Exception) -> dict[str, str]:
+    wait: float | None = None
+    if isinstance(exc, z.ThrottledError):
+        wait = exc.retry_after - time.time()
+    elif isinstance(exc, z.RateLimitedError):
+        raw = exc.details.get("retry_after")
+        wait = float(raw) if isinstance(raw, int | float) else None
+    if wait is None:
+        return {}
+    return {"Retry-After": str(max(1, int(wait + 0.999)))}
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    hdrs = {"Cache-Control": "no-store", **(headers or {})}
+    return JSONResponse(body, status_code=status, headers=hdrs)
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return _json(exc.status, error_body(exc.code, exc.message, **exc.extra))
+
+
+async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:
+    status, code = classify(exc)
+    if status >= 500:
+        log.warning("request failed", error=code, kind=type(exc).__name__, detail=str(exc))
+    message = str(exc) if status != 500 else INTERNAL
+    if status in (502, 503) and "again" not in message:
+        message += " — try again in a moment"
+    return _json(status, error_body(code, message), _retry_after(exc))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = exc.errors()
+    for problem in problems:
+        loc = tuple(problem.get("loc", ()))
+        if loc[:2] == ("path", "module"):
+            return _json(404, error_body("unknown_module", _UNKNOWN_MODULE))
+        if loc[:2] == ("path", "record_id"):
+            return _json(404, error_body("not_found", _BAD_ID))
+        if problem.get("type") == "json_invalid":
+            return _json(400, error_body("bad_json", "the request body is not valid JSON"))
+    described = "; ".join(
+        f"{'.'.join(str(p) for p in p_['loc'] if p != 'body') or 'body'}: {p_['msg']}"
+        for p_ in problems[:5]
+    )
+    return _json(422, error_body("invalid_request", f"invalid request — {described}"))
+
+
+_UNKNOWN_MODULE = "no such module here; use Leads, Contacts, Deals or Accounts (GET /api/modules)"
+_BAD_ID = "no such record: Zoho record ids are digits only"
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    code = codes.get(exc.status_code, "http_error")
+    message = {
+        404: "no such page or API endpoint",
+        405: "this endpoint does not accept that HTTP method",
+    }.get(exc.status_code, str(exc.detail))
+    return _json(exc.status_code, error_body(code, message), dict(exc.headers or {}))
+
+
+INTERNAL = "something went wrong on our side; try again in a moment"
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers (Starlette walks each exception's MRO to find one). Anything else
+    is a bug: `middleware.RequestContext` answers it with 500 `internal` and logs it."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(z.ZohoAuthError, _zohoauth_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,205 @@
+"""Login with Zoho, the session, several accounts per browser, and logout.
+
+GET  /login[?popup=1]          302 to Zoho; state + PKCE verifier in a signed 10-minute cookie
+POST /api/auth/callback        redirect.html posts Zoho's parameters; sets the session
+GET  /api/me · /api/session    who this browser acts as (401, resp. 200 {"authenticated":false})
+POST /api/accounts/switch      make another of *this browser's* connections active
+POST /api/accounts/connect-org add another org of the active user (X-CRM-ORG)
+POST /api/auth/logout          forget the active connection; {"revoke": true} also at Zoho
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from ..errors import LoginError, NotFoundError, ZohoAuthError
+from ..logs import get_logger
+from .context import active_connection, describe, profile, respond, session_of, web
+from .errors import ApiError, classify, error_body, not_logged_in
+from .session import LOGIN_COOKIE
+
+log = get_logger("zohoauth.web.auth")
+router = APIRouter()
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The login failed (state, data center, code); start it again."},
+    401: {"description": "`not_logged_in`"},
+    403: {"description": "`csrf`: the page's CSRF token is missing or wrong."},
+}
+
+
+class CallbackIn(BaseModel):
+    """Zoho's redirect parameters, as redirect.html found them in its URL."""
+
+    model_config = ConfigDict(extra="ignore")
+    code: str | None = Field(None, max_length=512)
+    state: str | None = Field(None, max_length=512)
+    location: str | None = Field(None, max_length=32)
+    accounts_server: str | None = Field(
+        None, max_length=512, validation_alias=AliasChoices("accounts_server", "accounts-server")
+    )
+    error: str | None = Field(None, max_length=200)
+
+
+class LogoutIn(BaseModel):
+    revoke: bool = Field(False, description="Also revoke the grant at Zoho (every org of it).")
+
+
+class SwitchIn(BaseModel):
+    id: str = Field(..., min_length=1, max_length=64, description="A connection id of /api/me")
+
+
+class ConnectOrgIn(BaseModel):
+    org_id: str = Field(..., pattern=r"^[0-9]{1,30}$", description="The org's id (zgid)")
+
+
+@router.get(
+    "/login",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={302: {"description": "To Zoho's consent page, with a fresh single-use state."}},
+)
+async def login(
+    request: Request, popup: Annotated[bool, Query(description="Runs in a popup")] = False
+) -> RedirectResponse:
+    """Start Login with Zoho (also "Connect another account" and "Reconnect")."""
+    ctx = web(request)
+    pending = ctx.auth.start_login()
+    response = RedirectResponse(pending.url, status_code=302, headers={"Cache-Control": "no-store"})
+    ctx.cookies.save_login(response, pending, popup)
+    return response
+
+
+@router.post("/api/auth/callback", responses=ERRORS)
+async def callback(request: Request, body: CallbackIn) -> JSONResponse:
+    """Complete the login from Zoho's redirect parameters and make it this browser's active
+    account. The pending-login cookie is cleared whatever happens: one attempt per state."""
+    ctx = web(request)
+    pending, popup = ctx.cookies.load_login(request.cookies.get(LOGIN_COOKIE))
+    try:
+        conn = await ctx.auth.complete_login(pending, body.model_dump(exclude_none=True))
+    except ZohoAuthError as exc:
+        status, code = classify(exc)
+        failed = JSONResponse(
+            error_body(code, str(exc), popup=popup),
+            status_code=status,
+            headers={"Cache-Control": "no-store"},
+        )
+        ctx.cookies.clear_login(failed)
+        return failed
+    before = session_of(request)
+    after = before.with_login(conn.id)
+    me, after = await profile(ctx, after)
+    response = respond(ctx, {"status": "ok", "popup": popup, "me": me}, before=before, after=after)
+    ctx.cookies.clear_login(response)
+    return response
+
+
+@router.get("/api/me", responses=ERRORS)
+async def me(request: Request) -> JSONResponse:
+    """`{"email","zuid","org_id","org_name","dc", ..., "accounts":[...]}` of the active
+    connection; `accounts` are this browser's other connections."""
+    ctx = web(request)
+    before = session_of(request)
+    body, after = await profile(ctx, before)
+    if body is None:
+        response = JSONResponse(
+            error_body("not_logged_in", not_logged_in().message),
+            status_code=401,
+            headers={"Cache-Control": "no-store"},
+        )
+        if before.ids:
+            ctx.cookies.save_session(response, after)
+        return response
+    return respond(ctx, body, before=before, after=after)
+
+
+@router.get("/api/session")
+async def session(request: Request) -> JSONResponse:
+    """Like /api/me but 200 either way: the page asks this first, so a visitor who is not
+    logged in causes no failed request (and no console error)."""
+    ctx = web(request)
+    before = session_of(request)
+    body, after = await profile(ctx, before)
+    answer = {"authenticated": body is not None, "me": body}
+    return respond(ctx, answer, before=before, after=after)
+
+
+@router.post("/api/accounts/switch", responses={**ERRORS, 404: {"description": "not yours"}})
+async def switch(request: Request, body: SwitchIn) -> JSONResponse:
+    """Make another connection of this browser active (only ids its signed cookie names)."""
+    ctx = web(request)
+    before = session_of(request)
+    after = before.switched(body.id)
+    if after is None:
+        raise ApiError(404, "unknown_account", "this browser has no such account; connect it first")
+    me, after = await profile(ctx, after)
+    if me is None or after.active != body.id:
+        raise ApiError(404, "unknown_account", "that account was logged out; connect it again")
+    return respond(ctx, me, before=before, after=after)
+
+
+@router.post("/api/accounts/connect-org", responses=ERRORS)
+async def connect_org(request: Request, body: ConnectOrgIn) -> JSONResponse:
+    """Connect another CRM org of the active user (Zoho checks the user belongs to it)."""
+    ctx = web(request)
+    active = active_connection(request)
+    try:
+        conn = await ctx.auth.connect_org(active, body.org_id)
+    except LoginError as exc:  # Zoho would not serve that org to this user
+        raise ApiError(
+            404,
+            "unknown_org",
+            f"Zoho does not let this user into org {body.org_id}; check the org ID "
+            "(Zoho CRM → Setup → Company Details)",
+        ) from exc
+    before = session_of(request)
+    me, after = await profile(ctx, before.with_login(conn.id))
+    return respond(ctx, me or {}, before=before, after=after)
+
+
+@router.post("/api/auth/logout", responses=ERRORS)
+async def logout(request: Request, body: Annotated[LogoutIn | None, Body()] = None) -> JSONResponse:
+    """Log the active account out of this app: its stored tokens are deleted, so every browser
+    signed in to it must log in again. With `revoke`, the grant is revoked at Zoho too, which
+    ends every org connection sharing it. The next account of this browser becomes active."""
+    ctx = web(request)
+    revoke = body.revoke if body is not None else False
+    before = session_of(request)
+    active = before.active
+    if active is None:
+        raise not_logged_in()
+    dropped = [active]
+    revoked = False
+    message = "logged out"
+    try:
+        conn = await ctx.auth.connection(active)
+        if revoke:
+            dropped += [c.id for c in await ctx.auth.store.connections_of(conn.credential)]
+        done = await ctx.auth.logout(active, revoke=revoke)  # deleted, resp. revoked
+        revoked = revoke and done
+        if revoke:
+            message = (
+                "logged out; access was revoked at Zoho"
+                if revoked
+                else (
+                    "logged out and the tokens were deleted here, but Zoho did not confirm the "
+                    "revocation; remove the app under Connected Apps in your Zoho account"
+                )
+            )
+    except NotFoundError:
+        pass  # already gone: the cookie just stops naming it
+    except ZohoAuthError as exc:
+        log.warning("revoke at logout failed", kind=type(exc).__name__)
+        message = (
+            "logged out and the tokens were deleted here, but Zoho could not be reached to "
+            "revoke access; remove the app under Connected Apps in your Zoho account"
+        )
+    after = before.without(*dropped)
+    ctx.auth.manager.forget(active)
+    remaining = await describe(ctx, after.active) if after.active else None
+    body_out = {"status": "ok", "revoked": revoked, "message": message, "active": remaining}
+    return respond(ctx, body_out, before=before, after=after)

@@ -175,6 +175,7 @@
     seq: 0,              // guards against answers of superseded loads
     editing: null,       // {mode, record}
     deleting: null,
+    failed: false,       // the last load failed (the empty state must not say "no records")
     handledLogins: new Set(),
   };
 
@@ -218,6 +219,8 @@
     $("user-org").textContent = me.org_name;
     $("user-dc").textContent = me.dc.toUpperCase();
     $("user-dc").title = "Zoho data center: " + me.dc_name;
+    $("menu-email").textContent = me.email;
+    $("menu-org").textContent = me.org_name + " · " + me.dc_name + " data center";
     $("account-button").setAttribute("aria-label",
       "Account: " + me.email + ", " + me.org_name + ", data center " + me.dc.toUpperCase());
     document.title = state.module + " — " + me.org_name + " — zohoauth";
@@ -446,11 +449,24 @@
     return meta ? meta.display_label || meta.field_label : apiName.replace(/_/g, " ");
   }
 
+  // The table's columns: the record's name first (one column for first + last name), then
+  // the module's other main fields.
+  function tableColumns(module) {
+    const names = NAME_FIELDS[module];
+    return ["__name", ...COLUMNS[module].filter((f) => !names.includes(f))];
+  }
+
+  function columnLabel(module, column) {
+    if (column !== "__name") return labelOf(module, column);
+    const names = NAME_FIELDS[module];
+    return names.length > 1 ? "Name" : labelOf(module, names[0]);
+  }
+
   function renderHead() {
     const module = state.module;
-    const cells = COLUMNS[module].map((name, index) => {
-      const label = labelOf(module, name);
-      const cls = index >= 2 && name !== "Modified_Time" ? "hide-narrow" : null;
+    const cells = tableColumns(module).map((name, index) => {
+      const label = columnLabel(module, name);
+      const cls = index >= 2 ? "hide-narrow" : null;
       if (name === "Modified_Time") {
         const order = state.sort.order === "asc" ? "ascending" : "descending";
         const th = el("th", { scope: "col", "aria-sort": state.search ? null : order, class: cls },
@@ -471,7 +487,7 @@
   }
 
   function renderSkeleton() {
-    const columns = COLUMNS[state.module].length + 1;
+    const columns = tableColumns(state.module).length + 1;
     const rows = [];
     for (let i = 0; i < 6; i++) {
       const cells = [];
@@ -515,7 +531,9 @@
     } catch (err) {
       if (seq !== state.seq) return;
       if (!append) state.rows = [];
+      state.failed = !append;
       renderRows();
+      state.failed = false;
       handleError(err, () => loadRecords(append));
     } finally {
       more.removeAttribute("aria-busy");
@@ -554,13 +572,13 @@
     table.removeAttribute("aria-busy");
     const rows = state.rows.map((record) => {
       const name = displayName(module, record);
-      const cells = COLUMNS[module].map((field, index) => {
-        const text = formatValue(module, field, record[field]);
-        const cls = index >= 2 && field !== "Modified_Time" ? "hide-narrow" : null;
-        if (index === 0) {
-          return el("td", { class: cls }, el("button", { type: "button", class: "link-button",
-            onclick: () => openEdit(record), title: "Edit " + name }, text === null ? "—" : text));
+      const cells = tableColumns(module).map((field, index) => {
+        const cls = index >= 2 ? "hide-narrow" : null;
+        if (field === "__name") {
+          return el("th", { scope: "row", class: "name-cell" }, el("button", { type: "button",
+            class: "link-button", onclick: () => openEdit(record), title: "Edit " + name }, name));
         }
+        const text = formatValue(module, field, record[field]);
         return el("td", { class: text === null ? ((cls || "") + " muted").trim() : cls, title: text || null },
           text === null ? "—" : text);
       });
@@ -575,7 +593,11 @@
     const empty = rows.length === 0;
     $("empty-state").hidden = !empty;
     table.hidden = empty;
-    if (empty) {
+    $("empty-new").hidden = Boolean(state.failed);
+    if (empty && state.failed) {
+      $("empty-title").textContent = "Couldn’t load " + module.toLowerCase();
+      $("empty-text").textContent = "See the message above for what happened and what to do.";
+    } else if (empty) {
       const plural = module.toLowerCase();
       $("empty-title").textContent = state.search
         ? "No " + plural + " match “" + state.search.value + "”"

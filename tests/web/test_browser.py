@@ -1,0 +1,284 @@
+"""The pages in real Chromium (Playwright): login as popup and full page, records, reconnect.
+
+Each user gets a browser context of their own (separate cookies), as two people on two machines
+would. Screenshots of the main screens go to test-artifacts/ (gitignored; CI keeps them).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .support import LiveApp
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not at /usr/bin/chromium"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+Page = Any  # playwright.sync_api.Page, kept loose so the module imports without Playwright
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Console:
+    """Console errors and uncaught exceptions of every page of a context (popups included)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+
+    def unexpected(self) -> list[str]:
+        """Errors other than the browser's note on an HTTP error answer we asked for."""
+        return [e for e in self.errors if "Failed to load resource" not in e]
+
+
+@pytest.fixture
+def open_page(chromium: Any, live: LiveApp) -> Iterator[Callable[..., tuple[Page, Console]]]:
+    """`open_page(width=1280)` → a page of a fresh context (its own cookies) at the app."""
+    contexts: list[Any] = []
+
+    def make(width: int = 1280, height: int = 820, scheme: str = "light") -> tuple[Page, Console]:
+        context = chromium.new_context(
+            viewport={"width": width, "height": height}, color_scheme=scheme
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        console = Console()
+        context.on("page", console.watch)
+        page = context.new_page()
+        page.goto(live.url)
+        return page, console
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def popup_login(page: Page, email: str, decision: str = "accept", trigger: str = "login") -> None:
+    """Click `trigger`, answer the emulator's consent page in the popup; it closes itself."""
+    with page.expect_popup() as opened:
+        page.get_by_test_id(trigger).click()
+    popup = opened.value
+    popup.get_by_test_id("email").fill(email)
+    popup.get_by_test_id(decision).click()
+    popup.wait_for_event("close")
+
+
+def create_lead(page: Page, last_name: str, company: str) -> None:
+    page.get_by_test_id("new-record").click()
+    form = page.get_by_test_id("record-form")
+    expect(form).to_be_visible()
+    expect(form.locator('[name="Last_Name"]')).to_have_attribute("required", "")
+    form.locator('[name="Last_Name"]').fill(last_name)
+    form.locator('[name="Company"]').fill(company)
+    form.get_by_test_id("create-record").click()
+    expect(form).to_be_hidden()
+    expect(page.get_by_test_id("record-row").filter(has_text=last_name)).to_have_count(1)
+
+
+def search(page: Page, word: str) -> None:
+    page.get_by_test_id("search").fill(word)
+    page.get_by_test_id("search").press("Enter")
+
+
+def test_two_users_in_different_dcs_create_edit_search_and_delete_leads(
+    open_page: Callable[..., tuple[Page, Console]],
+) -> None:
+    ava, ava_console = open_page()
+    clara, clara_console = open_page()
+    expect(ava.get_by_test_id("login")).to_be_visible()
+    shot(ava, "01-welcome")
+
+    popup_login(ava, "ava@zylker.com")
+    popup_login(clara, "clara@brightwave.eu")
+    expect(ava.get_by_test_id("user-email")).to_have_text("ava@zylker.com")
+    expect(ava.locator("#user-dc")).to_have_text("US")
+    expect(clara.get_by_test_id("user-email")).to_have_text("clara@brightwave.eu")
+    expect(clara.locator("#user-dc")).to_have_text("EU")
+    expect(clara.locator("#user-org")).to_have_text("Brightwave GmbH")
+    expect(ava.get_by_test_id("record-row").first).to_be_visible()
+    shot(ava, "02-records")
+
+    mine = f"Lovelace{secrets.token_hex(3)}"
+    theirs = f"Hopper{secrets.token_hex(3)}"
+    ava.get_by_test_id("new-record").click()
+    expect(ava.get_by_test_id("record-form")).to_be_visible()
+    shot(ava, "03-new-lead-form")
+    ava.keyboard.press("Escape")  # the dialog closes from the keyboard
+    expect(ava.get_by_test_id("record-form")).to_be_hidden()
+    create_lead(ava, mine, "Analytical Engines")
+    create_lead(clara, theirs, "Compilers GmbH")
+
+    # Edit in the same form.
+    row = ava.get_by_test_id("record-row").filter(has_text=mine)
+    row.get_by_test_id("edit-record").click()
+    form = ava.get_by_test_id("record-form")
+    expect(form.locator('[name="Company"]')).to_have_value("Analytical Engines")
+    form.locator('[name="Company"]').fill("Difference Engines")
+    form.get_by_test_id("create-record").click()
+    expect(form).to_be_hidden()
+    expect(ava.get_by_test_id("record-row").filter(has_text=mine)).to_contain_text(
+        "Difference Engines"
+    )
+
+    # Search finds one's own lead and never the other org's.
+    search(ava, mine)
+    expect(ava.get_by_test_id("record-row")).to_have_count(1)
+    expect(ava.get_by_test_id("record-row")).to_contain_text(mine)
+    search(clara, mine)
+    expect(clara.locator("#empty-state")).to_be_visible()
+    expect(clara.get_by_test_id("record-row")).to_have_count(0)
+    shot(clara, "04-search-empty")
+    search(ava, theirs)
+    expect(ava.locator("#empty-state")).to_be_visible()
+
+    # Delete behind a confirmation that names the record.
+    search(ava, mine)
+    ava.get_by_test_id("record-row").filter(has_text=mine).get_by_test_id("delete-record").click()
+    expect(ava.locator("#delete-text")).to_contain_text(mine)
+    shot(ava, "05-delete-confirmation")
+    ava.get_by_test_id("confirm-delete").click()
+    expect(ava.get_by_test_id("toast")).to_contain_text("Deleted")
+    expect(ava.get_by_test_id("record-row").filter(has_text=mine)).to_have_count(0)
+    # Clara's lead is still there for her.
+    search(clara, theirs)
+    expect(clara.get_by_test_id("record-row")).to_have_count(1)
+
+    assert ava_console.errors == []
+    assert clara_console.errors == []
+
+
+def test_full_page_login_on_a_small_screen_and_keyboard_use(
+    open_page: Callable[..., tuple[Page, Console]],
+) -> None:
+    page, console = open_page(width=360, height=740, scheme="dark")
+    page.get_by_test_id("login").click()  # narrow screens log in as a full page, no popup
+    page.get_by_test_id("email").fill("dev@sunrise.in")
+    page.get_by_test_id("accept").click()
+    expect(page.get_by_test_id("user-email")).to_have_text("dev@sunrise.in")
+    assert page.url.rstrip("/").endswith(page.url.split("/")[2])  # back on /, no code in it
+    assert "code=" not in page.url
+    expect(page.get_by_test_id("record-row").first).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, "the page scrolls sideways at 360 px"
+    shot(page, "06-records-360px-dark")
+
+    # Module tabs by keyboard: focus the selected tab, arrow to the next.
+    page.locator("#tab-Leads").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#tab-Contacts")).to_be_focused()
+    expect(page.locator("#tab-Contacts")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#records-head")).to_contain_text("Name")
+    assert console.errors == []
+
+
+def test_reject_at_zoho_shows_a_clear_message(
+    open_page: Callable[..., tuple[Page, Console]],
+) -> None:
+    page, console = open_page()
+    popup_login(page, "ava@zylker.com", decision="reject")
+    banner = page.get_by_test_id("error")
+    expect(banner).to_contain_text("Access was not granted")
+    expect(banner).to_contain_text("nothing was shared")
+    expect(page.get_by_test_id("login")).to_be_visible()
+    shot(page, "07-rejected-popup")
+
+    small, small_console = open_page(width=360, height=740)
+    small.get_by_test_id("login").click()
+    small.get_by_test_id("reject").click()
+    expect(small.get_by_test_id("error")).to_contain_text("You chose not to give zohoauth access")
+    assert "code=" not in small.url and "error=" not in small.url
+    shot(small, "08-rejected-full-page")
+    assert console.unexpected() == []
+    assert small_console.unexpected() == []
+
+
+def test_a_revoked_user_is_asked_to_reconnect_and_reconnecting_works(
+    open_page: Callable[..., tuple[Page, Console]], admin: httpx.Client
+) -> None:
+    page, console = open_page()
+    popup_login(page, "ava@zylker.com")
+    expect(page.get_by_test_id("record-row").first).to_be_visible()
+    admin.post("/_emulator/revoke-user", json={"email": "ava@zylker.com"}).raise_for_status()
+
+    page.get_by_role("tab", name="Contacts").click()
+    banner = page.get_by_test_id("error")
+    expect(banner).to_contain_text("Your Zoho session has expired")
+    expect(page.locator("#empty-title")).to_contain_text("Couldn’t load contacts")
+    expect(page.get_by_test_id("reconnect")).to_be_visible()
+    shot(page, "09-reconnect-banner")
+
+    popup_login(page, "ava@zylker.com", trigger="reconnect")
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    expect(page.get_by_test_id("record-row").first).to_be_visible()
+    expect(page.get_by_role("tab", name="Contacts")).to_have_attribute("aria-selected", "true")
+    assert console.unexpected() == []
+
+
+def test_several_accounts_switch_and_logout_ends_the_session(
+    open_page: Callable[..., tuple[Page, Console]], live: LiveApp, admin: httpx.Client
+) -> None:
+    page, console = open_page()
+    popup_login(page, "ava@zylker.com")
+    expect(page.get_by_test_id("user-email")).to_have_text("ava@zylker.com")
+
+    page.get_by_test_id("account-menu").click()
+    popup_login(page, "haru@sakura.jp", trigger="connect-another")
+    expect(page.get_by_test_id("user-email")).to_have_text("haru@sakura.jp")
+    expect(page.locator("#user-dc")).to_have_text("JP")
+
+    page.get_by_test_id("account-menu").click()
+    other = page.get_by_test_id("switch-account")
+    expect(other).to_have_count(1)
+    expect(other).to_contain_text("ava@zylker.com")
+    shot(page, "10-account-menu")
+    other.click()
+    expect(page.get_by_test_id("user-email")).to_have_text("ava@zylker.com")
+
+    # Log out with revoke: Ava's grant ends at Zoho and Haru becomes active.
+    page.get_by_test_id("account-menu").click()
+    page.get_by_test_id("revoke").check()
+    page.get_by_test_id("logout").click()
+    expect(page.get_by_test_id("user-email")).to_have_text("haru@sakura.jp")
+    assert admin.get("/_emulator/stats").json()["token_requests"]["revoke"] == 1
+
+    page.get_by_test_id("account-menu").click()
+    page.get_by_test_id("logout").click()
+    expect(page.get_by_test_id("login")).to_be_visible()
+    page.reload()
+    expect(page.get_by_test_id("login")).to_be_visible()
+    assert page.request.get(f"{live.url}/api/me").status == 401
+    assert console.errors == []

@@ -15,6 +15,14 @@ from .errors import LoginError, ZohoUnavailableError
 from .tokens import OrgInfo
 
 
+class TokenRejectedError(LoginError):
+    """CRM answered 401 to the access token (expired, revoked or evicted): refresh, then retry.
+
+    A LoginError like every identity failure, so login code needs no new case; importers of
+    stored tokens (`sdk_import`) catch it to refresh once and try again.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     zuid: str
@@ -41,6 +49,10 @@ async def _get(
         body = None
     if resp.status_code != 200 or not isinstance(body, dict):
         code = body.get("code") if isinstance(body, dict) else None
+        if resp.status_code == 401 and code != "OAUTH_SCOPE_MISMATCH":
+            raise TokenRejectedError(
+                f"Zoho CRM rejected the access token (HTTP 401{', ' + str(code) if code else ''})"
+            )
         hint = (
             "; the login must grant ZohoCRM.users.READ and ZohoCRM.org.READ"
             if code == "OAUTH_SCOPE_MISMATCH"
@@ -68,8 +80,10 @@ async def fetch_org(
     return OrgInfo(org_id=zgid, org_name=str(org.get("company_name") or ""))
 
 
-async def identify(http: httpx.AsyncClient, api_domain: str, token: str) -> Identity:
-    """`GET users?type=CurrentUser` and `GET org` [D C5, C6]."""
+async def current_user(
+    http: httpx.AsyncClient, api_domain: str, token: str
+) -> tuple[str, str, str]:
+    """(zuid, email, full name) of the token's user: `GET users?type=CurrentUser` [D C5]."""
     body = await _get(http, f"{api_domain}/crm/v8/users?type=CurrentUser", token)
     users = body.get("users")
     if not isinstance(users, list) or not users or not isinstance(users[0], dict):
@@ -78,5 +92,11 @@ async def identify(http: httpx.AsyncClient, api_domain: str, token: str) -> Iden
     zuid, email = str(user.get("zuid") or ""), str(user.get("email") or "")
     if not zuid or not email:
         raise LoginError("Zoho CRM's current user had no zuid or email")
+    return zuid, email, str(user.get("full_name") or "")
+
+
+async def identify(http: httpx.AsyncClient, api_domain: str, token: str) -> Identity:
+    """`GET users?type=CurrentUser` and `GET org` [D C5, C6]."""
+    zuid, email, full_name = await current_user(http, api_domain, token)
     org = await fetch_org(http, api_domain, token)
-    return Identity(zuid=zuid, email=email, full_name=str(user.get("full_name") or ""), org=org)
+    return Identity(zuid=zuid, email=email, full_name=full_name, org=org)

@@ -9,6 +9,7 @@ the winner's row and updates it. Connection ids survive re-logins: an app's sess
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -54,8 +55,74 @@ async def save_login(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def _upsert_credential(
-    conn: AsyncConnection,
+@dataclass(frozen=True, slots=True)
+class Login:
+    """One login to save: `save_login`'s arguments as a value (for batches)."""
+
+    key: CredentialKey
+    email: str
+    tokens: TokenSet = field(repr=False)
+    api_domain: str
+    scopes: Sequence[str]
+    orgs: Sequence[OrgInfo]
+
+
+async def save_logins(
+    engine: AsyncEngine, keyring: KeyRing, now: float, logins: Sequence[Login]
+) -> list[list[Connection]]:
+    """Many logins in one write transaction (bulk imports), in order: a later login of the
+    same user wins. Users not stored yet are inserted with one multi-row INSERT per table;
+    the rest take `save_login`'s update-then-insert path. One commit instead of one per login
+    (on SQLite the commit's fsync is most of a save's cost).
+
+    All or nothing: an IntegrityError (a concurrent login inserted one of these users first)
+    rolls the whole batch back and propagates, and the caller saves them one by one.
+    """
+    saved: list[list[Connection] | None] = [None] * len(logins)
+    async with write_transaction(engine) as conn:
+        stored = await _stored_keys(conn, [item.key for item in logins])
+        first_of_new: dict[CredentialKey, int] = {}
+        for i, item in enumerate(logins):
+            if item.key not in stored:
+                first_of_new.setdefault(item.key, i)
+        if first_of_new:
+            cred_rows: list[dict[str, Any]] = []
+            conn_rows: list[dict[str, Any]] = []
+            for k, i in first_of_new.items():
+                item = logins[i]
+                values = _credential_values(
+                    keyring, now, k, item.email, item.tokens, item.api_domain, item.scopes
+                )
+                cred_rows.append(_new_credential(k, now, values))
+                made = [_new_connection(now, k, item.email, org) for org in _unique_orgs(item.orgs)]
+                conn_rows.extend(row for row, _ in made)
+                saved[i] = [c for _, c in made]
+            await conn.execute(insert(credentials), cred_rows)
+            if conn_rows:
+                await conn.execute(insert(connections), conn_rows)
+        for i, item in enumerate(logins):
+            if saved[i] is None:
+                k = item.key
+                await _upsert_credential(
+                    conn, keyring, now, k, item.email, item.tokens, item.api_domain, item.scopes
+                )
+                saved[i] = await _upsert_connections(
+                    conn, now, k, item.email, _unique_orgs(item.orgs)
+                )
+    return [conns or [] for conns in saved]
+
+
+async def _stored_keys(conn: AsyncConnection, keys: Sequence[CredentialKey]) -> set[CredentialKey]:
+    """Which of `keys` have a credential row (one indexed query by zuid, filtered here)."""
+    c = credentials.c
+    rows = await conn.execute(
+        select(c.client_id, c.dc, c.zuid).where(c.zuid.in_({k.zuid for k in keys}))
+    )
+    wanted = set(keys)
+    return {k for row in rows if (k := CredentialKey(row.client_id, row.dc, row.zuid)) in wanted}
+
+
+def _credential_values(
     keyring: KeyRing,
     now: float,
     key: CredentialKey,
@@ -63,8 +130,9 @@ async def _upsert_credential(
     tokens: TokenSet,
     api_domain: str,
     scopes: Sequence[str],
-) -> None:
-    values: dict[str, Any] = {
+) -> dict[str, Any]:
+    """The columns a login sets, whether it inserts or updates the credential."""
+    return {
         "email": email,
         "api_domain": api_domain,
         "scopes": encode_scopes(scopes),
@@ -77,23 +145,57 @@ async def _upsert_credential(
         "throttled_until": None,
         "updated_at": now,
     }
+
+
+def _new_credential(key: CredentialKey, now: float, values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "client_id": key.client_id,
+        "dc": key.dc,
+        "zuid": key.zuid,
+        "version": 1,
+        "refreshed_at": None,
+        "created_at": now,
+        **values,
+    }
+
+
+def _new_connection(
+    now: float, key: CredentialKey, email: str, org: OrgInfo
+) -> tuple[dict[str, Any], Connection]:
+    """A new connection's row and record (a fresh opaque id)."""
+    connection_id = new_connection_id()
+    row = {
+        "id": connection_id,
+        "client_id": key.client_id,
+        "dc": key.dc,
+        "zuid": key.zuid,
+        "org_id": org.org_id,
+        "org_name": org.org_name,
+        "email": email,
+        "email_norm": normalize_email(email),
+        "created_at": now,
+    }
+    return row, Connection(connection_id, key, org.org_id, org.org_name, email, now)
+
+
+async def _upsert_credential(
+    conn: AsyncConnection,
+    keyring: KeyRing,
+    now: float,
+    key: CredentialKey,
+    email: str,
+    tokens: TokenSet,
+    api_domain: str,
+    scopes: Sequence[str],
+) -> None:
+    values = _credential_values(keyring, now, key, email, tokens, api_domain, scopes)
     updated = await conn.execute(
         update(credentials)
         .where(key_where(credentials, key))
         .values(**values, version=credentials.c.version + 1)
     )
     if updated.rowcount == 0:
-        await conn.execute(
-            insert(credentials).values(
-                client_id=key.client_id,
-                dc=key.dc,
-                zuid=key.zuid,
-                version=1,
-                refreshed_at=None,
-                created_at=now,
-                **values,
-            )
-        )
+        await conn.execute(insert(credentials).values(**_new_credential(key, now, values)))
 
 
 async def _upsert_connections(
@@ -118,23 +220,14 @@ async def _upsert_connections(
                 .where(connections.c.id == connection_id)
                 .values(org_name=org.org_name, email=email, email_norm=email_norm)
             )
-        else:
-            connection_id, created_at = new_connection_id(), now
-            await conn.execute(
-                insert(connections).values(
-                    id=connection_id,
-                    client_id=key.client_id,
-                    dc=key.dc,
-                    zuid=key.zuid,
-                    org_id=org.org_id,
-                    org_name=org.org_name,
-                    email=email,
-                    email_norm=email_norm,
-                    created_at=created_at,
-                )
+            result.append(
+                Connection(connection_id, key, org.org_id, org.org_name, email, created_at)
             )
-        result.append(Connection(connection_id, key, org.org_id, org.org_name, email, created_at))
+        else:
+            row, made = _new_connection(now, key, email, org)
+            await conn.execute(insert(connections).values(**row))
+            result.append(made)
     return result
 
 
-__all__ = ["save_login"]
+__all__ = ["Login", "save_login", "save_logins"]

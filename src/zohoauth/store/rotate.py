@@ -12,6 +12,9 @@ not change, and a refresher that read the row before must still be able to save 
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy import select, update
 
 from ..crypto import KeyRing
@@ -24,13 +27,19 @@ from .sql import SQLTokenStore
 
 
 async def rotate_keys(
-    store: SQLTokenStore, keyring: KeyRing | None = None, *, batch: int = 500
+    store: SQLTokenStore,
+    keyring: KeyRing | None = None,
+    *,
+    batch: int = 500,
+    on_batch: Callable[[int], Awaitable[None] | None] | None = None,
 ) -> int:
     """Re-encrypt rows not under `keyring`'s active key (default: the store's ring).
 
-    Returns how many rows were re-encrypted. Rows are visited once each, in key order, so a
-    process still writing with an old key can't keep the loop going. DecryptionError if a
-    row's key is missing from the ring (add the old key back after the active one).
+    Returns how many rows were re-encrypted. After each committed batch, `on_batch(n)` (a
+    function or coroutine) hears how many rows that batch visited: progress bars, or a pause
+    to go easy on a live database. Rows are visited once each, in key order, so a process
+    still writing with an old key can't keep the loop going. DecryptionError if a row's key
+    is missing from the ring (add the old key back after the active one).
     """
     ring = keyring or store.keyring
     active = ring.active_kid
@@ -59,9 +68,16 @@ async def rotate_keys(
                     .values(secret=blob, key_id=active)
                 )
                 rotated += result.rowcount
+        if on_batch is not None:
+            await _maybe_await(on_batch(len(rows)))
         if len(rows) < batch:
             return rotated
         last = key_of(rows[-1])
+
+
+async def _maybe_await(value: object) -> None:
+    if inspect.isawaitable(value):
+        await value
 
 
 async def count_by_key_id(store: SQLTokenStore) -> dict[str, int]:

@@ -33,7 +33,7 @@ from .codec import (
     key_of,
 )
 from .engine import make_engine, single_statement, to_store_error, write_transaction
-from .login import save_login
+from .login import Login, save_login, save_logins
 from .migrate import (
     current_revision_on,
     ensure_sqlite_dir,
@@ -179,6 +179,27 @@ class SQLTokenStore:
                 scopes,
                 orgs,
             )
+
+    async def save_logins(self, logins: Sequence[Login]) -> list[list[Connection] | StoreError]:
+        """Save many logins (`zohoauth tokens import-sdk`): one transaction for the batch, or,
+        if that fails, one per login, so one bad login costs only itself. Returns each login's
+        connections, or the StoreError that login met, in order."""
+        try:
+            async with self.guard("save logins"):
+                return list(await save_logins(self.engine, self.keyring, self.clock(), logins))
+        except StoreError:
+            pass
+        results: list[list[Connection] | StoreError] = []
+        for item in logins:
+            try:
+                results.append(
+                    await self.save_login(
+                        item.key, item.email, item.tokens, item.api_domain, item.scopes, item.orgs
+                    )
+                )
+            except StoreError as exc:
+                results.append(exc)
+        return results
 
     # -- reads ---------------------------------------------------------------------------
     async def get_credential(self, key: CredentialKey) -> Credential | None:

@@ -1,24 +1,43 @@
-"""Settings, from `ZOHOAUTH_*` environment variables and `.env` (pydantic-settings).
+"""Settings: `ZOHOAUTH_*` environment variables, `.env`, CLI flags on top (pydantic-settings).
 
-Secrets are `SecretStr`, so printing the settings never shows them. Validation errors name the
-variable and say how to fix it (`Settings.load()` turns pydantic's error into a ConfigError).
+Precedence, highest first: values passed to `Settings.load(...)` (the CLI's flags), environment
+variables, the `.env` file (or the one named by `--env-file`), the defaults below.
+
+Secrets are `SecretStr`, so printing the settings never shows them, and `Settings.describe()`
+reports them only as "set" or "not set". Validation errors name the variable, say what is wrong
+and how to fix it, and never repeat the value (it may be a secret pasted in the wrong place).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
+PREFIX = "ZOHOAUTH_"
+
+#: How to fix each setting, appended to its validation error.
+_HOW_TO_FIX: dict[str, str] = {
+    "redirect_uri": "use the redirect URI registered for the client in Zoho's API console",
+    "database_url": "e.g. sqlite:///zohoauth.db, postgresql://user@host/db or mysql://user@host/db",
+    "refresh_skew": "a number of seconds >= 0 (default 300)",
+    "use_pkce": "true or false",
+    "log_format": "console or json",
+    "log_level": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
+    "data_dir": "a directory path",
+}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 class Settings(BaseSettings):
     """Everything zohoauth reads from its environment (DESIGN.md "Configuration")."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ZOHOAUTH_", env_file=".env", extra="ignore", validate_default=True
+        env_prefix=PREFIX, env_file=".env", extra="ignore", validate_default=True
     )
 
     client_id: str = Field("", description="The client id from Zoho's API console.")
@@ -42,6 +61,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".zohoauth"), description="Where the demo keeps its files.")
     refresh_skew: float = Field(300.0, ge=0, description="Refresh this many seconds early.")
     use_pkce: bool = Field(True, description="Send a PKCE S256 challenge with each login.")
+    log_format: str = Field("console", description="Log lines for people (console) or json.")
+    log_level: str = Field("", description="Log level; empty = the command's default.")
 
     @field_validator("redirect_uri")
     @classmethod
@@ -52,6 +73,20 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.lower() not in ("console", "json"):
+            raise ValueError("must be console or json")
+        return value.lower()
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value and value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value.upper()
+
     @property
     def scope_list(self) -> tuple[str, ...]:
         return tuple(s for s in self.scopes.replace(",", " ").split() if s)
@@ -61,31 +96,69 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'zohoauth.db').as_posix()}"
 
     @classmethod
-    def load(cls, **overrides: object) -> Settings:
-        """Read the environment (and `.env`); a bad value raises ConfigError naming it."""
+    def load(cls, *, env_file: str | Path | None = None, **overrides: object) -> Settings:
+        """Read the environment (and `.env`, or `env_file`), with `overrides` (CLI flags) on
+        top; `None` overrides are ignored. A bad value raises ConfigError naming it."""
+        values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        if env_file is not None:
+            path = Path(env_file)
+            if not path.is_file():
+                raise ConfigError(f"the env file {path} does not exist; check --env-file")
+            values["_env_file"] = path
         try:
-            return cls(**overrides)  # type: ignore[arg-type]
+            return cls(**values)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"ZOHOAUTH_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise ConfigError(f"invalid settings — {problems}") from None
+            raise ConfigError(f"invalid settings — {explain(exc)}") from None
 
     def require(self, *names: str) -> None:
         """Raise ConfigError for each named setting that is empty, saying how to set it."""
-        missing = []
-        for name in names:
-            value = getattr(self, name)
-            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if not raw:
-                missing.append(f"ZOHOAUTH_{name.upper()}")
+        missing = [env_name(name) for name in names if not self.is_set(name)]
         if missing:
             raise ConfigError(
                 f"missing setting(s): {', '.join(missing)} — set them in the environment or .env"
                 + (
                     "; generate a key with `zohoauth keys generate`"
-                    if "ZOHOAUTH_ENCRYPTION_KEYS" in missing
+                    if env_name("encryption_keys") in missing
                     else ""
                 )
             )
+
+    def is_set(self, name: str) -> bool:
+        value = getattr(self, name)
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return bool(raw)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(variable, shown value) for every setting; secrets only as "set"/"not set"."""
+        rows: list[tuple[str, str]] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown = "set (hidden)" if value.get_secret_value() else "not set"
+            elif name == "database_url":
+                from .store.urls import mask_url
+
+                shown = mask_url(value) if value else f"not set ({self.effective_database_url})"
+            else:
+                shown = str(value) if value != "" else "not set"
+            rows.append((env_name(name), shown))
+        return rows
+
+
+def env_name(field: str) -> str:
+    """`client_id` -> `ZOHOAUTH_CLIENT_ID`."""
+    return PREFIX + field.upper()
+
+
+def explain(exc: ValidationError) -> str:
+    """pydantic's errors as `ZOHOAUTH_X: what is wrong (how to fix)`, without the input value."""
+    problems = []
+    for error in exc.errors():
+        field = "_".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        hint = _HOW_TO_FIX.get(field)
+        problems.append(f"{env_name(field)}: {message}" + (f" ({hint})" if hint else ""))
+    return "; ".join(problems)
+
+
+__all__ = ["Settings", "env_name", "explain"]

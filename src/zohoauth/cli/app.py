@@ -1,9 +1,32 @@
-"""The Typer app and its consoles, shared by every command module."""
+"""The Typer app, its consoles and global options, shared by every command module.
+
+Global options (`--env-file`, `--database-url`, `--log-format`, `--log-level`) come before the
+command: `zohoauth --database-url postgresql://... tokens list`. They sit on top of the
+`ZOHOAUTH_*` environment and `.env` (see `config.py`); commands read the merged result with
+`settings()`. Every command reports failures through `fail()`: a red `error:` line on stderr
+and a non-zero exit, never a traceback, never a secret.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+import sys
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import click
 import typer
 from rich.console import Console
+
+T = TypeVar("T")
+
+#: Exit codes: 1 = the command failed, 2 = bad usage (Typer's), 3 = done, but some items failed.
+EXIT_FAILED = 1
+EXIT_PARTIAL = 3
 
 app = typer.Typer(
     name="zohoauth",
@@ -15,10 +38,110 @@ console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 keys_app = typer.Typer(help="Encryption keys for the token store.", no_args_is_help=True)
 db_app = typer.Typer(help="The token store's database schema.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Stored tokens: list, inspect, refresh, revoke, import.")
+tokens_app.info.no_args_is_help = True
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(tokens_app, name="tokens")
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    env_file: Path | None = None
+    database_url: str | None = None
+    log_format: str | None = None
+    log_level: str | None = None
+
+
+class _Stderr:
+    """Whatever `sys.stderr` is at write time (test runners swap it per invocation)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    ctx: typer.Context,
+    env_file: Annotated[
+        Path | None, typer.Option(help="Read settings from this file instead of ./.env.")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Token store URL (overrides ZOHOAUTH_DATABASE_URL).")
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="Log lines as 'console' (default) or 'json'.")
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="DEBUG, INFO, WARNING (default), ERROR.")
+    ] = None,
+) -> None:
     """Multi-user, multi-data-center OAuth 2.0 for Zoho CRM, and an offline Zoho emulator."""
+    ctx.obj = GlobalOptions(env_file, database_url, log_format, log_level)
+    _configure_logs(ctx.obj)
+
+
+def _configure_logs(opts: GlobalOptions) -> None:
+    """Redacting structlog pipeline on stderr; every line of this run carries one request id."""
+    import structlog
+
+    from ..config import Settings
+    from ..errors import ConfigError
+    from ..logs import configure_logging
+
+    try:
+        s = Settings.load(
+            env_file=opts.env_file, log_format=opts.log_format, log_level=opts.log_level
+        )
+        fmt, level = s.log_format, s.log_level or "WARNING"
+    except ConfigError as exc:
+        if opts.log_format or opts.log_level:
+            fail(str(exc), 2)
+        fmt, level = "console", "WARNING"  # the command itself reports the bad setting
+    configure_logging(fmt, level, stream=_Stderr())  # type: ignore[arg-type]
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=f"cli-{secrets.token_hex(6)}")
+
+
+def options() -> GlobalOptions:
+    """The global options of the running command (defaults when called outside the CLI)."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
+
+
+def settings(**overrides: object) -> Any:
+    """The merged settings: command flags > global flags > environment > .env > defaults."""
+    from ..config import Settings
+
+    opts = options()
+    merged = {"database_url": opts.database_url, **overrides}
+    return Settings.load(env_file=opts.env_file, **merged)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    """Print `error: message` on stderr and exit with `code`."""
+    from rich.markup import escape
+
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn zohoauth's errors (which say what to do and hold no secret) into `fail()`."""
+    from ..errors import ZohoAuthError
+
+    try:
+        yield
+    except ZohoAuthError as exc:
+        fail(str(exc))
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run an async command body, with zohoauth's errors reported."""
+    with reported():
+        return asyncio.run(coro)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .app import console, db_app, err_console
+from .app import console, db_app, reported, settings
 
 
 @db_app.command("upgrade")
@@ -17,18 +17,13 @@ def db_upgrade(
     ] = None,
 ) -> None:
     """Create or migrate the token store's tables to the latest schema (Alembic)."""
-    from ..config import Settings
-    from ..errors import ZohoAuthError
     from ..store.migrate import upgrade
     from ..store.urls import mask_url
 
-    try:
-        settings = Settings.load()
-        url = database_url or settings.effective_database_url
-        if not database_url and not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with reported():
+        s = settings(database_url=database_url)
+        url = s.effective_database_url
+        if not s.database_url:
+            s.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(url)
-    except ZohoAuthError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
     console.print(f"database {mask_url(url)} is at the latest schema")

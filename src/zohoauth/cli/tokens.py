@@ -1,0 +1,277 @@
+"""`zohoauth tokens list|show|refresh|revoke|delete`: the stored tokens, from a terminal.
+
+A thin shell over `zohoauth.tokens_admin`; this module only opens the store from the settings,
+draws tables and progress bars, asks before destroying, and sets the exit code. No token is
+ever printed: rows show who, where and when.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from .app import EXIT_FAILED, EXIT_PARTIAL, console, err_console, fail, run, settings, tokens_app
+
+KEY_HELP = "A connection id (conn_...), an email, email:org_id, or client_id:dc:zuid."
+
+
+@asynccontextmanager
+async def open_store(s: Any) -> AsyncIterator[Any]:
+    """The encrypted store the settings point at (not migrated: says to run `db upgrade`)."""
+    from ..crypto import KeyRing
+    from ..store.sql import SQLTokenStore
+
+    s.require("encryption_keys")
+    keyring = KeyRing.from_config(s.encryption_keys.get_secret_value())
+    async with SQLTokenStore(s.effective_database_url, keyring) as store:
+        yield store
+
+
+@asynccontextmanager
+async def open_auth(s: Any) -> AsyncIterator[Any]:
+    """A ZohoAuth (store, registry, token manager) for commands that talk to Zoho."""
+    from ..auth import ZohoAuth
+
+    async with ZohoAuth.from_settings(s) as auth:
+        yield auth
+
+
+def _iso(at: float | None) -> str | None:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds") if at else None
+
+
+def _row_json(row: Any) -> dict[str, Any]:
+    data = asdict(row)
+    for name in ("expires_at", "refreshed_at", "throttled_until", "created_at", "updated_at"):
+        data[name] = _iso(data[name])
+    data["scopes"] = list(data["scopes"])
+    return data
+
+
+_STATUS_STYLE = {"active": "green", "reauth_required": "red", "revoked": "red"}
+
+
+@tokens_app.command("list")
+def tokens_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")] = False,
+    email: Annotated[str | None, typer.Option(help="Only this user's connections.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only this status: active, reauth_required, revoked.")
+    ] = None,
+) -> None:
+    """Every stored connection: email, org, DC, status, expiry, last refresh."""
+    from ..tokens_admin import format_time, list_rows
+
+    async def body() -> list[Any]:
+        async with open_store(settings()) as store:
+            return await list_rows(store)
+
+    rows = [
+        r
+        for r in run(body())
+        if (email is None or r.email.lower() == email.lower())
+        and (status is None or r.status == status)
+    ]
+    if as_json:
+        print(json.dumps([_row_json(r) for r in rows], indent=2))
+        return
+    if not rows:
+        console.print("no stored tokens yet — users log in through the web app or a script")
+        return
+    table = Table(title=f"{len(rows)} connection(s)", title_justify="left")
+    for column in ("email", "org", "DC", "status", "expires in", "last refresh", "connection"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        style = _STATUS_STYLE.get(r.status, "yellow")
+        table.add_row(
+            r.email,
+            f"{r.org_name} ({r.org_id})" if r.org_name else r.org_id,
+            r.dc,
+            f"[{style}]{r.status}[/{style}]",
+            format_time(r.expires_at) if r.expires_at else "no token",
+            format_time(r.refreshed_at),
+            r.connection_id,
+        )
+    console.print(table)
+
+
+@tokens_app.command("show")
+def tokens_show(
+    key: Annotated[str, typer.Argument(help=KEY_HELP)],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON, for scripts.")] = False,
+) -> None:
+    """One connection in detail (never its tokens)."""
+    from ..tokens_admin import TokenRow, credential_of, format_time, resolve
+
+    async def body() -> Any:
+        async with open_store(settings()) as store:
+            conn = await resolve(store, key)
+            return TokenRow.of(conn, await credential_of(store, conn))
+
+    row = run(body())
+    if as_json:
+        print(json.dumps(_row_json(row), indent=2))
+        return
+    table = Table(show_header=False, box=None)
+    for label, value in (
+        ("connection", row.connection_id),
+        ("email", row.email),
+        ("org", f"{row.org_name} ({row.org_id})"),
+        ("data center", row.dc),
+        ("api domain", row.api_domain),
+        ("client id", row.client_id),
+        ("zuid", row.zuid),
+        ("status", row.status),
+        ("access token", format_time(row.expires_at) if row.expires_at else "none"),
+        ("last refresh", format_time(row.refreshed_at)),
+        ("throttled", format_time(row.throttled_until) if row.throttled_until else "no"),
+        ("scopes", ", ".join(row.scopes) or "—"),
+        ("version", str(row.version)),
+        ("created", _iso(row.created_at) or "—"),
+        ("updated", _iso(row.updated_at) or "—"),
+    ):
+        table.add_row(f"[bold]{label}[/bold]", value)
+    console.print(table)
+
+
+@tokens_app.command("refresh")
+def tokens_refresh(
+    key: Annotated[str | None, typer.Argument(help=KEY_HELP)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every stored credential.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Refresh even tokens that are not due (counts against Zoho's 10 "
+            "refreshes per token per 10 minutes)."
+        ),
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=32, help="Refreshes in flight at once.")
+    ] = 4,
+) -> None:
+    """Refresh due access tokens now, once each, through the same lease the apps use."""
+    if (key is None) == (not all_):
+        fail("give a KEY or --all (not both)", 2)
+    results = run(_refresh(key, force, concurrency))
+    _report_refresh(results)
+
+
+async def _refresh(key: str | None, force: bool, concurrency: int) -> list[Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ..tokens_admin import credential_of, refresh_credentials, resolve
+
+    async with open_auth(settings()) as auth:
+        store = auth.store
+        if key is not None:
+            conn = await resolve(store, key)
+            targets = [(await credential_of(store, conn), conn)]
+        else:
+            first: dict[Any, Any] = {}
+            for conn in await store.find_connections():
+                first.setdefault(conn.credential, conn)
+            targets = [(c, first[c.key]) async for c in store.iter_credentials() if c.key in first]
+        with Progress(
+            TextColumn("refreshing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
+            disable=len(targets) < 2,
+        ) as progress:
+            task = progress.add_task("refresh", total=len(targets))
+            return await refresh_credentials(
+                auth.manager,
+                targets,
+                force=force,
+                concurrency=concurrency,
+                on_result=lambda _r: progress.advance(task),
+            )
+
+
+def _report_refresh(results: list[Any]) -> None:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+        if r.outcome != "fresh" or len(results) == 1:
+            style = "green" if r.ok else ("yellow" if r.outcome == "skipped" else "red")
+            console.print(
+                f"[{style}]{r.outcome}[/{style}] {r.email} ({r.key.dc}) — {r.detail}",
+                highlight=False,
+            )
+    console.print(", ".join(f"{n} {outcome}" for outcome, n in counts.items()) or "nothing stored")
+    if any(not r.ok and r.outcome != "skipped" for r in results):
+        raise typer.Exit(EXIT_PARTIAL if len(results) > 1 else EXIT_FAILED)
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if not yes and not typer.confirm(question, default=False, err=True):
+        err_console.print("nothing changed")
+        raise typer.Exit(EXIT_FAILED)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    key: Annotated[str, typer.Argument(help=KEY_HELP)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+) -> None:
+    """Revoke the user's grant at Zoho, then delete it here (kept if Zoho can't confirm)."""
+    import httpx
+
+    from ..datacenters import DataCenterRegistry
+    from ..tokens_admin import resolve, revoke
+
+    s = settings()
+
+    async def find() -> Any:
+        async with open_store(s) as store:
+            return await resolve(store, key)
+
+    conn = run(find())
+    _confirm(
+        f"Revoke {conn.email}'s grant ({conn.dc}) at Zoho and delete it and every org "
+        "connection sharing it?",
+        yes,
+    )
+
+    async def body() -> None:
+        registry = DataCenterRegistry.load(s.zoho_endpoints or None)
+        async with open_store(s) as store, httpx.AsyncClient(timeout=15) as http:
+            await revoke(store, registry, http, conn)
+
+    run(body())
+    console.print(f"revoked at Zoho and deleted: {conn.email} ({conn.dc})")
+
+
+@tokens_app.command("delete")
+def tokens_delete(
+    key: Annotated[str, typer.Argument(help=KEY_HELP)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+) -> None:
+    """Forget one connection here (the grant at Zoho stays; `revoke` ends it there too)."""
+    from ..tokens_admin import resolve
+
+    s = settings()
+
+    async def find() -> Any:
+        async with open_store(s) as store:
+            return await resolve(store, key)
+
+    conn = run(find())
+    _confirm(f"Delete {conn.email}'s connection to org {conn.org_id} ({conn.id})?", yes)
+
+    async def body() -> bool:
+        async with open_store(s) as store:
+            deleted: bool = await store.delete_connection(conn.id)
+            return deleted
+
+    if not run(body()):
+        fail(f"{conn.id} was already gone")
+    console.print(f"deleted {conn.id} ({conn.email}, org {conn.org_id})")

@@ -3,7 +3,15 @@ on the shared app when imported here."""
 
 from __future__ import annotations
 
-from . import db, emulator, keys, web  # noqa: F401  (registers commands)
+from . import (  # noqa: F401  (registers commands)
+    db,
+    doctor,
+    emulator,
+    keys,
+    tokens,
+    tokens_import,
+    web,
+)
 from .app import app
 
 

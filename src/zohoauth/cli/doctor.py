@@ -1,0 +1,40 @@
+"""`zohoauth doctor`: one line per check, non-zero exit when any check fails."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from .app import EXIT_FAILED, app, console, settings
+
+_MARK = {"ok": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✗[/red]"}
+
+
+@app.command()
+def doctor(
+    network: Annotated[
+        bool, typer.Option(help="Also check that each data center answers (short timeouts).")
+    ] = True,
+) -> None:
+    """Check settings, database, encryption keys, Zoho's data centers and the redirect URI."""
+    from ..checks import Check, run_checks
+    from ..errors import ZohoAuthError
+
+    try:
+        s = settings()
+    except ZohoAuthError as exc:
+        checks = [Check("settings", "fail", str(exc))]
+    else:
+        checks = asyncio.run(run_checks(s, network=network))
+    for check in checks:
+        console.print(
+            f"{_MARK[check.level]} {check.name}: {escape(check.message)}", highlight=False
+        )
+    failed = sum(1 for c in checks if c.failed)
+    if failed:
+        console.print(f"{failed} check(s) failed")
+        raise typer.Exit(EXIT_FAILED)
+    console.print("all checks passed")

@@ -65,13 +65,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 class RecordsIn(BaseModel):
     """Zoho's request shape: `{"data": [{<field API name>: value, ...}, ...]}`."""
 
-    data: list[dict[str, Any]] = Field(..., min_length=1, max_length=100)
+    data: list[dict[str, Any]] = Field(
+        ...,
+        min_length=1,
+        max_length=100,
+        examples=[[{"Last_Name": "Lovelace", "Company": "Analytical Engines"}]],
+    )
 
 
 class RecordIn(BaseModel):
     """One record to update: `{"data": [{<field API name>: value, ...}]}` (the id is the path's)."""
 
-    data: list[dict[str, Any]] = Field(..., min_length=1, max_length=1)
+    data: list[dict[str, Any]] = Field(
+        ..., min_length=1, max_length=1, examples=[[{"Company": "Difference Engines"}]]
+    )
 
 
 def _crm(request: Request) -> CRMClient:
@@ -179,7 +186,7 @@ async def list_records(
 async def search(
     request: Request,
     module: ModulePath,
-    word: Annotated[str | None, Query(max_length=200)] = None,
+    word: Annotated[str | None, Query(max_length=200, examples=["Novak"])] = None,
     email: Annotated[str | None, Query(max_length=200)] = None,
     phone: Annotated[str | None, Query(max_length=50)] = None,
     criteria: Annotated[str | None, Query(max_length=2000)] = None,

@@ -56,6 +56,7 @@ class Env:
     def cli(self, *args: str, input: str | None = None, **overrides: str | None) -> Result:
         """`zohoauth *args` with these settings (`overrides` replace or, with None, unset)."""
         env: dict[str, str | None] = {name: None for name in ALL_VARS}
+        env["COLUMNS"] = "200"  # tables as a wide terminal shows them
         env.update(self.vars)
         env.update({f"ZOHOAUTH_{k.upper()}": v for k, v in overrides.items()})
         return CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)

@@ -1,0 +1,175 @@
+"""`zohoauth serve --workers 2` on PostgreSQL: one session works on both workers, and an expired
+token hit by 100 concurrent requests spread over both is refreshed exactly once.
+
+The app runs as a real subprocess (uvicorn's multiprocess supervisor, one app per worker built by
+`app_factory` from ZOHOAUTH_* variables); its JSON access log names the worker (pid) that served
+each request, which is how the test knows the requests were spread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.support.zoho import register_client
+from zohoauth.crypto import KeyRing
+from zohoauth.emulator import BackgroundEmulator
+from zohoauth.store.urls import normalize_url
+
+from .support import Browser, free_port
+
+pytestmark = pytest.mark.postgres
+
+
+class Served:
+    """A `zohoauth serve` subprocess and the JSON log lines it wrote."""
+
+    def __init__(self, args: list[str], env: dict[str, str], url: str) -> None:
+        self.url = url
+        self.client_id = env["ZOHOAUTH_CLIENT_ID"]
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            args,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group: the workers stop with it
+        )
+        assert self.proc.stderr is not None
+        stream = self.proc.stderr
+        self._reader = threading.Thread(
+            target=lambda: self.lines.extend(iter(stream.readline, "")), daemon=True
+        )
+        self._reader.start()
+
+    def events(self) -> list[dict[str, object]]:
+        found = []
+        for line in list(self.lines):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                found.append(event)
+        return found
+
+    def wait_ready(self, workers: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "serve exited:\n" + "".join(self.lines[-30:])
+            started = [
+                e for e in self.events() if e.get("event") == "Application startup complete."
+            ]
+            if len(started) >= workers:
+                return
+            time.sleep(0.05)
+        raise AssertionError("serve did not start:\n" + "".join(self.lines[-30:]))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+
+def zohoauth_command() -> list[str]:
+    script = Path(sys.executable).with_name("zohoauth")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "zohoauth.cli"]
+
+
+@pytest.fixture
+def served(emulator: BackgroundEmulator, pg_db_url: str, tmp_path: Path) -> Iterator[Served]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    client = register_client(emulator.url, f"{url}/redirect.html")
+    env = {
+        **os.environ,
+        "ZOHOAUTH_CLIENT_ID": client.client_id,
+        "ZOHOAUTH_CLIENT_SECRET": client.client_secret,
+        "ZOHOAUTH_REDIRECT_URI": client.redirect_uri,
+        "ZOHOAUTH_DATABASE_URL": pg_db_url,
+        "ZOHOAUTH_ENCRYPTION_KEYS": KeyRing.generate_key(),
+        "ZOHOAUTH_SESSION_SECRET": secrets.token_urlsafe(32),
+        "ZOHOAUTH_ZOHO_ENDPOINTS": f"{emulator.url}/_emulator/endpoints",
+        "ZOHOAUTH_DATA_DIR": str(tmp_path),
+    }
+    args = [*zohoauth_command(), "serve", "--workers", "2", "--port", str(port)]
+    server = Served([*args, "--log-format", "json"], env, url)
+    try:
+        server.wait_ready(workers=2)
+        yield server
+    finally:
+        server.stop()
+
+
+async def _expire_stored_tokens(db_url: str, client_id: str) -> int:
+    """What a token an hour old looks like to the app: its stored expiry has passed."""
+    url = normalize_url(db_url)
+    conn = await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        status = await conn.execute(
+            "UPDATE zohoauth_credentials SET expires_at = $1 WHERE client_id = $2",
+            time.time() - 1,
+            client_id,
+        )
+    finally:
+        await conn.close()
+    return int(status.split()[-1])
+
+
+async def _storm(url: str, cookies: httpx.Cookies, n: int) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=url, cookies=cookies, limits=limits, timeout=60) as http:
+        return await asyncio.gather(
+            *(http.get("/api/records/Leads", params={"per_page": 5}) for _ in range(n))
+        )
+
+
+def test_two_workers_share_sessions_and_refresh_an_expired_token_exactly_once(
+    served: Served, pg_db_url: str, admin: httpx.Client
+) -> None:
+    browser = Browser(served.url)
+    try:
+        assert browser.login("ava@zylker.com")["me"]["email"] == "ava@zylker.com"
+        assert admin.get("/_emulator/stats").json()["token_requests"]["refresh_token"] == 0
+
+        # The token expires: at Zoho (virtual clock) and in the app's view (stored expiry).
+        admin.post("/_emulator/clock", json={"advance_seconds": 3700}).raise_for_status()
+        assert asyncio.run(_expire_stored_tokens(pg_db_url, served.client_id)) == 1
+
+        responses = asyncio.run(_storm(served.url, browser.cookies, 100))
+        assert [r.status_code for r in responses] == [200] * 100, responses[0].text
+        assert all(len(r.json()["data"]) == 5 for r in responses)
+    finally:
+        browser.close()
+
+    assert admin.get("/_emulator/stats").json()["token_requests"]["refresh_token"] == 1
+    pids = {
+        e["pid"]
+        for e in served.events()
+        if e.get("event") == "request" and e.get("path") == "/api/records/Leads"
+    }
+    assert len(pids) == 2, f"the 100 requests were all served by one worker: {pids}"

@@ -9,13 +9,16 @@ first use (Zoho's `invalid_code`), marks them `reauth_required`, and the UI offe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import socket
 import stat
 import threading
 import time
 import webbrowser
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,6 +74,26 @@ def _wait_ready(urls: list[str], timeout: float = 30.0) -> bool:
                 pass
             time.sleep(0.05)
     return not pending
+
+
+@contextlib.contextmanager
+def _stop_on_signals(server: Any) -> Iterator[None]:
+    """SIGINT/SIGTERM stop `server` gracefully, and then the demo returns normally.
+
+    uvicorn handles both while it runs, and afterwards re-raises the signal it caught to the
+    handler that was there before; that is this one, so the emulator is stopped and the demo
+    exits 0 rather than dying of the re-raised signal.
+    """
+
+    def note(sig: int, frame: object) -> None:
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _print_accounts(emulator_url: str) -> None:
@@ -162,7 +185,8 @@ def demo(
                 webbrowser.open(url)
 
         threading.Thread(target=announce, name="demo-ready", daemon=True).start()
-        server.run()  # handles Ctrl-C (SIGINT) and SIGTERM: finishes requests, then returns
+        with _stop_on_signals(server):
+            server.run()  # Ctrl-C (SIGINT) and SIGTERM: finishes requests, then returns
     except ZohoAuthError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc

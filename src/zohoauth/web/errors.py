@@ -3,7 +3,8 @@
 One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
 
     401 not_logged_in     no session, or its connection is gone          → log in
-    401 reauth_required   the Zoho grant is gone (revoked, expired)      → Reconnect
+    401 reauth_required   the Zoho grant is gone (revoked, expired), the token lacks a scope,
+                          or the stored API host is off the allow-list   → Reconnect
     403 csrf              a state-changing call without the page's proof → reload (csrf.py)
     403 no_permission     the user's CRM profile forbids it
     400 bad_json          the body is not JSON
@@ -13,7 +14,8 @@ One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
     422 invalid_request   parameters or body of the wrong shape
     422 invalid_data      Zoho refused the data (MANDATORY_NOT_FOUND, INVALID_DATA, ...)
     502 zoho_error        Zoho answered something unexpected
-    503 zoho_unavailable / rate_limited / throttled / store_unavailable  → try again later
+    503 zoho_unavailable  Zoho unreachable or failing (5xx)              → try again later
+    503 rate_limited / throttled (with Retry-After) / store_unavailable
     500 internal          a bug: logged (redacted) with the request id, never a stack trace out
 
 Messages come from the exceptions, which already say what to do and never hold a token, code or
@@ -76,6 +78,8 @@ def classify(exc: Exception) -> tuple[int, str]:
     come before their bases."""
     if isinstance(exc, z.NotFoundError):
         return 401, "not_logged_in"
+    if isinstance(exc, z.DecryptionError):
+        return 503, "store_unavailable"  # the key ring does not open the store: an operator fix
     if isinstance(exc, z.ReauthRequiredError | z.InvalidTokenError | z.ScopeMismatchError):
         return 401, "reauth_required"
     if isinstance(exc, z.InvalidModuleError):
@@ -109,7 +113,7 @@ def classify(exc: Exception) -> tuple[int, str]:
             return 503, "zoho_unavailable"  # INTERNAL_ERROR and friends: Zoho's side, retry
         return 502, "zoho_error"
     if isinstance(exc, z.DataCenterError):
-        return 502, "zoho_error"
+        return 401, "reauth_required"  # a stored host off the allow-list: log in again
     return 500, "internal"
 
 

@@ -1,0 +1,174 @@
+"""`zohoauth demo` and `zohoauth serve` as a user runs them: real processes, real ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from zohoauth.cli import app
+
+from .support import Browser, free_port
+
+READY = "zohoauth demo ready: "
+
+
+def zohoauth_command() -> list[str]:
+    script = Path(sys.executable).with_name("zohoauth")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "zohoauth.cli"]
+
+
+class Demo:
+    """A `zohoauth demo` subprocess; `ready()` waits for its ready line."""
+
+    def __init__(self, data_dir: Path, cwd: Path, ports: tuple[int, int] | None = None) -> None:
+        self.port, self.emulator_port = ports or (free_port(), free_port())
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
+        args = [
+            *zohoauth_command(),
+            "demo",
+            "--port",
+            str(self.port),
+            "--emulator-port",
+            str(self.emulator_port),
+            "--data-dir",
+            str(data_dir),
+            "--no-browser",
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZOHOAUTH_")}
+        self.proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env={**env, "COLUMNS": "200"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        assert self.proc.stdout is not None
+        stream = self.proc.stdout
+        self._reader = threading.Thread(
+            target=lambda: self.lines.extend(iter(stream.readline, "")), daemon=True
+        )
+        self._reader.start()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(line.startswith(READY) for line in self.lines):
+            assert self.proc.poll() is None, f"demo exited early:\n{self.output}"
+            assert time.monotonic() < deadline, f"no ready line:\n{self.output}"
+            time.sleep(0.05)
+
+    def signal(self, sig: int) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def demos(tmp_path: Path) -> Iterator[list[Demo]]:
+    started: list[Demo] = []
+    yield started
+    for demo in started:
+        demo.kill()
+
+
+def test_demo_runs_the_app_on_the_emulator_and_a_second_run_reuses_the_data_dir(
+    tmp_path: Path, demos: list[Demo]
+) -> None:
+    data = tmp_path / "data"
+    first = Demo(data, tmp_path)
+    demos.append(first)
+    first.ready()
+    out = first.output
+    assert f"{READY}{first.url}\n" in first.lines
+    for email in ("ava@zylker.com", "clara@brightwave.eu", "dev@sunrise.in"):
+        assert email in out  # the seeded accounts, to type on the consent page
+    assert first.url in out.split(READY)[0]  # the URL is printed before the ready line
+    for name in ("encryption.key", "session.secret"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600
+    key = (data / "encryption.key").read_text()
+    assert key.strip() not in out
+
+    browser = Browser(first.url)
+    try:
+        assert browser.get("/").status_code == 200
+        assert browser.login("clara@brightwave.eu")["me"]["dc"] == "eu"
+        assert browser.get("/api/records/Leads").status_code == 200
+        cookies = dict(browser.cookies.items())
+    finally:
+        browser.close()
+    assert first.signal(signal.SIGINT) == 0  # Ctrl-C: a clean stop
+    assert "stopped" in first.output
+
+    second = Demo(data, tmp_path, (first.port, first.emulator_port))
+    demos.append(second)
+    second.ready()
+    assert (data / "encryption.key").read_text() == key  # the same key, the same store
+    # The new emulator never issued the stored tokens: the app says so, and asks to reconnect.
+    with httpx.Client(base_url=second.url, cookies=cookies, timeout=15) as http:
+        assert http.get("/api/me").json()["email"] == "clara@brightwave.eu"
+        answer = http.get("/api/records/Leads")
+        assert answer.status_code == 401
+        assert answer.json()["error"] == "reauth_required"
+        assert http.get("/api/me").json()["needs_reconnect"] is True
+    assert second.signal(signal.SIGTERM) == 0
+
+
+def test_demo_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["demo", "--port", str(port), "--data-dir", str(tmp_path), "--no-browser"]
+        )
+    assert result.exit_code == 1
+    assert f"port {port}" in result.output
+    assert "--port" in result.output
+
+
+def test_serve_explains_missing_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name in list(os.environ):
+        if name.startswith("ZOHOAUTH_"):
+            monkeypatch.delenv(name)
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    for name in ("ZOHOAUTH_CLIENT_ID", "ZOHOAUTH_ENCRYPTION_KEYS", "ZOHOAUTH_SESSION_SECRET"):
+        assert name in result.output
+
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_ID", "1000.X")
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_SECRET", "secret-value")
+    monkeypatch.setenv("ZOHOAUTH_ENCRYPTION_KEYS", "not-a-key")
+    monkeypatch.setenv("ZOHOAUTH_SESSION_SECRET", "s" * 32)
+    monkeypatch.setenv("ZOHOAUTH_REDIRECT_URI", "https://app.example/callback")
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "/redirect.html" in result.output
+    monkeypatch.setenv("ZOHOAUTH_REDIRECT_URI", "https://app.example/redirect.html")
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "ZOHOAUTH_ENCRYPTION_KEYS" in result.output
+    assert "secret-value" not in result.output

@@ -111,14 +111,30 @@ def _format_exc_redacted(
 
 
 def configure_logging(
-    fmt: str = "console", level: str | int = "INFO", stream: TextIO | None = None
+    fmt: str = "console",
+    level: str | int = "INFO",
+    stream: TextIO | None = None,
+    *,
+    defaults: Mapping[str, Any] | None = None,
 ) -> None:
     """Route structlog and stdlib logging through one redacting pipeline.
 
     `fmt`: "console" (for people) or "json" (one object per line, for machines).
+    `defaults`: fields every line carries unless it has its own, even lines logged from other
+    threads where context variables don't reach (a CLI run's request id).
     """
+    fixed = dict(defaults or {})
+
+    def add_defaults(
+        logger: Any, method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for k, v in fixed.items():
+            event_dict.setdefault(k, v)
+        return event_dict
+
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,  # request_id from the web app
+        add_defaults,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -138,7 +154,14 @@ def configure_logging(
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared[:-1], _redact_foreign, redact_processor],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        # Library loggers (`get_logger`) arrive with only their own short chain: give their
+        # lines the same level, logger, time and defaults as every other line.
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _fill_missing,
+            add_defaults,
+            renderer,
+        ],
     )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
@@ -147,6 +170,22 @@ def configure_logging(
     root.handlers = [h for h in root.handlers if h.get_name() != "zohoauth"]
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
+
+
+_STAMP = structlog.processors.TimeStamper(fmt="iso", utc=True)
+
+
+def _fill_missing(
+    logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Level, logger name and timestamp, where the line's own chain did not add them."""
+    if "level" not in event_dict and method and not method.startswith("__"):
+        event_dict["level"] = "warning" if method == "warn" else method
+    if "logger" not in event_dict and isinstance(logger, logging.Logger):
+        event_dict["logger"] = logger.name
+    if "timestamp" not in event_dict:
+        _STAMP(logger, method, event_dict)
+    return event_dict
 
 
 def _redact_foreign(

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
-import click
 import typer
 from rich.console import Console
 
@@ -53,6 +52,9 @@ class GlobalOptions:
     log_level: str | None = None
 
 
+_options = GlobalOptions()  # one CLI invocation at a time per process
+
+
 class _Stderr:
     """Whatever `sys.stderr` is at write time (test runners swap it per invocation)."""
 
@@ -80,8 +82,9 @@ def _root(
     ] = None,
 ) -> None:
     """Multi-user, multi-data-center OAuth 2.0 for Zoho CRM, and an offline Zoho emulator."""
-    ctx.obj = GlobalOptions(env_file, database_url, log_format, log_level)
-    _configure_logs(ctx.obj)
+    global _options
+    _options = ctx.obj = GlobalOptions(env_file, database_url, log_format, log_level)
+    _configure_logs(_options)
 
 
 def _configure_logs(opts: GlobalOptions) -> None:
@@ -101,16 +104,15 @@ def _configure_logs(opts: GlobalOptions) -> None:
         if opts.log_format or opts.log_level:
             fail(str(exc), 2)
         fmt, level = "console", "WARNING"  # the command itself reports the bad setting
-    configure_logging(fmt, level, stream=_Stderr())  # type: ignore[arg-type]
+    request_id = f"cli-{secrets.token_hex(6)}"
+    stream: Any = _Stderr()
+    configure_logging(fmt, level, stream, defaults={"request_id": request_id})
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=f"cli-{secrets.token_hex(6)}")
 
 
 def options() -> GlobalOptions:
-    """The global options of the running command (defaults when called outside the CLI)."""
-    ctx = click.get_current_context(silent=True)
-    obj = ctx.find_root().obj if ctx is not None else None
-    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
+    """The global options of the running command (set anew by every invocation)."""
+    return _options
 
 
 def settings(**overrides: object) -> Any:
@@ -118,7 +120,8 @@ def settings(**overrides: object) -> Any:
     from ..config import Settings
 
     opts = options()
-    merged = {"database_url": opts.database_url, **overrides}
+    merged: dict[str, object] = {"database_url": opts.database_url}
+    merged.update((k, v) for k, v in overrides.items() if v is not None)
     return Settings.load(env_file=opts.env_file, **merged)
 
 

@@ -1,0 +1,102 @@
+"""Configuration: defaults < .env < environment < CLI flags; errors name the setting, never the
+value; logs of a CLI run are structured, carry one request id, and mask every token."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from zohoauth.config import Settings
+from zohoauth.errors import ConfigError
+
+from .conftest import Env, arun
+
+
+def test_precedence_dotenv_then_environment_then_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"ZOHOAUTH_{name.upper()}", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "ZOHOAUTH_CLIENT_ID=from-dotenv\nZOHOAUTH_SCOPES=ZohoCRM.modules.ALL\n"
+        "ZOHOAUTH_CLIENT_SECRET=dotenv-secret\n"
+    )
+    s = Settings.load()
+    assert (s.client_id, s.scope_list) == ("from-dotenv", ("ZohoCRM.modules.ALL",))
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_ID", "from-env")
+    assert Settings.load().client_id == "from-env"
+    assert Settings.load(client_id="from-flag").client_id == "from-flag"
+    assert Settings.load(client_id=None).client_id == "from-env"  # an unset flag is no flag
+    (tmp_path / "other.env").write_text("ZOHOAUTH_SCOPES=ZohoCRM.users.READ\n")
+    assert Settings.load(env_file=tmp_path / "other.env").scope_list == ("ZohoCRM.users.READ",)
+    assert "dotenv-secret" not in repr(s) and isinstance(s.client_secret, SecretStr)
+    assert ("ZOHOAUTH_CLIENT_SECRET", "set (hidden)") in s.describe()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("REFRESH_SKEW", "-5", "greater than or equal to 0"),
+        ("USE_PKCE", "hunter2-not-a-bool", "true or false"),
+        ("REDIRECT_URI", "hunter2.example/redirect.html", "absolute http(s) URL"),
+        ("LOG_FORMAT", "hunter2", "console or json"),
+    ],
+)
+def test_invalid_values_name_the_variable_and_not_the_value(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(f"ZOHOAUTH_{name}", value)
+    with pytest.raises(ConfigError) as caught:
+        Settings.load()
+    message = str(caught.value)
+    assert f"ZOHOAUTH_{name}" in message and says in message
+    assert "hunter2" not in message
+
+
+def test_cli_reports_bad_settings_without_a_traceback(env: Env) -> None:
+    result = env.cli("tokens", "list", refresh_skew="soon")
+    assert result.exit_code == 1
+    assert "ZOHOAUTH_REFRESH_SKEW" in result.stderr and "Traceback" not in result.output
+    missing = env.cli("--env-file", "/nonexistent/.env", "tokens", "list")
+    assert missing.exit_code == 1 and "does not exist" in missing.stderr
+    bad_format = env.cli("--log-format", "xml", "tokens", "list")
+    assert bad_format.exit_code == 2 and "console or json" in bad_format.stderr
+
+
+def test_global_database_url_flag_wins_over_the_environment(env: Env, tmp_path: Path) -> None:
+    flagged = tmp_path / "flag.db"
+    result = env.cli("--database-url", f"sqlite:///{flagged}", "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert flagged.exists()
+    assert str(flagged) in result.stdout
+
+
+def test_json_logs_carry_a_request_id_and_mask_tokens(env: Env) -> None:
+    env.login("clara@brightwave.eu")
+
+    async def tokens() -> list[str]:
+        async with env.store() as store:
+            return [
+                t
+                async for c in store.iter_credentials()
+                for t in (c.tokens.refresh_token, c.tokens.access_token)
+                if t
+            ]
+
+    before = arun(tokens)
+    result = env.cli(
+        "--log-format", "json", "--log-level", "DEBUG", "tokens", "refresh", "--all", "--force"
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert any(line.get("kind") == "refreshed" for line in lines)  # the manager's token event
+    assert all({"level", "logger", "timestamp", "event"} <= set(line) for line in lines)
+    assert any(line.get("logger", "").startswith("httpx") for line in lines)  # stdlib logger
+    ids = {line.get("request_id") for line in lines}
+    assert len(ids) == 1 and next(iter(ids), "").startswith("cli-")
+    for token in [*before, *arun(tokens), env.client.client_secret]:
+        assert token not in result.output

@@ -100,3 +100,39 @@ def test_json_logs_carry_a_request_id_and_mask_tokens(env: Env) -> None:
     assert len(ids) == 1 and next(iter(ids), "").startswith("cli-")
     for token in [*before, *arun(tokens), env.client.client_secret]:
         assert token not in result.output
+
+
+def test_tokens_logged_on_purpose_through_every_logger_are_masked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+    import secrets
+    import threading
+
+    import structlog
+
+    from zohoauth.cli.app import GlobalOptions, _configure_logs
+    from zohoauth.logs import get_logger
+
+    token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+    secret = secrets.token_hex(20)
+    _configure_logs(GlobalOptions(log_format="json", log_level="DEBUG"))
+    try:
+        get_logger("zohoauth.test").info("library", access_token=token, note=f"got {token}")
+        structlog.get_logger("app").warning(f"app {token}", client_secret=secret)
+        logging.getLogger("httpx").info("POST %s", f"https://x/oauth/v2/token?code={token}")
+        worker = threading.Thread(
+            target=lambda: logging.getLogger("thread").error("Zoho-oauthtoken %s", token)
+        )
+        worker.start()
+        worker.join()
+    finally:
+        root = logging.getLogger()
+        root.handlers = [h for h in root.handlers if h.get_name() != "zohoauth"]
+        root.setLevel(logging.WARNING)
+    err = capsys.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines()]
+    assert len(lines) == 4
+    assert token not in err and secret not in err
+    assert len({line["request_id"] for line in lines}) == 1
+    assert lines[0]["access_token"] == "***" and "1000.***" in lines[0]["note"]

@@ -10,6 +10,8 @@ SDK versions before api_domain wrote.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +20,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from zohoauth.emulator import BackgroundEmulator
 from zohoauth.oauth import OAuthClient
 from zohoauth.store.urls import normalize_url
 
-from ..support.sdk import read_rows, run_sdk, write_rows
+from ..support.sdk import MYSQL_TABLE_DDL, MySQLTarget, read_rows, run_sdk, write_rows
 from ..support.zoho import make_auth, register_client
 from .conftest import Env, arun, make_env, unreachable_db
 
@@ -355,3 +358,67 @@ def test_unmigrated_database_says_what_to_run(
     result = imported(target, sdk_file.path, database_url=f"sqlite:///{tmp_path / 'new.db'}")
     assert result.exit_code == 1
     assert "zohoauth db upgrade" in result.stderr
+
+
+# -- the DBStore (MySQL) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sdk_table(sdk_file: SDKFile, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A scratch MySQL database whose `oauthtoken` table the SDK's DBStore filled."""
+    server = os.environ.get("ZOHOAUTH_TEST_MYSQL_URL")
+    if not server:
+        pytest.skip("ZOHOAUTH_TEST_MYSQL_URL is not set; point it at MariaDB/MySQL (.ci/run does)")
+    import mysql.connector
+
+    url = make_url(server)
+    name = f"zohoauth_sdk_{secrets.token_hex(5)}"
+    params = {
+        "host": url.host or "127.0.0.1",
+        "port": url.port or 3306,
+        "user": url.username or "root",
+        "password": url.password or "",
+    }
+    admin = mysql.connector.connect(**params)
+    try:
+        cur = admin.cursor()
+        cur.execute(f"CREATE DATABASE {name}")
+        cur.execute(MYSQL_TABLE_DDL.format(table=f"{name}.oauthtoken"))
+        target = MySQLTarget(database=name, **params)  # type: ignore[arg-type]
+        run_sdk(
+            sdk_file.emulator.url,
+            sdk_file.client,
+            EMAILS,
+            tmp_path_factory.mktemp("sdkdb"),
+            mysql=target,
+        )
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.close()
+
+
+@pytest.mark.mysql
+def test_imports_the_table_the_sdk_dbstore_wrote(sdk_table: str, target: Env) -> None:
+    result = target.cli("tokens", "import-sdk", "--mysql", sdk_table)
+    assert result.exit_code == 0, result.output
+    assert "3 imported" in result.stderr
+    assert [(r["email"], r["dc"]) for r in listed(target)] == [
+        ("ava@zylker.com", "us"),
+        ("clara@brightwave.eu", "eu"),
+        ("dev@sunrise.in", "in"),
+    ]
+    again = target.cli("tokens", "import-sdk", "--mysql", sdk_table, "--table", "oauthtoken")
+    assert again.exit_code == 0 and "3 unchanged" in again.stderr
+
+
+@pytest.mark.mysql
+def test_mysql_input_problems_are_explained(sdk_table: str, target: Env) -> None:
+    missing = target.cli("tokens", "import-sdk", "--mysql", sdk_table, "--table", "tokens")
+    assert missing.exit_code == 1 and "no table 'tokens'" in missing.stderr
+    bad = target.cli("tokens", "import-sdk", "--mysql", sdk_table, "--table", "x;drop")
+    assert bad.exit_code == 1 and "invalid" in bad.stderr
+    down = target.cli("tokens", "import-sdk", "--mysql", "mysql://root:hunter2@127.0.0.1:9/db")
+    assert down.exit_code == 1
+    assert "error:" in down.stderr and "hunter2" not in down.output
+    assert listed(target) == []

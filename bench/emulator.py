@@ -1,6 +1,6 @@
 """The Zoho emulator's throughput on ONE core: token requests and CRM record requests.
 
-    uv run python -m bench.emulator [--seconds 2] [--rounds 3] [--connections 16] [--json FILE]
+    uv run python -m bench.emulator [--seconds 2] [--rounds 3] [--connections 64] [--json FILE]
 
 The emulator runs as its own process (`zohoauth.emulator.server.serve`, the function behind
 `zohoauth emulator`: uvicorn with uvloop and httptools) pinned to one core with
@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="measured seconds per run")
     parser.add_argument("--rounds", type=int, default=3, help="runs per workload (median kept)")
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds first")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent connections")
     parser.add_argument("--only", default="", help="comma-separated workload names")
     parser.add_argument("--json", dest="json_path", help="write the results here")
     args = parser.parse_args(argv)

@@ -129,8 +129,13 @@ def test_two_users_in_different_dcs_create_edit_search_and_delete_leads(
     expect(clara.get_by_test_id("user-email")).to_have_text("clara@brightwave.eu")
     expect(clara.locator("#user-dc")).to_have_text("EU")
     expect(clara.locator("#user-org")).to_have_text("Brightwave GmbH")
-    expect(ava.get_by_test_id("record-row").first).to_be_visible()
+    expect(ava.get_by_test_id("record-row")).to_have_count(20)
     shot(ava, "02-records")
+    ava.get_by_test_id("load-more").click()  # the next page, by Zoho's page_token
+    expect(ava.get_by_test_id("record-row")).to_have_count(30)  # the seed's 30 leads
+    expect(ava.get_by_test_id("load-more")).to_be_hidden()
+    ids = ava.get_by_test_id("record-row").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert len(set(ids)) == 30
 
     mine = f"Lovelace{secrets.token_hex(3)}"
     theirs = f"Hopper{secrets.token_hex(3)}"

@@ -121,8 +121,8 @@ async def _import(
             console=err_console,
             transient=True,
         ) as progress:
-            task = progress.add_task("import", total=len(rows), bad=len(unreadable))
-            bad = len(unreadable)
+            bad = len(unreadable)  # short or long lines count as done (and not imported)
+            task = progress.add_task("import", total=len(rows) + bad, completed=bad, bad=bad)
 
             def advance(result: Any) -> None:
                 nonlocal bad

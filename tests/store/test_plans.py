@@ -16,7 +16,10 @@ from zohoauth.store.sql import SQLTokenStore
 from .helpers import key, login
 
 HOT_PATH = {
-    "connection_with_credential": lambda cid: q.connection_with_credential(cid),
+    "connection_with_credential": lambda cid: q.CONNECTION_WITH_CREDENTIAL.params(
+        connection_id=cid
+    ),
+    "credential_by_key": lambda _cid: q.CREDENTIAL_BY_KEY.params(q.key_params(key("5"))),
     "find_by_email": lambda _cid: q.find_connections("user5@example.com", None, None),
     "find_by_email_and_org": lambda _cid: q.find_connections("user5@example.com", "5", None),
     "find_by_org": lambda _cid: q.find_connections(None, "5", None),

@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, Update, and_, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from ..tokens import CredentialKey
 from .codec import normalize_email
@@ -40,8 +52,7 @@ def after_key(key: CredentialKey | None) -> ColumnElement[bool]:
     )
 
 
-def connection_with_credential(connection_id: str) -> Select[Any]:
-    """A connection and its credential by connection id: two primary-key lookups, one query."""
+def _connection_with_credential() -> Select[Any]:
     labelled = [col.label(JOIN_PREFIX + col.name) for col in connections.c]
     joined = connections.join(
         credentials,
@@ -54,8 +65,30 @@ def connection_with_credential(connection_id: str) -> Select[Any]:
     return (
         select(*labelled, *credentials.c)
         .select_from(joined)
-        .where(connections.c.id == connection_id)
+        .where(connections.c.id == bindparam("connection_id"))
     )
+
+
+#: A connection and its credential by connection id: two primary-key lookups, one query.
+#: Built once — constructing this 27-column join on every call cost ~0.3 ms per cold lookup
+#: (bench/lookup.py, A/B on all three engines). Execute with {"connection_id": ...}.
+CONNECTION_WITH_CREDENTIAL = _connection_with_credential()
+
+#: One credential by its key; execute with {"client_id", "dc", "zuid"}.
+CREDENTIAL_BY_KEY = select(credentials).where(
+    and_(
+        credentials.c.client_id == bindparam("client_id"),
+        credentials.c.dc == bindparam("dc"),
+        credentials.c.zuid == bindparam("zuid"),
+    )
+)
+
+#: One connection by id; execute with {"connection_id": ...}.
+CONNECTION_BY_ID = select(connections).where(connections.c.id == bindparam("connection_id"))
+
+
+def key_params(key: CredentialKey) -> dict[str, str]:
+    return {"client_id": key.client_id, "dc": key.dc, "zuid": key.zuid}
 
 
 def find_connections(email: str | None, org_id: str | None, client_id: str | None) -> Select[Any]:
@@ -139,14 +172,17 @@ def count_by_key_id() -> Select[Any]:
 
 
 __all__ = [
+    "CONNECTION_BY_ID",
+    "CONNECTION_WITH_CREDENTIAL",
+    "CREDENTIAL_BY_KEY",
     "JOIN_PREFIX",
     "acquire_lease",
     "after_key",
-    "connection_with_credential",
     "count_by_key_id",
     "credential_exists",
     "credentials_page",
     "find_connections",
+    "key_params",
     "key_where",
     "release_lease",
     "save_refreshed",

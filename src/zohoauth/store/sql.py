@@ -204,17 +204,13 @@ class SQLTokenStore:
     # -- reads ---------------------------------------------------------------------------
     async def get_credential(self, key: CredentialKey) -> Credential | None:
         async with self._one("read a credential") as conn:
-            row = (
-                (await conn.execute(select(credentials).where(key_where(credentials, key))))
-                .mappings()
-                .first()
-            )
+            row = (await conn.execute(q.CREDENTIAL_BY_KEY, q.key_params(key))).mappings().first()
         return None if row is None else credential_from_row(self.keyring, row)
 
     async def get_connection(self, connection_id: str) -> Connection | None:
         async with self._one("read a connection") as conn:
             row = (
-                (await conn.execute(select(connections).where(connections.c.id == connection_id)))
+                (await conn.execute(q.CONNECTION_BY_ID, {"connection_id": connection_id}))
                 .mappings()
                 .first()
             )
@@ -224,9 +220,11 @@ class SQLTokenStore:
         self, connection_id: str
     ) -> tuple[Connection, Credential] | None:
         """A connection and its credential in one indexed query (the per-request hot path)."""
-        stmt = q.connection_with_credential(connection_id)
         async with self._one("read a connection") as conn:
-            row = (await conn.execute(stmt)).mappings().first()
+            result = await conn.execute(
+                q.CONNECTION_WITH_CREDENTIAL, {"connection_id": connection_id}
+            )
+            row = result.mappings().first()
         if row is None:
             return None
         return connection_from_row(row, q.JOIN_PREFIX), credential_from_row(self.keyring, row)
@@ -336,7 +334,7 @@ class SQLTokenStore:
         """Delete one connection, and its credential when it was the last; False if missing."""
         async with self._write("delete a connection") as conn:
             row = (
-                (await conn.execute(select(connections).where(connections.c.id == connection_id)))
+                (await conn.execute(q.CONNECTION_BY_ID, {"connection_id": connection_id}))
                 .mappings()
                 .first()
             )

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from zohoauth.emulator import BackgroundEmulator
@@ -125,8 +125,15 @@ def test_token_endpoint_never_fails_on_random_params(
         ).json()["code"]
         params = {**params, "code": code}
     url = f"/{dc}/accounts/oauth/v2/token"
-    r = admin.post(url, params=params) if in_query else admin.post(url, data=params)
+    try:
+        r = admin.post(url, params=params) if in_query else admin.post(url, data=params)
+    except httpx.InvalidURL:
+        reject()  # httpx itself refuses a query this long: nothing reached the emulator
     assert r.status_code < 500, r.text
+    if in_query and len(r.request.url.raw_path) > 8190:
+        # Past the HTTP server's request-line limit the request is refused before any route
+        # (as at any real server); what matters is that it is not a 5xx.
+        return
     if dc in {"us", "eu", "in", "au", "jp", "cn", "ca", "sa"}:
         assert r.status_code == 200
         assert r.headers["content-type"] == ZOHO_JSON
@@ -139,7 +146,10 @@ def test_token_endpoint_never_fails_on_random_params(
 def test_consent_page_never_fails_or_redirects_on_random_params(
     client_registered: httpx.Client, params: dict[str, str], dc: str
 ) -> None:
-    r = client_registered.get(f"/{dc}/accounts/oauth/v2/auth", params=params)
+    try:
+        r = client_registered.get(f"/{dc}/accounts/oauth/v2/auth", params=params)
+    except httpx.InvalidURL:
+        reject()  # httpx itself refuses a query this long: nothing reached the emulator
     assert r.status_code in (200, 400, 404), r.text
     assert "location" not in r.headers
 

@@ -20,7 +20,6 @@ import httpx
 from . import oauth
 from .datacenters import DataCenterRegistry
 from .errors import (
-    LeaseTimeoutError,
     NotFoundError,
     ReauthRequiredError,
     StoreError,
@@ -242,9 +241,7 @@ async def _refresh_one(
         return RefreshResult(key, email, "throttled", f"Zoho said Access Denied; retry in {left}")
     except ZohoUnavailableError as exc:
         return RefreshResult(key, email, "unavailable", str(exc))
-    except LeaseTimeoutError as exc:
-        return RefreshResult(key, email, "failed", str(exc))
-    except (TokenError, StoreError) as exc:
+    except (TokenError, StoreError) as exc:  # LeaseTimeoutError, a client Zoho refuses, ...
         return RefreshResult(key, email, "failed", str(exc))
     if got.token != before:
         return RefreshResult(key, email, "refreshed", f"valid for {_left(got.expires_at, manager)}")

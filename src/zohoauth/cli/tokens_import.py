@@ -62,7 +62,9 @@ def import_sdk(
                     f"line {r.line}: [{style}]{r.outcome}[/{style}] {r.label} — {r.detail}",
                     highlight=False,
                 )
-    counts = {o: sum(1 for r in results if r.outcome == o) for o in _OUTCOMES}
+    from ..sdk_format import OUTCOMES
+
+    counts = {o: sum(1 for r in results if r.outcome == o) for o in OUTCOMES}
     summary = ", ".join(f"{n} {o}" for o, n in counts.items() if n) or "nothing"
     err_console.print(
         f"{len(results)} row(s): {summary}; {refreshes} refresh request(s) sent to Zoho",
@@ -70,9 +72,6 @@ def import_sdk(
     )
     if any(not r.ok for r in results):
         raise typer.Exit(EXIT_PARTIAL)
-
-
-_OUTCOMES = ("imported", "updated", "unchanged", "skipped", "failed")
 
 
 async def _import(

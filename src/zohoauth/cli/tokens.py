@@ -217,6 +217,17 @@ def _confirm(question: str, yes: bool) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
+def _resolve(s: Any, key: str) -> Any:
+    """The one connection KEY names (before asking whether to destroy it)."""
+    from ..tokens_admin import resolve
+
+    async def find() -> Any:
+        async with open_store(s) as store:
+            return await resolve(store, key)
+
+    return run(find())
+
+
 @tokens_app.command("revoke")
 def tokens_revoke(
     key: Annotated[str, typer.Argument(help=KEY_HELP)],
@@ -226,15 +237,10 @@ def tokens_revoke(
     import httpx
 
     from ..datacenters import DataCenterRegistry
-    from ..tokens_admin import resolve, revoke
+    from ..tokens_admin import revoke
 
     s = settings()
-
-    async def find() -> Any:
-        async with open_store(s) as store:
-            return await resolve(store, key)
-
-    conn = run(find())
+    conn = _resolve(s, key)
     _confirm(
         f"Revoke {conn.email}'s grant ({conn.dc}) at Zoho and delete it and every org "
         "connection sharing it?",
@@ -256,15 +262,8 @@ def tokens_delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
 ) -> None:
     """Forget one connection here (the grant at Zoho stays; `revoke` ends it there too)."""
-    from ..tokens_admin import resolve
-
     s = settings()
-
-    async def find() -> Any:
-        async with open_store(s) as store:
-            return await resolve(store, key)
-
-    conn = run(find())
+    conn = _resolve(s, key)
     _confirm(f"Delete {conn.email}'s connection to org {conn.org_id} ({conn.id})?", yes)
 
     async def body() -> bool:

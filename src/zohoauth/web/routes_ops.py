@@ -7,6 +7,7 @@ served from memory: no build step, no template engine, nothing rendered from use
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -56,7 +57,7 @@ def load_static() -> dict[str, StaticFile]:
     return files
 
 
-def static_route(url: str) -> object:
+def static_route(url: str) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
         page: StaticFile = request.app.state.static[url]
         # redirect.html's URL carries a grant code: never cache it anywhere.
@@ -71,7 +72,7 @@ def static_route(url: str) -> object:
 
 
 for _url in PAGES:
-    router.add_api_route(_url, static_route(_url), methods=["GET"], include_in_schema=False)  # type: ignore[arg-type]
+    router.add_api_route(_url, static_route(_url), methods=["GET"], include_in_schema=False)
 
 
 @router.get("/healthz")

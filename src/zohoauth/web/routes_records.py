@@ -107,11 +107,12 @@ def _ok(body: dict[str, Any], status: int = 200) -> JSONResponse:
 
 
 def _about_id(result: dict[str, Any]) -> bool:
-    details = result.get("details") if isinstance(result.get("details"), dict) else {}
-    assert isinstance(details, dict)
-    return result.get("code") == "INVALID_DATA" and (
-        details.get("api_name") == "id" or "id" in details or "resource_path_index" in details
-    )
+    """Whether a failed by-id write failed because the id is not there (Zoho: INVALID_DATA
+    with `details.id`, or `api_name` "id")."""
+    details = result.get("details")
+    if result.get("code") != "INVALID_DATA" or not isinstance(details, dict):
+        return False
+    return details.get("api_name") == "id" or "id" in details or "resource_path_index" in details
 
 
 def write_answer(results: list[dict[str, Any]], *, success: int, by_id: bool) -> JSONResponse:

@@ -148,28 +148,49 @@ async def _storm(url: str, cookies: httpx.Cookies, n: int) -> list[httpx.Respons
         )
 
 
+def _refreshes(admin: httpx.Client) -> int:
+    count: int = admin.get("/_emulator/stats").json()["token_requests"]["refresh_token"]
+    return count
+
+
+def _workers_of(served: Served, responses: list[httpx.Response]) -> set[object]:
+    """The pids that served `responses` (their X-Request-ID, found in the JSON access log)."""
+    ids = {r.headers["x-request-id"] for r in responses}
+    deadline = time.monotonic() + 10
+    while True:
+        seen = {
+            e["request_id"]: e["pid"]
+            for e in served.events()
+            if e.get("event") == "request" and e.get("request_id") in ids
+        }
+        if len(seen) == len(ids):
+            return set(seen.values())
+        assert time.monotonic() < deadline, f"{len(ids) - len(seen)} requests missing in the log"
+        time.sleep(0.05)
+
+
 def test_two_workers_share_sessions_and_refresh_an_expired_token_exactly_once(
     served: Served, pg_db_url: str, admin: httpx.Client
 ) -> None:
     browser = Browser(served.url)
     try:
         assert browser.login("ava@zylker.com")["me"]["email"] == "ava@zylker.com"
-        assert admin.get("/_emulator/stats").json()["token_requests"]["refresh_token"] == 0
+        assert _refreshes(admin) == 0
+        # Which worker accepts a new connection is the kernel's choice; a storm that happened to
+        # land on one worker proves nothing about two, so it is repeated (each time with a
+        # freshly expired token, each time exactly one refresh) until one lands on both.
+        for storm in range(1, 4):
+            # The token expires: at Zoho (virtual clock) and in the app's view (stored expiry).
+            admin.post("/_emulator/clock", json={"advance_seconds": 3700}).raise_for_status()
+            assert asyncio.run(_expire_stored_tokens(pg_db_url, served.client_id)) == 1
 
-        # The token expires: at Zoho (virtual clock) and in the app's view (stored expiry).
-        admin.post("/_emulator/clock", json={"advance_seconds": 3700}).raise_for_status()
-        assert asyncio.run(_expire_stored_tokens(pg_db_url, served.client_id)) == 1
-
-        responses = asyncio.run(_storm(served.url, browser.cookies, 100))
-        assert [r.status_code for r in responses] == [200] * 100, responses[0].text
-        assert all(len(r.json()["data"]) == 5 for r in responses)
+            responses = asyncio.run(_storm(served.url, browser.cookies, 100))
+            assert [r.status_code for r in responses] == [200] * 100, responses[0].text
+            assert all(len(r.json()["data"]) == 5 for r in responses)
+            assert _refreshes(admin) == storm  # exactly one more refresh for this storm
+            if len(_workers_of(served, responses)) == 2:
+                break
+        else:
+            raise AssertionError("three storms of 100 requests never reached both workers")
     finally:
         browser.close()
-
-    assert admin.get("/_emulator/stats").json()["token_requests"]["refresh_token"] == 1
-    pids = {
-        e["pid"]
-        for e in served.events()
-        if e.get("event") == "request" and e.get("path") == "/api/records/Leads"
-    }
-    assert len(pids) == 2, f"the 100 requests were all served by one worker: {pids}"

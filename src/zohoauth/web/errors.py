@@ -73,37 +73,31 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": code, "message": redact_text(message)[:500], **extra}
 
 
+#: The library's error tree, most specific first: the first matching type decides.
+_BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], ...] = (
+    (z.NotFoundError, 401, "not_logged_in"),
+    (z.DecryptionError, 503, "store_unavailable"),  # the key ring does not open the store
+    ((z.ReauthRequiredError, z.InvalidTokenError, z.ScopeMismatchError), 401, "reauth_required"),
+    (z.InvalidModuleError, 404, "unknown_module"),
+    (z.RecordNotFoundError, 404, "not_found"),
+    (z.InvalidDataError, 422, "invalid_data"),
+    (z.RateLimitedError, 503, "rate_limited"),
+    (z.ThrottledError, 503, "throttled"),
+    ((z.ZohoUnavailableError, z.LeaseTimeoutError), 503, "zoho_unavailable"),
+    (z.StateMismatchError, 400, "state_mismatch"),
+    (z.MixUpError, 400, "mixup"),
+    (z.AccessDeniedError, 400, "access_denied"),
+    (z.LoginError, 400, "login_failed"),
+    (z.StoreError, 503, "store_unavailable"),
+    (z.DataCenterError, 401, "reauth_required"),  # a stored host off the allow-list: log in
+)
+
+
 def classify(exc: Exception) -> tuple[int, str]:
-    """(HTTP status, error code) for an exception from the library. Order matters: subclasses
-    come before their bases."""
-    if isinstance(exc, z.NotFoundError):
-        return 401, "not_logged_in"
-    if isinstance(exc, z.DecryptionError):
-        return 503, "store_unavailable"  # the key ring does not open the store: an operator fix
-    if isinstance(exc, z.ReauthRequiredError | z.InvalidTokenError | z.ScopeMismatchError):
-        return 401, "reauth_required"
-    if isinstance(exc, z.InvalidModuleError):
-        return 404, "unknown_module"
-    if isinstance(exc, z.RecordNotFoundError):
-        return 404, "not_found"
-    if isinstance(exc, z.InvalidDataError):
-        return 422, "invalid_data"
-    if isinstance(exc, z.RateLimitedError):
-        return 503, "rate_limited"
-    if isinstance(exc, z.ThrottledError):
-        return 503, "throttled"
-    if isinstance(exc, z.ZohoUnavailableError | z.LeaseTimeoutError):
-        return 503, "zoho_unavailable"
-    if isinstance(exc, z.StateMismatchError):
-        return 400, "state_mismatch"
-    if isinstance(exc, z.MixUpError):
-        return 400, "mixup"
-    if isinstance(exc, z.AccessDeniedError):
-        return 400, "access_denied"
-    if isinstance(exc, z.LoginError):
-        return 400, "login_failed"
-    if isinstance(exc, z.StoreError):
-        return 503, "store_unavailable"
+    """(HTTP status, error code) for an exception from the library."""
+    for kinds, status, code in _BY_TYPE:
+        if isinstance(exc, kinds):
+            return status, code
     if isinstance(exc, z.CRMError):
         if exc.code == "NO_PERMISSION":
             return 403, "no_permission"
@@ -112,8 +106,6 @@ def classify(exc: Exception) -> tuple[int, str]:
         if exc.status >= 500:
             return 503, "zoho_unavailable"  # INTERNAL_ERROR and friends: Zoho's side, retry
         return 502, "zoho_error"
-    if isinstance(exc, z.DataCenterError):
-        return 401, "reauth_required"  # a stored host off the allow-list: log in again
     return 500, "internal"
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -61,10 +62,11 @@ SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,ZohoCRM.settin
 MAX_REQUESTS = 2_000_000  # per measured phase: a hard bound besides the time limit
 
 SERVER = """
-import os, sys
+import json, os, sys
 os.sched_setaffinity(0, {int(sys.argv[3])})
 from zohoauth.emulator.server import serve
-serve(sys.argv[1], int(sys.argv[2]))
+seed = json.loads(open(sys.argv[4]).read()) if len(sys.argv) > 4 else None
+serve(sys.argv[1], int(sys.argv[2]), seed)
 """
 
 
@@ -72,12 +74,21 @@ serve(sys.argv[1], int(sys.argv[2]))
 
 
 @contextlib.contextmanager
-def emulator_process(core: int) -> Iterator[tuple[str, int]]:
-    """The emulator in a child process pinned to `core`; yields (base URL, pid)."""
+def emulator_process(core: int, seed: dict[str, Any] | None = None) -> Iterator[tuple[str, int]]:
+    """The emulator in a child process pinned to `core` (with `seed`, else the built-in seed);
+    yields (base URL, pid)."""
     port = free_port()
-    with tempfile.TemporaryFile("w+") as err:
+    with (
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.NamedTemporaryFile("w", suffix=".json") as sf,
+    ):
+        extra = []
+        if seed is not None:
+            sf.write(json.dumps(seed))
+            sf.flush()
+            extra.append(sf.name)
         proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER, HOST, str(port), str(core)],
+            [sys.executable, "-c", SERVER, HOST, str(port), str(core), *extra],
             stdout=subprocess.DEVNULL,
             stderr=err,
         )

@@ -1,0 +1,237 @@
+"""zohoauth against Zoho's official Python SDK: the same work, the same machine, the same
+emulator, one run. Prints a table, writes the JSON, regenerates docs/benchmarks.md and its plots.
+
+    uv run python -m bench [--quick] [--json FILE] [--only lookup,storm,crm,web] [--no-docs]
+
+Workloads (one module each): token lookup with 1k/10k/100k stored users (`bench.lookup` for
+zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CRM call cost
+(`bench.crm_cost`) and the web app under load (`bench.web_load`); `bench.report` builds the
+JSON, the table, the markdown and the plots. The SDK always runs in child processes (its
+`Initializer` is process-global). `--quick` finishes in under 5 minutes on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.metadata
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from zohoauth.crypto import KeyRing
+
+from . import crm_cost, report, sdk_lookup, storm, web_load
+from . import lookup as zlookup
+from ._common import machine, now_iso
+from ._zoho import sdk_available
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = ("lookup", "storm", "crm", "web")
+
+
+def settings(quick: bool) -> dict[str, Any]:
+    if quick:
+        return {
+            "sizes": [1_000, 10_000, 100_000],
+            "lookup_runs": 3,
+            "lookup_lookups": 100,
+            "sdk_runs": 3,
+            "storm_engines": ["sqlite", "postgres"],
+            "storm_reps": 1,
+            "storm_latencies": [0, 150],
+            "sdk_threads": 200,
+            "crm_calls": 2_000,
+            "crm_rounds": 2,
+            "web_users": 16,
+            "web_requests": 2_000,
+            "web_rounds": 1,
+            "web_seconds": 10.0,
+        }
+    return {
+        "sizes": [1_000, 10_000, 100_000],
+        "lookup_runs": 7,
+        "lookup_lookups": 300,
+        "sdk_runs": 7,
+        "storm_engines": ["sqlite", "postgres", "mysql"],
+        "storm_reps": 3,
+        "storm_latencies": [0, 150],
+        "sdk_threads": 200,
+        "crm_calls": 2_000,
+        "crm_rounds": 5,
+        "web_users": 32,
+        "web_requests": 6_000,
+        "web_rounds": 3,
+        "web_seconds": 20.0,
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    info = machine()
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                info["memory_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+    versions = {}
+    for dist in (
+        "zohoauth",
+        "httpx",
+        "zohocrmsdk8-0",
+        "requests",
+        "mysql-connector-python",
+        "sqlalchemy",
+        "fastapi",
+        "uvicorn",
+        "uvloop",
+        "asyncpg",
+        "aiomysql",
+        "aiosqlite",
+    ):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[dist] = importlib.metadata.version(dist)
+    info["versions"] = versions
+    info["databases"] = database_versions()
+    return info
+
+
+def database_versions() -> dict[str, str]:
+    out = {}
+    pg = os.environ.get(zlookup.DEFAULT_URLS["postgres"][0]) or zlookup.DEFAULT_URLS["postgres"][1]
+    my = os.environ.get(zlookup.DEFAULT_URLS["mysql"][0]) or zlookup.DEFAULT_URLS["mysql"][1]
+
+    async def postgres() -> str:
+        import asyncpg
+
+        conn = await asyncpg.connect(pg, timeout=5)
+        try:
+            return str(await conn.fetchval("SHOW server_version")).split()[0]
+        finally:
+            await conn.close()
+
+    try:
+        out["postgres"] = f"PostgreSQL {asyncio.run(postgres())}"
+    except Exception as exc:
+        out["postgres"] = f"PostgreSQL unreachable ({type(exc).__name__})"
+    try:
+        import pymysql
+
+        params = sdk_lookup.mysql_params(my)
+        with pymysql.connect(**params, connect_timeout=5) as conn, conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            row = cur.fetchone()
+        out["mysql"] = f"MariaDB {str(row[0]).split('-')[0] if row else '?'}"
+    except Exception as exc:
+        out["mysql"] = f"MariaDB unreachable ({type(exc).__name__})"
+    return out
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- workloads ---------------------------------------------------------------------------------
+
+
+def run_lookup(s: dict[str, Any], workdir: Path, sdk_skip: str | None) -> dict[str, Any]:
+    keyring = KeyRing.from_config(KeyRing.generate_key())
+    zoho, skipped = [], {}
+    for engine in ("sqlite", "postgres", "mysql"):
+        say(f"lookup: zohoauth on {engine}")
+        try:
+            zoho.append(
+                asyncio.run(
+                    zlookup.bench_engine(
+                        engine, s["sizes"], s["lookup_runs"], s["lookup_lookups"], workdir, keyring
+                    )
+                )
+            )
+        except Exception as exc:
+            if engine == "sqlite":
+                raise
+            skipped[engine] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            say(f"  {engine} skipped: {skipped[engine]}")
+    sdk: dict[str, Any] = {}
+    if sdk_skip is None:
+        say("lookup: the SDK's FileStore")
+        sdk["file"] = sdk_lookup.measure("file", s["sizes"], s["sdk_runs"], s["quick"], workdir)
+        my = os.environ.get(zlookup.DEFAULT_URLS["mysql"][0]) or zlookup.DEFAULT_URLS["mysql"][1]
+        say("lookup: the SDK's DBStore (MariaDB)")
+        try:
+            sdk["db"] = sdk_lookup.measure(
+                "db", s["sizes"], s["sdk_runs"], s["quick"], workdir, mysql_url=my
+            )
+        except Exception as exc:
+            skipped["sdk_db"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            say(f"  SDK DBStore skipped: {skipped['sdk_db']}")
+    else:
+        skipped["sdk"] = sdk_skip
+    return {"zohoauth": zoho, "sdk": sdk, "skipped": skipped}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds; under 5 minutes")
+    parser.add_argument("--json", dest="json_path", help="write the results here")
+    parser.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--docs-dir", default=str(ROOT / "docs"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    only = [w.strip() for w in args.only.split(",") if w.strip()]
+    if set(only) - set(WORKLOADS):
+        parser.error(f"--only takes {', '.join(WORKLOADS)}")
+    s = settings(args.quick) | {"quick": args.quick}
+    started = time.perf_counter()
+    info = machine_info()
+    say(
+        f"{info['cpus']} x {info['cpu_model']}, load average {info['loadavg_at_start'][0]:.2f}"
+        + (" (quick)" if args.quick else "")
+    )
+    sdk_skip = sdk_available()
+    raw: dict[str, Any] = {"when": now_iso(), "quick": args.quick, "settings": s}
+    with tempfile.TemporaryDirectory(prefix="zohoauth-bench-") as tmp:
+        workdir = Path(tmp)
+        if "lookup" in only:
+            raw["lookup"] = run_lookup(s, workdir, sdk_skip)
+        if "storm" in only:
+            say("refresh storm")
+            raw["refresh_storm"] = storm.run(
+                s["storm_engines"],
+                s["storm_reps"],
+                s["sdk_threads"],
+                workdir,
+                sdk_skip,
+                latencies=s["storm_latencies"],
+            )
+        if "crm" in only:
+            say("CRM call cost")
+            raw["crm"] = crm_cost.run(s["crm_calls"], s["crm_rounds"], workdir, sdk_skip)
+        if "web" in only:
+            say("web app under load")
+            raw["web"] = web_load.run(
+                s["web_users"], s["web_requests"], s["web_rounds"], s["web_seconds"], workdir
+            )
+    raw["machine"] = info | {"loadavg_at_end": list(os.getloadavg())}
+    raw["seconds"] = round(time.perf_counter() - started, 1)
+    doc = report.summarize(raw)
+    doc["settings"] = s
+    doc["notes"] = report.auto_notes(doc)
+    print(report.text_report(doc))
+    if args.json_path:
+        Path(args.json_path).write_text(report.dumps(doc))
+        say(f"wrote {args.json_path}")
+    if not args.no_docs:
+        path = report.write_docs(doc, Path(args.docs_dir))
+        say(f"wrote {path} and its plots")
+    missing = report.missing_keys(doc)
+    if missing and set(only) == set(WORKLOADS):
+        say(f"missing keys in the results: {missing}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

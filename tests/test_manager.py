@@ -323,3 +323,29 @@ async def test_accounts_outage_retries_boundedly(
     cred = await auth.store.get_credential(conn.credential)
     assert cred is not None
     assert cred.status is Status.ACTIVE
+
+
+async def test_last_use_is_recorded_at_most_once_a_minute(
+    emulator: Any, auth: ZohoAuth, clock: Clock
+) -> None:
+    conn = await login(auth, "omar@oasis.sa")
+    assert (await auth.store.get_connection(conn.id)).last_used_at is None  # type: ignore[union-attr]
+    writes: list[dict[str, float]] = []
+    real = auth.store.touch_connections
+
+    async def counting(used: Any) -> None:
+        writes.append(dict(used))
+        await real(used)
+
+    auth.store.touch_connections = counting  # type: ignore[method-assign]
+    for _ in range(50):
+        await auth.access_token(conn.id)
+    await auth.manager.aclose()  # flushes what is pending
+    assert len(writes) == 1
+    stored = await auth.store.get_connection(conn.id)
+    assert stored is not None
+    assert stored.last_used_at == pytest.approx(clock(), abs=5)
+    clock.offset += 61  # a minute later the next use is written again
+    await auth.access_token(conn.id)
+    await auth.manager.aclose()
+    assert len(writes) == 2

@@ -96,6 +96,7 @@ class ZohoAuth:
         return self
 
     async def aclose(self) -> None:
+        await self.manager.aclose()  # writes pending "last used" times while the store is open
         await self.store.close()
         if self._own_http:
             await self.http.aclose()

@@ -19,6 +19,7 @@ bounded retries with jitter, then ZohoUnavailableError (a still-valid token is s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -61,6 +62,7 @@ class ManagerConfig:
     retry_base: float = 0.25  # seconds; full jitter, doubling per attempt
     throttle_window: float = 600.0  # Zoho's refresh window [D C1]
     connection_cache_size: int = 100_000
+    use_record_interval: float = 60.0  # write a connection's "last used" at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,9 @@ class TokenManager:
         self._inflight: dict[CredentialKey, asyncio.Future[_Cached]] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.refresh_count = 0  # refresh requests this process sent (for tests and metrics)
+        self._used: dict[str, float] = {}  # connection id -> last use noted
+        self._pending_uses: dict[str, float] = {}  # noted, not yet written
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -120,6 +125,12 @@ class TokenManager:
         return self._http
 
     async def aclose(self) -> None:
+        task, self._flusher = self._flusher, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._flush_uses()
         if self._own_http and self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -153,6 +164,9 @@ class TokenManager:
         `stale`: a token Zoho just rejected (401 INVALID_TOKEN); forces a refresh unless
         someone already replaced it.
         """
+        now = self.clock()
+        if now - self._used.get(connection_id, 0.0) >= self.config.use_record_interval:
+            self._note_use(connection_id, now)
         conn = self._connections.get(connection_id)
         if conn is None:
             return await self._cold(connection_id, stale)
@@ -160,7 +174,7 @@ class TokenManager:
         cached = self._tokens.get(key)
         if (
             cached is not None
-            and cached.expires_at - self.config.skew > self.clock()
+            and cached.expires_at - self.config.skew > now
             and (stale is None or cached.token != stale)
         ):
             _HIT.inc()
@@ -169,6 +183,27 @@ class TokenManager:
             )
         got = await self._single_flight(key, stale)
         return AccessToken(got.token, got.api_domain, got.expires_at, conn.id, conn.org_id, key.dc)
+
+    # -- last use (for `zohoauth tokens list`), recorded off the request path ---------------------
+    def _note_use(self, connection_id: str, now: float) -> None:
+        """Remember a use; a background task writes the batch about a second later."""
+        self._used[connection_id] = now
+        self._pending_uses[connection_id] = now
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(1.0)
+        await self._flush_uses()
+
+    async def _flush_uses(self) -> None:
+        batch, self._pending_uses = self._pending_uses, {}
+        if not batch:
+            return
+        try:
+            await self.store.touch_connections(batch)
+        except Exception as exc:  # bookkeeping only: never fail or slow a token lookup
+            log.warning("could not record connection use", error=type(exc).__name__)
 
     async def _cold(self, connection_id: str, stale: str | None) -> AccessToken:
         """First use of a connection in this process: one joined read gives the connection and

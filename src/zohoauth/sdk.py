@@ -116,6 +116,8 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
                 self._loop.close()
 
     async def _aclose(self) -> None:
+        if self._manager is not None:
+            await self._manager.aclose()  # writes pending "last used" times
         if self._http is not None:
             await self._http.aclose()
         await self._store.close()

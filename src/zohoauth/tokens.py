@@ -75,6 +75,7 @@ class Connection:
     org_name: str
     email: str
     created_at: float = 0.0
+    last_used_at: float | None = None  # recorded at most once a minute (TokenManager)
 
     @property
     def dc(self) -> str:

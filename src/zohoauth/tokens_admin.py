@@ -47,6 +47,7 @@ class TokenRow:
     status: str
     expires_at: float  # of the current access token; 0 when there is none
     refreshed_at: float | None
+    last_used_at: float | None
     throttled_until: float | None
     api_domain: str
     scopes: tuple[str, ...]
@@ -67,6 +68,7 @@ class TokenRow:
             status=cred.status.value,
             expires_at=cred.tokens.expires_at if cred.tokens.access_token else 0.0,
             refreshed_at=cred.refreshed_at,
+            last_used_at=conn.last_used_at,
             throttled_until=cred.throttled_until,
             api_domain=cred.api_domain,
             scopes=cred.scopes,

@@ -66,6 +66,19 @@ def users(env: Env) -> dict[str, str]:
 # -- list / show ---------------------------------------------------------------------------
 
 
+def test_list_shows_when_each_connection_was_last_used(env: Env, users: dict[str, str]) -> None:
+    """Only Ava's first connection asked for a token (connect_org does); the manager wrote its
+    last use when it closed, the others were never used."""
+    rows = {r["connection_id"]: r for r in listed(env)}
+    assert rows[users[AVA]]["last_used_at"]
+    assert rows[users[CLARA]]["last_used_at"] is None
+    table = env.cli("tokens", "list")
+    assert "last used" in table.stdout
+    shown = env.cli("tokens", "show", users[AVA])
+    assert "last used" in shown.stdout
+    assert "ago" in shown.stdout.split("last used")[1].splitlines()[0]
+
+
 def test_list_shows_every_connection_and_no_secret(env: Env, users: dict[str, str]) -> None:
     table = env.cli("tokens", "list")
     assert table.exit_code == 0, table.output

@@ -49,7 +49,14 @@ def _iso(at: float | None) -> str | None:
 
 def _row_json(row: Any) -> dict[str, Any]:
     data = asdict(row)
-    for name in ("expires_at", "refreshed_at", "throttled_until", "created_at", "updated_at"):
+    for name in (
+        "expires_at",
+        "refreshed_at",
+        "last_used_at",
+        "throttled_until",
+        "created_at",
+        "updated_at",
+    ):
         data[name] = _iso(data[name])
     data["scopes"] = list(data["scopes"])
     return data
@@ -66,7 +73,7 @@ def tokens_list(
         str | None, typer.Option(help="Only this status: active, reauth_required, revoked.")
     ] = None,
 ) -> None:
-    """Every stored connection: email, org, DC, status, expiry, last refresh."""
+    """Every stored connection: email, org, DC, status, expiry, last refresh, last use."""
     from ..tokens_admin import format_time, list_rows
 
     async def body() -> list[Any]:
@@ -86,7 +93,17 @@ def tokens_list(
         console.print("no stored tokens yet — users log in through the web app or a script")
         return
     table = Table(title=f"{len(rows)} connection(s)", title_justify="left")
-    for column in ("email", "org", "DC", "status", "expires in", "last refresh", "connection"):
+    columns = (
+        "email",
+        "org",
+        "DC",
+        "status",
+        "expires in",
+        "last refresh",
+        "last used",
+        "connection",
+    )
+    for column in columns:
         table.add_column(column, overflow="fold")
     for r in rows:
         style = _STATUS_STYLE.get(r.status, "yellow")
@@ -97,6 +114,7 @@ def tokens_list(
             f"[{style}]{r.status}[/{style}]",
             format_time(r.expires_at) if r.expires_at else "no token",
             format_time(r.refreshed_at),
+            format_time(r.last_used_at),
             r.connection_id,
         )
     console.print(table)
@@ -131,6 +149,7 @@ def tokens_show(
         ("status", row.status),
         ("access token", format_time(row.expires_at) if row.expires_at else "none"),
         ("last refresh", format_time(row.refreshed_at)),
+        ("last used", format_time(row.last_used_at)),
         ("throttled", format_time(row.throttled_until) if row.throttled_until else "no"),
         ("scopes", ", ".join(row.scopes) or "—"),
         ("version", str(row.version)),

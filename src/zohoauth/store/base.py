@@ -14,7 +14,7 @@ it should still re-read after taking the lease in case another worker just finis
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
 from ..tokens import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
@@ -102,6 +102,10 @@ class TokenStore(Protocol):
     # -- delete --------------------------------------------------------------------------
     async def delete_credential(self, key: CredentialKey) -> bool:
         """Delete the credential and all its connections."""
+        ...
+
+    async def touch_connections(self, used: Mapping[str, float]) -> None:
+        """Record when connections were last used ({connection id: epoch seconds})."""
         ...
 
     async def delete_connection(self, connection_id: str) -> bool:

@@ -86,7 +86,12 @@ def connection_from_row(row: Mapping[Any, Any], prefix: str = "") -> Connection:
         org_name=row[prefix + "org_name"],
         email=row[prefix + "email"],
         created_at=float(row[prefix + "created_at"]),
+        last_used_at=_opt_float(row.get(prefix + "last_used_at")),
     )
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 __all__ = [

@@ -87,6 +87,14 @@ CREDENTIAL_BY_KEY = select(credentials).where(
 CONNECTION_BY_ID = select(connections).where(connections.c.id == bindparam("connection_id"))
 
 
+#: Record a connection's last use; executemany with [{"cid", "at"}, ...].
+TOUCH_CONNECTION = (
+    update(connections)
+    .where(connections.c.id == bindparam("cid"))
+    .values(last_used_at=bindparam("at"))
+)
+
+
 def key_params(key: CredentialKey) -> dict[str, str]:
     return {"client_id": key.client_id, "dc": key.dc, "zuid": key.zuid}
 
@@ -176,6 +184,7 @@ __all__ = [
     "CONNECTION_WITH_CREDENTIAL",
     "CREDENTIAL_BY_KEY",
     "JOIN_PREFIX",
+    "TOUCH_CONNECTION",
     "acquire_lease",
     "after_key",
     "count_by_key_id",

@@ -36,7 +36,7 @@ from sqlalchemy import (
 VERSION_TABLE = "zohoauth_alembic_version"
 #: The Alembic revision this code needs; keep equal to the newest script in migrations/versions
 #: (tests/store/test_migrations.py checks it). Opening a store compares against it.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 # Sized so the 4-column unique key fits InnoDB's 3072-byte limit in utf8mb4.
 CLIENT_ID_LEN = 128
@@ -91,6 +91,7 @@ connections = Table(
     Column("email", String(EMAIL_LEN), nullable=False),
     Column("email_norm", String(EMAIL_LEN), nullable=False),  # email.lower(), indexed
     Column("created_at", Double, nullable=False),
+    Column("last_used_at", Double, nullable=True),  # revision 0002
     PrimaryKeyConstraint("id", name="pk_zohoauth_connections"),
     UniqueConstraint("client_id", "dc", "zuid", "org_id", name="uq_zohoauth_connections_key_org"),
     ForeignKeyConstraint(

@@ -13,7 +13,7 @@ Driver and SQLAlchemy errors become StoreError here, at the boundary (`guard`).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -329,6 +329,14 @@ class SQLTokenStore:
             await conn.execute(delete(connections).where(key_where(connections, key)))
             result = await conn.execute(delete(credentials).where(key_where(credentials, key)))
         return result.rowcount > 0
+
+    async def touch_connections(self, used: Mapping[str, float]) -> None:
+        """Record when connections were last used (one batched UPDATE; missing ids ignored)."""
+        if not used:
+            return
+        rows = [{"cid": cid, "at": at} for cid, at in used.items()]
+        async with self._write("record connection use") as conn:
+            await conn.execute(q.TOUCH_CONNECTION, rows)
 
     async def delete_connection(self, connection_id: str) -> bool:
         """Delete one connection, and its credential when it was the last; False if missing."""

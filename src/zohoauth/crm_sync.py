@@ -16,7 +16,6 @@ loop (a TokenManager used only here creates its HTTP client lazily, on this loop
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from types import TracebackType
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 
 from .criteria import Criteria
 from .crm import CRMClient, Page, Record, TokenProvider
+from .loop_thread import LoopThread
 
 T = TypeVar("T")
 _BATCH = 200  # records moved per thread hop when iterating
@@ -49,12 +49,7 @@ class SyncCRMClient:
     def __init__(self, tokens: TokenProvider, connection_id: str, **kwargs: Any) -> None:
         if "http" in kwargs:
             raise TypeError("SyncCRMClient makes its own HTTP client; do not pass http=")
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name=f"zohoauth-crm-{connection_id}", daemon=True
-        )
-        self._thread.start()
-        self._closed = False
+        self._loop = LoopThread(f"zohoauth-crm-{connection_id}")
         self._lock = threading.Lock()
 
         async def make() -> CRMClient:  # the AsyncClient is born on the loop that uses it
@@ -63,40 +58,34 @@ class SyncCRMClient:
         try:
             self._client = self._run(make())
         except BaseException:
-            self._stop()
+            self._loop.close()
             raise
 
     def __repr__(self) -> str:
         return f"SyncCRMClient(connection_id={self._client.connection_id!r})"
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        if self._closed:
-            coro.close()
-            raise RuntimeError("this SyncCRMClient is closed")
-        if threading.current_thread() is self._thread:
-            coro.close()
-            raise RuntimeError(
-                "SyncCRMClient was called from its own event loop (would deadlock); "
-                "in async code use CRMClient"
-            )
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        try:
+            return self._loop.run(coro)
+        except RuntimeError as exc:
+            if self._loop.closed:
+                raise RuntimeError("this SyncCRMClient is closed") from exc
+            if "deadlock" in str(exc):
+                raise RuntimeError(
+                    "SyncCRMClient was called from its own event loop (would deadlock); "
+                    "in async code use CRMClient"
+                ) from exc
+            raise
 
     def close(self) -> None:
         """Close the HTTP client and stop the loop thread. Safe to call twice."""
         with self._lock:
-            if self._closed:
+            if self._loop.closed:
                 return
             try:
                 self._run(self._client.aclose())
             finally:
-                self._stop()
-
-    def _stop(self) -> None:
-        self._closed = True
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        if not self._thread.is_alive():
-            self._loop.close()
+                self._loop.close()
 
     def __enter__(self) -> SyncCRMClient:
         return self
@@ -112,7 +101,7 @@ class SyncCRMClient:
                 yield from batch
         finally:
             aclose = getattr(agen, "aclose", None)
-            if aclose is not None and not self._closed:
+            if aclose is not None and not self._loop.closed:
                 self._run(aclose())
 
     # -- the API, method for method ----------------------------------------------------------

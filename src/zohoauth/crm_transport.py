@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from .manager import AccessToken
 
 log = get_logger("zohoauth.crm")
-_STATUS = {n: str(n) for n in (200, 201, 202, 204, 207, 400, 401, 403, 404, 413, 429, 500)}
 
 
 class TokenProvider(Protocol):
@@ -161,7 +160,7 @@ class CRMTransport:
                 ) from exc
             status = resp.status_code
             content = resp.content
-            CRM_CALLS.labels(method, _STATUS.get(status) or str(status)).inc()
+            CRM_CALLS.labels(method, str(status)).inc()
             if status < 300:
                 if status == 204 or not content:
                     return status, None  # 204: no records, empty body [§6.3]

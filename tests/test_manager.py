@@ -14,7 +14,12 @@ import httpx
 import pytest
 
 from zohoauth.auth import ZohoAuth
-from zohoauth.errors import ReauthRequiredError, ThrottledError, ZohoUnavailableError
+from zohoauth.errors import (
+    NotFoundError,
+    ReauthRequiredError,
+    ThrottledError,
+    ZohoUnavailableError,
+)
 from zohoauth.events import Event, EventType
 from zohoauth.manager import ManagerConfig
 from zohoauth.tokens import Status
@@ -96,6 +101,47 @@ async def test_cache_hit_needs_no_store_and_no_zoho(emulator: Any, auth: ZohoAut
         assert (await auth.access_token(conn.id)).token == first.token
     assert calls == 0
     assert _refreshes(emulator) == 0
+
+
+async def test_cached_answer_is_dropped_when_the_connection_is_forgotten(
+    emulator: Any, auth: ZohoAuth
+) -> None:
+    """The hot path answers from a per-connection cache; logging out must empty it."""
+    conn = await login(auth, "ben@zylker.com")
+    await auth.access_token(conn.id)
+    await auth.access_token(conn.id)  # answered from the cache
+    await auth.logout(conn.id)
+    with pytest.raises(NotFoundError):
+        await auth.access_token(conn.id)
+
+
+async def test_relogin_replaces_the_cached_answer(emulator: Any, auth: ZohoAuth) -> None:
+    first = await login(auth, "dev@sunrise.in")
+    old = await auth.access_token(first.id)
+    again = await login(auth, "dev@sunrise.in")  # new tokens from Zoho, same credential
+    assert again.id == first.id
+    new = await auth.access_token(first.id)
+    assert new.token != old.token
+    cred = await auth.store.get_credential(first.credential)
+    assert cred is not None
+    assert cred.tokens.access_token == new.token
+
+
+async def test_sibling_org_after_a_401_gets_the_new_token_without_a_second_refresh(
+    emulator: Any, auth: ZohoAuth
+) -> None:
+    """Two orgs of one user share a credential. Org A's token is rejected (401) and
+    refreshed; org B, whose cached answer is that same token, is answered the new one as soon
+    as it reports the token stale, and Zoho sees one refresh."""
+    a = await login(auth, "ava@zylker.com")
+    b = await auth.connect_org(a.id, "80000002")
+    old_a, old_b = await auth.access_token(a.id), await auth.access_token(b.id)
+    assert old_a.token == old_b.token
+    new_a = await auth.access_token(a.id, stale=old_a.token)
+    assert new_a.token != old_a.token
+    new_b = await auth.access_token(b.id, stale=old_b.token)
+    assert (new_b.token, new_b.org_id) == (new_a.token, "80000002")
+    assert _refreshes(emulator) == 1
 
 
 async def test_refreshes_ahead_of_expiry(emulator: Any, auth: ZohoAuth, clock: Clock) -> None:

@@ -49,7 +49,7 @@ def settings(quick: bool) -> dict[str, Any]:
             "crm_rounds": 2,
             "web_users": 16,
             "web_requests": 2_000,
-            "web_rounds": 1,
+            "web_rounds": 2,
             "web_seconds": 10.0,
         }
     return {
@@ -207,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
                 latencies=s["storm_latencies"],
             )
         if "crm" in only:
-            say("CRM call cost")
-            raw["crm"] = crm_cost.run(s["crm_calls"], s["crm_rounds"], workdir, sdk_skip)
+            say("CRM call cost, https (as Zoho serves it)")
+            raw["crm"] = crm_cost.run(s["crm_calls"], s["crm_rounds"], workdir, sdk_skip, tls=True)
+            say("CRM call cost, plain http")
+            raw["crm_plain_http"] = crm_cost.run(
+                s["crm_calls"], s["crm_rounds"], workdir, sdk_skip, tls=False
+            )
         if "web" in only:
             say("web app under load")
             raw["web"] = web_load.run(

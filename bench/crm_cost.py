@@ -33,7 +33,16 @@ import httpx
 from zohoauth.crypto import KeyRing
 
 from ._common import process_cpu_seconds, spread
-from ._zoho import SDK_PRELUDE, LineChild, login, make_auth, register_client, self_client_grant
+from ._zoho import (
+    SDK_PRELUDE,
+    LineChild,
+    login,
+    make_auth,
+    register_client,
+    self_client_grant,
+    self_signed_certificate,
+    trusting,
+)
 from .emulator import emulator_process
 from .storm import first_lead
 
@@ -120,11 +129,25 @@ async def _zohoauth_and_raw(
     }
 
 
-def run(calls: int, rounds: int, workdir: Path, sdk_skip: str | None) -> dict[str, Any]:
+def run(
+    calls: int, rounds: int, workdir: Path, sdk_skip: str | None, *, tls: bool = False
+) -> dict[str, Any]:
+    """The three clients against one emulator; with `tls`, the emulator serves https (as Zoho
+    does) with a certificate all three clients trust."""
+    cert = self_signed_certificate(workdir) if tls else None
+    with trusting(cert[0] if cert else None):
+        result = _run(calls, rounds, workdir, sdk_skip, cert)
+    result["transport"] = "https (TLS 1.3, loopback)" if tls else "plain http (loopback)"
+    return result
+
+
+def _run(
+    calls: int, rounds: int, workdir: Path, sdk_skip: str | None, cert: tuple[str, str] | None
+) -> dict[str, Any]:
     cores = sorted(os.sched_getaffinity(0))
     server_core, client_core = cores[0], cores[-1]
     root = Path(__file__).resolve().parent.parent
-    with emulator_process(server_core) as (url, pid):
+    with emulator_process(server_core, tls=cert) as (url, pid):
         os.sched_setaffinity(0, {client_core})
         try:
             sdk: LineChild | None = None

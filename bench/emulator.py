@@ -64,9 +64,15 @@ MAX_REQUESTS = 2_000_000  # per measured phase: a hard bound besides the time li
 SERVER = """
 import json, os, sys
 os.sched_setaffinity(0, {int(sys.argv[3])})
-from zohoauth.emulator.server import serve
-seed = json.loads(open(sys.argv[4]).read()) if len(sys.argv) > 4 else None
-serve(sys.argv[1], int(sys.argv[2]), seed)
+seed = json.loads(open(sys.argv[4]).read()) if len(sys.argv) > 4 and sys.argv[4] else None
+if len(sys.argv) > 6:  # TLS: the same server as `serve`, with a certificate
+    import uvicorn
+    from zohoauth.emulator.app import create_app
+    uvicorn.run(create_app(seed), host=sys.argv[1], port=int(sys.argv[2]), log_level="warning",
+                access_log=False, lifespan="off", ssl_certfile=sys.argv[5], ssl_keyfile=sys.argv[6])
+else:
+    from zohoauth.emulator.server import serve
+    serve(sys.argv[1], int(sys.argv[2]), seed)
 """
 
 
@@ -74,25 +80,30 @@ serve(sys.argv[1], int(sys.argv[2]), seed)
 
 
 @contextlib.contextmanager
-def emulator_process(core: int, seed: dict[str, Any] | None = None) -> Iterator[tuple[str, int]]:
-    """The emulator in a child process pinned to `core` (with `seed`, else the built-in seed);
-    yields (base URL, pid)."""
+def emulator_process(
+    core: int, seed: dict[str, Any] | None = None, tls: tuple[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """The emulator in a child process pinned to `core` (with `seed`, else the built-in seed;
+    over https with `tls` = (certificate file, key file)); yields (base URL, pid)."""
     port = free_port()
     with (
         tempfile.TemporaryFile("w+") as err,
         tempfile.NamedTemporaryFile("w", suffix=".json") as sf,
     ):
-        extra = []
+        extra = [""]
         if seed is not None:
             sf.write(json.dumps(seed))
             sf.flush()
-            extra.append(sf.name)
+            extra = [sf.name]
+        if tls is not None:
+            extra += list(tls)
         proc = subprocess.Popen(
             [sys.executable, "-c", SERVER, HOST, str(port), str(core), *extra],
             stdout=subprocess.DEVNULL,
             stderr=err,
         )
-        url = f"http://{HOST}:{port}"
+        url = f"{'https' if tls else 'http'}://{HOST}:{port}"
+        verify: Any = tls[0] if tls else True
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -100,7 +111,8 @@ def emulator_process(core: int, seed: dict[str, Any] | None = None) -> Iterator[
                     err.seek(0)
                     raise RuntimeError(f"the emulator exited {proc.returncode}: {err.read()}")
                 with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(url + "/_emulator/health", timeout=1).status_code == 200:
+                    health = httpx.get(url + "/_emulator/health", timeout=1, verify=verify)
+                    if health.status_code == 200:
                         break
                 if time.monotonic() > deadline:
                     raise RuntimeError("the emulator did not answer within 30 s")

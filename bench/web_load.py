@@ -111,7 +111,17 @@ def web_app(emulator_url: str, workdir: Path, core: int) -> Iterator[dict[str, A
     command = [str(exe), "serve", "--host", HOST, "--port", str(port), "--migrate"]
     profile = os.environ.get("BENCH_PROFILE_WEB")  # a file: the app runs under pyinstrument
     if profile:
-        command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", profile, *command]
+        command = [
+            sys.executable,
+            "-m",
+            "pyinstrument",
+            "-r",
+            "text",
+            "--show-all",
+            "-o",
+            profile,
+            *command,
+        ]
     with tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen(
             command,
@@ -137,7 +147,7 @@ def web_app(emulator_url: str, workdir: Path, core: int) -> Iterator[dict[str, A
         finally:
             proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=120 if profile else 15)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)

@@ -49,7 +49,8 @@ def settings(quick: bool) -> dict[str, Any]:
             "crm_rounds": 2,
             "web_users": 16,
             "web_requests": 2_000,
-            "web_rounds": 2,
+            "web_rounds": 1,
+            "web_paced_rounds": 3,
             "web_seconds": 10.0,
         }
     return {
@@ -66,6 +67,7 @@ def settings(quick: bool) -> dict[str, Any]:
         "web_users": 32,
         "web_requests": 6_000,
         "web_rounds": 3,
+        "web_paced_rounds": 5,
         "web_seconds": 20.0,
     }
 
@@ -216,7 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         if "web" in only:
             say("web app under load")
             raw["web"] = web_load.run(
-                s["web_users"], s["web_requests"], s["web_rounds"], s["web_seconds"], workdir
+                s["web_users"],
+                s["web_requests"],
+                s["web_rounds"],
+                s["web_seconds"],
+                workdir,
+                paced_rounds=s["web_paced_rounds"],
             )
     raw["machine"] = info | {"loadavg_at_end": list(os.getloadavg())}
     raw["seconds"] = round(time.perf_counter() - started, 1)

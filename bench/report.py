@@ -701,6 +701,9 @@ def markdown(doc: dict[str, Any], images: list[str], image_dir: str = "benchmark
         "",
         _md_table(["path", "load", "req/s", "p50 ms", "p99 ms", "errors"], web_rows(doc)),
         "",
+        f"Each row is the median of {web.get('rounds', '?')} closed-loop runs of "
+        f"{_fmt(web.get('requests_per_run'))} requests and {web.get('fixed_rate_rounds', '?')} "
+        "fixed-rate runs (by p99; every run's figures are in the JSON). "
         f"p99 web app / direct: {_fmt(web.get('p99_vs_emulator_direct'), '×')} at the same "
         f"offered load, {_fmt(web.get('p99_vs_emulator_direct_closed_loop'), '×')} in the "
         f"closed loop; throughput {_fmt(web.get('throughput_vs_emulator_direct'), '×')} of "
@@ -720,7 +723,7 @@ def markdown(doc: dict[str, Any], images: list[str], image_dir: str = "benchmark
         "## Reproducing",
         "",
         "```",
-        "uv run python -m bench            # everything (~15-25 min on this machine)",
+        "uv run python -m bench            # everything (~10 min on this machine)",
         "uv run python -m bench --quick    # fewer sizes/rounds (< 5 min)",
         "uv run python -m bench --json results.json",
         "```",
@@ -816,8 +819,10 @@ def auto_notes(doc: dict[str, Any]) -> dict[str, str]:
         cpu = block.get("client_cpu_per_call_us", {})
         extra = per["zohoauth"]["median"] - per["raw_httpx"]["median"]
         text = (
-            f"Over {how}, CRMClient's read costs {_fmt(extra)} µs more than raw httpx's (token "
-            "cache hit, host check, cached headers, error mapping; within the rounds' spread); "
+            f"Over {how}, CRMClient's read costs {_fmt(abs(extra))} µs "
+            f"{'more' if extra >= 0 else 'less'} than raw httpx's (its own work: token cache "
+            "hit, host check, cached headers, error mapping; the difference is within the "
+            "rounds' spread); "
             f"raw httpx itself spends {_fmt(cpu.get('raw_httpx', {}).get('median'))} µs of CPU "
             "per request on this machine, and the emulator's answer is the rest."
         )

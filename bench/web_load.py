@@ -373,7 +373,13 @@ def _pick(runs: list[dict[str, Any]], key: str = "p99_ms") -> dict[str, Any]:
 
 
 def run(
-    users: int, requests: int, rounds: int, seconds: float, workdir: Path, rate_share: float = 0.5
+    users: int,
+    requests: int,
+    rounds: int,
+    seconds: float,
+    workdir: Path,
+    rate_share: float = 0.5,
+    paced_rounds: int | None = None,
 ) -> dict[str, Any]:
     cores = sorted(os.sched_getaffinity(0))
     emu_core, app_core = cores[0], cores[-1]
@@ -410,11 +416,12 @@ def run(
         rate = round(app_rps * rate_share, 1)
         paced_total = max(200, int(rate * seconds * 0.6))
         paced: dict[str, list[dict[str, Any]]] = {"app": [], "direct": []}
-        for n in range(rounds):
+        paced_rounds = paced_rounds or rounds
+        for n in range(paced_rounds):
             for name, (target, reqs) in paths.items():
                 paced[name].append(_go(load(target, reqs, paced_total, seconds, rate, pids)))
             print(
-                f"  web at {rate:,.0f} req/s {n + 1}/{rounds}: "
+                f"  web at {rate:,.0f} req/s {n + 1}/{paced_rounds}: "
                 + ", ".join(
                     f"{k} p50 {v[-1]['p50_ms']:.2f} p99 {v[-1]['p99_ms']:.2f} ms"
                     for k, v in paced.items()
@@ -428,6 +435,7 @@ def run(
         "connections": users,
         "requests_per_run": requests,
         "rounds": rounds,
+        "fixed_rate_rounds": paced_rounds,
         "login_seconds": round(login_s, 2),
         "emulator_core": emu_core,
         "app_core": app_core,

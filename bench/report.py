@@ -360,7 +360,7 @@ def text_report(doc: dict[str, Any]) -> str:
     lines += ["", "Refresh storm", ""]
     lines.append(
         table(
-            ["who", "callers", "refresh requests", "failed reads", "corrupted rows"],
+            ["who", "callers", "runs", "refresh requests", "failed reads", "corrupted rows"],
             storm_rows(doc),
         )
     )
@@ -377,29 +377,35 @@ def text_report(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def storm_rows(doc: dict[str, Any]) -> list[list[str]]:
-    rows = []
+def storm_groups(doc: dict[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(who, callers, runs) per kind of storm, in the order they ran."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in doc["refresh_storm"].get("zohoauth_runs", []):
-        rows.append(
-            [
-                f"zohoauth ({r['engine']}{', ' + r['variant'] if r.get('variant') else ''})",
-                f"{r['processes']} × {r['callers_per_process']}",
-                str(r["refresh_requests"]),
-                str(r["reads_failed"]),
-                str(r["corrupted_rows"]),
-            ]
-        )
+        who = f"zohoauth ({r['engine']}{', ' + r['variant'] if r.get('variant') else ''})"
+        groups.setdefault((who, f"{r['processes']} × {r['callers_per_process']}"), []).append(r)
     for r in doc["refresh_storm"].get("sdk_runs", []):
-        rows.append(
-            [
-                f"SDK (FileStore{', ' + r['variant'] if r.get('variant') else ''})",
-                f"1 × {r['threads']} threads",
-                str(r["refresh_requests"]),
-                str(r["reads_failed"]),
-                str(r["corrupted_rows"]),
-            ]
-        )
-    return rows
+        who = f"SDK (FileStore{', ' + r['variant'] if r.get('variant') else ''})"
+        groups.setdefault((who, f"1 × {r['threads']} threads"), []).append(r)
+    return [(who, callers, runs) for (who, callers), runs in groups.items()]
+
+
+def _runs(values: list[Any]) -> str:
+    """One run: its value; several: every value (they are counts, each one matters)."""
+    return ", ".join(str(v) for v in values)
+
+
+def storm_rows(doc: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            who,
+            callers,
+            str(len(runs)),
+            _runs([r["refresh_requests"] for r in runs]),
+            _runs([r["reads_failed"] for r in runs]),
+            _runs([r["corrupted_rows"] for r in runs]),
+        ]
+        for who, callers, runs in storm_groups(doc)
+    ]
 
 
 def crm_rows(crm: dict[str, Any]) -> list[list[str]]:
@@ -455,7 +461,7 @@ def plots(doc: dict[str, Any], out_dir: Path) -> list[str]:
     made = []
     lk = doc["lookup"]
     if lk.get("n_users"):
-        fig, ax = plt.subplots(figsize=(8, 5))
+        fig, ax = plt.subplots(figsize=(8, 6.5))
         for key, label in LOOKUP_PATHS:
             data = lk.get(key) or {}
             xs = [n for n in lk["n_users"] if str(n) in data]
@@ -472,23 +478,38 @@ def plots(doc: dict[str, Any], out_dir: Path) -> list[str]:
         ax.set_ylabel("µs per lookup (median, p10–p90)")
         ax.set_title("Token lookup vs number of stored users")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
         fig.tight_layout()
         fig.savefig(out_dir / "lookup.png", dpi=110)
         plt.close(fig)
         made.append("lookup.png")
-    rows = storm_rows(doc)
-    if rows:
-        fig, ax = plt.subplots(figsize=(8, 4))
-        labels = [f"{r[0]}\n{r[1]}" for r in rows]
-        values = [int(r[2]) for r in rows]
-        colors = ["tab:green" if r[0].startswith("zohoauth") else "tab:red" for r in rows]
-        ax.bar(range(len(rows)), values, color=colors)
-        for i, v in enumerate(values):
-            ax.text(i, v, str(v), ha="center", va="bottom")
-        ax.set_xticks(range(len(rows)), labels, fontsize=7)
-        ax.set_ylabel("refresh requests at Zoho")
-        ax.set_title("Refresh storm: one expired token, many concurrent callers")
+    groups = storm_groups(doc)
+    if groups:
+        import statistics
+
+        fig, ax = plt.subplots(figsize=(8, 0.6 * len(groups) + 1.5))
+        labels = [f"{who}, {callers}" for who, callers, _ in groups]
+        values = [statistics.median(r["refresh_requests"] for r in runs) for _, _, runs in groups]
+        highs = [max(r["refresh_requests"] for r in runs) for _, _, runs in groups]
+        lows = [min(r["refresh_requests"] for r in runs) for _, _, runs in groups]
+        colors = ["tab:green" if who.startswith("zohoauth") else "tab:red" for who, _, _ in groups]
+        ys = list(range(len(groups)))[::-1]
+        ax.barh(
+            ys,
+            values,
+            color=colors,
+            xerr=[
+                [v - lo for v, lo in zip(values, lows, strict=True)],
+                [hi - v for v, hi in zip(values, highs, strict=True)],
+            ],
+            capsize=3,
+        )
+        for y, v, hi in zip(ys, values, highs, strict=True):
+            ax.text(hi, y, f"  {v:g}", va="center")
+        ax.set_yticks(ys, labels, fontsize=8)
+        ax.set_xscale("symlog")
+        ax.set_xlabel("refresh requests at Zoho (median, min–max over runs)")
+        ax.set_title("Refresh storm: one expired token, concurrent callers", fontsize=10)
         fig.tight_layout()
         fig.savefig(out_dir / "refresh_storm.png", dpi=110)
         plt.close(fig)
@@ -638,7 +659,7 @@ def markdown(doc: dict[str, Any], images: list[str], image_dir: str = "benchmark
         "Zoho's limits (10 refreshes per token per 10 minutes, 15 live access tokens).",
         "",
         _md_table(
-            ["who", "callers", "refresh requests", "failed reads", "corrupted rows"],
+            ["who", "callers", "runs", "refresh requests", "failed reads", "corrupted rows"],
             storm_rows(doc),
         ),
         "",

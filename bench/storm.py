@@ -394,7 +394,7 @@ def run(
             if sdk_skip is not None:
                 skipped["sdk"] = sdk_skip
                 continue
-            for n in range(reps if not latency else max(1, reps // 2)):
+            for n in range(reps):
                 result = sdk_storm(url, sdk_threads, workdir, None)
                 result["variant"] = variant
                 result["token_latency_ms"] = latency

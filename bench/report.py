@@ -591,7 +591,8 @@ def markdown(doc: dict[str, Any], images: list[str], image_dir: str = "benchmark
         + (" --quick" if doc.get("quick") else "")
         + f"` on {doc.get('when')}; do not edit by hand._ Same machine, same emulator, one run. "
         "Every figure is the median of repeated runs, with the spread (p10–p90 or min–max) "
-        "alongside; the raw numbers are in the JSON (`--json FILE`).",
+        "alongside; every number, with each run's, is in "
+        "[`benchmarks/results.json`](benchmarks/results.json).",
         "",
         "## Results against the targets",
         "",
@@ -912,7 +913,9 @@ def auto_notes(doc: dict[str, Any]) -> dict[str, str]:
 
 
 def write_docs(doc: dict[str, Any], docs_dir: Path) -> Path:
+    """docs_dir/benchmarks.md, its plots and the full results (benchmarks/results.json)."""
     images = plots(doc, docs_dir / "benchmarks")
+    (docs_dir / "benchmarks" / "results.json").write_text(dumps(doc))
     path = docs_dir / "benchmarks.md"
     path.write_text(markdown(doc, images))
     return path

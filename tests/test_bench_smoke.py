@@ -169,6 +169,8 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
         assert (tmp_path / "benchmarks" / image).read_bytes().startswith(b"\x89PNG")
         assert f"benchmarks/{image}" in markdown
     assert "test CPU" in markdown
+    written = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
+    assert report.missing_keys(written) == []
 
 
 def test_missing_keys_are_named() -> None:

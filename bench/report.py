@@ -905,11 +905,28 @@ def auto_notes(doc: dict[str, Any]) -> dict[str, str]:
             f"httpx, JSON out, the access log line), while the emulator needs {_fmt(emu_cpu)} µs "
             "per read. A closed loop measures that CPU ratio as queueing (p99 = requests in "
             "flight × time per request at the slowest process); at the same offered load, below "
-            "both capacities, p99 compares the time a user waits. Load generator CPU: "
+            "both capacities, p99 compares the time a user waits."
+            + _fixed_rate_words(web)
+            + " Load generator CPU: "
             f"{a['cpu_loadgen']:.0%} of a core (app), {d['cpu_loadgen']:.0%} (direct); other "
             f"processes on the machine: {a['cpu_others']:.0%} / {d['cpu_others']:.0%} of a core."
         )
     return notes
+
+
+def _fixed_rate_words(web: dict[str, Any]) -> str:
+    fixed, closed = web.get("fixed_rate") or {}, web.get("closed_loop") or {}
+    rate = fixed.get("rps")
+    if not rate or not closed.get("app") or not closed.get("direct"):
+        return ""
+    app_use = rate / closed["app"]["rps"] if closed["app"]["rps"] else NAN
+    direct_use = rate / closed["direct"]["rps"] if closed["direct"]["rps"] else NAN
+    return (
+        f" That rate ({rate:,.0f} req/s) is {app_use:.0%} of what the app serves and "
+        f"{direct_use:.0%} of what the emulator serves: the app's requests still queue behind "
+        "one another on its core (its p99 is a few times its p50), the emulator's hardly do, "
+        "and on this shared machine any pause of the app's core shows in its tail."
+    )
 
 
 def write_docs(doc: dict[str, Any], docs_dir: Path) -> Path:

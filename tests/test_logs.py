@@ -87,3 +87,17 @@ def test_redact_keeps_harmless_values() -> None:
         "client_secret": "***",
         "empty_token": None,
     }
+
+
+def test_httpx_request_lines_only_at_debug() -> None:
+    """httpx announces every request at INFO; an INFO-level app does not log them."""
+    buf = io.StringIO()
+    configure_logging("json", "INFO", stream=buf)
+    logging.getLogger("httpx").info("HTTP Request: GET https://www.zohoapis.com/crm/v8/org")
+    logging.getLogger("httpx").warning("retrying")
+    assert "HTTP Request" not in buf.getvalue()
+    assert "retrying" in buf.getvalue()
+    configure_logging("json", "DEBUG", stream=buf)
+    logging.getLogger("httpx").info("HTTP Request: GET https://www.zohoapis.com/crm/v8/users")
+    assert "crm/v8/users" in buf.getvalue()
+    logging.getLogger().setLevel(logging.WARNING)

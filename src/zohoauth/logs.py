@@ -170,6 +170,12 @@ def configure_logging(
     root.handlers = [h for h in root.handlers if h.get_name() != "zohoauth"]
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
+    # httpx/httpcore announce every request at INFO: one line per CRM call, which costs ~4% of
+    # the web app's CPU per request (bench/web_load.py profile) and says nothing the access log
+    # and the CRM metrics don't. Kept when the app asks for DEBUG.
+    noisy = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(noisy)
 
 
 _STAMP = structlog.processors.TimeStamper(fmt="iso", utc=True)

@@ -29,6 +29,7 @@ from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.emulator.seed import DEFAULT_SEED
 from zohoauth.manager import ManagerConfig
 from zohoauth.oauth import OAuthClient
+from zohoauth.sdk_format import CSV_COLUMNS
 from zohoauth.store.sql import SQLTokenStore
 
 SCOPES = (
@@ -38,19 +39,8 @@ SCOPES = (
     "ZohoCRM.org.READ",
 )
 HOUR = 3600.0
-#: The SDK's FileStore columns, in its order (official-sdk.md).
-SDK_CSV_HEADER = [
-    "id",
-    "user_name",
-    "client_id",
-    "client_secret",
-    "refresh_token",
-    "access_token",
-    "grant_token",
-    "expiry_time",
-    "redirect_uri",
-    "api_domain",
-]
+#: The SDK's FileStore columns, in its order (official-sdk.md); the importer's own list.
+SDK_CSV_HEADER = list(CSV_COLUMNS)
 #: `CREATE TABLE` exactly as the SDK's README has it (note `redirect_url`).
 SDK_TABLE_DDL = """CREATE TABLE oauthtoken (
   id varchar(10) NOT NULL,

@@ -11,13 +11,11 @@ import contextlib
 import copy
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ import httpx
 from zohoauth.auth import ZohoAuth
 from zohoauth.crypto import KeyRing
 from zohoauth.datacenters import DataCenterRegistry
+from zohoauth.emulator import testing
 from zohoauth.emulator.seed import DEFAULT_SEED
 from zohoauth.manager import ManagerConfig
 from zohoauth.oauth import OAuthClient
@@ -106,36 +105,13 @@ def register_client(
         redirect_uri=redirect_uri,
         scopes=SCOPES,
     )
-    httpx.post(
-        f"{url}/_emulator/clients",
-        json={
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "redirect_uris": [redirect_uri],
-        },
-        timeout=10,
-    ).raise_for_status()
+    testing.register_client(url, client.client_id, client.client_secret, [redirect_uri])
     return client
 
 
 def self_client_grant(url: str, client: OAuthClient, email: str) -> dict[str, str]:
     """A Self Client code for `email` and the token URL / API base of the user's DC."""
-    with httpx.Client(base_url=url, timeout=10) as admin:
-        grant = admin.post(
-            "/_emulator/self-client/code",
-            json={
-                "client_id": client.client_id,
-                "email": email,
-                "scope": ",".join(client.all_scopes),
-                "access_type": "offline",
-            },
-        ).json()
-        endpoints = admin.get("/_emulator/endpoints").json()
-    return {
-        "code": grant["code"],
-        "api_base": endpoints[grant["location"]]["api_domain"],
-        "token_url": grant["accounts_server"] + "/oauth/v2/token",
-    }
+    return testing.self_client_grant(url, client.client_id, email, ",".join(client.all_scopes))
 
 
 def exchange(url: str, client: OAuthClient, email: str) -> dict[str, Any]:
@@ -156,34 +132,10 @@ def exchange(url: str, client: OAuthClient, email: str) -> dict[str, Any]:
 
 # -- logins ------------------------------------------------------------------------------------
 
-_INPUT = re.compile(r"<input\b[^>]*>", re.I)
-_ATTR = re.compile(r'(\w[\w-]*)\s*=\s*"([^"]*)"')
-_BUTTON = re.compile(r"<button\b[^>]*>", re.I)
-
 
 def consent(auth_url: str, email: str) -> httpx.URL:
     """Answer the emulator's consent page as `email` (accept); the redirect URL it sends."""
-    with httpx.Client(follow_redirects=False, timeout=10) as http:
-        page = http.get(auth_url)
-        page.raise_for_status()
-        form: dict[str, str] = {}
-        for tag in _INPUT.findall(page.text):
-            attrs = {k.lower(): unescape(v) for k, v in _ATTR.findall(tag)}
-            if "name" in attrs:
-                form[attrs["name"]] = attrs.get("value", "")
-        for tag in _BUTTON.findall(page.text):
-            attrs = {k.lower(): unescape(v) for k, v in _ATTR.findall(tag)}
-            if attrs.get("data-testid") == "accept" and "name" in attrs:
-                form[attrs["name"]] = attrs.get("value", "")
-        form["email"] = email
-        action = re.search(r'<form\b[^>]*action="([^"]*)"', page.text)
-        target = (
-            page.url.join(unescape(action.group(1))) if action and action.group(1) else page.url
-        )
-        resp = http.post(target, data=form)
-        if resp.status_code not in (302, 303):
-            raise RuntimeError(f"consent did not redirect: {resp.status_code} {resp.text[:200]}")
-        return httpx.URL(resp.headers["location"])
+    return testing.consent(auth_url, email)
 
 
 def make_auth(

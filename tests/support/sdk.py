@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from zohoauth.emulator import testing
 from zohoauth.oauth import OAuthClient
 
 SCRIPT = r"""
@@ -76,22 +75,9 @@ class MySQLTarget:
 
 def grant_for(emulator_url: str, client: OAuthClient, email: str) -> dict[str, str]:
     """A Self Client code for `email`, and the endpoints of that user's DC (for the SDK)."""
-    with httpx.Client(base_url=emulator_url, timeout=10) as admin:
-        grant = admin.post(
-            "/_emulator/self-client/code",
-            json={
-                "client_id": client.client_id,
-                "email": email,
-                "scope": ",".join(client.all_scopes),
-                "access_type": "offline",
-            },
-        ).json()
-        endpoints = admin.get("/_emulator/endpoints").json()
-    return {
-        "code": grant["code"],
-        "api_base": endpoints[grant["location"]]["api_domain"],
-        "token_url": grant["accounts_server"] + "/oauth/v2/token",
-    }
+    return testing.self_client_grant(
+        emulator_url, client.client_id, email, ",".join(client.all_scopes)
+    )
 
 
 def run_sdk(

@@ -28,7 +28,7 @@ from zohoauth.emulator import testing
 from zohoauth.emulator.seed import DEFAULT_SEED
 from zohoauth.manager import ManagerConfig
 from zohoauth.oauth import OAuthClient
-from zohoauth.sdk_format import CSV_COLUMNS
+from zohoauth.sdk_format import CSV_COLUMNS, DB_TABLE_DDL
 from zohoauth.store.sql import SQLTokenStore
 
 SCOPES = (
@@ -41,19 +41,7 @@ HOUR = 3600.0
 #: The SDK's FileStore columns, in its order (official-sdk.md); the importer's own list.
 SDK_CSV_HEADER = list(CSV_COLUMNS)
 #: `CREATE TABLE` exactly as the SDK's README has it (note `redirect_url`).
-SDK_TABLE_DDL = """CREATE TABLE oauthtoken (
-  id varchar(10) NOT NULL,
-  user_name varchar(255),
-  client_id varchar(255),
-  client_secret varchar(255),
-  refresh_token varchar(255),
-  access_token varchar(255),
-  grant_token varchar(255),
-  expiry_time varchar(20),
-  redirect_url varchar(255),
-  api_domain varchar(255),
-  primary key (id)
-)"""
+SDK_TABLE_DDL = DB_TABLE_DDL.format(table="oauthtoken")
 
 
 # -- the emulator ------------------------------------------------------------------------------

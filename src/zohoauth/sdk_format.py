@@ -38,6 +38,21 @@ CSV_COLUMNS = (
     "api_domain",
 )
 OLD_CSV_COLUMNS = CSV_COLUMNS[:9]
+#: The DB store's table as the SDK's README creates it (note `redirect_url`); `{table}` is its
+#: name (the SDK's default is `oauthtoken`).
+DB_TABLE_DDL = """CREATE TABLE {table} (
+  id varchar(10) NOT NULL,
+  user_name varchar(255),
+  client_id varchar(255),
+  client_secret varchar(255),
+  refresh_token varchar(255),
+  access_token varchar(255),
+  grant_token varchar(255),
+  expiry_time varchar(20),
+  redirect_url varchar(255),
+  api_domain varchar(255),
+  primary key (id)
+)"""
 DB_COLUMNS = tuple("redirect_url" if c == "redirect_uri" else c for c in CSV_COLUMNS)
 #: An access token this close to expiry is not worth an identity call: refresh instead.
 MIN_VALIDITY = 60.0

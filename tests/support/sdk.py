@@ -19,6 +19,7 @@ from typing import Any
 
 from zohoauth.emulator import testing
 from zohoauth.oauth import OAuthClient
+from zohoauth.sdk_format import DB_TABLE_DDL
 
 SCRIPT = r"""
 import json, os, sys
@@ -48,19 +49,7 @@ for n, user in enumerate(job["users"]):
 print(json.dumps({"tokens": len(store.get_tokens())}), flush=True)
 """
 
-MYSQL_TABLE_DDL = """CREATE TABLE {table} (
-  id varchar(10) NOT NULL,
-  user_name varchar(255),
-  client_id varchar(255),
-  client_secret varchar(255),
-  refresh_token varchar(255),
-  access_token varchar(255),
-  grant_token varchar(255),
-  expiry_time varchar(20),
-  redirect_url varchar(255),
-  api_domain varchar(255),
-  primary key (id)
-)"""  # as the SDK's README creates it
+MYSQL_TABLE_DDL = DB_TABLE_DDL  # as the SDK's README creates it
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from zohoauth.emulator import testing
 from zohoauth.emulator.seed import DEFAULT_SEED
 from zohoauth.manager import ManagerConfig
 from zohoauth.oauth import OAuthClient
-from zohoauth.sdk_format import CSV_COLUMNS, DB_TABLE_DDL
+from zohoauth.sdk._formats import CSV_COLUMNS, DB_TABLE_DDL
 from zohoauth.store.sql import SQLTokenStore
 
 SCOPES = (

@@ -53,6 +53,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from zohoauth.credentials import CredentialKey, Status, TokenSet
 from zohoauth.crypto import KeyRing
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.manager import ManagerConfig, TokenManager
@@ -69,7 +70,6 @@ from zohoauth.store.migrate import upgrade_async
 from zohoauth.store.schema import connections, credentials
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.store.urls import mask_url, normalize_url
-from zohoauth.tokens import CredentialKey, Status, TokenSet
 
 from ._common import machine, now_iso, spread, table, write_json
 

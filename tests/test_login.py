@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from zohoauth.auth import ZohoAuth
+from zohoauth.credentials import Status
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.errors import AccessDeniedError, LoginError, MixUpError, StateMismatchError
-from zohoauth.tokens import Status
 
 from .support.trap import TrapServer
 from .support.zoho import consent, login, make_auth, register_client, self_client_code

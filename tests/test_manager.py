@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from zohoauth.auth import ZohoAuth
+from zohoauth.credentials import Status
 from zohoauth.errors import (
     NotFoundError,
     ReauthRequiredError,
@@ -22,7 +23,6 @@ from zohoauth.errors import (
 )
 from zohoauth.events import Event, EventType
 from zohoauth.manager import ManagerConfig
-from zohoauth.tokens import Status
 
 from .support.storm import hold_lease_worker, storm_worker
 from .support.zoho import login, make_auth, register_client

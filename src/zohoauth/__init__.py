@@ -7,47 +7,148 @@
             ...
 
 See README.md for a full script and the web app.
+
+Everything a user imports is named here and in `__all__` (pinned by a test). The names load on
+first use (PEP 562), so `import zohoauth` and the CLI's `--help` stay fast: the store
+(SQLAlchemy), the settings (pydantic) and the HTTP client are imported only by what needs them.
 """
 
-from . import criteria
-from .auth import ZohoAuth
-from .config import Settings
-from .crm import CRMClient, Page
-from .crm_sync import SyncCRMClient
-from .crypto import KeyRing
-from .datacenters import ZOHO_DATA_CENTERS, DataCenter, DataCenterRegistry
-from .errors import (
-    AccessDeniedError,
-    ConfigError,
-    CRMError,
-    DataCenterError,
-    DecryptionError,
-    InvalidDataError,
-    InvalidModuleError,
-    InvalidTokenError,
-    LeaseTimeoutError,
-    LoginError,
-    MixUpError,
-    NotFoundError,
-    RateLimitedError,
-    ReauthRequiredError,
-    RecordNotFoundError,
-    ScopeMismatchError,
-    StateMismatchError,
-    StoreError,
-    ThrottledError,
-    TokenError,
-    ZohoAuthError,
-    ZohoUnavailableError,
-)
-from .events import Event, EventBus, EventType
-from .manager import AccessToken, ManagerConfig, TokenManager
-from .oauth import Callback, OAuthClient, PendingLogin
-from .store.base import TokenStore
-from .store.sql import SQLTokenStore
-from .tokens import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .auth import (
+        ZohoAuth,
+    )
+    from .config import (
+        Settings,
+    )
+    from .credentials import (
+        Connection,
+        Credential,
+        CredentialKey,
+        OrgInfo,
+        Status,
+        TokenSet,
+    )
+    from .crm import criteria
+    from .crm.client import (
+        CRMClient,
+        Page,
+    )
+    from .crm.sync import (
+        SyncCRMClient,
+    )
+    from .crypto import (
+        KeyRing,
+    )
+    from .datacenters import (
+        ZOHO_DATA_CENTERS,
+        DataCenter,
+        DataCenterRegistry,
+    )
+    from .errors import (
+        AccessDeniedError,
+        ConfigError,
+        CRMError,
+        DataCenterError,
+        DecryptionError,
+        InvalidDataError,
+        InvalidModuleError,
+        InvalidTokenError,
+        LeaseTimeoutError,
+        LoginError,
+        MixUpError,
+        NotFoundError,
+        RateLimitedError,
+        ReauthRequiredError,
+        RecordNotFoundError,
+        ScopeMismatchError,
+        StateMismatchError,
+        StoreError,
+        ThrottledError,
+        TokenError,
+        ZohoAuthError,
+        ZohoUnavailableError,
+    )
+    from .events import (
+        Event,
+        EventBus,
+        EventType,
+    )
+    from .manager import (
+        AccessToken,
+        ManagerConfig,
+        TokenManager,
+    )
+    from .oauth import (
+        Callback,
+        OAuthClient,
+        PendingLogin,
+    )
+    from .store.base import (
+        TokenStore,
+    )
+    from .store.sql import (
+        SQLTokenStore,
+    )
+
+#: public name -> the module that defines it (relative to this package)
+_EXPORTS: dict[str, str] = {
+    "ZohoAuth": ".auth",
+    "Settings": ".config",
+    "Connection": ".credentials",
+    "Credential": ".credentials",
+    "CredentialKey": ".credentials",
+    "OrgInfo": ".credentials",
+    "Status": ".credentials",
+    "TokenSet": ".credentials",
+    "CRMClient": ".crm.client",
+    "Page": ".crm.client",
+    "criteria": ".crm.criteria",
+    "SyncCRMClient": ".crm.sync",
+    "KeyRing": ".crypto",
+    "DataCenter": ".datacenters",
+    "DataCenterRegistry": ".datacenters",
+    "ZOHO_DATA_CENTERS": ".datacenters",
+    "AccessDeniedError": ".errors",
+    "CRMError": ".errors",
+    "ConfigError": ".errors",
+    "DataCenterError": ".errors",
+    "DecryptionError": ".errors",
+    "InvalidDataError": ".errors",
+    "InvalidModuleError": ".errors",
+    "InvalidTokenError": ".errors",
+    "LeaseTimeoutError": ".errors",
+    "LoginError": ".errors",
+    "MixUpError": ".errors",
+    "NotFoundError": ".errors",
+    "RateLimitedError": ".errors",
+    "ReauthRequiredError": ".errors",
+    "RecordNotFoundError": ".errors",
+    "ScopeMismatchError": ".errors",
+    "StateMismatchError": ".errors",
+    "StoreError": ".errors",
+    "ThrottledError": ".errors",
+    "TokenError": ".errors",
+    "ZohoAuthError": ".errors",
+    "ZohoUnavailableError": ".errors",
+    "Event": ".events",
+    "EventBus": ".events",
+    "EventType": ".events",
+    "AccessToken": ".manager",
+    "ManagerConfig": ".manager",
+    "TokenManager": ".manager",
+    "Callback": ".oauth",
+    "OAuthClient": ".oauth",
+    "PendingLogin": ".oauth",
+    "TokenStore": ".store.base",
+    "SQLTokenStore": ".store.sql",
+}
 
 __all__ = [
     "ZOHO_DATA_CENTERS",
@@ -101,3 +202,19 @@ __all__ = [
     "__version__",
     "criteria",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zohoauth' has no attribute {name!r}")
+    if module == ".crm.criteria":
+        value: Any = importlib.import_module(module, __name__)
+    else:
+        value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -22,14 +22,14 @@ import httpx
 
 from . import identity, login, oauth
 from .config import Settings
-from .crm import CRMClient
+from .credentials import Connection
+from .crm.client import CRMClient
 from .datacenters import DataCenterRegistry
 from .errors import NotFoundError, StateMismatchError
 from .events import EventBus
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
 from .store.base import TokenStore
-from .tokens import Connection
 
 
 class ZohoAuth:

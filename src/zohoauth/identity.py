@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
+from .credentials import OrgInfo
 from .errors import LoginError, ZohoUnavailableError
-from .tokens import OrgInfo
 
 
 class TokenRejectedError(LoginError):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import httpx
 
 from . import identity, oauth
+from .credentials import Connection, CredentialKey, TokenSet
 from .datacenters import DataCenterRegistry
 from .errors import AccessDeniedError, LoginError, MixUpError, StateMismatchError
 from .events import Event, EventBus, EventType
@@ -21,7 +22,6 @@ from .logs import get_logger
 from .metrics import LOGINS
 from .oauth import Callback, OAuthClient, PendingLogin
 from .store.base import TokenStore
-from .tokens import Connection, CredentialKey, TokenSet
 
 log = get_logger("zohoauth.login")
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import httpx
 
 from . import oauth
+from .credentials import Connection, Credential, CredentialKey, Status, TokenSet, needs_refresh
 from .datacenters import DataCenterRegistry
 from .errors import (
     LeaseTimeoutError,
@@ -44,7 +45,6 @@ from .logs import get_logger
 from .metrics import LEASE_WAITS, REFRESHES, TOKEN_CACHE
 from .oauth import OAuthClient
 from .store.base import TokenStore
-from .tokens import Connection, Credential, CredentialKey, Status, TokenSet, needs_refresh
 
 log = get_logger("zohoauth.manager")
 _NO_CONNECTION = "no such connection; it was deleted or never existed — log in again"

@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 
 from zohoauth.cli import app
 from zohoauth.config import Settings
+from zohoauth.credentials import Connection
 from zohoauth.crypto import KeyRing
 from zohoauth.oauth import OAuthClient
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.tokens import Connection
 
 from ..support.zoho import login, make_auth, register_client
 

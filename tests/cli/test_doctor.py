@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from zohoauth.checks import check_redirect_uri
 from zohoauth.crypto import KeyRing
+from zohoauth.ops.checks import check_redirect_uri
 
 from .conftest import Env, unreachable_db
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from zohoauth.credentials import CredentialKey, OrgInfo, TokenSet
 from zohoauth.crypto import KeyRing
-from zohoauth.store.login import Login
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.tokens import CredentialKey, OrgInfo, TokenSet
+from zohoauth.store.upsert import Login
 
 from .conftest import ALL_VARS, Env, arun, unreachable_db
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from zohoauth.credentials import CredentialKey
 from zohoauth.crypto import KeyRing
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.tokens import CredentialKey
 
 
 def contend(

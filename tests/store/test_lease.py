@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from zohoauth.credentials import Status
 from zohoauth.crypto import KeyRing
 from zohoauth.errors import NotFoundError
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.tokens import Status
 
-from .helpers import key, login, new_tokens
+from ..support.store import key, login, new_tokens
 from .lease_worker import contend
 
 

@@ -17,7 +17,7 @@ from zohoauth.store import migrate
 from zohoauth.store.schema import VERSION_TABLE, metadata
 from zohoauth.store.sql import SQLTokenStore
 
-from .helpers import key, login
+from ..support.store import key, login
 
 
 def _diff(sync_conn: Connection) -> list[Any]:

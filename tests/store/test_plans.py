@@ -13,7 +13,7 @@ from sqlalchemy import text
 from zohoauth.store import queries as q
 from zohoauth.store.sql import SQLTokenStore
 
-from .helpers import key, login
+from ..support.store import key, login
 
 HOT_PATH = {
     "connection_with_credential": lambda cid: q.CONNECTION_WITH_CREDENTIAL.params(

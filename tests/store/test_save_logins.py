@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from zohoauth.credentials import OrgInfo
 from zohoauth.errors import StoreError
-from zohoauth.store.login import Login
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.tokens import OrgInfo
+from zohoauth.store.upsert import Login
 
-from .helpers import API_DOMAIN, SCOPES, key, login, new_tokens
+from ..support.store import API_DOMAIN, SCOPES, key, login, new_tokens
 
 
 async def test_batch_inserts_new_users_and_updates_known_ones_in_order(

@@ -17,7 +17,7 @@ from zohoauth.store.rotate import count_by_key_id, rotate_keys
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.store.urls import normalize_url, sqlite_path
 
-from .helpers import ZOHO_TOKEN_RE, key, login, new_tokens
+from ..support.store import ZOHO_TOKEN_RE, key, login, new_tokens
 
 
 async def _dump(store: SQLTokenStore) -> bytes:

@@ -7,14 +7,14 @@ import asyncio
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from zohoauth.credentials import Status, TokenSet
 from zohoauth.crypto import KeyRing
 from zohoauth.errors import NotFoundError
 from zohoauth.store import schema
 from zohoauth.store.queries import key_where
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.tokens import Status, TokenSet
 
-from .helpers import API_DOMAIN, SCOPES, key, login, new_tokens
+from ..support.store import API_DOMAIN, SCOPES, key, login, new_tokens
 
 
 async def test_save_and_get_round_trip(store: SQLTokenStore) -> None:

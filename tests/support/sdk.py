@@ -19,7 +19,7 @@ from typing import Any
 
 from zohoauth.emulator import testing
 from zohoauth.oauth import OAuthClient
-from zohoauth.sdk_format import DB_TABLE_DDL
+from zohoauth.sdk._formats import DB_TABLE_DDL
 
 SCRIPT = r"""
 import json, os, sys

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from zohoauth.auth import ZohoAuth
+from zohoauth.credentials import Connection
 from zohoauth.crypto import KeyRing
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.emulator import testing
@@ -15,7 +16,6 @@ from zohoauth.emulator.testing import consent
 from zohoauth.manager import ManagerConfig
 from zohoauth.oauth import OAuthClient
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.tokens import Connection
 
 REDIRECT_URI = "http://127.0.0.1:8765/redirect.html"
 SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.modules.READ")

@@ -9,7 +9,7 @@ import pytest
 
 from zohoauth.emulator import BackgroundEmulator
 
-from .support import Browser, LiveApp
+from ..support.web import Browser, LiveApp
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import httpx
 
 from zohoauth.web.session import LOGIN_COOKIE, SESSION_COOKIE
 
-from .support import Browser, LiveApp
+from ..support.web import Browser, LiveApp
 
 
 def _set_cookie(resp: httpx.Response, name: str) -> str:

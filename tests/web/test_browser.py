@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .support import LiveApp
+from ..support.web import LiveApp
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from zohoauth.cli import app
 
-from .support import Browser, free_port
+from ..support.web import Browser, free_port
 
 READY = "zohoauth demo ready: "
 

@@ -14,7 +14,7 @@ import pytest
 from zohoauth.emulator import BackgroundEmulator
 from zohoauth.logs import configure_logging
 
-from .support import Browser, LiveApp
+from ..support.web import Browser, LiveApp
 
 
 @pytest.mark.parametrize(

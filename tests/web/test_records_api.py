@@ -11,7 +11,7 @@ import pytest
 
 from zohoauth.web.session import SESSION_COOKIE, CookieCodec, Session
 
-from .support import Browser, LiveApp
+from ..support.web import Browser, LiveApp
 
 
 def _create(b: Browser, last_name: str, **fields: Any) -> str:

@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 from zohoauth.emulator import BackgroundEmulator
 from zohoauth.web.session import SESSION_COOKIE
 
-from .support import CSRF, Browser, LiveApp
+from ..support.web import CSRF, Browser, LiveApp
 
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 15}
 USER = "ava@zylker.com"

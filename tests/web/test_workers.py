@@ -29,7 +29,7 @@ from zohoauth.crypto import KeyRing
 from zohoauth.emulator import BackgroundEmulator
 from zohoauth.store.urls import normalize_url
 
-from .support import Browser, free_port
+from ..support.web import Browser, free_port
 
 pytestmark = pytest.mark.postgres
 

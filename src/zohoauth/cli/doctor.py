@@ -20,8 +20,8 @@ def doctor(
     ] = True,
 ) -> None:
     """Check settings, database, encryption keys, Zoho's data centers and the redirect URI."""
-    from ..checks import Check, run_checks
     from ..errors import ZohoAuthError
+    from ..ops.checks import Check, run_checks
 
     try:
         s = settings()

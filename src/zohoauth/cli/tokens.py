@@ -1,6 +1,6 @@
 """`zohoauth tokens list|show|refresh|revoke|delete`: the stored tokens, from a terminal.
 
-A thin shell over `zohoauth.tokens_admin`; this module only opens the store from the settings,
+A thin shell over `zohoauth.ops.admin`; this module only opens the store from the settings,
 draws tables and progress bars, asks before destroying, and sets the exit code. No token is
 ever printed: rows show who, where and when.
 """
@@ -74,7 +74,7 @@ def tokens_list(
     ] = None,
 ) -> None:
     """Every stored connection: email, org, DC, status, expiry, last refresh, last use."""
-    from ..tokens_admin import format_time, list_rows
+    from ..ops.admin import format_time, list_rows
 
     async def body() -> list[Any]:
         async with open_store(settings()) as store:
@@ -126,7 +126,7 @@ def tokens_show(
     as_json: Annotated[bool, typer.Option("--json", help="JSON, for scripts.")] = False,
 ) -> None:
     """One connection in detail (never its tokens)."""
-    from ..tokens_admin import TokenRow, credential_of, format_time, resolve
+    from ..ops.admin import TokenRow, credential_of, format_time, resolve
 
     async def body() -> Any:
         async with open_store(settings()) as store:
@@ -185,7 +185,7 @@ def tokens_refresh(
 async def _refresh(key: str | None, force: bool, concurrency: int) -> list[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ..tokens_admin import credential_of, refresh_credentials, resolve
+    from ..ops.admin import credential_of, refresh_credentials, resolve
 
     async with open_auth(settings()) as auth:
         store = auth.store
@@ -238,7 +238,7 @@ def _confirm(question: str, yes: bool) -> None:
 
 def _resolve(s: Any, key: str) -> Any:
     """The one connection KEY names (before asking whether to destroy it)."""
-    from ..tokens_admin import resolve
+    from ..ops.admin import resolve
 
     async def find() -> Any:
         async with open_store(s) as store:
@@ -256,7 +256,7 @@ def tokens_revoke(
     import httpx
 
     from ..datacenters import DataCenterRegistry
-    from ..tokens_admin import revoke
+    from ..ops.admin import revoke
 
     s = settings()
     conn = _resolve(s, key)

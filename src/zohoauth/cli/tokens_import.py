@@ -1,6 +1,6 @@
 """`zohoauth tokens import-sdk`: move the official SDK's tokens into the encrypted store.
 
-The work is `zohoauth.sdk_import`; this shell reads the input, shows a progress bar, prints
+The work is `zohoauth.sdk._importer`; this shell reads the input, shows a progress bar, prints
 every row that was not imported with the reason, and writes a per-row report on request.
 Exit 0 when every row is imported, updated or unchanged; 3 when some rows were reported
 instead; 1 when nothing could be done (missing file, wrong format, unreachable database).
@@ -62,7 +62,7 @@ def import_sdk(
                     f"line {r.line}: [{style}]{r.outcome}[/{style}] {r.label} — {r.detail}",
                     highlight=False,
                 )
-    from ..sdk_format import OUTCOMES
+    from ..sdk._formats import OUTCOMES
 
     counts = {o: sum(1 for r in results if r.outcome == o) for o in OUTCOMES}
     summary = ", ".join(f"{n} {o}" for o, n in counts.items() if n) or "nothing"
@@ -86,8 +86,8 @@ async def _import(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ..datacenters import DataCenterRegistry
-    from ..sdk_format import ImportPolicy
-    from ..sdk_import import SDKImporter, read_csv, read_db
+    from ..sdk._formats import ImportPolicy
+    from ..sdk._importer import SDKImporter, read_csv, read_db
     from .tokens import open_store
 
     s = settings()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
-from ..tokens import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
+from ..credentials import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
 
 
 class TokenStore(Protocol):

@@ -12,9 +12,9 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..credentials import Connection, Credential, CredentialKey, Status, TokenSet
 from ..crypto import KeyRing
 from ..errors import DecryptionError
-from ..tokens import Connection, Credential, CredentialKey, Status, TokenSet
 
 CONNECTION_ID_PREFIX = "conn_"
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 
-from ..tokens import CredentialKey
+from ..credentials import CredentialKey
 from .codec import normalize_email
 from .schema import connections, credentials
 

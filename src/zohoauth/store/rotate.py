@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select, update
 
+from ..credentials import CredentialKey
 from ..crypto import KeyRing
-from ..tokens import CredentialKey
 from .codec import key_of
 from .engine import write_transaction
 from .queries import after_key, key_where

@@ -22,9 +22,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..credentials import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
 from ..crypto import KeyRing
 from ..errors import NotFoundError, StoreError, ZohoAuthError
-from ..tokens import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
 from . import queries as q
 from .codec import (
     connection_from_row,
@@ -33,7 +33,6 @@ from .codec import (
     key_of,
 )
 from .engine import make_engine, single_statement, to_store_error, write_transaction
-from .login import Login, save_login, save_logins
 from .migrate import (
     current_revision_on,
     ensure_sqlite_dir,
@@ -43,6 +42,7 @@ from .migrate import (
 )
 from .queries import key_where
 from .schema import connections, credentials
+from .upsert import Login, save_login, save_logins
 from .urls import mask_url, normalize_url
 
 Clock = Callable[[], float]

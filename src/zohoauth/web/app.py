@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from .._version import __version__
 from ..auth import ZohoAuth
 from ..config import Settings
 from ..errors import ConfigError
@@ -73,7 +74,7 @@ def create_app(
 
     app = FastAPI(
         title="zohoauth web app",
-        version="0.1.0",
+        version=__version__,
         summary="Login with Zoho for many users and data centers, and their CRM records.",
         description=(
             'Errors are `{"error": "<code>", "message": "<what to do>"}`. State-changing '

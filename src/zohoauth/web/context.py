@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from ..auth import ZohoAuth
-from ..tokens import Status
+from ..credentials import Status
 from .errors import not_logged_in
 from .session import SESSION_COOKIE, CookieCodec, Session
 

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..crm import CRMClient
-from ..crm_params import check_fields
+from ..crm._params import check_fields
+from ..crm.client import CRMClient
 from .context import active_connection, web
 from .errors import ApiError
 

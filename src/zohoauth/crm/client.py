@@ -17,9 +17,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .criteria import Criteria
-from .crm_errors import error_from_response
-from .crm_params import (
+from ..errors import CRMError
+from ._params import (
     MAX_BATCH,
     Params,
     check_fields,
@@ -31,8 +30,9 @@ from .crm_params import (
     per_page_param,
     search_param,
 )
-from .crm_transport import CRMTransport, TokenProvider
-from .errors import CRMError
+from ._responses import error_from_response
+from ._transport import CRMTransport, TokenProvider
+from .criteria import Criteria
 
 Record = dict[str, Any]
 _EMPTY_INFO: Final[Mapping[str, Any]] = {"count": 0, "more_records": False}

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from . import oauth
-from .datacenters import DataCenterRegistry
-from .errors import (
+from .. import oauth
+from ..credentials import Connection, Credential, CredentialKey, Status, needs_refresh
+from ..datacenters import DataCenterRegistry
+from ..errors import (
     NotFoundError,
     ReauthRequiredError,
     StoreError,
@@ -27,10 +28,9 @@ from .errors import (
     TokenError,
     ZohoUnavailableError,
 )
-from .events import Event, EventType
-from .manager import TokenManager
-from .store.base import TokenStore
-from .tokens import Connection, Credential, CredentialKey, Status, needs_refresh
+from ..events import Event, EventType
+from ..manager import TokenManager
+from ..store.base import TokenStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .config import Settings
-from .crypto import KeyRing
-from .datacenters import DataCenter, DataCenterRegistry
-from .errors import ZohoAuthError
+from ..config import Settings
+from ..crypto import KeyRing
+from ..datacenters import DataCenter, DataCenterRegistry
+from ..errors import ZohoAuthError
 
 Level = Literal["ok", "warn", "fail"]
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -75,8 +75,8 @@ def check_redirect_uri(uri: str) -> Check:
 
 async def check_store(s: Settings, ring: KeyRing) -> list[Check]:
     """Reachable, migrated, and the ring opens what is stored (one sample per key id)."""
-    from .store.sql import SQLTokenStore
-    from .store.urls import mask_url
+    from ..store.sql import SQLTokenStore
+    from ..store.urls import mask_url
 
     url = s.effective_database_url
     try:

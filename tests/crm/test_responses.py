@@ -8,14 +8,7 @@ from typing import Any
 
 import pytest
 
-from zohoauth.crm_errors import (
-    backoff_delay,
-    error_from_response,
-    redact,
-    retry_after_seconds,
-    scope_hint,
-)
-from zohoauth.crm_params import (
+from zohoauth.crm._params import (
     MAX_PAGED_RECORDS,
     check_fields,
     check_id,
@@ -24,6 +17,13 @@ from zohoauth.crm_params import (
     list_params,
     next_page,
     search_param,
+)
+from zohoauth.crm._responses import (
+    backoff_delay,
+    error_from_response,
+    redact,
+    retry_after_seconds,
+    scope_hint,
 )
 from zohoauth.errors import (
     CRMError,

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Final, TypeVar
 
+from ..errors import CRMError, InvalidDataError, InvalidModuleError
 from .criteria import Criteria
-from .errors import CRMError, InvalidDataError, InvalidModuleError
 
 #: Zoho's batch limit for insert, update, upsert and delete [reference/zoho-api.md §6.3].
 MAX_BATCH: Final = 100

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.crm_support import EmulatorTokens, Login, login
+from tests.support.crm import EmulatorTokens, Login, login
 from zohoauth import criteria as c
-from zohoauth.crm_sync import SyncCRMClient
+from zohoauth.crm.sync import SyncCRMClient
 from zohoauth.errors import RecordNotFoundError
 
 pytestmark = pytest.mark.timeout(60)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.crm_support import EmulatorTokens, Login, RequestLog, login, org_ids
+from tests.support.crm import EmulatorTokens, Login, RequestLog, login, org_ids
 from zohoauth import criteria as c
 from zohoauth.crm import CRMClient
 from zohoauth.datacenters import DataCenterRegistry

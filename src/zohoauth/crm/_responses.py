@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
-from .errors import (
+from ..errors import (
     CRMError,
     InvalidDataError,
     InvalidModuleError,

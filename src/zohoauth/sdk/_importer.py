@@ -33,9 +33,10 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import identity, oauth
-from .datacenters import DataCenterRegistry
-from .errors import (
+from .. import identity, oauth
+from ..credentials import CredentialKey, OrgInfo, TokenSet
+from ..datacenters import DataCenterRegistry
+from ..errors import (
     LoginError,
     ReauthRequiredError,
     ThrottledError,
@@ -43,7 +44,9 @@ from .errors import (
     ZohoAuthError,
     ZohoUnavailableError,
 )
-from .sdk_format import (
+from ..store.sql import SQLTokenStore
+from ..store.upsert import Login
+from ._formats import (
     DB_COLUMNS,
     ImportPolicy,
     RowPlan,
@@ -54,9 +57,6 @@ from .sdk_format import (
     plan_row,
     rows_from_db,
 )
-from .store.login import Login
-from .store.sql import SQLTokenStore
-from .tokens import CredentialKey, OrgInfo, TokenSet
 
 T = TypeVar("T")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_]+$")  # what the SDK's DBStore accepts
@@ -83,8 +83,8 @@ def read_csv(path: Path) -> tuple[list[SDKRow], list[RowResult]]:
 
 async def read_db(url: str, table: str = "oauthtoken") -> list[SDKRow]:
     """Rows of an SDK DBStore table (MySQL; any SQLAlchemy URL zohoauth accepts works)."""
-    from .store.engine import make_engine, to_store_error
-    from .store.urls import normalize_url
+    from ..store.engine import make_engine, to_store_error
+    from ..store.urls import normalize_url
 
     if not _TABLE_RE.match(table):
         raise SDKFormatError(f"table name {table!r} is invalid (letters, digits and _ only)")

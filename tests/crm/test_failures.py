@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.crm_support import EmulatorTokens, Login, RequestLog, login
+from tests.support.crm import EmulatorTokens, Login, RequestLog, login
 from tests.support.logs import capture_logs
 from zohoauth.crm import CRMClient
 from zohoauth.errors import (

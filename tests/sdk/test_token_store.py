@@ -27,7 +27,7 @@ from zohoauth.config import Settings
 from zohoauth.store import schema
 from zohoauth.store.urls import normalize_url
 
-from .cli.conftest import ALL_VARS, Env, arun, make_env
+from ..cli.conftest import ALL_VARS, Env, arun, make_env
 
 pytest.importorskip("zohocrmsdk", reason="the official SDK (dev dependency zohocrmsdk8-0)")
 

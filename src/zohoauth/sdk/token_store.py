@@ -49,16 +49,16 @@ except ImportError as exc:  # pragma: no cover - depends on the extra
 
 import httpx
 
-from . import identity
-from .config import Settings
-from .crypto import KeyRing
-from .datacenters import DataCenterRegistry
-from .errors import TokenError, ZohoAuthError
-from .loop_thread import LoopThread
-from .manager import ManagerConfig, TokenManager
-from .oauth import OAuthClient
-from .store.sql import SQLTokenStore
-from .tokens import Connection, Credential, CredentialKey, OrgInfo, TokenSet
+from .. import identity
+from .._loop_thread import LoopThread
+from ..config import Settings
+from ..credentials import Connection, Credential, CredentialKey, OrgInfo, TokenSet
+from ..crypto import KeyRing
+from ..datacenters import DataCenterRegistry
+from ..errors import TokenError, ZohoAuthError
+from ..manager import ManagerConfig, TokenManager
+from ..oauth import OAuthClient
+from ..store.sql import SQLTokenStore
 
 _STORE = "TOKEN_STORE"  # the SDK's error code for store failures
 

@@ -21,9 +21,9 @@ from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
+from .._loop_thread import LoopThread
+from .client import CRMClient, Page, Record, TokenProvider
 from .criteria import Criteria
-from .crm import CRMClient, Page, Record, TokenProvider
-from .loop_thread import LoopThread
 
 T = TypeVar("T")
 _BATCH = 200  # records moved per thread hop when iterating

@@ -22,8 +22,8 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .datacenters import DataCenterRegistry
-from .errors import ZohoAuthError
+from ..datacenters import DataCenterRegistry
+from ..errors import ZohoAuthError
 
 CSV_COLUMNS = (
     "id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zohoauth.datacenters import DataCenterRegistry
-from zohoauth.sdk_format import (
+from zohoauth.sdk._formats import (
     CSV_COLUMNS,
     ImportPolicy,
     RowPlan,

@@ -16,8 +16,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..credentials import Connection, CredentialKey, OrgInfo, Status, TokenSet
 from ..crypto import KeyRing
-from ..tokens import Connection, CredentialKey, OrgInfo, Status, TokenSet
 from .codec import encode_scopes, encrypt_tokens, new_connection_id, normalize_email
 from .engine import write_transaction
 from .queries import key_where

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zohoauth.tokens import Credential, CredentialKey, Status, TokenSet
-from zohoauth.tokens_admin import format_duration, format_time, refresh_plan
+from zohoauth.credentials import Credential, CredentialKey, Status, TokenSet
+from zohoauth.ops.admin import format_duration, format_time, refresh_plan
 
 NOW = 1_800_000_000.0
 KEY = CredentialKey("1000.ME", "eu", "42")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 import time
 
+from zohoauth.credentials import Connection, CredentialKey, OrgInfo, TokenSet
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.tokens import Connection, CredentialKey, OrgInfo, TokenSet
 
 CLIENT_ID = "1000.TESTCLIENT0000000000000000000"
 API_DOMAIN = "https://www.zohoapis.com"

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import httpx
 
-from .crm_errors import backoff_delay, error_from_response, retry_after_seconds
-from .crm_params import Params
-from .errors import CRMError, DataCenterError, ZohoUnavailableError
-from .logs import get_logger
-from .metrics import CRM_CALLS
+from ..errors import CRMError, DataCenterError, ZohoUnavailableError
+from ..logs import get_logger
+from ..metrics import CRM_CALLS
+from ._params import Params
+from ._responses import backoff_delay, error_from_response, retry_after_seconds
 
 if TYPE_CHECKING:
-    from .datacenters import DataCenterRegistry
-    from .manager import AccessToken
+    from ..datacenters import DataCenterRegistry
+    from ..manager import AccessToken
 
 log = get_logger("zohoauth.crm")
 

@@ -24,6 +24,7 @@ from ..support.web import Browser, LiveApp
         ("/index.html", "text/html", "no-cache"),
         ("/redirect.html", "text/html", "no-store"),
         ("/script.js", "text/javascript", "no-cache"),
+        ("/js/redirect.js", "text/javascript", "no-cache"),
         ("/styles.css", "text/css", "no-cache"),
         ("/favicon.svg", "image/svg+xml", "no-cache"),
     ],
@@ -49,11 +50,13 @@ def test_the_pages_carry_the_documented_hooks(
     index = b.get("/").text
     for hook in ("login", "user-email", "logout", "record-form", "create-record"):
         assert f'data-testid="{hook}"' in index
-    script = b.get("/script.js").text
+    # The rows and banners are drawn by the modules script.js imports (test_static.py).
+    scripts = "".join(b.get(f"/js/{name}.js").text for name in ("records", "notices"))
     for hook in ("record-row", "error"):
-        assert f'"data-testid": "{hook}"' in script
+        assert f'"data-testid": "{hook}"' in scripts
     assert "<script>" not in index  # no inline script: the CSP forbids it
-    assert 'src="/script.js"' in b.get("/redirect.html").text
+    assert 'type="module" src="/script.js"' in index
+    assert 'type="module" src="/js/redirect.js"' in b.get("/redirect.html").text
 
 
 def test_etag_revalidation(live: LiveApp, browser: Callable[[], Browser]) -> None:

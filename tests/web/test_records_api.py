@@ -44,8 +44,18 @@ def test_records_answer_in_zohos_own_shape(live: LiveApp, browser: Callable[[], 
     assert {r["id"] for r in nxt["data"]}.isdisjoint({r["id"] for r in body["data"]})
     # Default columns when no fields are named; the module list and its fields.
     assert "Company" in b.get("/api/records/Leads").json()["data"][0]
-    modules = b.get("/api/modules").json()["modules"]
+    listed = b.get("/api/modules").json()
+    modules = listed["modules"]
     assert [m["api_name"] for m in modules] == ["Leads", "Contacts", "Deals", "Accounts"]
+    assert modules[0]["singular_label"] == "Lead" and modules[0]["plural_label"] == "Leads"
+    # What the UI draws its tabs and tables from: each module's columns and naming fields.
+    assert listed["default_fields"]["Deals"][0] == "Deal_Name"
+    assert listed["name_fields"] == {
+        "Leads": ["First_Name", "Last_Name"],
+        "Contacts": ["First_Name", "Last_Name"],
+        "Deals": ["Deal_Name"],
+        "Accounts": ["Account_Name"],
+    }
     fields = b.get("/api/modules/Deals/fields").json()["fields"]
     required = {f["api_name"] for f in fields if f["system_mandatory"]}
     assert required == {"Deal_Name", "Stage"}

@@ -27,7 +27,12 @@ _TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-#: URL path → file in web/static.
+_STATIC = resources.files("zohoauth.web") / "static"
+#: The pages' ES modules, web/static/js/*.js, each served as /js/<name>: whatever is there is
+#: what the browser runs (no build step), so the folder itself is the list.
+SCRIPTS = sorted(f.name for f in (_STATIC / "js").iterdir() if f.name.endswith(".js"))
+#: URL path → file in web/static. index.html loads /script.js, its entry module, which imports
+#: the others from /js/; redirect.html loads /js/redirect.js and what it imports.
 PAGES = {
     "/": "index.html",
     "/index.html": "index.html",
@@ -35,6 +40,7 @@ PAGES = {
     "/script.js": "script.js",
     "/styles.css": "styles.css",
     "/favicon.svg": "favicon.svg",
+    **{f"/js/{name}": f"js/{name}" for name in SCRIPTS},
 }
 
 
@@ -47,10 +53,12 @@ class StaticFile:
 
 def load_static() -> dict[str, StaticFile]:
     """Every page, keyed by URL path (from the installed package, wheel or source tree)."""
-    root = resources.files("zohoauth.web") / "static"
     files: dict[str, StaticFile] = {}
     for url, name in PAGES.items():
-        body = (root / name).read_bytes()
+        target = _STATIC
+        for part in name.split("/"):
+            target = target / part
+        body = target.read_bytes()
         suffix = name[name.rfind(".") :]
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
         files[url] = StaticFile(body, _TYPES[suffix], etag)
@@ -67,7 +75,7 @@ def static_route(url: str) -> Callable[[Request], Awaitable[Response]]:
             return Response(status_code=304, headers=headers)
         return Response(page.body, media_type=page.media_type, headers=headers)
 
-    serve.__name__ = f"page_{PAGES[url].replace('.', '_')}"
+    serve.__name__ = "page_" + PAGES[url].replace(".", "_").replace("/", "_")
     return serve
 
 

@@ -42,6 +42,14 @@ DEFAULT_FIELDS: dict[Module, tuple[str, ...]] = {
     Module.Deals: ("Deal_Name", "Stage", "Amount", "Closing_Date", "Modified_Time"),
     Module.Accounts: ("Account_Name", "Industry", "Phone", "Billing_City", "Modified_Time"),
 }
+#: The fields whose values, joined by a space, name a record ("Ada Lovelace"): the UI's first
+#: column and what its confirmations call the record.
+NAME_FIELDS: dict[Module, tuple[str, ...]] = {
+    Module.Leads: ("First_Name", "Last_Name"),
+    Module.Contacts: ("First_Name", "Last_Name"),
+    Module.Deals: ("Deal_Name",),
+    Module.Accounts: ("Account_Name",),
+}
 
 ModulePath = Annotated[Module, Path(description="Leads, Contacts, Deals or Accounts")]
 RecordId = Annotated[str, Path(pattern=r"^[0-9]{1,30}$", description="A Zoho record id")]
@@ -140,12 +148,21 @@ def write_answer(results: list[dict[str, Any]], *, success: int, by_id: bool) ->
 # -- metadata ------------------------------------------------------------------------------
 @router.get("/modules", responses=ERRORS)
 async def modules(request: Request) -> JSONResponse:
-    """The modules the app offers, as Zoho describes them (`GET settings/modules`)."""
+    """The modules the app offers, as Zoho describes them (`GET settings/modules`: api_name,
+    the org's singular_label and plural_label, ...), in the app's tab order; with each module's
+    main columns (`default_fields`, what a read without `fields` answers) and the fields that
+    name a record (`name_fields`). The web UI draws its tabs and tables from this alone."""
     offered = {m.value for m in Module}
     found = [m for m in await _crm(request).modules() if m.get("api_name") in offered]
     order = [m.value for m in Module]
     found.sort(key=lambda m: order.index(m["api_name"]))
-    return _ok({"modules": found, "default_fields": {m.value: DEFAULT_FIELDS[m] for m in Module}})
+    return _ok(
+        {
+            "modules": found,
+            "default_fields": {m.value: DEFAULT_FIELDS[m] for m in Module},
+            "name_fields": {m.value: NAME_FIELDS[m] for m in Module},
+        }
+    )
 
 
 @router.get("/modules/{module}/fields", responses=ERRORS)

@@ -1,0 +1,42 @@
+/* zohoauth — how the login window tells the app window that a login finished.
+ *
+ * Login runs in a popup (or, on small screens and when popups are blocked, as a full page).
+ * redirect.html announces the outcome with `announceLogin`; index.html hears it with
+ * `listenForLogins`, by postMessage from its own origin or by a BroadcastChannel. A message can
+ * arrive both ways: its nonce lets the listener act once.
+ */
+
+const TYPE = "zohoauth:login";
+const CHANNEL = "zohoauth";
+
+/** Tell the opener (and every tab of this origin) `{ok, error?, message?}`. */
+export function announceLogin(outcome) {
+  const nonce = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const msg = Object.assign({ type: TYPE, nonce }, outcome);
+  try {
+    if ("BroadcastChannel" in window) {
+      const channel = new BroadcastChannel(CHANNEL);
+      channel.postMessage(msg);
+      channel.close();
+    }
+  } catch (err) { /* the opener may still get postMessage */ }
+  try {
+    if (window.opener && window.opener !== window) window.opener.postMessage(msg, window.location.origin);
+  } catch (err) { /* opener gone or cross-origin: nothing to tell */ }
+}
+
+/** Call `handler({ok, error?, message?})` once per login announced. */
+export function listenForLogins(handler) {
+  const seen = new Set();
+  const hear = (data) => {
+    if (!data || data.type !== TYPE || seen.has(data.nonce)) return;
+    seen.add(data.nonce);
+    handler(data);
+  };
+  window.addEventListener("message", (event) => {
+    if (event.origin === window.location.origin) hear(event.data);
+  });
+  if ("BroadcastChannel" in window) {
+    new BroadcastChannel(CHANNEL).addEventListener("message", (event) => hear(event.data));
+  }
+}

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .model import AccessToken, Client, GrantCode, RefreshToken, User, zoho_token
+from .model import Client, GrantCode, IssuedAccessToken, IssuedRefreshToken, User, zoho_token
 from .state import EmulatorState
 
 
@@ -303,7 +303,7 @@ def exchange_code(
         grant.used = True
         raise GrantError("invalid_code")
     del state.codes[code]
-    refresh: RefreshToken | None = None
+    refresh: IssuedRefreshToken | None = None
     # Offline gives a refresh token, but only on first consent or with prompt=consent [D A1].
     if grant.access_type == "offline" and grant.issue_refresh:
         refresh = _new_refresh_token(state, grant)
@@ -405,7 +405,7 @@ def revoke_user(state: EmulatorState, user: User) -> int:
 # -- minting ---------------------------------------------------------------------------------
 
 
-def _new_refresh_token(state: EmulatorState, grant: GrantCode) -> RefreshToken:
+def _new_refresh_token(state: EmulatorState, grant: GrantCode) -> IssuedRefreshToken:
     mine = sorted(
         (
             rt
@@ -419,7 +419,7 @@ def _new_refresh_token(state: EmulatorState, grant: GrantCode) -> RefreshToken:
     excess = len(mine) + 1 - state.config.max_refresh_tokens_per_user
     for old in mine[: max(excess, 0)]:
         revoke_token(state, old.token)
-    rt = RefreshToken(
+    rt = IssuedRefreshToken(
         token=zoho_token(),
         client_id=grant.client_id,
         zuid=grant.zuid,
@@ -437,13 +437,13 @@ def _mint_access(
     zuid: str,
     dc: str,
     scopes: tuple[str, ...],
-    parent: RefreshToken | None,
-) -> AccessToken:
+    parent: IssuedRefreshToken | None,
+) -> IssuedAccessToken:
     now = state.clock.now()
     if len(state.access_tokens) >= _SWEEP_TOKENS_AT:
         for dead in [t for t, at in state.access_tokens.items() if at.expires_at <= now]:
             del state.access_tokens[dead]
-    at = AccessToken(
+    at = IssuedAccessToken(
         token=zoho_token(),
         client_id=client_id,
         zuid=zuid,
@@ -469,7 +469,7 @@ def _mint_access(
     return at
 
 
-def _token_body(state: EmulatorState, access: AccessToken, api_domain: str) -> dict[str, Any]:
+def _token_body(state: EmulatorState, access: IssuedAccessToken, api_domain: str) -> dict[str, Any]:
     """Zoho's token response: `expires_in` in seconds, no legacy `expires_in_sec` [D A4, C1]."""
     return {
         "access_token": access.token,

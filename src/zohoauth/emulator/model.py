@@ -82,7 +82,9 @@ class GrantCode:
 
 
 @dataclass(slots=True)
-class RefreshToken:
+class IssuedRefreshToken:
+    """A refresh token as Zoho keeps it: who it was issued to, and what it has minted since."""
+
     token: str
     client_id: str
     zuid: str
@@ -94,7 +96,10 @@ class RefreshToken:
 
 
 @dataclass(slots=True)
-class AccessToken:
+class IssuedAccessToken:
+    """An access token as Zoho keeps it. "Issued": Zoho's record of a token, not the token a
+    client holds (zohoauth's own `AccessToken` is that; the emulator shares no names with it)."""
+
     token: str
     client_id: str
     zuid: str

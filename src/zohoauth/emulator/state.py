@@ -11,7 +11,7 @@ from typing import Any
 
 from .clock import VirtualClock
 from .config import EmulatorConfig
-from .model import AccessToken, Client, GrantCode, Org, RefreshToken, User
+from .model import Client, GrantCode, IssuedAccessToken, IssuedRefreshToken, Org, User
 
 
 @dataclass(slots=True)
@@ -56,8 +56,8 @@ class EmulatorState:
         self.users_by_email: dict[str, User] = {}  # lower-cased email -> user
         self.clients: dict[str, Client] = {}
         self.codes: dict[str, GrantCode] = {}
-        self.refresh_tokens: dict[str, RefreshToken] = {}
-        self.access_tokens: dict[str, AccessToken] = {}
+        self.refresh_tokens: dict[str, IssuedRefreshToken] = {}
+        self.access_tokens: dict[str, IssuedAccessToken] = {}
         # (zuid, client_id) pairs with an offline consent on record: later offline consents
         # without prompt=consent give no refresh token [D A1]. Cleared by revoke-user.
         self.consents: set[tuple[str, str]] = set()
@@ -89,7 +89,7 @@ class EmulatorState:
         return str(5_725_767_000_000_000_000 + self.id_counter * 1000 + 1)
 
     # -- tokens --------------------------------------------------------------------------
-    def authenticate(self, token: str) -> AccessToken | None:
+    def authenticate(self, token: str) -> IssuedAccessToken | None:
         """The live access token `token`, or None if unknown, expired, evicted or revoked."""
         found = self.access_tokens.get(token)
         if found is None:

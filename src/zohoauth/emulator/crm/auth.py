@@ -13,7 +13,7 @@ from typing import Final
 
 from starlette.datastructures import Headers
 
-from ..model import AccessToken, Org, User
+from ..model import IssuedAccessToken, Org, User
 from ..state import EmulatorState
 from . import errors
 
@@ -25,7 +25,7 @@ _BEARER: Final = "bearer "
 class Caller:
     """An authenticated CRM call: the token, its user, and the org the call works in."""
 
-    token: AccessToken
+    token: IssuedAccessToken
     user: User
     org: Org
     scopes: frozenset[str]  # lower-cased

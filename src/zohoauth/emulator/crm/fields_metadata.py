@@ -1,4 +1,5 @@
-"""Field and module metadata in Zoho's shape, built once from `modules.py`.
+"""Field metadata in Zoho's shape (the bodies of `GET settings/fields`), built once from
+`modules.py`; `settings.py` serves it and `modules_metadata.py` embeds it in module details.
 
 `GET settings/fields?module=X` is what the official SDK reads before it parses a module's records
 [S C8 utility.py]: it converts each value by the field's `data_type` (and `json_type`), follows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-DCS = {"us", "eu", "in", "au", "jp", "cn", "ca", "sa"}
+DCS = {"us", "eu", "in", "au", "jp", "cn", "ca", "sa", "uk"}
 
 
 def test_health(admin: httpx.Client) -> None:
@@ -22,14 +22,37 @@ def test_endpoints_list_every_dc_under_its_own_prefix(admin: httpx.Client) -> No
     assert len({ep["accounts_server"] for ep in eps.values()}) == len(DCS)
 
 
+def test_endpoints_say_where_each_dcs_users_sign_in(admin: httpx.Client) -> None:
+    """Multi-DC logins start at the US accounts server; China's at its own (a separate Zoho)."""
+    eps = admin.get("/_emulator/endpoints").json()
+    for dc, ep in eps.items():
+        china = dc == "cn"
+        assert set(ep) == {"accounts_server", "api_domain", "login_dc", "multi_dc"}
+        assert ep["login_dc"] == ("cn" if china else "us")
+        assert ep["multi_dc"] is not china
+    assert eps["uk"]["accounts_server"].endswith("/uk/accounts")
+    assert eps["uk"]["api_domain"].endswith("/uk/api")
+
+
 def test_seeded_users_span_dcs_and_one_user_has_two_orgs(admin: httpx.Client) -> None:
     users = admin.get("/_emulator/users").json()["users"]
-    assert {"us", "eu", "in"} <= {u["dc"] for u in users}
+    assert {u["dc"] for u in users} == DCS  # a user (and an org) in every DC
     assert any(len(u["orgs"]) == 2 for u in users)
     for u in users:
         assert u["email"]
         assert u["zuid"]
         assert u["orgs"]
+
+
+def test_the_uk_and_china_users(admin: httpx.Client) -> None:
+    """Earlier users keep their zuids (zuids follow the seed's order); UK's comes last."""
+    users = {u["email"]: u for u in admin.get("/_emulator/users").json()["users"]}
+    uk, cn = users["isla@thamesledger.co.uk"], users["li@dragongate.cn"]
+    assert (uk["dc"], uk["zuid"]) == ("uk", "90000010")
+    assert uk["orgs"] == [{"id": "80000010", "company_name": "Thames Ledger Ltd"}]
+    assert (cn["dc"], cn["zuid"]) == ("cn", "90000007")
+    assert cn["orgs"] == [{"id": "80000007", "company_name": "Dragon Gate Trading"}]
+    assert users["ava@zylker.com"]["zuid"] == "90000001"
 
 
 def test_register_client_validates_input(admin: httpx.Client) -> None:

@@ -63,7 +63,25 @@ def test_org_has_the_keys_clients_read(crm: Crm) -> None:
 
 @pytest.mark.parametrize(
     ("email", "company"),
-    [("dev@sunrise.in", "Sunrise Traders"), ("omar@oasis.sa", "Oasis Holdings")],
+    [
+        ("dev@sunrise.in", "Sunrise Traders"),
+        ("omar@oasis.sa", "Oasis Holdings"),
+        ("li@dragongate.cn", "Dragon Gate Trading"),
+        ("isla@thamesledger.co.uk", "Thames Ledger Ltd"),
+    ],
 )
 def test_org_in_other_dcs(crm_for: Callable[..., Crm], email: str, company: str) -> None:
-    assert crm_for(email).http.get("org").json()["org"][0]["company_name"] == company
+    crm = crm_for(email)
+    assert crm.http.get("org").json()["org"][0]["company_name"] == company
+    leads = crm.http.get("Leads", params={"fields": "Last_Name", "per_page": 5}).json()
+    assert len(leads["data"]) == 5  # each DC's org has records of its own
+
+
+def test_the_uk_org_is_british(crm_for: Callable[..., Crm]) -> None:
+    crm = crm_for("isla@thamesledger.co.uk")
+    (org,) = crm.http.get("org").json()["org"]
+    assert (org["country_code"], org["iso_code"], org["currency_symbol"]) == ("GB", "GBP", "£")
+    assert org["time_zone"] == "Europe/London"
+    (me,) = crm.http.get("users", params={"type": "CurrentUser"}).json()["users"]
+    assert (me["zuid"], me["locale"]) == ("90000010", "en_GB")
+    assert crm.api_domain.endswith("/uk/api")

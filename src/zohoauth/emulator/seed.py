@@ -4,7 +4,8 @@ A seed file is JSON with any of these keys (all optional; omitted ones take the 
 
     {"config":  {"access_token_ttl": 600, ...},            # EmulatorConfig overrides
      "clients": [{"client_id", "client_secret", "redirect_uris": [...]}],
-     "orgs":    [{"zgid", "company_name", "dc", "edition"?}],
+     "orgs":    [{"zgid", "company_name", "dc", "edition"?, "country_code"?, "currency"?,
+                  "time_zone"?}],
      "users":   [{"email", "first_name", "last_name", "dc", "orgs": [zgid, ...], "zuid"?}],
      "records": {"<zgid>": {"Leads": [{...}, ...]}},       # explicit records
      "generate_records": 30}                               # generated per module per org
@@ -54,6 +55,14 @@ DEFAULT_SEED: dict[str, Any] = {
         {"zgid": "80000007", "company_name": "Dragon Gate Trading", "dc": "cn"},
         {"zgid": "80000008", "company_name": "Maple Analytics", "dc": "ca"},
         {"zgid": "80000009", "company_name": "Oasis Holdings", "dc": "sa"},
+        {
+            "zgid": "80000010",
+            "company_name": "Thames Ledger Ltd",
+            "dc": "uk",
+            "country_code": "GB",
+            "currency": "GBP",
+            "time_zone": "Europe/London",
+        },
     ],
     "users": [
         # Ava belongs to two orgs: the multi-org case (X-CRM-ORG selects one).
@@ -121,6 +130,14 @@ DEFAULT_SEED: dict[str, Any] = {
             "last_name": "Haddad",
             "dc": "sa",
             "orgs": ["80000009"],
+        },
+        # New users go last: zuids follow the list order, and tests know the earlier ones.
+        {
+            "email": "isla@thamesledger.co.uk",
+            "first_name": "Isla",
+            "last_name": "Davies",
+            "dc": "uk",
+            "orgs": ["80000010"],
         },
     ],
     "generate_records": 30,
@@ -251,6 +268,9 @@ def apply_seed(state: EmulatorState, seed: dict[str, Any]) -> None:
                 primary_email=primary["email"],
                 primary_zuid="",
                 edition=o.get("edition", "Enterprise"),
+                time_zone=o.get("time_zone", "GMT"),
+                currency=o.get("currency", "USD"),
+                country_code=o.get("country_code", "US"),
             )
         )
     for n, u in enumerate(users):

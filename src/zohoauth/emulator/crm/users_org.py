@@ -30,6 +30,7 @@ _COUNTRIES: Final = {
     "CN": ("China", "zh_CN"),
     "CA": ("Canada", "en_CA"),
     "SA": ("Saudi Arabia", "ar_SA"),
+    "GB": ("United Kingdom", "en_GB"),
 }
 #: ISO currency -> (name, symbol, locale)
 _CURRENCIES: Final = {
@@ -41,6 +42,7 @@ _CURRENCIES: Final = {
     "CNY": ("Chinese Yuan", "¥", "zh_CN"),
     "CAD": ("Canadian Dollar", "CA$", "en_CA"),
     "SAR": ("Saudi Riyal", "SAR", "ar_SA"),
+    "GBP": ("Pound Sterling", "£", "en_GB"),
 }
 #: `users?type=` values [D C5] and whether each lists all (active, confirmed) members.
 _ALL_TYPES: Final = ("AllUsers", "ActiveUsers", "ConfirmedUsers", "ActiveConfirmedUsers")

@@ -123,6 +123,24 @@ def test_a_code_works_only_at_its_users_dc(
     assert "access_token" in exchange(admin, code, dc).json()  # not burnt by the attempt
 
 
+@pytest.mark.parametrize("wrong_dc", ["us", "eu", "uk"])
+def test_a_china_code_works_only_in_china(
+    admin: httpx.Client, oauth_client: str, wrong_dc: str
+) -> None:
+    code, dc = new_code(admin, "li@dragongate.cn", dc_path="cn")
+    assert dc == "cn"
+    assert zoho_error(exchange(admin, code, wrong_dc)) == "invalid_client"
+    assert "access_token" in exchange(admin, code, "cn").json()
+
+
+@pytest.mark.parametrize("dc", ["us", "uk"])
+def test_a_multi_dc_code_fails_in_china(admin: httpx.Client, oauth_client: str, dc: str) -> None:
+    code, location = new_code(admin, user_in(admin, dc))
+    assert location == dc
+    assert zoho_error(exchange(admin, code, "cn")) == "invalid_client"
+    assert "access_token" in exchange(admin, code, dc).json()
+
+
 @pytest.mark.parametrize(
     "redirect_uri", ["http://app.example.test/other", REDIRECT_URI + "/", None]
 )

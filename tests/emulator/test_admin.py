@@ -71,6 +71,38 @@ def test_register_client_validates_input(admin: httpx.Client) -> None:
     assert admin.post("/_emulator/clients", json={"client_secret": "s"}).status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("secrets", "message"),
+    [
+        ({}, "'client_secret' (common to all DCs) or 'client_secrets' is required"),
+        ({"client_secrets": {}}, "or 'client_secrets' is required"),
+        ({"client_secrets": ["eu"]}, "must be an object"),
+        ({"client_secrets": {"mars": "x"}}, "unknown DC 'mars'"),
+        ({"client_secrets": {"eu": ""}}, "of 'eu' must be a non-empty string"),
+        ({"client_secret": "", "client_secrets": {"eu": "x"}}, "non-empty string"),
+    ],
+)
+def test_register_client_validates_secrets(
+    admin: httpx.Client, secrets: dict[str, object], message: str
+) -> None:
+    r = admin.post("/_emulator/clients", json={"client_id": "1000.X", **secrets})
+    assert r.status_code == 400
+    assert message in r.json()["message"]
+
+
+def test_register_client_with_per_dc_secrets(admin: httpx.Client) -> None:
+    r = admin.post(
+        "/_emulator/clients",
+        json={
+            "client_id": "1000.PD",
+            "client_secrets": {"uk": "u", "cn": "c"},
+            "redirect_uris": [],
+        },
+    )
+    assert r.status_code == 201
+    assert r.json() == {"client_id": "1000.PD", "redirect_uris": [], "per_dc_secrets": ["cn", "uk"]}
+
+
 def test_clock_only_moves_forward(admin: httpx.Client) -> None:
     first = admin.post("/_emulator/clock", json={"advance_seconds": 100}).json()
     assert first["offset_seconds"] == 100

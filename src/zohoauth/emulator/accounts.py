@@ -276,7 +276,7 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
             if creds is None:
                 return _zoho_json({"status": "failure", "error": "invalid_client"}, status=400)
             try:
-                client_id = grants.check_client(state, *creds).client_id
+                client_id = grants.check_client(state, *creds, dc).client_id
             except grants.GrantError as exc:
                 return _zoho_json({"status": "failure", "error": exc.error}, status=400)
         kind = p.get("token_type") or None

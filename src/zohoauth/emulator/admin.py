@@ -15,8 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import dcs, grants
-from .model import Client
-from .seed import apply_seed
+from .seed import apply_seed, make_client
 from .state import EmulatorState, Fault
 
 
@@ -105,19 +104,22 @@ def build_routes(state: EmulatorState, seed: dict[str, Any]) -> list[Route]:
         return JSONResponse(body)
 
     async def clients(request: Request) -> Response:
+        """Register (or replace) a client: a common `client_secret`, per-DC `client_secrets`,
+        or both (a DC listed there uses its own secret)."""
         data = await _json(request)
-        client_id = _str(data, "client_id")
-        secret = _str(data, "client_secret")
-        uris = data.get("redirect_uris", [])
-        if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
-            raise AdminError("'redirect_uris' must be a list of strings")
-        for uri in uris:
-            if not uri.startswith(("http://", "https://")):
-                raise AdminError(f"redirect URI {uri!r} must start with http:// or https://")
-        assert client_id is not None
-        assert secret is not None
-        state.add_client(Client(client_id, secret, list(uris), str(data.get("name", "client"))))
-        return JSONResponse({"client_id": client_id, "redirect_uris": uris}, status_code=201)
+        try:
+            client = make_client(data)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from exc
+        state.add_client(client)
+        return JSONResponse(
+            {
+                "client_id": client.client_id,
+                "redirect_uris": client.redirect_uris,
+                "per_dc_secrets": sorted(client.client_secrets),
+            },
+            status_code=201,
+        )
 
     async def self_client_code(request: Request) -> Response:
         data = await _json(request)

@@ -204,17 +204,22 @@ def authorize(state: EmulatorState, request: AuthRequest, user: User) -> GrantCo
 # -- grant codes and the token endpoint ------------------------------------------------------
 
 
-def check_client(state: EmulatorState, client_id: str, client_secret: str) -> Client:
-    """The client, if the id is known and the secret matches; else a GrantError.
+def check_client(state: EmulatorState, client_id: str, client_secret: str, dc: str) -> Client:
+    """The client, if the id is known and the secret is the one `dc` expects; else a GrantError.
 
-    An unknown client is `invalid_client` [O asciisd#6, #18]. A wrong secret is
-    `invalid_client_secret`, as client libraries observed it [O schmorrison/Zoho#34]. A missing
-    secret is taken for an unauthenticated client: `invalid_client` [?].
+    An unknown client, or one not enabled in this DC (it has neither a common secret nor one
+    for `dc`), is `invalid_client` [O asciisd#6, #18]. A wrong secret, including another DC's
+    per-DC secret, is `invalid_client_secret`, as client libraries observed it
+    [O schmorrison/Zoho#34]. A missing secret is taken for an unauthenticated client:
+    `invalid_client` [?].
     """
     client = state.clients.get(client_id)
     if client is None or not client_secret:
         raise GrantError("invalid_client")
-    if not hmac.compare_digest(client.client_secret.encode(), client_secret.encode()):
+    expected = client.secret_for(dc)
+    if expected is None:
+        raise GrantError("invalid_client")
+    if not hmac.compare_digest(expected.encode(), client_secret.encode()):
         raise GrantError("invalid_client_secret")
     return client
 
@@ -282,7 +287,7 @@ def exchange_code(
     code_verifier: str | None,
 ) -> dict[str, Any]:
     """`grant_type=authorization_code`: the token response [D A4], or GrantError."""
-    client = check_client(state, client_id, client_secret)
+    client = check_client(state, client_id, client_secret, dc)
     grant = state.codes.get(code)
     now = state.clock.now()
     if grant is not None and grant.expires_at <= now:
@@ -323,7 +328,7 @@ def refresh_access_token(
     refresh_token: str,
 ) -> dict[str, Any]:
     """`grant_type=refresh_token`: a new access token and no refresh token [D A5], or GrantError."""
-    client = check_client(state, client_id, client_secret)
+    client = check_client(state, client_id, client_secret, dc)
     rt = state.refresh_tokens.get(refresh_token)
     # Revoked, unknown, another client's, or another DC's (unknown there): invalid_code
     # [D vs2-validity].

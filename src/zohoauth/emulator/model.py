@@ -55,12 +55,21 @@ class User:
 
 @dataclass(slots=True)
 class Client:
-    """An API-console client. Multi-DC is on: the same credentials work in every DC."""
+    """An API-console client with Multi-DC on: one client id in every DC, and a secret that is
+    common to all DCs or unique per DC, as the owner chose in the console (docs/zoho-reference.md
+    §Data centres). A DC in `client_secrets` uses its own secret, the others the common one; a
+    client with no common secret works only in the DCs it has a secret for.
+    """
 
     client_id: str
-    client_secret: str
+    client_secret: str | None  # common to every DC without a secret of its own
     redirect_uris: list[str]
     name: str = "client"
+    client_secrets: dict[str, str] = field(default_factory=dict)  # dc -> that DC's own secret
+
+    def secret_for(self, dc: str) -> str | None:
+        """The secret the token endpoint of `dc` expects; None if the client is not on there."""
+        return self.client_secrets.get(dc, self.client_secret)
 
 
 @dataclass(slots=True)

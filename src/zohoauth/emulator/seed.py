@@ -3,7 +3,8 @@
 A seed file is JSON with any of these keys (all optional; omitted ones take the default's):
 
     {"config":  {"access_token_ttl": 600, ...},            # EmulatorConfig overrides
-     "clients": [{"client_id", "client_secret", "redirect_uris": [...]}],
+     "clients": [{"client_id", "client_secret"?, "client_secrets"?: {"<dc>": secret},
+                  "redirect_uris": [...], "name"?}],               # a secret: common or per DC
      "orgs":    [{"zgid", "company_name", "dc", "edition"?, "country_code"?, "currency"?,
                   "time_zone"?}],
      "users":   [{"email", "first_name", "last_name", "dc", "orgs": [zgid, ...], "zuid"?}],
@@ -223,6 +224,39 @@ def zoho_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+def make_client(data: dict[str, Any]) -> Client:
+    """A client from its JSON description (seed file or `POST /_emulator/clients`).
+
+    `client_secret` is common to all DCs; `client_secrets` maps DCs to their own secrets. At
+    least one secret is needed. Raises ValueError saying what is wrong.
+    """
+    client_id = data.get("client_id")
+    if not isinstance(client_id, str) or not client_id:
+        raise ValueError("'client_id' must be a non-empty string")
+    common = data.get("client_secret")
+    if common is not None and (not isinstance(common, str) or not common):
+        raise ValueError("'client_secret' must be a non-empty string")
+    per_dc = data.get("client_secrets") or {}
+    if not isinstance(per_dc, dict):
+        raise ValueError('\'client_secrets\' must be an object of {"<dc>": "<secret>"}')
+    for dc, secret in per_dc.items():
+        if dc not in DATA_CENTERS:
+            raise ValueError(
+                f"'client_secrets' names unknown DC {dc!r}; known: {list(DATA_CENTERS)}"
+            )
+        if not isinstance(secret, str) or not secret:
+            raise ValueError(f"'client_secrets' of {dc!r} must be a non-empty string")
+    if common is None and not per_dc:
+        raise ValueError("'client_secret' (common to all DCs) or 'client_secrets' is required")
+    uris = data.get("redirect_uris", [])
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+        raise ValueError("'redirect_uris' must be a list of strings")
+    for uri in uris:
+        if not uri.startswith(("http://", "https://")):
+            raise ValueError(f"redirect URI {uri!r} must start with http:// or https://")
+    return Client(client_id, common, list(uris), str(data.get("name", "client")), dict(per_dc))
+
+
 def load_seed(path: Path | None) -> dict[str, Any]:
     """The default seed, or the file at `path` laid over it. Raises ValueError with the reason."""
     if path is None:
@@ -244,14 +278,7 @@ def apply_seed(state: EmulatorState, seed: dict[str, Any]) -> None:
         state.base_config = EmulatorConfig().with_overrides(seed["config"])
         state.config = state.base_config
     for c in seed.get("clients", []):
-        state.add_client(
-            Client(
-                c["client_id"],
-                c["client_secret"],
-                list(c["redirect_uris"]),
-                c.get("name", "client"),
-            )
-        )
+        state.add_client(make_client(c))
     users = seed.get("users", [])
     for o in seed.get("orgs", []):
         if o["dc"] not in DATA_CENTERS:

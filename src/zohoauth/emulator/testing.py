@@ -10,6 +10,7 @@ people's apps as well as for zohoauth's own tests and benchmarks:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from html import unescape
 
 import httpx
@@ -47,18 +48,22 @@ def consent(auth_url: str, email: str, decision: str = "accept", timeout: float 
 
 
 def register_client(
-    emulator_url: str, client_id: str, client_secret: str, redirect_uris: list[str]
+    emulator_url: str,
+    client_id: str,
+    client_secret: str | None,
+    redirect_uris: list[str],
+    *,
+    client_secrets: Mapping[str, str] | None = None,
 ) -> None:
-    """Register an API-console client (valid in every DC, as with Multi-DC on)."""
-    httpx.post(
-        f"{emulator_url}/_emulator/clients",
-        json={
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "redirect_uris": redirect_uris,
-        },
-        timeout=10,
-    ).raise_for_status()
+    """Register an API-console client with Multi-DC on: `client_secret` is common to every DC,
+    `client_secrets` gives DCs their own (`{"eu": "..."}`); with only the latter, the client
+    works only in the DCs it names."""
+    body: dict[str, object] = {"client_id": client_id, "redirect_uris": redirect_uris}
+    if client_secret is not None:
+        body["client_secret"] = client_secret
+    if client_secrets:
+        body["client_secrets"] = dict(client_secrets)
+    httpx.post(f"{emulator_url}/_emulator/clients", json=body, timeout=10).raise_for_status()
 
 
 def self_client_grant(

@@ -180,7 +180,15 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
                 else "Enter the email of the Zoho account to sign in with."
             )
             return show_form(request, dc, auth, email, message)
-        grant = grants.authorize(state, auth, user)
+        try:
+            grant = grants.authorize(state, auth, user)
+        except grants.GrantError as exc:
+            # Past the client's grant-code limit Zoho throws "access_denied" [D C1]; sent the
+            # way a denial is, to the verified redirect URI with the state [?].
+            refused = [("error", exc.error)]
+            if auth.state is not None:
+                refused.append(("state", auth.state))
+            return _redirect(auth.redirect_uri, refused)
         # Zoho's example puts state first; the order does not matter [D C2, A10, A11].
         params_out = [] if auth.state is None else [("state", auth.state)]
         params_out += [

@@ -18,6 +18,9 @@ from . import dcs, grants
 from .seed import apply_seed, make_client
 from .state import EmulatorState, Fault
 
+#: The admin API's `error` code for each HTTP status it answers with.
+_ERROR_CODES = {400: "bad_request", 404: "not_found", 429: "access_denied"}
+
 
 class AdminError(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
@@ -28,7 +31,7 @@ class AdminError(Exception):
 
 def _err(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse(
-        {"error": "bad_request" if status == 400 else "not_found", "message": message},
+        {"error": _ERROR_CODES.get(status, "bad_request"), "message": message},
         status_code=status,
     )
 
@@ -130,9 +133,18 @@ def build_routes(state: EmulatorState, seed: dict[str, Any]) -> list[Route]:
         if user is None:
             raise AdminError("unknown email; GET /_emulator/users lists the seeded accounts", 404)
         scopes = grants.parse_scopes(str(data.get("scope") or "ZohoCRM.modules.ALL"))
-        grant = grants.issue_code(
-            state, client, user, scopes, str(data.get("access_type") or "offline"), None
-        )
+        try:
+            grant = grants.issue_code(
+                state, client, user, scopes, str(data.get("access_type") or "offline"), None
+            )
+        except grants.GrantError as exc:
+            cfg = state.config
+            raise AdminError(
+                f"{exc.error}: Zoho issues at most {cfg.max_grant_codes_per_window} grant codes "
+                f"per client in {cfg.grant_code_window:g} s; wait (POST /_emulator/clock) or "
+                'switch the limit off (POST /_emulator/config {"grant_limits": false})',
+                429,
+            ) from exc
         return JSONResponse(
             {
                 "code": grant.code,

@@ -187,8 +187,12 @@ def refresh_on_consent(state: EmulatorState, request: AuthRequest, user: User) -
 
 
 def authorize(state: EmulatorState, request: AuthRequest, user: User) -> GrantCode:
-    """The user accepted: a grant code in the user's own DC, whatever DC served the page."""
-    return issue_code(
+    """The user accepted: a grant code in the user's own DC, whatever DC served the page.
+
+    Raises GrantError("access_denied") past the client's grant-code limit; the consent is then
+    not recorded (no code came of it).
+    """
+    grant = issue_code(
         state,
         request.client,
         user,
@@ -197,8 +201,19 @@ def authorize(state: EmulatorState, request: AuthRequest, user: User) -> GrantCo
         request.redirect_uri,
         request.code_challenge,
         request.code_challenge_method,
-        issue_refresh=refresh_on_consent(state, request, user),
+        issue_refresh=False,
     )
+    grant.issue_refresh = refresh_on_consent(state, request, user)
+    return grant
+
+
+def _room(times: deque[float], now: float, window: float, limit: int) -> bool:
+    """Whether a sliding `window` ending `now` holds fewer than `limit` of `times` (oldest
+    first), dropping those that have left it. Zoho does not say whether its windows slide or
+    are fixed [?]; a sliding one is never laxer."""
+    while times and times[0] <= now - window:
+        times.popleft()
+    return len(times) < limit
 
 
 # -- grant codes and the token endpoint ------------------------------------------------------
@@ -240,8 +255,17 @@ def issue_code(
 
     `redirect_uri=None` marks a Self Client code, exchanged without one [D A15]; Self Client codes
     keep the default `issue_refresh=True` (every offline Self Client code yields a refresh token).
+    Past `max_grant_codes_per_window` codes per client in `grant_code_window`, Zoho refuses with
+    `access_denied` for the rest of the window [D C1]: GrantError("access_denied").
     """
     now = state.clock.now()
+    cfg = state.config
+    if cfg.grant_limits:
+        times = state.code_times.setdefault(client.client_id, deque())
+        if not _room(times, now, cfg.grant_code_window, cfg.max_grant_codes_per_window):
+            state.stats.grant_limited += 1
+            raise GrantError("access_denied")
+        times.append(now)
     if len(state.codes) >= _SWEEP_CODES_AT:
         for dead in [c for c, g in state.codes.items() if g.used or g.expires_at <= now]:
             del state.codes[dead]
@@ -307,10 +331,13 @@ def exchange_code(
         # Zoho's PKCE error string is undocumented [?]; the code is burnt like any failed use.
         grant.used = True
         raise GrantError("invalid_code")
+    # Offline gives a refresh token, but only on first consent or with prompt=consent [D A1].
+    mints_refresh = grant.access_type == "offline" and grant.issue_refresh
+    if mints_refresh:
+        _count_new_refresh_token(state, grant)
     del state.codes[code]
     refresh: IssuedRefreshToken | None = None
-    # Offline gives a refresh token, but only on first consent or with prompt=consent [D A1].
-    if grant.access_type == "offline" and grant.issue_refresh:
+    if mints_refresh:
         refresh = _new_refresh_token(state, grant)
     access = _mint_access(state, grant.client_id, grant.zuid, grant.dc, grant.scopes, refresh)
     body = _token_body(state, access, api_domain)
@@ -335,14 +362,11 @@ def refresh_access_token(
     if rt is None or rt.client_id != client.client_id or rt.dc != dc:
         raise GrantError("invalid_code")
     now = state.clock.now()
-    window = state.config.refresh_window
-    # At most max_refreshes_per_window access tokens per refresh token in any `window` seconds,
-    # then "Access Denied" until the oldest mint leaves the window [D C1, A5]. Whether Zoho's
-    # window slides or is fixed is undocumented [?]; a sliding one is never laxer. Refused
-    # attempts are not counted. The code exchange's own access token is not counted [?].
-    while rt.mint_times and rt.mint_times[0] <= now - window:
-        rt.mint_times.popleft()
-    if len(rt.mint_times) >= state.config.max_refreshes_per_window:
+    # At most max_refreshes_per_window access tokens per refresh token in any refresh_window,
+    # then "Access Denied" until the oldest mint leaves the window [D C1, A5]. Refused attempts
+    # are not counted. The code exchange's own access token is not counted [?].
+    cfg = state.config
+    if not _room(rt.mint_times, now, cfg.refresh_window, cfg.max_refreshes_per_window):
         state.stats.throttled += 1
         raise GrantError("Access Denied")
     rt.mint_times.append(now)
@@ -408,6 +432,24 @@ def revoke_user(state: EmulatorState, user: User) -> int:
 
 
 # -- minting ---------------------------------------------------------------------------------
+
+
+def _count_new_refresh_token(state: EmulatorState, grant: GrantCode) -> None:
+    """Count a refresh token about to be minted for (user, client), or refuse it.
+
+    Past `max_new_refresh_tokens_per_window` in `new_refresh_token_window`, Zoho answers
+    "Access Denied" with HTTP 200 [D K43]; that the body is the refresh throttle's is a guess [?].
+    The code is not used up by the refusal [?].
+    """
+    cfg = state.config
+    if not cfg.grant_limits:
+        return
+    now = state.clock.now()
+    times = state.refresh_token_times.setdefault((grant.zuid, grant.client_id), deque())
+    if not _room(times, now, cfg.new_refresh_token_window, cfg.max_new_refresh_tokens_per_window):
+        state.stats.grant_limited += 1
+        raise GrantError("Access Denied")
+    times.append(now)
 
 
 def _new_refresh_token(state: EmulatorState, grant: GrantCode) -> IssuedRefreshToken:

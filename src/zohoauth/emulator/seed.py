@@ -2,7 +2,7 @@
 
 A seed file is JSON with any of these keys (all optional; omitted ones take the default's):
 
-    {"config":  {"access_token_ttl": 600, ...},            # EmulatorConfig overrides
+    {"config":  {"access_token_ttl": 600, "grant_limits": false, ...},  # EmulatorConfig
      "clients": [{"client_id", "client_secret"?, "client_secrets"?: {"<dc>": secret},
                   "redirect_uris": [...], "name"?}],               # a secret: common or per DC
      "orgs":    [{"zgid", "company_name", "dc", "edition"?, "country_code"?, "currency"?,
@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .config import EmulatorConfig
 from .dcs import DATA_CENTERS
 from .model import Client, Org, User
 from .modules import MODULES
@@ -275,7 +274,8 @@ def load_seed(path: Path | None) -> dict[str, Any]:
 def apply_seed(state: EmulatorState, seed: dict[str, Any]) -> None:
     """Load `seed` into an empty `state`."""
     if seed.get("config"):
-        state.base_config = EmulatorConfig().with_overrides(seed["config"])
+        # Over the config the emulator was started with (reset re-applies it: idempotent).
+        state.base_config = state.base_config.with_overrides(seed["config"])
         state.config = state.base_config
     for c in seed.get("clients", []):
         state.add_client(make_client(c))

@@ -6,6 +6,7 @@ The Accounts routes (`accounts.py`) mint and revoke tokens here, the CRM routes 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ class Stats:
     # refresh_token grants per DC, and the throttle hits, for tests of the library's restraint.
     refresh_by_dc: dict[str, int] = field(default_factory=dict)
     throttled: int = 0
+    # Grant codes and refresh tokens refused by Zoho's grant limits.
+    grant_limited: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class Stats:
             "consent_pages": self.consent_pages,
             "refresh_by_dc": dict(self.refresh_by_dc),
             "throttled": self.throttled,
+            "grant_limited": self.grant_limited,
         }
 
 
@@ -61,6 +65,10 @@ class EmulatorState:
         # (zuid, client_id) pairs with an offline consent on record: later offline consents
         # without prompt=consent give no refresh token [D A1]. Cleared by revoke-user.
         self.consents: set[tuple[str, str]] = set()
+        # Zoho's grant limits (sliding windows of virtual time): when each client was issued
+        # its recent grant codes, and each (zuid, client_id) its recent refresh tokens.
+        self.code_times: dict[str, deque[float]] = {}
+        self.refresh_token_times: dict[tuple[str, str], deque[float]] = {}
         # (zgid, module api_name) -> {record id -> record}; dicts keep insertion order.
         self.records: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.faults: dict[tuple[str, str | None], Fault] = {}

@@ -70,7 +70,7 @@ def test_code_exchange_returns_zohos_token_response(
     assert body["access_token"] != body["refresh_token"]
     assert body["api_domain"] == endpoints(admin)[dc]["api_domain"]
     assert body["token_type"] == "Bearer"
-    assert body["expires_in"] == 3600  # seconds; no legacy expires_in_sec [D A4]
+    assert body["expires_in"] == 3600  # seconds; no legacy expires_in_sec
     assert body["scope"] == "ZohoCRM.modules.ALL ZohoCRM.users.READ ZohoCRM.org.READ"
 
 
@@ -118,7 +118,8 @@ def test_a_code_works_only_at_its_users_dc(
 ) -> None:
     code, dc = new_code(admin, user_in(admin, "eu"))
     assert dc == "eu"
-    # Zoho answers invalid_client at another DC's accounts server [O asciisd#18].
+    # Zoho answers invalid_client at another DC's accounts server [docs/zoho-reference.md
+    # §Data centres].
     assert zoho_error(exchange(admin, code, wrong_dc)) == "invalid_client"
     assert "access_token" in exchange(admin, code, dc).json()  # not burnt by the attempt
 
@@ -331,7 +332,7 @@ def test_offline_gives_a_refresh_token_only_on_first_consent(
     first, _ = login(admin, ava, prompt=None)
     assert "refresh_token" in first
     again, _ = login(admin, ava, prompt=None)
-    assert "refresh_token" not in again  # [D A1]
+    assert "refresh_token" not in again  # only on first consent
     assert "access_token" in again
     forced, _ = login(admin, ava, prompt="consent")
     assert "refresh_token" in forced

@@ -72,7 +72,9 @@ def test_the_11th_refresh_in_10_minutes_is_access_denied(
     for _ in range(10):
         assert "access_token" in refresh(admin, rt, dc).json()
     denied = refresh(admin, rt, dc)
-    assert denied.status_code == 200  # [D K43]: the status stays 200
+    assert (
+        denied.status_code == 200
+    )  # the status stays 200 [docs/zoho-reference.md §Lifetimes and limits]
     assert denied.headers["content-type"] == ZOHO_JSON
     assert denied.json() == ACCESS_DENIED
     assert admin.get("/_emulator/stats").json()["throttled"] == 1
@@ -131,7 +133,7 @@ def test_the_16th_live_access_token_evicts_the_oldest(
     tokens = [first["access_token"]]
     for _ in range(14):
         tokens.append(refresh(admin, first["refresh_token"], dc).json()["access_token"])
-    assert all(live(emulator, t) for t in tokens)  # 15 live: the cap [D C1]
+    assert all(live(emulator, t) for t in tokens)  # 15 live: the cap
     tokens.append(refresh(admin, first["refresh_token"], dc).json()["access_token"])
     assert not live(emulator, tokens[0])
     assert all(live(emulator, t) for t in tokens[1:])
@@ -260,7 +262,7 @@ def test_the_11th_grant_code_in_10_minutes_is_access_denied(
     for n in range(10):
         new_code(admin, ava if n % 2 else ben)  # per client, whoever signs in
     refused = redirect_query(consent(admin, ava))
-    assert refused == {"error": "access_denied", "state": "st-123"}  # [D C1]: access_denied
+    assert refused == {"error": "access_denied", "state": "st-123"}  # Zoho: access_denied
     sc = admin.post("/_emulator/self-client/code", json={"client_id": CLIENT_ID, "email": ava})
     assert sc.status_code == 429
     assert sc.json()["error"] == "access_denied"
@@ -309,7 +311,9 @@ def test_the_11th_new_refresh_token_in_10_minutes_is_access_denied(
         assert "refresh_token" in login(admin, ava)[0]
     code, dc = new_code(admin, ava)
     denied = exchange(admin, code, dc)
-    assert denied.status_code == 200  # [D K43]: the status stays 200
+    assert (
+        denied.status_code == 200
+    )  # the status stays 200 [docs/zoho-reference.md §Lifetimes and limits]
     assert denied.headers["content-type"] == ZOHO_JSON
     assert denied.json() == ACCESS_DENIED
     assert admin.get("/_emulator/stats").json()["grant_limited"] == 1
@@ -352,7 +356,7 @@ def test_access_tokens_expire_after_access_token_ttl(
     assert live(emulator, first["access_token"])
     advance(admin, 2)
     assert not live(emulator, first["access_token"])
-    # The refresh token does not expire [D C1]: it mints a fresh one.
+    # The refresh token does not expire: it mints a fresh one.
     fresh = refresh(admin, first["refresh_token"], dc).json()["access_token"]
     assert live(emulator, fresh)
 
@@ -465,7 +469,7 @@ def test_the_newer_revoke_path_refuses_bad_requests(
     url = f"/{dc}/accounts/oauth/v2/revoke/token"
     rt = {"token": first["refresh_token"]}
     refused = [
-        admin.post(url, data=rt),  # no client authentication [D A8]
+        admin.post(url, data=rt),  # no client authentication
         admin.post(url, data=rt, headers={"Authorization": "Basic !!notbase64"}),
         admin.post(url, data=rt, headers={"Authorization": "Bearer x"}),
         admin.post(url, data=rt, headers=basic(CLIENT_ID, "wrong")),

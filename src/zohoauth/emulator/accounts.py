@@ -1,16 +1,16 @@
 """Zoho Accounts over HTTP for every DC: consent page, token endpoint, revoke.
 
-Token errors are HTTP 200 with `{"error": ...}` as Zoho sends them (reference §2c); parameters
-are read from the form body or the query string, since Zoho's own examples use the query string
-of a POST and its SDK the body (§2). Garbage in (odd content types, bad encodings, oversized
-bodies, unknown DC prefixes) is answered as a client error, never a 500.
+Token errors are HTTP 200 with `{"error": ...}` as Zoho sends them, and parameters are read from the
+form body or the query string, since Zoho's own examples use the query string of a POST and its SDK
+the body (docs/zoho-reference.md §Token endpoint). Garbage in (odd content types, bad encodings,
+oversized bodies, unknown DC prefixes) is answered as a client error, never a 500.
 
 The consent page is served under every DC prefix, and knows the users of its sign-in entry only
 (`dcs.LOGIN_DC`): a Multi-DC page (clients use the US one, as at Zoho) signs in every Multi-DC
 user and none from China; the China page (`/cn/accounts`) signs in China's users and nobody else.
 The code it issues belongs to the user's own DC, named in the redirect's `location` and
-`accounts-server` (§1, §5) [D A10]. `GET /oauth/serverinfo` lists the accounts servers of the
-sign-in entry it is asked at (docs/zoho-reference.md §Data centres).
+`accounts-server`, and `GET /oauth/serverinfo` lists the accounts servers of the sign-in entry
+it is asked at (docs/zoho-reference.md §Authorization endpoint, §Data centres).
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def _page(html: str, status: int = 200) -> Response:
 
 
 async def params_of(request: Request) -> dict[str, str]:
-    """Query-string parameters overlaid by form-body ones (either place works at Zoho [D A4]).
+    """Query-string parameters overlaid by form-body ones (either place works at Zoho
+    [docs/zoho-reference.md §Token endpoint]).
 
     Other content types (JSON, text) contribute nothing, so their parameters count as missing.
     Raises BadInput when a form body is malformed or too large.
@@ -183,13 +184,15 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
         try:
             grant = grants.authorize(state, auth, user)
         except grants.GrantError as exc:
-            # Past the client's grant-code limit Zoho throws "access_denied" [D C1]; sent the
-            # way a denial is, to the verified redirect URI with the state [?].
+            # Past the client's grant-code limit Zoho throws "access_denied" [docs/zoho-reference.md
+            # §Lifetimes and limits]; sent the way a denial is, to the verified redirect URI with
+            # the state [?].
             refused = [("error", exc.error)]
             if auth.state is not None:
                 refused.append(("state", auth.state))
             return _redirect(auth.redirect_uri, refused)
-        # Zoho's example puts state first; the order does not matter [D C2, A10, A11].
+        # Zoho's example puts state first; the order does not matter [docs/zoho-reference.md
+        # §Authorization endpoint].
         params_out = [] if auth.state is None else [("state", auth.state)]
         params_out += [
             ("code", grant.code),
@@ -271,15 +274,16 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
         if dc not in dcs.DATA_CENTERS:
             return Response("Not Found", status_code=404)
         state.stats.token_requests["revoke"] += 1
-        # Zoho answers a failed revocation with HTTP 400; the body is undocumented [?] [D A7].
+        # Zoho answers a failed revocation with HTTP 400; the body is undocumented [?]
+        # [docs/zoho-reference.md §Revoke].
         try:
             p = await params_of(request)
         except BadInput:
             return _zoho_json({"status": "failure", "error": "invalid_request"}, status=400)
         client_id: str | None = None
         if needs_client_auth:
-            # The newer form authenticates the client with HTTP Basic [D A8]; without it, or
-            # with bad credentials, the answer is a guess [?].
+            # The newer form authenticates the client with HTTP Basic [docs/zoho-reference.md
+            # §Revoke]; without it, or with bad credentials, the answer is a guess [?].
             creds = _basic_credentials(request.headers.get("authorization", ""))
             if creds is None:
                 return _zoho_json({"status": "failure", "error": "invalid_client"}, status=400)
@@ -296,11 +300,13 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
         return _zoho_json({"status": "failure", "error": "invalid_token"}, status=400)
 
     async def revoke_documented(request: Request) -> Response:
-        """`POST /oauth/v2/token/revoke?token=...` [D A7, C3]; the SDK sends a form [S C8]."""
+        """`POST /oauth/v2/token/revoke?token=...`; the SDK sends a form (docs/zoho-reference.md
+        §Revoke)."""
         return await revoke(request, needs_client_auth=False)
 
     async def revoke_newer(request: Request) -> Response:
-        """`POST /oauth/v2/revoke/token` with Basic client auth and token_type [D A8]."""
+        """`POST /oauth/v2/revoke/token` with Basic client auth and token_type
+        [docs/zoho-reference.md §Revoke]."""
         return await revoke(request, needs_client_auth=True)
 
     return [

@@ -1,4 +1,4 @@
-"""The emulator's admin API under `/_emulator/` (JSON in and out), as DESIGN.md lists it.
+"""The emulator's admin API under `/_emulator/` (JSON in and out), as the README lists it.
 
 Tests and the demo drive the emulated Zoho through it: register clients, mint Self Client codes,
 move the clock, inject faults, revoke a user, read counters, reset.

@@ -1,10 +1,10 @@
 """The HTML of the emulated Zoho sign-in/consent page and its error page.
 
 Plain server-rendered HTML with inline CSS and no script, so it works in any browser and under a
-strict Content-Security-Policy. Every value that reaches the page goes through `html.escape`:
-client names, scopes and echoed parameters are attacker-controlled. Browser tests find the form by
-`data-testid` = `email`, `accept`, `reject` (DESIGN.md); the page itself names a failure in an
-element with `data-testid="consent-error"`.
+strict Content-Security-Policy. Every value that reaches the page goes through `html.escape`: client
+names, scopes and echoed parameters are attacker-controlled. Browser tests find the form by
+`data-testid` = `email`, `accept`, `reject` (a public contract); the page itself names a failure in
+an element with `data-testid="consent-error"`.
 """
 
 from __future__ import annotations

@@ -62,8 +62,9 @@ class EmulatorState:
         self.codes: dict[str, GrantCode] = {}
         self.refresh_tokens: dict[str, IssuedRefreshToken] = {}
         self.access_tokens: dict[str, IssuedAccessToken] = {}
-        # (zuid, client_id) pairs with an offline consent on record: later offline consents
-        # without prompt=consent give no refresh token [D A1]. Cleared by revoke-user.
+        # (zuid, client_id) pairs with an offline consent on record: later offline consents without
+        # prompt=consent give no refresh token [docs/zoho-reference.md §Authorization endpoint].
+        # Cleared by revoke-user.
         self.consents: set[tuple[str, str]] = set()
         # Zoho's grant limits (sliding windows of virtual time): when each client was issued
         # its recent grant codes, and each (zuid, client_id) its recent refresh tokens.

@@ -1,8 +1,8 @@
 """The metadata endpoints: `settings/modules`, `settings/modules/{api_name}`, `settings/fields`.
 
-The official SDK reads `settings/fields?module=X` before it parses a module's records
-[S C8 utility.py]. The bodies are static (`modules_metadata.py`, `fields_metadata.py`), so
-they are serialised once here; shapes follow modules.json / fields.json [S C7] (reference §6.4).
+The official SDK reads `settings/fields?module=X` before it parses a module's records. The bodies
+are static (`modules_metadata.py`, `fields_metadata.py`), so they are serialised once here; shapes
+follow Zoho's OpenAPI spec, modules.json / fields.json [docs/zoho-reference.md §Modules].
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Who and where: the `users` and `org` endpoints.
 
 The official SDK calls `users?type=CurrentUser` and `org` right after a code exchange: it keys
-its token store by `users[0].email` and `org[0].zgid` [S C8 utility.py]. Shapes follow
-users.json / org.json [S C7] and Zoho's samples (reference §6.1, §6.2).
+its token store by `users[0].email` and `org[0].zgid`. Shapes follow Zoho's OpenAPI spec
+(users.json, org.json) and Zoho's samples (docs/zoho-reference.md §Current user, §Org).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ _CURRENCIES: Final = {
     "SAR": ("Saudi Riyal", "SAR", "ar_SA"),
     "GBP": ("Pound Sterling", "£", "en_GB"),
 }
-#: `users?type=` values [D C5] and whether each lists all (active, confirmed) members.
+#: `users?type=` values [docs/zoho-reference.md §Current user] and whether each lists all
+#: (active, confirmed) members.
 _ALL_TYPES: Final = ("AllUsers", "ActiveUsers", "ConfirmedUsers", "ActiveConfirmedUsers")
 _ADMIN_TYPES: Final = ("AdminUsers", "ActiveConfirmedAdmins")
 _NOBODY_TYPES: Final = ("DeactiveUsers", "NotConfirmedUsers", "DeletedUsers")
@@ -140,7 +141,8 @@ async def users(call: Call) -> Response:
 
 
 async def user(call: Call) -> Response:
-    """`users/{id}`: one member of the org by CRM user id; 204 when unknown [S users.json]."""
+    """`users/{id}`: one member of the org by CRM user id; 204 when unknown [docs/zoho-reference.md
+    §Current user]."""
     require_scope(call.caller, *USERS_READ)
     org = call.caller.org
     for u in call.state.users.values():

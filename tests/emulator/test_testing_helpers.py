@@ -34,8 +34,13 @@ def test_consent_accept_and_reject(emulator: BackgroundEmulator) -> None:
     no = testing.consent(_auth_url(emulator, "s2"), "clara@brightwave.eu", decision="reject")
     assert no.params["error"] == "access_denied"
     assert "code" not in no.params
-    with pytest.raises(RuntimeError, match="did not redirect"):
+    with pytest.raises(RuntimeError, match="did not redirect: 200 No Zoho account"):
         testing.consent(_auth_url(emulator), "nobody@nowhere.example")
+    # China's users sign in at China's own accounts server, and only there.
+    china = _auth_url(emulator).replace("/us/accounts/", "/cn/accounts/")
+    assert testing.consent(china, "li@dragongate.cn").params["location"] == "cn"
+    with pytest.raises(RuntimeError, match=r"li@dragongate\.cn"):
+        testing.consent(_auth_url(emulator), "li@dragongate.cn")
 
 
 def test_self_client_grant_says_where_to_redeem(emulator: BackgroundEmulator) -> None:

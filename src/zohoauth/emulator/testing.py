@@ -19,6 +19,7 @@ _INPUT = re.compile(r"<input\b[^>]*>", re.I)
 _BUTTON = re.compile(r"<button\b[^>]*>", re.I)
 _ATTR = re.compile(r'(\w[\w-]*)\s*=\s*"([^"]*)"')
 _ACTION = re.compile(r'<form\b[^>]*action="([^"]*)"')
+_PROBLEM = re.compile(r'data-testid="consent-error">([^<]*)<')
 
 
 def consent(auth_url: str, email: str, decision: str = "accept", timeout: float = 10) -> httpx.URL:
@@ -43,7 +44,11 @@ def consent(auth_url: str, email: str, decision: str = "accept", timeout: float 
         )
         resp = http.post(target, data=form)
         if resp.status_code not in (302, 303):
-            raise RuntimeError(f"consent did not redirect: {resp.status_code} {resp.text[:200]}")
+            # The page names its refusal (e.g. an email this accounts server does not know: a
+            # China user at a Multi-DC page, or the other way round).
+            said = _PROBLEM.search(resp.text)
+            why = unescape(said.group(1)) if said else resp.text[:200]
+            raise RuntimeError(f"consent did not redirect: {resp.status_code} {why}")
         return httpx.URL(resp.headers["location"])
 
 

@@ -65,14 +65,16 @@ SERVER = """
 import json, os, sys
 os.sched_setaffinity(0, {int(sys.argv[3])})
 seed = json.loads(open(sys.argv[4]).read()) if len(sys.argv) > 4 and sys.argv[4] else None
+config = {"grant_limits": False}  # benches log in many times; Zoho's grant limits would refuse
 if len(sys.argv) > 6:  # TLS: the same server as `serve`, with a certificate
     import uvicorn
     from zohoauth.emulator.app import create_app
-    uvicorn.run(create_app(seed), host=sys.argv[1], port=int(sys.argv[2]), log_level="warning",
-                access_log=False, lifespan="off", ssl_certfile=sys.argv[5], ssl_keyfile=sys.argv[6])
+    uvicorn.run(create_app(seed, config), host=sys.argv[1], port=int(sys.argv[2]),
+                log_level="warning", access_log=False, lifespan="off",
+                ssl_certfile=sys.argv[5], ssl_keyfile=sys.argv[6])
 else:
     from zohoauth.emulator.server import serve
-    serve(sys.argv[1], int(sys.argv[2]), seed)
+    serve(sys.argv[1], int(sys.argv[2]), seed, config)
 """
 
 

@@ -32,7 +32,7 @@ T = TypeVar("T")
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[BackgroundEmulator]:
     """One emulator for the session, on a free loopback port."""
-    with BackgroundEmulator() as emu:
+    with BackgroundEmulator(config={"grant_limits": False}) as emu:  # tests log in a lot
         yield emu
 
 

@@ -51,7 +51,7 @@ class SDKFile:
 @pytest.fixture(scope="module")
 def sdk_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SDKFile]:
     workdir = tmp_path_factory.mktemp("sdk")
-    with BackgroundEmulator() as emu:
+    with BackgroundEmulator(config={"grant_limits": False}) as emu:
         client = register_client(emu.url)
         run_sdk(emu.url, client, EMAILS, workdir, csv_path=workdir / "sdk_tokens.txt")
         yield SDKFile(emu, client, workdir / "sdk_tokens.txt")

@@ -24,7 +24,8 @@ CLIENT_SECRET = "accounts-test-secret-0123456789abcdef"
 CLIENT_NAME = "Acme CRM Sync"
 REDIRECT_URI = "http://app.example.test/oauth/callback"
 SCOPE = "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"
-ALL_DCS = ("us", "eu", "in", "au", "jp", "cn", "ca", "sa")
+ALL_DCS = ("us", "eu", "in", "au", "jp", "cn", "ca", "sa", "uk")
+MULTI_DC = tuple(dc for dc in ALL_DCS if dc != "cn")
 
 
 # -- shared helpers ------------------------------------------------------------------------
@@ -317,7 +318,7 @@ def test_unknown_dc_prefix_is_404_without_redirect(admin: httpx.Client, oauth_cl
 # -- the decision ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dc", ["us", "eu", "in"])
+@pytest.mark.parametrize("dc", MULTI_DC)
 def test_accept_redirects_with_code_state_and_the_users_own_dc(
     admin: httpx.Client, oauth_client: str, dc: str
 ) -> None:
@@ -417,3 +418,90 @@ def test_the_form_as_a_browser_submits_it_round_trips(
     assert q["location"] == "eu"
     ok = exchange(admin, q["code"], "eu", code_verifier="plainchallenge" * 4)
     assert "access_token" in ok.json()
+
+
+# -- two sign-in worlds: Multi-DC at the US server, China at its own -------------------------
+
+CHINA_USER = "li@dragongate.cn"
+
+
+def test_a_uk_user_signs_in_at_the_us_server_and_gets_a_uk_code(
+    admin: httpx.Client, oauth_client: str
+) -> None:
+    q = redirect_query(consent(admin, "isla@thamesledger.co.uk"))
+    assert q["location"] == "uk"
+    assert q["accounts-server"] == endpoints(admin)["uk"]["accounts_server"]
+    body = exchange(admin, q["code"], "uk").json()
+    assert body["api_domain"] == endpoints(admin)["uk"]["api_domain"]
+
+
+def test_a_china_user_signs_in_at_the_china_server(admin: httpx.Client, oauth_client: str) -> None:
+    page = admin.get("/cn/accounts/oauth/v2/auth", params=auth_params())
+    assert page.status_code == 200
+    assert "accounts.zoho.com.cn" in page.text  # China's own page
+    form = parse_form(page.text)
+    assert form.action == "/cn/accounts/oauth/v2/auth"
+    data = {**form.hidden(), "email": CHINA_USER, "decision": "accept"}
+    q = redirect_query(admin.post(str(form.action), data=data))
+    assert q["location"] == "cn"
+    assert q["accounts-server"] == endpoints(admin)["cn"]["accounts_server"]
+    assert q["state"] == "st-123"
+    body = exchange(admin, q["code"], "cn").json()
+    assert body["api_domain"] == endpoints(admin)["cn"]["api_domain"]
+
+
+@pytest.mark.parametrize("page_dc", MULTI_DC)
+def test_a_china_user_is_unknown_at_every_multi_dc_page(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str, page_dc: str
+) -> None:
+    r = consent(admin, CHINA_USER, dc_path=page_dc)
+    unknown = consent(admin, "nobody@nowhere.example", dc_path=page_dc)
+    assert r.status_code == unknown.status_code == 200
+    assert "location" not in r.headers
+    assert "No Zoho account" in r.text  # exactly as for an email nobody uses
+    assert r.text.replace(CHINA_USER, "X") == unknown.text.replace("nobody@nowhere.example", "X")
+    assert not emulator.state.codes
+
+
+@pytest.mark.parametrize("dc", MULTI_DC)
+def test_a_multi_dc_user_is_unknown_at_the_china_page(
+    emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str, dc: str
+) -> None:
+    r = consent(admin, user_in(admin, dc), dc_path="cn")
+    assert r.status_code == 200
+    assert "location" not in r.headers
+    assert "No Zoho account" in r.text
+    assert not emulator.state.codes
+
+
+def test_each_page_suggests_only_its_own_accounts(admin: httpx.Client, oauth_client: str) -> None:
+    us = admin.get("/us/accounts/oauth/v2/auth", params=auth_params()).text
+    cn = admin.get("/cn/accounts/oauth/v2/auth", params=auth_params()).text
+    assert CHINA_USER not in us
+    assert "isla@thamesledger.co.uk" in us
+    assert CHINA_USER in cn
+    assert "ava@zylker.com" not in cn
+
+
+# -- serverinfo ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dc", ["us", "eu", "uk"])
+def test_serverinfo_lists_the_multi_dc_accounts_servers(admin: httpx.Client, dc: str) -> None:
+    r = admin.get(f"/{dc}/accounts/oauth/serverinfo")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == ZOHO_JSON
+    eps = endpoints(admin)
+    assert r.json() == {
+        "result": "success",
+        "locations": {d: eps[d]["accounts_server"] for d in MULTI_DC},
+    }
+
+
+def test_serverinfo_in_china_lists_china_alone(admin: httpx.Client) -> None:
+    body = admin.get("/cn/accounts/oauth/serverinfo").json()
+    assert body == {
+        "result": "success",
+        "locations": {"cn": endpoints(admin)["cn"]["accounts_server"]},
+    }
+    assert admin.get("/xx/accounts/oauth/serverinfo").status_code == 404

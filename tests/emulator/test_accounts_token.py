@@ -70,7 +70,7 @@ def test_code_exchange_returns_zohos_token_response(
     assert body["access_token"] != body["refresh_token"]
     assert body["api_domain"] == endpoints(admin)[dc]["api_domain"]
     assert body["token_type"] == "Bearer"
-    assert body["expires_in"] == 3600  # seconds; no legacy expires_in_sec [D A4]
+    assert body["expires_in"] == 3600  # seconds; no legacy expires_in_sec
     assert body["scope"] == "ZohoCRM.modules.ALL ZohoCRM.users.READ ZohoCRM.org.READ"
 
 
@@ -118,9 +118,28 @@ def test_a_code_works_only_at_its_users_dc(
 ) -> None:
     code, dc = new_code(admin, user_in(admin, "eu"))
     assert dc == "eu"
-    # Zoho answers invalid_client at another DC's accounts server [O asciisd#18].
+    # Zoho answers invalid_client at another DC's accounts server [docs/zoho-reference.md
+    # §Data centres].
     assert zoho_error(exchange(admin, code, wrong_dc)) == "invalid_client"
     assert "access_token" in exchange(admin, code, dc).json()  # not burnt by the attempt
+
+
+@pytest.mark.parametrize("wrong_dc", ["us", "eu", "uk"])
+def test_a_china_code_works_only_in_china(
+    admin: httpx.Client, oauth_client: str, wrong_dc: str
+) -> None:
+    code, dc = new_code(admin, "li@dragongate.cn", dc_path="cn")
+    assert dc == "cn"
+    assert zoho_error(exchange(admin, code, wrong_dc)) == "invalid_client"
+    assert "access_token" in exchange(admin, code, "cn").json()
+
+
+@pytest.mark.parametrize("dc", ["us", "uk"])
+def test_a_multi_dc_code_fails_in_china(admin: httpx.Client, oauth_client: str, dc: str) -> None:
+    code, location = new_code(admin, user_in(admin, dc))
+    assert location == dc
+    assert zoho_error(exchange(admin, code, "cn")) == "invalid_client"
+    assert "access_token" in exchange(admin, code, dc).json()
 
 
 @pytest.mark.parametrize(
@@ -149,6 +168,84 @@ def test_client_authentication_errors(admin: httpx.Client, oauth_client: str) ->
     assert zoho_error(exchange(admin, code, dc, client_secret=None)) == "invalid_client"
     assert zoho_error(exchange(admin, code, dc, client_id="1000.UNKNOWN")) == "invalid_client"
     assert "access_token" in exchange(admin, code, dc).json()
+
+
+# -- per-DC client secrets -------------------------------------------------------------------
+
+PER_DC = "1000.PERDCSECRETS"
+COMMON, EU_SECRET, IN_SECRET = "common-secret", "eu-only-secret", "in-only-secret"
+
+
+def register_per_dc(admin: httpx.Client, common: str | None = COMMON) -> None:
+    body: dict[str, object] = {
+        "client_id": PER_DC,
+        "client_secrets": {"eu": EU_SECRET, "in": IN_SECRET},
+        "redirect_uris": [REDIRECT_URI],
+    }
+    if common is not None:
+        body["client_secret"] = common
+    r = admin.post("/_emulator/clients", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["per_dc_secrets"] == ["eu", "in"]
+
+
+def per_dc_login(admin: httpx.Client, dc: str, secret: str) -> httpx.Response:
+    code, location = new_code(admin, user_in(admin, dc), client_id=PER_DC)
+    assert location == dc
+    return exchange(admin, code, dc, client_id=PER_DC, client_secret=secret)
+
+
+@pytest.mark.parametrize(
+    ("dc", "right", "wrong"),
+    [("eu", EU_SECRET, COMMON), ("in", IN_SECRET, EU_SECRET), ("us", COMMON, EU_SECRET)],
+)
+def test_each_dc_takes_its_own_secret_or_the_common_one(
+    admin: httpx.Client, dc: str, right: str, wrong: str
+) -> None:
+    register_per_dc(admin)
+    code, _ = new_code(admin, user_in(admin, dc), client_id=PER_DC)
+    assert zoho_error(exchange(admin, code, dc, client_id=PER_DC, client_secret=wrong)) == (
+        "invalid_client_secret"
+    )
+    body = exchange(admin, code, dc, client_id=PER_DC, client_secret=right).json()
+    assert "access_token" in body
+    rt = body["refresh_token"]
+    assert zoho_error(refresh(admin, rt, dc, client_id=PER_DC, client_secret=wrong)) == (
+        "invalid_client_secret"
+    )
+    assert "access_token" in refresh(admin, rt, dc, client_id=PER_DC, client_secret=right).json()
+
+
+def test_a_client_with_only_per_dc_secrets_is_off_elsewhere(admin: httpx.Client) -> None:
+    register_per_dc(admin, common=None)
+    assert "access_token" in per_dc_login(admin, "eu", EU_SECRET).json()
+    # Not enabled in the US: Zoho's answer for a client not on in that DC.
+    for secret in (EU_SECRET, COMMON):
+        assert zoho_error(per_dc_login(admin, "us", secret)) == "invalid_client"
+    sc = admin.post(
+        "/_emulator/self-client/code", json={"client_id": PER_DC, "email": user_in(admin, "in")}
+    )
+    assert sc.status_code == 200
+    body = exchange(
+        admin, sc.json()["code"], "in", client_id=PER_DC, client_secret=IN_SECRET, redirect_uri=None
+    ).json()
+    assert "access_token" in body
+
+
+def test_the_newer_revoke_path_checks_the_dcs_secret(admin: httpx.Client) -> None:
+    register_per_dc(admin)
+    body = per_dc_login(admin, "eu", EU_SECRET).json()
+    url = "/eu/accounts/oauth/v2/revoke/token"
+
+    def basic(secret: str) -> dict[str, str]:
+        raw = base64.b64encode(f"{PER_DC}:{secret}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+
+    refused = admin.post(url, data={"token": body["refresh_token"]}, headers=basic(COMMON))
+    assert refused.status_code == 400
+    assert refused.json() == {"status": "failure", "error": "invalid_client_secret"}
+    ok = admin.post(url, data={"token": body["refresh_token"]}, headers=basic(EU_SECRET))
+    assert ok.json() == {"status": "success"}
 
 
 def test_a_code_is_bound_to_its_client(admin: httpx.Client, oauth_client: str) -> None:
@@ -235,7 +332,7 @@ def test_offline_gives_a_refresh_token_only_on_first_consent(
     first, _ = login(admin, ava, prompt=None)
     assert "refresh_token" in first
     again, _ = login(admin, ava, prompt=None)
-    assert "refresh_token" not in again  # [D A1]
+    assert "refresh_token" not in again  # only on first consent
     assert "access_token" in again
     forced, _ = login(admin, ava, prompt="consent")
     assert "refresh_token" in forced
@@ -401,4 +498,4 @@ def test_the_token_endpoint_is_post_only(admin: httpx.Client) -> None:
 def test_an_unknown_dc_prefix_is_404(admin: httpx.Client, oauth_client: str) -> None:
     code, _ = new_code(admin, user_in(admin, "us"))
     assert exchange(admin, code, "xx").status_code == 404
-    assert exchange(admin, code, "uk").status_code == 404
+    assert exchange(admin, code, "ae").status_code == 404  # a Zoho DC the emulator lacks

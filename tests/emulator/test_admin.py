@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-DCS = {"us", "eu", "in", "au", "jp", "cn", "ca", "sa"}
+DCS = {"us", "eu", "in", "au", "jp", "cn", "ca", "sa", "uk"}
 
 
 def test_health(admin: httpx.Client) -> None:
@@ -22,14 +22,37 @@ def test_endpoints_list_every_dc_under_its_own_prefix(admin: httpx.Client) -> No
     assert len({ep["accounts_server"] for ep in eps.values()}) == len(DCS)
 
 
+def test_endpoints_say_where_each_dcs_users_sign_in(admin: httpx.Client) -> None:
+    """Multi-DC logins start at the US accounts server; China's at its own (a separate Zoho)."""
+    eps = admin.get("/_emulator/endpoints").json()
+    for dc, ep in eps.items():
+        china = dc == "cn"
+        assert set(ep) == {"accounts_server", "api_domain", "login_dc", "multi_dc"}
+        assert ep["login_dc"] == ("cn" if china else "us")
+        assert ep["multi_dc"] is not china
+    assert eps["uk"]["accounts_server"].endswith("/uk/accounts")
+    assert eps["uk"]["api_domain"].endswith("/uk/api")
+
+
 def test_seeded_users_span_dcs_and_one_user_has_two_orgs(admin: httpx.Client) -> None:
     users = admin.get("/_emulator/users").json()["users"]
-    assert {"us", "eu", "in"} <= {u["dc"] for u in users}
+    assert {u["dc"] for u in users} == DCS  # a user (and an org) in every DC
     assert any(len(u["orgs"]) == 2 for u in users)
     for u in users:
         assert u["email"]
         assert u["zuid"]
         assert u["orgs"]
+
+
+def test_the_uk_and_china_users(admin: httpx.Client) -> None:
+    """Earlier users keep their zuids (zuids follow the seed's order); UK's comes last."""
+    users = {u["email"]: u for u in admin.get("/_emulator/users").json()["users"]}
+    uk, cn = users["isla@thamesledger.co.uk"], users["li@dragongate.cn"]
+    assert (uk["dc"], uk["zuid"]) == ("uk", "90000010")
+    assert uk["orgs"] == [{"id": "80000010", "company_name": "Thames Ledger Ltd"}]
+    assert (cn["dc"], cn["zuid"]) == ("cn", "90000007")
+    assert cn["orgs"] == [{"id": "80000007", "company_name": "Dragon Gate Trading"}]
+    assert users["ava@zylker.com"]["zuid"] == "90000001"
 
 
 def test_register_client_validates_input(admin: httpx.Client) -> None:
@@ -46,6 +69,38 @@ def test_register_client_validates_input(admin: httpx.Client) -> None:
     assert "http://" in bad.json()["message"]
     assert admin.post("/_emulator/clients", content=b"{nope").status_code == 400
     assert admin.post("/_emulator/clients", json={"client_secret": "s"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("secrets", "message"),
+    [
+        ({}, "'client_secret' (common to all DCs) or 'client_secrets' is required"),
+        ({"client_secrets": {}}, "or 'client_secrets' is required"),
+        ({"client_secrets": ["eu"]}, "must be an object"),
+        ({"client_secrets": {"mars": "x"}}, "unknown DC 'mars'"),
+        ({"client_secrets": {"eu": ""}}, "of 'eu' must be a non-empty string"),
+        ({"client_secret": "", "client_secrets": {"eu": "x"}}, "non-empty string"),
+    ],
+)
+def test_register_client_validates_secrets(
+    admin: httpx.Client, secrets: dict[str, object], message: str
+) -> None:
+    r = admin.post("/_emulator/clients", json={"client_id": "1000.X", **secrets})
+    assert r.status_code == 400
+    assert message in r.json()["message"]
+
+
+def test_register_client_with_per_dc_secrets(admin: httpx.Client) -> None:
+    r = admin.post(
+        "/_emulator/clients",
+        json={
+            "client_id": "1000.PD",
+            "client_secrets": {"uk": "u", "cn": "c"},
+            "redirect_uris": [],
+        },
+    )
+    assert r.status_code == 201
+    assert r.json() == {"client_id": "1000.PD", "redirect_uris": [], "per_dc_secrets": ["cn", "uk"]}
 
 
 def test_clock_only_moves_forward(admin: httpx.Client) -> None:

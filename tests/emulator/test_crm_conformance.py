@@ -46,7 +46,8 @@ def relax(file: str, pointer: str, why: str) -> Callable[[Callable[[Any], None]]
 @relax("record.json", "/components/schemas/Info/properties", "Zoho sends null tokens")
 def _info_tokens(props: dict[str, Any]) -> None:
     # Zoho's get-records sample: `"previous_page_token": null` (and next_page_token on the
-    # last page, page_token_expiry with no token) [D K60]; the schema types them as strings.
+    # last page, page_token_expiry with no token) [docs/zoho-reference.md §Records]; the schema
+    # types them as strings.
     for key in ("next_page_token", "previous_page_token", "page_token_expiry"):
         props[key] = {"anyOf": [props[key], {"type": "null"}]}
 
@@ -328,7 +329,7 @@ def test_request_errors(oas: Oas, crm: Crm, crm_for: Callable[..., Crm]) -> None
         body = _json(response, status)
         oas.check(body, "common.json", SCHEMA + "API_Exception")
         oas.check(body, file, pointer)
-    # The observed scope-mismatch message [O airbyte#32922] is not among record.json's enum
-    # of messages, so only the envelope is checked.
+    # The observed scope-mismatch message (docs/zoho-reference.md §Error catalogue) is not among
+    # record.json's enum of messages, so only the envelope is checked.
     scoped = crm_for(scope="ZohoCRM.org.READ").http.get("Leads", params={"fields": "Last_Name"})
     oas.check(_json(scoped, 401), "common.json", SCHEMA + "API_Exception")

@@ -2,7 +2,9 @@
 
 Throttle (10 refreshes per 10 minutes per refresh token), live access tokens per refresh token
 (the 16th evicts the oldest), refresh tokens per user and client (the 21st kills the oldest),
-lifetimes on the virtual clock, and both revoke paths (reference §3-4). Whether a token is live is
+the grant limits (10 codes per client and 10 new refresh tokens per user and client per 10
+minutes), lifetimes on the virtual clock, and both revoke paths (docs/zoho-reference.md
+§Lifetimes and limits, §Revoke). Whether a token is live is
 read in-process with `state.authenticate()`, the same call the CRM routes use.
 """
 
@@ -13,15 +15,20 @@ import base64
 import httpx
 import pytest
 
-from zohoauth.emulator import BackgroundEmulator
+from zohoauth.emulator import BackgroundEmulator, create_app
+from zohoauth.emulator.config import make_config
+from zohoauth.emulator.seed import DEFAULT_SEED
 
 from .test_accounts import (
     CLIENT_ID,
     CLIENT_SECRET,
     TOKEN_RE,
     ZOHO_JSON,
+    consent,
+    exchange,
     login,
     new_code,
+    redirect_query,
     refresh,
     register_client,
     user_in,
@@ -65,7 +72,9 @@ def test_the_11th_refresh_in_10_minutes_is_access_denied(
     for _ in range(10):
         assert "access_token" in refresh(admin, rt, dc).json()
     denied = refresh(admin, rt, dc)
-    assert denied.status_code == 200  # [D K43]: the status stays 200
+    assert (
+        denied.status_code == 200
+    )  # the status stays 200 [docs/zoho-reference.md §Lifetimes and limits]
     assert denied.headers["content-type"] == ZOHO_JSON
     assert denied.json() == ACCESS_DENIED
     assert admin.get("/_emulator/stats").json()["throttled"] == 1
@@ -124,7 +133,7 @@ def test_the_16th_live_access_token_evicts_the_oldest(
     tokens = [first["access_token"]]
     for _ in range(14):
         tokens.append(refresh(admin, first["refresh_token"], dc).json()["access_token"])
-    assert all(live(emulator, t) for t in tokens)  # 15 live: the cap [D C1]
+    assert all(live(emulator, t) for t in tokens)  # 15 live: the cap
     tokens.append(refresh(admin, first["refresh_token"], dc).json()["access_token"])
     assert not live(emulator, tokens[0])
     assert all(live(emulator, t) for t in tokens[1:])
@@ -182,6 +191,7 @@ def test_the_21st_refresh_token_kills_the_oldest_and_its_access_tokens(
 def test_the_default_refresh_token_cap_is_20(
     emulator: BackgroundEmulator, admin: httpx.Client, oauth_client: str
 ) -> None:
+    configure(admin, grant_limits=False)  # 21 logins in a minute: past Zoho's grant limits
     ava = user_in(admin, "us")
     tokens = [
         admin.post(
@@ -227,6 +237,114 @@ def test_the_refresh_token_cap_is_per_user_and_client(
     assert ava_first["refresh_token"] in emulator.state.refresh_tokens
 
 
+# -- grant limits: codes per client, new refresh tokens per user and client --------------------
+
+
+def test_grant_limits_are_on_by_default() -> None:
+    """As the emulator ships (the test session itself switches them off: its tests log in a
+    lot). The numbers are Zoho's: 10 codes per client and 10 new refresh tokens per user and
+    client in 10 minutes."""
+    state = create_app().state.emulator
+    cfg = state.config
+    assert cfg.grant_limits is True
+    assert (cfg.max_grant_codes_per_window, cfg.grant_code_window) == (10, 600)
+    assert (cfg.max_new_refresh_tokens_per_window, cfg.new_refresh_token_window) == (10, 600)
+    assert make_config({"grant_limits": False}).grant_limits is False
+    off = create_app({**DEFAULT_SEED, "config": {"grant_limits": False}}).state.emulator
+    assert off.config.grant_limits is False
+
+
+def test_the_11th_grant_code_in_10_minutes_is_access_denied(
+    admin: httpx.Client, oauth_client: str
+) -> None:
+    configure(admin, grant_limits=True)
+    ava, ben = user_in(admin, "us"), "ben@zylker.com"
+    for n in range(10):
+        new_code(admin, ava if n % 2 else ben)  # per client, whoever signs in
+    refused = redirect_query(consent(admin, ava))
+    assert refused == {"error": "access_denied", "state": "st-123"}  # Zoho: access_denied
+    sc = admin.post("/_emulator/self-client/code", json={"client_id": CLIENT_ID, "email": ava})
+    assert sc.status_code == 429
+    assert sc.json()["error"] == "access_denied"
+    assert admin.get("/_emulator/stats").json()["grant_limited"] == 2
+    # Another client has a limit of its own.
+    register_client(admin, client_id="1000.SECOND", secret="s2")
+    assert "code" in redirect_query(consent(admin, ava, client_id="1000.SECOND"))
+    # Refused for the rest of the window, then fine once the first code is 10 minutes old.
+    advance(admin, 590)
+    assert redirect_query(consent(admin, ava))["error"] == "access_denied"
+    advance(admin, 11)
+    code, dc = new_code(admin, ava)
+    assert "access_token" in exchange(admin, code, dc).json()
+
+
+def test_the_grant_code_window_slides(admin: httpx.Client, oauth_client: str) -> None:
+    configure(admin, grant_limits=True)
+    ava = user_in(admin, "us")
+    for _ in range(5):
+        new_code(admin, ava)
+    advance(admin, 300)
+    for _ in range(5):
+        new_code(admin, ava)
+    assert redirect_query(consent(admin, ava))["error"] == "access_denied"
+    advance(admin, 301)  # the first five are out of the window, the last five are not
+    for _ in range(5):
+        new_code(admin, ava)
+    assert redirect_query(consent(admin, ava))["error"] == "access_denied"
+
+
+def test_a_refused_consent_is_not_a_first_consent(admin: httpx.Client, oauth_client: str) -> None:
+    configure(admin, grant_limits=True, max_grant_codes_per_window=0)
+    ava = user_in(admin, "us")
+    assert redirect_query(consent(admin, ava, prompt=None))["error"] == "access_denied"
+    configure(admin, max_grant_codes_per_window=10)
+    assert "refresh_token" in login(admin, ava, prompt=None)[0]
+
+
+def test_the_11th_new_refresh_token_in_10_minutes_is_access_denied(
+    admin: httpx.Client, oauth_client: str
+) -> None:
+    # Codes are limited too (10 per client): lift that one, this test is about refresh tokens.
+    configure(admin, grant_limits=True, max_grant_codes_per_window=100)
+    ava, ben = user_in(admin, "us"), "ben@zylker.com"
+    for _ in range(10):
+        assert "refresh_token" in login(admin, ava)[0]
+    code, dc = new_code(admin, ava)
+    denied = exchange(admin, code, dc)
+    assert (
+        denied.status_code == 200
+    )  # the status stays 200 [docs/zoho-reference.md §Lifetimes and limits]
+    assert denied.headers["content-type"] == ZOHO_JSON
+    assert denied.json() == ACCESS_DENIED
+    assert admin.get("/_emulator/stats").json()["grant_limited"] == 1
+    # Per user and client: Ben, and Ava with another client, still get theirs ...
+    assert "refresh_token" in login(admin, ben)[0]
+    register_client(admin, client_id="1000.SECOND", secret="s2")
+    second, _ = new_code(admin, ava, client_id="1000.SECOND")
+    body = exchange(admin, second, dc, client_id="1000.SECOND", client_secret="s2").json()
+    assert "refresh_token" in body
+    # ... and an online login mints no refresh token, so it is not limited.
+    online, _ = login(admin, ava, access_type="online")
+    assert "refresh_token" not in online
+    # The refused code was not used up: it works once the window has moved on.
+    configure(admin, new_refresh_token_window=60)
+    advance(admin, 61)
+    assert "refresh_token" in exchange(admin, code, dc).json()
+
+
+def test_the_switch_turns_the_grant_limits_off(admin: httpx.Client, oauth_client: str) -> None:
+    r = admin.post("/_emulator/config", json={"grant_limits": False})
+    assert r.json()["config"]["grant_limits"] is False
+    ava = user_in(admin, "us")
+    for _ in range(12):
+        assert "refresh_token" in login(admin, ava)[0]
+    for _ in range(3):
+        sc = admin.post("/_emulator/self-client/code", json={"client_id": CLIENT_ID, "email": ava})
+        assert sc.status_code == 200
+    assert admin.get("/_emulator/stats").json()["grant_limited"] == 0
+    assert admin.post("/_emulator/config", json={"grant_limits": "no"}).status_code == 400
+
+
 # -- lifetimes ---------------------------------------------------------------------------------
 
 
@@ -238,7 +356,7 @@ def test_access_tokens_expire_after_access_token_ttl(
     assert live(emulator, first["access_token"])
     advance(admin, 2)
     assert not live(emulator, first["access_token"])
-    # The refresh token does not expire [D C1]: it mints a fresh one.
+    # The refresh token does not expire: it mints a fresh one.
     fresh = refresh(admin, first["refresh_token"], dc).json()["access_token"]
     assert live(emulator, fresh)
 
@@ -351,7 +469,7 @@ def test_the_newer_revoke_path_refuses_bad_requests(
     url = f"/{dc}/accounts/oauth/v2/revoke/token"
     rt = {"token": first["refresh_token"]}
     refused = [
-        admin.post(url, data=rt),  # no client authentication [D A8]
+        admin.post(url, data=rt),  # no client authentication
         admin.post(url, data=rt, headers={"Authorization": "Basic !!notbase64"}),
         admin.post(url, data=rt, headers={"Authorization": "Bearer x"}),
         admin.post(url, data=rt, headers=basic(CLIENT_ID, "wrong")),

@@ -20,7 +20,7 @@ def emulator(
         Path | None, typer.Option(help="JSON seed file (orgs, users, clients, records, limits).")
     ] = None,
 ) -> None:
-    """Run the Zoho emulator: Accounts and CRM v8 for all eight data centers on one port."""
+    """Run the Zoho emulator: Accounts and CRM v8 for all nine data centers on one port."""
     from ..emulator.seed import load_seed
     from ..emulator.server import serve
 

@@ -1,13 +1,16 @@
 """Zoho Accounts over HTTP for every DC: consent page, token endpoint, revoke.
 
-Token errors are HTTP 200 with `{"error": ...}` as Zoho sends them (reference §2c); parameters
-are read from the form body or the query string, since Zoho's own examples use the query string
-of a POST and its SDK the body (§2). Garbage in (odd content types, bad encodings, oversized
-bodies, unknown DC prefixes) is answered as a client error, never a 500.
+Token errors are HTTP 200 with `{"error": ...}` as Zoho sends them, and parameters are read from the
+form body or the query string, since Zoho's own examples use the query string of a POST and its SDK
+the body (docs/zoho-reference.md §Token endpoint). Garbage in (odd content types, bad encodings,
+oversized bodies, unknown DC prefixes) is answered as a client error, never a 500.
 
-The consent page is served under every DC prefix; clients use the US one, as at Zoho, and the
-code it issues belongs to the user's own DC, named in the redirect's `location` and
-`accounts-server` (§1, §5) [D A10].
+The consent page is served under every DC prefix, and knows the users of its sign-in entry only
+(`dcs.LOGIN_DC`): a Multi-DC page (clients use the US one, as at Zoho) signs in every Multi-DC
+user and none from China; the China page (`/cn/accounts`) signs in China's users and nobody else.
+The code it issues belongs to the user's own DC, named in the redirect's `location` and
+`accounts-server`, and `GET /oauth/serverinfo` lists the accounts servers of the sign-in entry
+it is asked at (docs/zoho-reference.md §Authorization endpoint, §Data centres).
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ def _page(html: str, status: int = 200) -> Response:
 
 
 async def params_of(request: Request) -> dict[str, str]:
-    """Query-string parameters overlaid by form-body ones (either place works at Zoho [D A4]).
+    """Query-string parameters overlaid by form-body ones (either place works at Zoho
+    [docs/zoho-reference.md §Token endpoint]).
 
     Other content types (JSON, text) contribute nothing, so their parameters count as missing.
     Raises BadInput when a form body is malformed or too large.
@@ -102,6 +106,7 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
 
     def show_form(
         request: Request,
+        dc: str,
         auth: grants.AuthRequest,
         email: str = "",
         error: str | None = None,
@@ -116,7 +121,10 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
             action=request.url.path,
             email=email,
             error=error,
-            known_emails=sorted(u.email for u in state.users.values()),
+            known_emails=sorted(
+                u.email for u in state.users.values() if dcs.same_sign_in(dc, u.dc)
+            ),
+            server=dcs.DATA_CENTERS[dc],
         )
         return _page(html, status)
 
@@ -135,7 +143,7 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
             auth = grants.parse_auth_request(state, dict(request.query_params))
         except grants.AuthRequestError as exc:
             return _page(consent.error_page(exc.title, exc.message), 400)
-        return show_form(request, auth)
+        return show_form(request, dc, auth)
 
     async def auth_decision(request: Request) -> Response:
         """`POST /oauth/v2/auth`: the form's answer. Every field is checked again (hidden
@@ -159,8 +167,12 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
                 denied.append(("state", auth.state))
             return _redirect(auth.redirect_uri, denied)
         if decision != "accept":
-            return show_form(request, auth, email, "Choose Accept or Reject.", 400)
+            return show_form(request, dc, auth, email, "Choose Accept or Reject.", 400)
         user = state.user_by_email(email) if email else None
+        if user is not None and not dcs.same_sign_in(dc, user.dc):
+            # China is a separate Zoho: its accounts server does not know Multi-DC users, nor
+            # a Multi-DC server China's. Either fails exactly like an unknown email.
+            user = None
         if user is None:
             shown = email if len(email) <= 80 else email[:80] + "…"
             message = (
@@ -168,9 +180,19 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
                 if email
                 else "Enter the email of the Zoho account to sign in with."
             )
-            return show_form(request, auth, email, message)
-        grant = grants.authorize(state, auth, user)
-        # Zoho's example puts state first; the order does not matter [D C2, A10, A11].
+            return show_form(request, dc, auth, email, message)
+        try:
+            grant = grants.authorize(state, auth, user)
+        except grants.GrantError as exc:
+            # Past the client's grant-code limit Zoho throws "access_denied" [docs/zoho-reference.md
+            # §Lifetimes and limits]; sent the way a denial is, to the verified redirect URI with
+            # the state [?].
+            refused = [("error", exc.error)]
+            if auth.state is not None:
+                refused.append(("state", auth.state))
+            return _redirect(auth.redirect_uri, refused)
+        # Zoho's example puts state first; the order does not matter [docs/zoho-reference.md
+        # §Authorization endpoint].
         params_out = [] if auth.state is None else [("state", auth.state)]
         params_out += [
             ("code", grant.code),
@@ -178,6 +200,21 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
             ("accounts-server", dcs.accounts_server(base(request), user.dc)),
         ]
         return _redirect(auth.redirect_uri, params_out)
+
+    # -- server info -------------------------------------------------------------------------
+
+    async def serverinfo(request: Request) -> Response:
+        """`GET /oauth/serverinfo`: `location` -> accounts server of this sign-in entry's DCs.
+
+        Clients read `locations[<location>]` and check `result` (docs/zoho-reference.md
+        §Data centres). The body's other keys, if Zoho sends any, are unknown [?]; so is
+        China's answer, taken to list China alone [?].
+        """
+        dc = request.path_params["dc"]
+        if dc not in dcs.DATA_CENTERS:
+            return Response("Not Found", status_code=404)
+        locations = dcs.server_locations(base(request), dc)
+        return _zoho_json({"result": "success", "locations": locations})
 
     # -- token endpoint ----------------------------------------------------------------------
 
@@ -237,20 +274,21 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
         if dc not in dcs.DATA_CENTERS:
             return Response("Not Found", status_code=404)
         state.stats.token_requests["revoke"] += 1
-        # Zoho answers a failed revocation with HTTP 400; the body is undocumented [?] [D A7].
+        # Zoho answers a failed revocation with HTTP 400; the body is undocumented [?]
+        # [docs/zoho-reference.md §Revoke].
         try:
             p = await params_of(request)
         except BadInput:
             return _zoho_json({"status": "failure", "error": "invalid_request"}, status=400)
         client_id: str | None = None
         if needs_client_auth:
-            # The newer form authenticates the client with HTTP Basic [D A8]; without it, or
-            # with bad credentials, the answer is a guess [?].
+            # The newer form authenticates the client with HTTP Basic [docs/zoho-reference.md
+            # §Revoke]; without it, or with bad credentials, the answer is a guess [?].
             creds = _basic_credentials(request.headers.get("authorization", ""))
             if creds is None:
                 return _zoho_json({"status": "failure", "error": "invalid_client"}, status=400)
             try:
-                client_id = grants.check_client(state, *creds).client_id
+                client_id = grants.check_client(state, *creds, dc).client_id
             except grants.GrantError as exc:
                 return _zoho_json({"status": "failure", "error": exc.error}, status=400)
         kind = p.get("token_type") or None
@@ -262,15 +300,18 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
         return _zoho_json({"status": "failure", "error": "invalid_token"}, status=400)
 
     async def revoke_documented(request: Request) -> Response:
-        """`POST /oauth/v2/token/revoke?token=...` [D A7, C3]; the SDK sends a form [S C8]."""
+        """`POST /oauth/v2/token/revoke?token=...`; the SDK sends a form (docs/zoho-reference.md
+        §Revoke)."""
         return await revoke(request, needs_client_auth=False)
 
     async def revoke_newer(request: Request) -> Response:
-        """`POST /oauth/v2/revoke/token` with Basic client auth and token_type [D A8]."""
+        """`POST /oauth/v2/revoke/token` with Basic client auth and token_type
+        [docs/zoho-reference.md §Revoke]."""
         return await revoke(request, needs_client_auth=True)
 
     return [
         Route("/{dc}/accounts/oauth/v2/auth", auth_page, methods=["GET"]),
+        Route("/{dc}/accounts/oauth/serverinfo", serverinfo, methods=["GET"]),
         Route("/{dc}/accounts/oauth/v2/auth", auth_decision, methods=["POST"]),
         Route("/{dc}/accounts/oauth/v2/token", token, methods=["POST"]),
         Route("/{dc}/accounts/oauth/v2/token/revoke", revoke_documented, methods=["POST"]),

@@ -1,4 +1,4 @@
-"""The emulator's admin API under `/_emulator/` (JSON in and out), as DESIGN.md lists it.
+"""The emulator's admin API under `/_emulator/` (JSON in and out), as the README lists it.
 
 Tests and the demo drive the emulated Zoho through it: register clients, mint Self Client codes,
 move the clock, inject faults, revoke a user, read counters, reset.
@@ -15,9 +15,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import dcs, grants
-from .model import Client
-from .seed import apply_seed
+from .seed import apply_seed, make_client
 from .state import EmulatorState, Fault
+
+#: The admin API's `error` code for each HTTP status it answers with.
+_ERROR_CODES = {400: "bad_request", 404: "not_found", 429: "access_denied"}
 
 
 class AdminError(Exception):
@@ -29,7 +31,7 @@ class AdminError(Exception):
 
 def _err(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse(
-        {"error": "bad_request" if status == 400 else "not_found", "message": message},
+        {"error": _ERROR_CODES.get(status, "bad_request"), "message": message},
         status_code=status,
     )
 
@@ -105,19 +107,22 @@ def build_routes(state: EmulatorState, seed: dict[str, Any]) -> list[Route]:
         return JSONResponse(body)
 
     async def clients(request: Request) -> Response:
+        """Register (or replace) a client: a common `client_secret`, per-DC `client_secrets`,
+        or both (a DC listed there uses its own secret)."""
         data = await _json(request)
-        client_id = _str(data, "client_id")
-        secret = _str(data, "client_secret")
-        uris = data.get("redirect_uris", [])
-        if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
-            raise AdminError("'redirect_uris' must be a list of strings")
-        for uri in uris:
-            if not uri.startswith(("http://", "https://")):
-                raise AdminError(f"redirect URI {uri!r} must start with http:// or https://")
-        assert client_id is not None
-        assert secret is not None
-        state.add_client(Client(client_id, secret, list(uris), str(data.get("name", "client"))))
-        return JSONResponse({"client_id": client_id, "redirect_uris": uris}, status_code=201)
+        try:
+            client = make_client(data)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from exc
+        state.add_client(client)
+        return JSONResponse(
+            {
+                "client_id": client.client_id,
+                "redirect_uris": client.redirect_uris,
+                "per_dc_secrets": sorted(client.client_secrets),
+            },
+            status_code=201,
+        )
 
     async def self_client_code(request: Request) -> Response:
         data = await _json(request)
@@ -128,9 +133,18 @@ def build_routes(state: EmulatorState, seed: dict[str, Any]) -> list[Route]:
         if user is None:
             raise AdminError("unknown email; GET /_emulator/users lists the seeded accounts", 404)
         scopes = grants.parse_scopes(str(data.get("scope") or "ZohoCRM.modules.ALL"))
-        grant = grants.issue_code(
-            state, client, user, scopes, str(data.get("access_type") or "offline"), None
-        )
+        try:
+            grant = grants.issue_code(
+                state, client, user, scopes, str(data.get("access_type") or "offline"), None
+            )
+        except grants.GrantError as exc:
+            cfg = state.config
+            raise AdminError(
+                f"{exc.error}: Zoho issues at most {cfg.max_grant_codes_per_window} grant codes "
+                f"per client in {cfg.grant_code_window:g} s; wait (POST /_emulator/clock) or "
+                'switch the limit off (POST /_emulator/config {"grant_limits": false})',
+                429,
+            ) from exc
         return JSONResponse(
             {
                 "code": grant.code,

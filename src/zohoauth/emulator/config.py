@@ -1,11 +1,13 @@
 """Emulator limits and switches.
 
-Every number Zoho documents (or that the reference marks `[?]`) is a field here, so a test or a
-`--seed` file can tighten or loosen it. Defaults follow `reference/zoho-api.md` §4.
+Every number Zoho documents (and every guess, marked `[?]`) is a field here, so a test or a
+`--seed` file can tighten or loosen it. Defaults follow docs/zoho-reference.md §Lifetimes and
+limits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -24,8 +26,21 @@ class EmulatorConfig:
     max_live_access_tokens: int = 15
     # "20 refresh tokens per user per client; the 21st invalidates the oldest" (Kaizen 43).
     max_refresh_tokens_per_user: int = 20
+    # Zoho's grant limits, on as at Zoho; False switches off both below (for tests and benches
+    # that log in many times) while every other limit stays.
+    grant_limits: bool = True
+    # "10 grant codes per 10 minutes per client ID", then access_denied for the rest of the
+    # window (CRM's Token Validity page). Counted over all DCs of the client [?]; Self Client
+    # codes count too [?].
+    max_grant_codes_per_window: int = 10
+    grant_code_window: float = 600.0
+    # "10 refresh tokens per 10 minutes per user per client" (Kaizen 43), then "Access Denied";
+    # CRM's older pages say 20 per 10 minutes per client ID [?].
+    max_new_refresh_tokens_per_window: int = 10
+    new_refresh_token_window: float = 600.0
     # Zoho returns a refresh token only on a user's first offline consent to a client, or when
-    # prompt=consent was sent [D A1, D thrive]. False: every offline consent returns one.
+    # prompt=consent was sent [docs/zoho-reference.md §Authorization endpoint]. False: every offline
+    # consent returns one.
     refresh_token_only_on_first_consent: bool = True
     # Whether `Authorization: Bearer <token>` is accepted by CRM. Zoho documents only
     # `Zoho-oauthtoken`; unconfirmed [?], so rejected unless switched on.
@@ -48,6 +63,14 @@ class EmulatorConfig:
         for name, value in overrides.items():
             _check_type(name, value)
         return replace(self, **overrides)
+
+
+def make_config(config: EmulatorConfig | Mapping[str, Any] | None) -> EmulatorConfig:
+    """`config` itself, or the default config with `config`'s overrides (`{"grant_limits":
+    False}`), or the default."""
+    if isinstance(config, EmulatorConfig):
+        return config
+    return EmulatorConfig().with_overrides(dict(config or {}))
 
 
 #: Limits that `null` switches off.

@@ -1,10 +1,10 @@
 """The HTML of the emulated Zoho sign-in/consent page and its error page.
 
 Plain server-rendered HTML with inline CSS and no script, so it works in any browser and under a
-strict Content-Security-Policy. Every value that reaches the page goes through `html.escape`:
-client names, scopes and echoed parameters are attacker-controlled. Browser tests find the form by
-`data-testid` = `email`, `accept`, `reject` (DESIGN.md); the page itself names a failure in an
-element with `data-testid="consent-error"`.
+strict Content-Security-Policy. Every value that reaches the page goes through `html.escape`: client
+names, scopes and echoed parameters are attacker-controlled. Browser tests find the form by
+`data-testid` = `email`, `accept`, `reject` (a public contract); the page itself names a failure in
+an element with `data-testid="consent-error"`.
 """
 
 from __future__ import annotations
@@ -62,10 +62,12 @@ def _layout(title: str, body: str) -> str:
     )
 
 
-_HEADER = (
-    '<p class="brand">Zoho Accounts</p>'
-    '<p class="sub">Offline emulator &middot; no real Zoho account is used</p>'
-)
+def _header(server: str | None = None) -> str:
+    where = f" &middot; {escape(server)}" if server else ""
+    return (
+        '<p class="brand">Zoho Accounts</p>'
+        f'<p class="sub">Offline emulator{where} &middot; no real Zoho account is used</p>'
+    )
 
 
 def consent_page(
@@ -78,8 +80,12 @@ def consent_page(
     email: str = "",
     error: str | None = None,
     known_emails: Iterable[str] = (),
+    server: str | None = None,
 ) -> str:
-    """The sign-in + consent form; it POSTs `hidden`, `email` and `decision` to `action`."""
+    """The sign-in + consent form; it POSTs `hidden`, `email` and `decision` to `action`.
+
+    `server` is the real accounts host this page stands for (e.g. accounts.zoho.com.cn), and
+    `known_emails` the accounts that can sign in there (offered as suggestions)."""
     scope_items = "".join(f"<li>{escape(s)}</li>" for s in scopes)
     fields = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in hidden.items()
@@ -96,7 +102,7 @@ def consent_page(
         else "It will have access only for a short time (online access)."
     )
     body = (
-        f'{_HEADER}<h1><span data-testid="client-name">{escape(client_name)}</span> '
+        f'{_header(server)}<h1><span data-testid="client-name">{escape(client_name)}</span> '
         "wants to access your Zoho account</h1>"
         f"{problem}"
         f'<p>It asks for:</p><ul data-testid="scopes">{scope_items}</ul>'
@@ -120,7 +126,7 @@ def consent_page(
 def error_page(title: str, message: str) -> str:
     """A refused request: said on the page, never redirected (RFC 6749 §4.1.2.1)."""
     body = (
-        f"{_HEADER}<h1>{escape(title)}</h1>"
+        f"{_header()}<h1>{escape(title)}</h1>"
         f'<p class="error" role="alert" data-testid="consent-error">{escape(message)}</p>'
         '<p class="note">Nothing was sent back to the application. Fix the request and '
         "start the sign-in again.</p>"

@@ -3,8 +3,9 @@ limits, revocation.
 
 Pure state transitions on `EmulatorState` (no HTTP here; `accounts.py` is the HTTP face).
 Token-endpoint errors are `GrantError(<Zoho's error string>)`, which Zoho sends as HTTP 200 bodies
-(`reference/zoho-api.md` §2c); a refused authorization request is `AuthRequestError`, which Zoho
-shows on its own page and never sends to an unverified redirect URI (§1).
+(docs/zoho-reference.md §Token endpoint errors); a refused authorization request is
+`AuthRequestError`, which Zoho shows on its own page and never sends to an unverified redirect URI
+(docs/zoho-reference.md §Authorization endpoint).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .model import AccessToken, Client, GrantCode, RefreshToken, User, zoho_token
+from .model import Client, GrantCode, IssuedAccessToken, IssuedRefreshToken, User, zoho_token
 from .state import EmulatorState
 
 
@@ -38,7 +39,8 @@ class AuthRequestError(Exception):
         self.message = message
 
 
-#: The throttle body, exactly as Zoho sends it (HTTP 200) [D C1-v3/v4, K43].
+#: The throttle body, exactly as Zoho sends it (HTTP 200) [docs/zoho-reference.md
+#: §Lifetimes and limits].
 ACCESS_DENIED_BODY: dict[str, str] = {
     "error_description": "You have made too many requests continuously. "
     "Please try again after some time.",
@@ -103,8 +105,9 @@ def _short(value: str, limit: int = 120) -> str:
 def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthRequest:
     """Check an authorization request before any page is shown, or raise AuthRequestError.
 
-    The client and the exact redirect URI are checked first: until both are known good, an error
-    can only be shown here, never sent to the redirect URI (RFC 6749 §4.1.2.1) [D A1].
+    The client and the exact redirect URI are checked first: until both are known good, an error can
+    only be shown here, never sent to the redirect URI (RFC 6749 §4.1.2.1) [docs/zoho-reference.md
+    §Authorization endpoint].
     """
     for name, value in params.items():
         if len(value) > MAX_AUTH_PARAM:
@@ -123,7 +126,8 @@ def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthR
     redirect_uri = params.get("redirect_uri", "")
     if not redirect_uri:
         raise AuthRequestError("Missing redirect URI", "The request has no redirect_uri.")
-    # Exact string match against the registered URIs, no prefix or normalisation [D A1].
+    # Exact string match against the registered URIs, no prefix or normalisation
+    # [docs/zoho-reference.md §Authorization endpoint].
     if redirect_uri not in client.redirect_uris:
         raise AuthRequestError(
             "Invalid redirect URI",
@@ -131,7 +135,7 @@ def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthR
             f"for {client.name}.",
         )
     response_type = params.get("response_type", "")
-    if response_type != "code":  # [D A1]: must be `code`
+    if response_type != "code":  # [docs/zoho-reference.md §Authorization endpoint]: must be `code`
         raise AuthRequestError(
             "Unsupported response type",
             f"response_type must be 'code', not '{_short(response_type)}'.",
@@ -139,7 +143,8 @@ def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthR
     scopes = parse_scopes(params.get("scope", ""))
     if not scopes:
         raise AuthRequestError("Missing scope", "The request names no scope.")
-    access_type = (params.get("access_type") or "online").lower()  # online by default [D A1]
+    # online by default [docs/zoho-reference.md §Authorization endpoint]
+    access_type = (params.get("access_type") or "online").lower()
     if access_type not in ("online", "offline"):
         # What Zoho does with another value is undocumented [?]; refusing surfaces the bug.
         raise AuthRequestError(
@@ -149,7 +154,8 @@ def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthR
     challenge = params.get("code_challenge") or None
     method: str | None = None
     if challenge is not None:
-        method = params.get("code_challenge_method") or "plain"  # plain by default [D A2]
+        # plain by default [docs/zoho-reference.md §Authorization endpoint]
+        method = params.get("code_challenge_method") or "plain"
         if method not in ("S256", "plain"):
             raise AuthRequestError(
                 "Invalid code challenge method",
@@ -171,10 +177,10 @@ def refresh_on_consent(state: EmulatorState, request: AuthRequest, user: User) -
     """Whether this consent's code will yield a refresh token, recording the consent.
 
     Zoho returns a refresh token only on a user's first offline consent to a client, unless
-    `prompt=consent` was sent [D A1, D thrive]. The consent is remembered per (zuid, client_id)
-    until the user removes the app (`revoke_user`). Whether revoking the refresh token alone
-    makes the next consent "first" again is undocumented [?]; here it does not, so clients that
-    need a new refresh token must send prompt=consent, as Zoho advises.
+    `prompt=consent` was sent [docs/zoho-reference.md §Authorization endpoint]. The consent is
+    remembered per (zuid, client_id) until the user removes the app (`revoke_user`). Whether
+    revoking the refresh token alone makes the next consent "first" again is undocumented [?]; here
+    it does not, so clients that need a new refresh token must send prompt=consent, as Zoho advises.
     """
     if request.access_type != "offline":
         return False
@@ -187,8 +193,12 @@ def refresh_on_consent(state: EmulatorState, request: AuthRequest, user: User) -
 
 
 def authorize(state: EmulatorState, request: AuthRequest, user: User) -> GrantCode:
-    """The user accepted: a grant code in the user's own DC, whatever DC served the page."""
-    return issue_code(
+    """The user accepted: a grant code in the user's own DC, whatever DC served the page.
+
+    Raises GrantError("access_denied") past the client's grant-code limit; the consent is then
+    not recorded (no code came of it).
+    """
+    grant = issue_code(
         state,
         request.client,
         user,
@@ -197,24 +207,40 @@ def authorize(state: EmulatorState, request: AuthRequest, user: User) -> GrantCo
         request.redirect_uri,
         request.code_challenge,
         request.code_challenge_method,
-        issue_refresh=refresh_on_consent(state, request, user),
+        issue_refresh=False,
     )
+    grant.issue_refresh = refresh_on_consent(state, request, user)
+    return grant
+
+
+def _room(times: deque[float], now: float, window: float, limit: int) -> bool:
+    """Whether a sliding `window` ending `now` holds fewer than `limit` of `times` (oldest
+    first), dropping those that have left it. Zoho does not say whether its windows slide or
+    are fixed [?]; a sliding one is never laxer."""
+    while times and times[0] <= now - window:
+        times.popleft()
+    return len(times) < limit
 
 
 # -- grant codes and the token endpoint ------------------------------------------------------
 
 
-def check_client(state: EmulatorState, client_id: str, client_secret: str) -> Client:
-    """The client, if the id is known and the secret matches; else a GrantError.
+def check_client(state: EmulatorState, client_id: str, client_secret: str, dc: str) -> Client:
+    """The client, if the id is known and the secret is the one `dc` expects; else a GrantError.
 
-    An unknown client is `invalid_client` [O asciisd#6, #18]. A wrong secret is
-    `invalid_client_secret`, as client libraries observed it [O schmorrison/Zoho#34]. A missing
-    secret is taken for an unauthenticated client: `invalid_client` [?].
+    An unknown client, or one not enabled in this DC (it has neither a common secret nor one for
+    `dc`), is `invalid_client` [docs/zoho-reference.md §Token endpoint errors]. A wrong secret,
+    including another DC's per-DC secret, is `invalid_client_secret`, as client libraries observed
+    it [docs/zoho-reference.md §Token endpoint errors]. A missing secret is taken for an
+    unauthenticated client: `invalid_client` [?].
     """
     client = state.clients.get(client_id)
     if client is None or not client_secret:
         raise GrantError("invalid_client")
-    if not hmac.compare_digest(client.client_secret.encode(), client_secret.encode()):
+    expected = client.secret_for(dc)
+    if expected is None:
+        raise GrantError("invalid_client")
+    if not hmac.compare_digest(expected.encode(), client_secret.encode()):
         raise GrantError("invalid_client_secret")
     return client
 
@@ -231,12 +257,23 @@ def issue_code(
     *,
     issue_refresh: bool = True,
 ) -> GrantCode:
-    """A single-use grant code for `user`, valid only at the user's DC for `code_ttl` [D A1, C1].
+    """A single-use grant code for `user`, valid only at the user's DC for `code_ttl`
+    [docs/zoho-reference.md §Lifetimes and limits].
 
-    `redirect_uri=None` marks a Self Client code, exchanged without one [D A15]; Self Client codes
-    keep the default `issue_refresh=True` (every offline Self Client code yields a refresh token).
+    `redirect_uri=None` marks a Self Client code, exchanged without one [docs/zoho-reference.md
+    §Token endpoint]; Self Client codes keep the default `issue_refresh=True` (every offline Self
+    Client code yields a refresh token). Past `max_grant_codes_per_window` codes per client in
+    `grant_code_window`, Zoho refuses with `access_denied` for the rest of the window
+    [docs/zoho-reference.md §Lifetimes and limits]: GrantError("access_denied").
     """
     now = state.clock.now()
+    cfg = state.config
+    if cfg.grant_limits:
+        times = state.code_times.setdefault(client.client_id, deque())
+        if not _room(times, now, cfg.grant_code_window, cfg.max_grant_codes_per_window):
+            state.stats.grant_limited += 1
+            raise GrantError("access_denied")
+        times.append(now)
     if len(state.codes) >= _SWEEP_CODES_AT:
         for dead in [c for c, g in state.codes.items() if g.used or g.expires_at <= now]:
             del state.codes[dead]
@@ -281,31 +318,38 @@ def exchange_code(
     redirect_uri: str | None,
     code_verifier: str | None,
 ) -> dict[str, Any]:
-    """`grant_type=authorization_code`: the token response [D A4], or GrantError."""
-    client = check_client(state, client_id, client_secret)
+    """`grant_type=authorization_code`: the token response [docs/zoho-reference.md §Token endpoint],
+    or GrantError."""
+    client = check_client(state, client_id, client_secret, dc)
     grant = state.codes.get(code)
     now = state.clock.now()
     if grant is not None and grant.expires_at <= now:
         del state.codes[code]
         grant = None
-    # Expired, reused or unknown codes, or another client's, are all invalid_code [O csharp#7].
+    # Expired, reused or unknown codes, or another client's, are all invalid_code
+    # [docs/zoho-reference.md §Token endpoint errors].
     if grant is None or grant.used or grant.client_id != client.client_id:
         raise GrantError("invalid_code")
     if grant.dc != dc:
         # A code redeemed at another DC's accounts server: Zoho answers invalid_client there
-        # [O asciisd#18, reference §5]. The code is not burnt and still works at its own DC.
+        # [docs/zoho-reference.md §Data centres]; the code is not burnt and still works at its
+        # own DC.
         raise GrantError("invalid_client")
     if grant.redirect_uri is not None and redirect_uri != grant.redirect_uri:
         # Not burnt either: whether Zoho burns the code here is undocumented [?].
-        raise GrantError("invalid_redirect_uri")  # [O asciisd#20]
+        raise GrantError("invalid_redirect_uri")  # [docs/zoho-reference.md §Token endpoint errors]
     if not _pkce_ok(grant, code_verifier):
         # Zoho's PKCE error string is undocumented [?]; the code is burnt like any failed use.
         grant.used = True
         raise GrantError("invalid_code")
+    # Offline gives a refresh token, but only on first consent or with prompt=consent
+    # [docs/zoho-reference.md §Authorization endpoint].
+    mints_refresh = grant.access_type == "offline" and grant.issue_refresh
+    if mints_refresh:
+        _count_new_refresh_token(state, grant)
     del state.codes[code]
-    refresh: RefreshToken | None = None
-    # Offline gives a refresh token, but only on first consent or with prompt=consent [D A1].
-    if grant.access_type == "offline" and grant.issue_refresh:
+    refresh: IssuedRefreshToken | None = None
+    if mints_refresh:
         refresh = _new_refresh_token(state, grant)
     access = _mint_access(state, grant.client_id, grant.zuid, grant.dc, grant.scopes, refresh)
     body = _token_body(state, access, api_domain)
@@ -322,22 +366,21 @@ def refresh_access_token(
     client_secret: str,
     refresh_token: str,
 ) -> dict[str, Any]:
-    """`grant_type=refresh_token`: a new access token and no refresh token [D A5], or GrantError."""
-    client = check_client(state, client_id, client_secret)
+    """`grant_type=refresh_token`: a new access token and no refresh token [docs/zoho-reference.md
+    §Token endpoint], or GrantError."""
+    client = check_client(state, client_id, client_secret, dc)
     rt = state.refresh_tokens.get(refresh_token)
     # Revoked, unknown, another client's, or another DC's (unknown there): invalid_code
-    # [D vs2-validity].
+    # [docs/zoho-reference.md §Token endpoint errors].
     if rt is None or rt.client_id != client.client_id or rt.dc != dc:
         raise GrantError("invalid_code")
     now = state.clock.now()
-    window = state.config.refresh_window
-    # At most max_refreshes_per_window access tokens per refresh token in any `window` seconds,
-    # then "Access Denied" until the oldest mint leaves the window [D C1, A5]. Whether Zoho's
-    # window slides or is fixed is undocumented [?]; a sliding one is never laxer. Refused
-    # attempts are not counted. The code exchange's own access token is not counted [?].
-    while rt.mint_times and rt.mint_times[0] <= now - window:
-        rt.mint_times.popleft()
-    if len(rt.mint_times) >= state.config.max_refreshes_per_window:
+    # At most max_refreshes_per_window access tokens per refresh token in any refresh_window, then
+    # "Access Denied" until the oldest mint leaves the window [docs/zoho-reference.md §Lifetimes
+    # and limits]. Refused attempts are not counted; nor is the code exchange's own access token
+    # [?].
+    cfg = state.config
+    if not _room(rt.mint_times, now, cfg.refresh_window, cfg.max_refreshes_per_window):
         state.stats.throttled += 1
         raise GrantError("Access Denied")
     rt.mint_times.append(now)
@@ -356,7 +399,8 @@ def revoke_token(
     client_id: str | None = None,
     kind: str | None = None,
 ) -> bool:
-    """Revoke a refresh token (and every access token it minted) or one access token [D A7].
+    """Revoke a refresh token (and every access token it minted) or one access token
+    [docs/zoho-reference.md §Revoke].
 
     `dc` limits it to tokens of that DC (each DC's accounts server knows only its own tokens);
     `client_id` to that client's tokens; `kind` ("refresh_token" | "access_token") to one kind.
@@ -405,7 +449,25 @@ def revoke_user(state: EmulatorState, user: User) -> int:
 # -- minting ---------------------------------------------------------------------------------
 
 
-def _new_refresh_token(state: EmulatorState, grant: GrantCode) -> RefreshToken:
+def _count_new_refresh_token(state: EmulatorState, grant: GrantCode) -> None:
+    """Count a refresh token about to be minted for (user, client), or refuse it.
+
+    Past `max_new_refresh_tokens_per_window` in `new_refresh_token_window`, Zoho answers "Access
+    Denied" with HTTP 200 [docs/zoho-reference.md §Lifetimes and limits]; that the body is the
+    refresh throttle's is a guess [?]. The code is not used up by the refusal [?].
+    """
+    cfg = state.config
+    if not cfg.grant_limits:
+        return
+    now = state.clock.now()
+    times = state.refresh_token_times.setdefault((grant.zuid, grant.client_id), deque())
+    if not _room(times, now, cfg.new_refresh_token_window, cfg.max_new_refresh_tokens_per_window):
+        state.stats.grant_limited += 1
+        raise GrantError("Access Denied")
+    times.append(now)
+
+
+def _new_refresh_token(state: EmulatorState, grant: GrantCode) -> IssuedRefreshToken:
     mine = sorted(
         (
             rt
@@ -414,12 +476,13 @@ def _new_refresh_token(state: EmulatorState, grant: GrantCode) -> RefreshToken:
         ),
         key=lambda rt: rt.created_at,
     )
-    # The 21st refresh token deletes the oldest and its access tokens [D C1, K43]. Per user and
-    # client, as the reference recommends; Zoho's page says "per user" [?].
+    # The 21st refresh token deletes the oldest and its access tokens [docs/zoho-reference.md
+    # §Lifetimes and limits]. Per user and client, as that section recommends; Zoho's page says
+    # "per user" [?].
     excess = len(mine) + 1 - state.config.max_refresh_tokens_per_user
     for old in mine[: max(excess, 0)]:
         revoke_token(state, old.token)
-    rt = RefreshToken(
+    rt = IssuedRefreshToken(
         token=zoho_token(),
         client_id=grant.client_id,
         zuid=grant.zuid,
@@ -437,13 +500,13 @@ def _mint_access(
     zuid: str,
     dc: str,
     scopes: tuple[str, ...],
-    parent: RefreshToken | None,
-) -> AccessToken:
+    parent: IssuedRefreshToken | None,
+) -> IssuedAccessToken:
     now = state.clock.now()
     if len(state.access_tokens) >= _SWEEP_TOKENS_AT:
         for dead in [t for t, at in state.access_tokens.items() if at.expires_at <= now]:
             del state.access_tokens[dead]
-    at = AccessToken(
+    at = IssuedAccessToken(
         token=zoho_token(),
         client_id=client_id,
         zuid=zuid,
@@ -461,16 +524,18 @@ def _mint_access(
             if (old := state.access_tokens.get(t)) is not None and old.expires_at > now
         )
         live.append(at.token)
-        # One more than the cap evicts the oldest live token: 15 per refresh token [D C1]
-        # (the Accounts page says 10 [D A6]; config.max_live_access_tokens picks).
+        # One more than the cap evicts the oldest live token: 15 per refresh token by CRM's page,
+        # 10 by the Accounts page; config.max_live_access_tokens picks [docs/zoho-reference.md
+        # §Lifetimes and limits].
         while len(live) > state.config.max_live_access_tokens:
             state.access_tokens.pop(live.popleft(), None)
         parent.access_tokens = live
     return at
 
 
-def _token_body(state: EmulatorState, access: AccessToken, api_domain: str) -> dict[str, Any]:
-    """Zoho's token response: `expires_in` in seconds, no legacy `expires_in_sec` [D A4, C1]."""
+def _token_body(state: EmulatorState, access: IssuedAccessToken, api_domain: str) -> dict[str, Any]:
+    """Zoho's token response: `expires_in` in seconds, no legacy `expires_in_sec`
+    [docs/zoho-reference.md §Token endpoint]."""
     return {
         "access_token": access.token,
         "scope": " ".join(access.scopes),

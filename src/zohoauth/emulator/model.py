@@ -55,12 +55,21 @@ class User:
 
 @dataclass(slots=True)
 class Client:
-    """An API-console client. Multi-DC is on: the same credentials work in every DC."""
+    """An API-console client with Multi-DC on: one client id in every DC, and a secret that is
+    common to all DCs or unique per DC, as the owner chose in the console (docs/zoho-reference.md
+    §Data centres). A DC in `client_secrets` uses its own secret, the others the common one; a
+    client with no common secret works only in the DCs it has a secret for.
+    """
 
     client_id: str
-    client_secret: str
+    client_secret: str | None  # common to every DC without a secret of its own
     redirect_uris: list[str]
     name: str = "client"
+    client_secrets: dict[str, str] = field(default_factory=dict)  # dc -> that DC's own secret
+
+    def secret_for(self, dc: str) -> str | None:
+        """The secret the token endpoint of `dc` expects; None if the client is not on there."""
+        return self.client_secrets.get(dc, self.client_secret)
 
 
 @dataclass(slots=True)
@@ -77,12 +86,15 @@ class GrantCode:
     code_challenge_method: str | None = None
     used: bool = False
     # Whether exchanging an offline code yields a refresh token: only on first consent or with
-    # prompt=consent [D A1] (see grants.authorize); Self Client codes always do.
+    # prompt=consent [docs/zoho-reference.md §Authorization endpoint] (see grants.authorize); Self
+    # Client codes always do.
     issue_refresh: bool = True
 
 
 @dataclass(slots=True)
-class RefreshToken:
+class IssuedRefreshToken:
+    """A refresh token as Zoho keeps it: who it was issued to, and what it has minted since."""
+
     token: str
     client_id: str
     zuid: str
@@ -94,7 +106,10 @@ class RefreshToken:
 
 
 @dataclass(slots=True)
-class AccessToken:
+class IssuedAccessToken:
+    """An access token as Zoho keeps it. "Issued": Zoho's record of a token, not the token a
+    client holds (zohoauth's own `AccessToken` is that; the emulator shares no names with it)."""
+
     token: str
     client_id: str
     zuid: str

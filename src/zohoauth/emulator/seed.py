@@ -2,9 +2,11 @@
 
 A seed file is JSON with any of these keys (all optional; omitted ones take the default's):
 
-    {"config":  {"access_token_ttl": 600, ...},            # EmulatorConfig overrides
-     "clients": [{"client_id", "client_secret", "redirect_uris": [...]}],
-     "orgs":    [{"zgid", "company_name", "dc", "edition"?}],
+    {"config":  {"access_token_ttl": 600, "grant_limits": false, ...},  # EmulatorConfig
+     "clients": [{"client_id", "client_secret"?, "client_secrets"?: {"<dc>": secret},
+                  "redirect_uris": [...], "name"?}],               # a secret: common or per DC
+     "orgs":    [{"zgid", "company_name", "dc", "edition"?, "country_code"?, "currency"?,
+                  "time_zone"?}],
      "users":   [{"email", "first_name", "last_name", "dc", "orgs": [zgid, ...], "zuid"?}],
      "records": {"<zgid>": {"Leads": [{...}, ...]}},       # explicit records
      "generate_records": 30}                               # generated per module per org
@@ -20,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .config import EmulatorConfig
 from .dcs import DATA_CENTERS
 from .model import Client, Org, User
 from .modules import MODULES
@@ -54,6 +55,14 @@ DEFAULT_SEED: dict[str, Any] = {
         {"zgid": "80000007", "company_name": "Dragon Gate Trading", "dc": "cn"},
         {"zgid": "80000008", "company_name": "Maple Analytics", "dc": "ca"},
         {"zgid": "80000009", "company_name": "Oasis Holdings", "dc": "sa"},
+        {
+            "zgid": "80000010",
+            "company_name": "Thames Ledger Ltd",
+            "dc": "uk",
+            "country_code": "GB",
+            "currency": "GBP",
+            "time_zone": "Europe/London",
+        },
     ],
     "users": [
         # Ava belongs to two orgs: the multi-org case (X-CRM-ORG selects one).
@@ -121,6 +130,14 @@ DEFAULT_SEED: dict[str, Any] = {
             "last_name": "Haddad",
             "dc": "sa",
             "orgs": ["80000009"],
+        },
+        # New users go last: zuids follow the list order, and tests know the earlier ones.
+        {
+            "email": "isla@thamesledger.co.uk",
+            "first_name": "Isla",
+            "last_name": "Davies",
+            "dc": "uk",
+            "orgs": ["80000010"],
         },
     ],
     "generate_records": 30,
@@ -206,6 +223,39 @@ def zoho_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+def make_client(data: dict[str, Any]) -> Client:
+    """A client from its JSON description (seed file or `POST /_emulator/clients`).
+
+    `client_secret` is common to all DCs; `client_secrets` maps DCs to their own secrets. At
+    least one secret is needed. Raises ValueError saying what is wrong.
+    """
+    client_id = data.get("client_id")
+    if not isinstance(client_id, str) or not client_id:
+        raise ValueError("'client_id' must be a non-empty string")
+    common = data.get("client_secret")
+    if common is not None and (not isinstance(common, str) or not common):
+        raise ValueError("'client_secret' must be a non-empty string")
+    per_dc = data.get("client_secrets") or {}
+    if not isinstance(per_dc, dict):
+        raise ValueError('\'client_secrets\' must be an object of {"<dc>": "<secret>"}')
+    for dc, secret in per_dc.items():
+        if dc not in DATA_CENTERS:
+            raise ValueError(
+                f"'client_secrets' names unknown DC {dc!r}; known: {list(DATA_CENTERS)}"
+            )
+        if not isinstance(secret, str) or not secret:
+            raise ValueError(f"'client_secrets' of {dc!r} must be a non-empty string")
+    if common is None and not per_dc:
+        raise ValueError("'client_secret' (common to all DCs) or 'client_secrets' is required")
+    uris = data.get("redirect_uris", [])
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+        raise ValueError("'redirect_uris' must be a list of strings")
+    for uri in uris:
+        if not uri.startswith(("http://", "https://")):
+            raise ValueError(f"redirect URI {uri!r} must start with http:// or https://")
+    return Client(client_id, common, list(uris), str(data.get("name", "client")), dict(per_dc))
+
+
 def load_seed(path: Path | None) -> dict[str, Any]:
     """The default seed, or the file at `path` laid over it. Raises ValueError with the reason."""
     if path is None:
@@ -224,17 +274,11 @@ def load_seed(path: Path | None) -> dict[str, Any]:
 def apply_seed(state: EmulatorState, seed: dict[str, Any]) -> None:
     """Load `seed` into an empty `state`."""
     if seed.get("config"):
-        state.base_config = EmulatorConfig().with_overrides(seed["config"])
+        # Over the config the emulator was started with (reset re-applies it: idempotent).
+        state.base_config = state.base_config.with_overrides(seed["config"])
         state.config = state.base_config
     for c in seed.get("clients", []):
-        state.add_client(
-            Client(
-                c["client_id"],
-                c["client_secret"],
-                list(c["redirect_uris"]),
-                c.get("name", "client"),
-            )
-        )
+        state.add_client(make_client(c))
     users = seed.get("users", [])
     for o in seed.get("orgs", []):
         if o["dc"] not in DATA_CENTERS:
@@ -251,6 +295,9 @@ def apply_seed(state: EmulatorState, seed: dict[str, Any]) -> None:
                 primary_email=primary["email"],
                 primary_zuid="",
                 edition=o.get("edition", "Enterprise"),
+                time_zone=o.get("time_zone", "GMT"),
+                currency=o.get("currency", "USD"),
+                country_code=o.get("country_code", "US"),
             )
         )
     for n, u in enumerate(users):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
@@ -14,10 +15,15 @@ from .app import create_app
 from .config import EmulatorConfig
 
 
-def serve(host: str, port: int, seed: dict[str, Any] | None = None) -> None:
-    """Serve until interrupted (Ctrl-C)."""
+def serve(
+    host: str,
+    port: int,
+    seed: dict[str, Any] | None = None,
+    config: EmulatorConfig | Mapping[str, Any] | None = None,
+) -> None:
+    """Serve until interrupted (Ctrl-C); `config` as for `create_app`."""
     uvicorn.run(
-        create_app(seed),
+        create_app(seed, config),
         host=host,
         port=port,
         log_level="warning",
@@ -29,14 +35,17 @@ def serve(host: str, port: int, seed: dict[str, Any] | None = None) -> None:
 class BackgroundEmulator:
     """An emulator on a free loopback port in a daemon thread; `with` stops it.
 
-    >>> with BackgroundEmulator() as emu:
+    >>> with BackgroundEmulator(config={"grant_limits": False}) as emu:
     ...     httpx.get(emu.url + "/_emulator/health")
+
+    `config` is an EmulatorConfig or overrides of the default one; `POST /_emulator/reset`
+    returns to it.
     """
 
     def __init__(
         self,
         seed: dict[str, Any] | None = None,
-        config: EmulatorConfig | None = None,
+        config: EmulatorConfig | Mapping[str, Any] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:

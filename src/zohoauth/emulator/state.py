@@ -6,12 +6,13 @@ The Accounts routes (`accounts.py`) mint and revoke tokens here, the CRM routes 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import VirtualClock
 from .config import EmulatorConfig
-from .model import AccessToken, Client, GrantCode, Org, RefreshToken, User
+from .model import Client, GrantCode, IssuedAccessToken, IssuedRefreshToken, Org, User
 
 
 @dataclass(slots=True)
@@ -33,6 +34,8 @@ class Stats:
     # refresh_token grants per DC, and the throttle hits, for tests of the library's restraint.
     refresh_by_dc: dict[str, int] = field(default_factory=dict)
     throttled: int = 0
+    # Grant codes and refresh tokens refused by Zoho's grant limits.
+    grant_limited: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class Stats:
             "consent_pages": self.consent_pages,
             "refresh_by_dc": dict(self.refresh_by_dc),
             "throttled": self.throttled,
+            "grant_limited": self.grant_limited,
         }
 
 
@@ -56,11 +60,16 @@ class EmulatorState:
         self.users_by_email: dict[str, User] = {}  # lower-cased email -> user
         self.clients: dict[str, Client] = {}
         self.codes: dict[str, GrantCode] = {}
-        self.refresh_tokens: dict[str, RefreshToken] = {}
-        self.access_tokens: dict[str, AccessToken] = {}
-        # (zuid, client_id) pairs with an offline consent on record: later offline consents
-        # without prompt=consent give no refresh token [D A1]. Cleared by revoke-user.
+        self.refresh_tokens: dict[str, IssuedRefreshToken] = {}
+        self.access_tokens: dict[str, IssuedAccessToken] = {}
+        # (zuid, client_id) pairs with an offline consent on record: later offline consents without
+        # prompt=consent give no refresh token [docs/zoho-reference.md §Authorization endpoint].
+        # Cleared by revoke-user.
         self.consents: set[tuple[str, str]] = set()
+        # Zoho's grant limits (sliding windows of virtual time): when each client was issued
+        # its recent grant codes, and each (zuid, client_id) its recent refresh tokens.
+        self.code_times: dict[str, deque[float]] = {}
+        self.refresh_token_times: dict[tuple[str, str], deque[float]] = {}
         # (zgid, module api_name) -> {record id -> record}; dicts keep insertion order.
         self.records: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.faults: dict[tuple[str, str | None], Fault] = {}
@@ -89,7 +98,7 @@ class EmulatorState:
         return str(5_725_767_000_000_000_000 + self.id_counter * 1000 + 1)
 
     # -- tokens --------------------------------------------------------------------------
-    def authenticate(self, token: str) -> AccessToken | None:
+    def authenticate(self, token: str) -> IssuedAccessToken | None:
         """The live access token `token`, or None if unknown, expired, evicted or revoked."""
         found = self.access_tokens.get(token)
         if found is None:

@@ -10,6 +10,7 @@ people's apps as well as for zohoauth's own tests and benchmarks:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from html import unescape
 
 import httpx
@@ -18,6 +19,7 @@ _INPUT = re.compile(r"<input\b[^>]*>", re.I)
 _BUTTON = re.compile(r"<button\b[^>]*>", re.I)
 _ATTR = re.compile(r'(\w[\w-]*)\s*=\s*"([^"]*)"')
 _ACTION = re.compile(r'<form\b[^>]*action="([^"]*)"')
+_PROBLEM = re.compile(r'data-testid="consent-error">([^<]*)<')
 
 
 def consent(auth_url: str, email: str, decision: str = "accept", timeout: float = 10) -> httpx.URL:
@@ -42,23 +44,31 @@ def consent(auth_url: str, email: str, decision: str = "accept", timeout: float 
         )
         resp = http.post(target, data=form)
         if resp.status_code not in (302, 303):
-            raise RuntimeError(f"consent did not redirect: {resp.status_code} {resp.text[:200]}")
+            # The page names its refusal (e.g. an email this accounts server does not know: a
+            # China user at a Multi-DC page, or the other way round).
+            said = _PROBLEM.search(resp.text)
+            why = unescape(said.group(1)) if said else resp.text[:200]
+            raise RuntimeError(f"consent did not redirect: {resp.status_code} {why}")
         return httpx.URL(resp.headers["location"])
 
 
 def register_client(
-    emulator_url: str, client_id: str, client_secret: str, redirect_uris: list[str]
+    emulator_url: str,
+    client_id: str,
+    client_secret: str | None,
+    redirect_uris: list[str],
+    *,
+    client_secrets: Mapping[str, str] | None = None,
 ) -> None:
-    """Register an API-console client (valid in every DC, as with Multi-DC on)."""
-    httpx.post(
-        f"{emulator_url}/_emulator/clients",
-        json={
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "redirect_uris": redirect_uris,
-        },
-        timeout=10,
-    ).raise_for_status()
+    """Register an API-console client with Multi-DC on: `client_secret` is common to every DC,
+    `client_secrets` gives DCs their own (`{"eu": "..."}`); with only the latter, the client
+    works only in the DCs it names."""
+    body: dict[str, object] = {"client_id": client_id, "redirect_uris": redirect_uris}
+    if client_secret is not None:
+        body["client_secret"] = client_secret
+    if client_secrets:
+        body["client_secrets"] = dict(client_secrets)
+    httpx.post(f"{emulator_url}/_emulator/clients", json=body, timeout=10).raise_for_status()
 
 
 def self_client_grant(

@@ -4,7 +4,9 @@
     auth.py        Authorization header, token -> user and org (X-CRM-ORG), scopes
     limits.py      optional concurrency / daily credits per org -> 429
     call.py        the per-call context and defensive parsing of parameters and bodies
-    meta.py        users, org, settings/modules, settings/fields (metadata.py, module_meta.py)
+    users_org.py   users (CurrentUser, by id) and org
+    settings.py    settings/modules and settings/fields, serving the static bodies of
+                   modules_metadata.py and fields_metadata.py
     records.py     list and get (paging.py: sorting, page / page_token)
     writes.py      insert, update, delete, upsert (validate.py: per-record checks)
     search.py      search and count (criteria.py: the criteria language)

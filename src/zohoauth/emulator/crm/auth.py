@@ -1,9 +1,10 @@
 """Who is calling: the Authorization header, the token's user and org, and the token's scopes.
 
-Zoho CRM takes only `Authorization: Zoho-oauthtoken <token>` [D everywhere; S prefix constant].
+Zoho CRM takes only `Authorization: Zoho-oauthtoken <token>` [docs/zoho-reference.md §CRM REST API].
 A token is good only in the DC that issued it (each DC is its own Zoho). A user in several orgs
-works in the first by default and picks another with `X-CRM-ORG: <zgid>` [S C8]. Scopes are
-checked per call: `ZohoCRM.<resource>.<operation>` [D C9], compared case-insensitively.
+works in the first by default and picks another with `X-CRM-ORG: <zgid>`, as the official SDK does.
+Scopes are checked per call: `ZohoCRM.<resource>.<operation>` [docs/zoho-reference.md §Scopes],
+compared case-insensitively.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Final
 
 from starlette.datastructures import Headers
 
-from ..model import AccessToken, Org, User
+from ..model import IssuedAccessToken, Org, User
 from ..state import EmulatorState
 from . import errors
 
@@ -25,7 +26,7 @@ _BEARER: Final = "bearer "
 class Caller:
     """An authenticated CRM call: the token, its user, and the org the call works in."""
 
-    token: AccessToken
+    token: IssuedAccessToken
     user: User
     org: Org
     scopes: frozenset[str]  # lower-cased
@@ -71,7 +72,8 @@ def authenticate(state: EmulatorState, headers: Headers, dc: str) -> Caller:
         raise errors.authentication_failure()
     token = state.authenticate(token_value)
     if token is None or token.dc != dc:
-        # A token used at another DC's API is unknown there [D A9: each DC is separate].
+        # A token used at another DC's API is unknown there [docs/zoho-reference.md §Data centres:
+        # each DC is separate].
         raise errors.invalid_token()
     user = state.users.get(token.zuid)
     if user is None:
@@ -104,7 +106,7 @@ def _scopes(raw: tuple[str, ...]) -> frozenset[str]:
     return found
 
 
-# -- scope rules [D C9; reference §7] -------------------------------------------------------
+# -- scope rules [docs/zoho-reference.md §Scopes] ----------------------------------------------
 
 #: Which module-scope operations allow each record action. WRITE covers create and update [?].
 _RECORD_OPS: Final[dict[str, tuple[str, ...]]] = {

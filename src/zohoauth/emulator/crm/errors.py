@@ -1,9 +1,10 @@
 """Zoho CRM's error envelope and the JSON responses every CRM route sends.
 
 Request-level failures are one object, `{"code", "details", "message", "status": "error"}`
-[S C7 common.json API_Exception]; per-record failures use the same shape inside `data[]`.
+[docs/zoho-reference.md §CRM REST API]; per-record failures use the same shape inside `data[]`.
 Handlers raise `CrmError`; the router turns it into a response, so no handler builds one by hand.
-Codes and messages are Zoho's where known (reference §6.5); guesses are marked [?].
+Codes and messages are Zoho's where known (docs/zoho-reference.md §Error catalogue); guesses are
+marked [?].
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any, Final
 
 from starlette.responses import Response
 
-#: Zoho's content type on every CRM JSON answer (and on Accounts' too) [O asciisd#6].
+#: Zoho's content type on every CRM JSON answer (and on Accounts' too) [docs/zoho-reference.md
+#: §Token endpoint errors].
 JSON_TYPE: Final = "application/json;charset=UTF-8"
 
 
@@ -27,7 +29,8 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def no_content(status: int = 204) -> Response:
-    """204 (nothing found) or 304 (not modified): an EMPTY body, not `{}` [O craft-freeform#144]."""
+    """204 (nothing found) or 304 (not modified): an EMPTY body, not `{}` [docs/zoho-reference.md
+    §Records]."""
     return Response(b"", status_code=status)
 
 
@@ -54,11 +57,12 @@ class CrmError(Exception):
         return json_response(self.body(), self.status)
 
 
-# -- the catalogue (reference §6.5) ------------------------------------------------------------
+# -- the catalogue (docs/zoho-reference.md §Error catalogue) ------------------------------------
 
 
 def invalid_token() -> CrmError:
-    # [O craft-freeform#1372]: unknown, expired, evicted and revoked tokens all look like this.
+    # [docs/zoho-reference.md §Error catalogue]: unknown, expired, evicted and revoked tokens all
+    # look like this.
     return CrmError("INVALID_TOKEN", "invalid oauth token", 401)
 
 
@@ -68,12 +72,13 @@ def authentication_failure() -> CrmError:
 
 
 def scope_mismatch() -> CrmError:
-    # [O PostHog#78477 (401), airbyte#32922 (message)].
+    # [docs/zoho-reference.md §Error catalogue].
     return CrmError("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", 401)
 
 
 def invalid_module(resource_path_index: int = 0) -> CrmError:
-    # Message as observed [O zoho_hub#77]; record.json's enum spells it with a capital T.
+    # Message as observed [docs/zoho-reference.md §Error catalogue]; record.json's enum spells it
+    # with a capital T.
     return CrmError(
         "INVALID_MODULE",
         "the module name given seems to be invalid",
@@ -89,7 +94,7 @@ def invalid_module_param(param: str = "module") -> CrmError:
 
 
 def invalid_url() -> CrmError:
-    # HTTP 404 is a guess [?]; the message is the spec's [S C7].
+    # HTTP 404 is a guess [?]; the message is the spec's [docs/zoho-reference.md §Error catalogue].
     return CrmError(
         "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", 404
     )
@@ -116,7 +121,7 @@ def invalid_param(name: str, **extra: Any) -> CrmError:
 
 
 def invalid_id(resource_path_index: int) -> CrmError:
-    # The shape Zoho's v8 APIs use for an unknown id in the path [S crm-oas examples].
+    # The shape Zoho's v8 APIs use for an unknown id in the path (Zoho's OpenAPI examples).
     return CrmError(
         "INVALID_DATA",
         "the id given seems to be invalid",
@@ -127,7 +132,7 @@ def invalid_id(resource_path_index: int) -> CrmError:
 
 def invalid_body() -> CrmError:
     # Malformed, empty or non-object JSON. "body" is a message Zoho's spec enumerates for
-    # INVALID_DATA [S C7 record.json]; which case sends it is not documented [?].
+    # INVALID_DATA [docs/zoho-reference.md §Records]; which case sends it is not documented [?].
     return CrmError("INVALID_DATA", "body", 400, {"expected_data_type": "jsonobject"})
 
 
@@ -136,7 +141,8 @@ def limit_exceeded(message: str, **details: Any) -> CrmError:
 
 
 def body_too_large(limit: int) -> CrmError:
-    # Zoho maps 413 to an over-size upload [D C4]; the code is the spec's [S C7], details [?].
+    # Zoho maps 413 to an over-size upload and the spec names this code [docs/zoho-reference.md
+    # §Error catalogue]; details [?].
     return CrmError(
         "FILE_SIZE_MORE_THAN_ALLOWED_SIZE",
         "the request body is larger than allowed",
@@ -146,7 +152,8 @@ def body_too_large(limit: int) -> CrmError:
 
 
 def too_many_requests(reason: str, limit: int) -> CrmError:
-    # 429 TOO_MANY_REQUESTS [D C4, K203]; the body was never captured, so this one is a guess [?].
+    # 429 TOO_MANY_REQUESTS [docs/zoho-reference.md §Error catalogue, §API credits and concurrency];
+    # the body was never captured, so this one is a guess [?].
     return CrmError(
         "TOO_MANY_REQUESTS",
         f"too many requests: the org's {reason} limit of {limit} is used up",

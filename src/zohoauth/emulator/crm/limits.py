@@ -1,9 +1,10 @@
 """Optional API limits per org: concurrent requests in flight, and credits per rolling 24 hours.
 
-Zoho caps both per org by edition (concurrency 5–25, credits 5k–5M per rolling day; 1 credit per
-Get Records call) and answers 429 TOO_MANY_REQUESTS beyond either [D K93, K203, K60]. Both are
-off unless `EmulatorConfig.max_concurrent_requests` / `max_credits_per_day` are set, so tests of
-other behaviour never trip them. Credits use the *virtual* clock, so advancing it frees them.
+Zoho caps both per org by edition (concurrency 5–25, credits 5k–5M per rolling day; 1 credit per Get
+Records call) and answers 429 TOO_MANY_REQUESTS beyond either [docs/zoho-reference.md §API credits
+and concurrency]. Both are off unless `EmulatorConfig.max_concurrent_requests` /
+`max_credits_per_day` are set, so tests of other behaviour never trip them. Credits use the
+*virtual* clock, so advancing it frees them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Final
 from ..state import EmulatorState
 from . import errors
 
-#: The credit window: a rolling 24 hours [D K93].
+#: The credit window: a rolling 24 hours [docs/zoho-reference.md §API credits and concurrency].
 CREDIT_WINDOW: Final = 24 * 3600.0
 
 
@@ -38,7 +39,9 @@ def enter(state: EmulatorState, zgid: str) -> None:
             del spent[:expired]
         if len(spent) >= daily:
             raise errors.too_many_requests("credits", daily)
-        spent.append(now)  # 1 credit per call [D K60]; heavier APIs are not emulated
+        # 1 credit per call [docs/zoho-reference.md §API credits and concurrency]; heavier APIs
+        # are not emulated.
+        spent.append(now)
     state.in_flight[zgid] = state.in_flight.get(zgid, 0) + 1
 
 

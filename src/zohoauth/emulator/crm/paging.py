@@ -3,7 +3,7 @@
 Zoho: `per_page` ≤ 200 (default 200); `page`/`per_page` reach only the first 2,000 records,
 beyond that a `page_token` (the previous response's `next_page_token`, valid 24 h, bound to the
 request's other parameters) reaches up to 100,000; `page` and `page_token` can't be combined
-[D K60; S C7 Info]. Error codes from Zoho's get-records page as quoted by clients [3P]:
+[docs/zoho-reference.md §Records]. Error codes from Zoho's get-records page as quoted by clients:
 DISCRETE_PAGINATION_LIMIT_EXCEEDED, AMBIGUITY_DURING_PROCESSING, TOKEN_BOUND_DATA_MISMATCH,
 EXPIRED_VALUE, PAGINATION_LIMIT_EXCEEDED.
 
@@ -26,9 +26,10 @@ from . import errors
 from .call import zoho_time
 
 MAX_PER_PAGE: Final = 200
-DISCRETE_LIMIT: Final = 2000  # records reachable with page/per_page [D K60]
-TOKEN_LIMIT: Final = 100_000  # records reachable with page_token [D K60]
-TOKEN_TTL: Final = 24 * 3600.0  # page_token_expiry: a day [D K60]
+# Paging's reach and token lifetime [docs/zoho-reference.md §Records]:
+DISCRETE_LIMIT: Final = 2000  # records reachable with page/per_page
+TOKEN_LIMIT: Final = 100_000  # records reachable with page_token
+TOKEN_TTL: Final = 24 * 3600.0  # page_token_expiry: a day
 SORT_FIELDS: Final = ("id", "Created_Time", "Modified_Time")
 
 _SECRET: Final = secrets.token_bytes(16)  # per process: tokens don't outlive the emulator
@@ -88,7 +89,7 @@ def _mismatch() -> errors.CrmError:
     return errors.CrmError(
         "TOKEN_BOUND_DATA_MISMATCH",
         "The page_token given seems to be invalid or input param is added, altered, or deleted",
-        400,  # one client's table says 401 [3P]; 400 like the other paging errors [?]
+        400,  # one client's table says 401; 400 like the other paging errors [?]
         {"param_name": "page_token"},
     )
 
@@ -148,7 +149,7 @@ def check_discrete(page: int, per_page: int) -> None:
 def info(
     seq: list[Key], window: Window, count: int, bound: str | None, now: float, sort: tuple[str, str]
 ) -> dict[str, Any]:
-    """Zoho's `info` object [S C7 Info; D K60 sample]; tokens only when `bound` is given."""
+    """Zoho's `info` object [docs/zoho-reference.md §Records]; tokens only when `bound` is given."""
     offset, per_page, done = window.offset, window.per_page, window.delivered
     more = offset + count < len(seq)
     next_token = prev_token = None

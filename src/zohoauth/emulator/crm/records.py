@@ -1,10 +1,11 @@
 """Reading records: `GET /{module}` (list) and `GET /{module}/{id}`.
 
-Listing needs `fields` (REQUIRED_PARAM_MISSING without it [3P captured v7 session]; more than
-50 → LIMIT_EXCEEDED [3P]), sorts by id / Created_Time / Modified_Time (default id, desc), pages
-as `paging.py` describes and answers 204 with an EMPTY body when nothing is left [O
-craft-freeform#144]. Each record carries `id` and the requested fields, null when unset, as Zoho
-does. Reads never copy a module: they sort keys and build only the page they send.
+Listing needs `fields` (REQUIRED_PARAM_MISSING without it [docs/zoho-reference.md §Records]; more
+than 50 → LIMIT_EXCEEDED [docs/zoho-reference.md §Records]), sorts by id / Created_Time /
+Modified_Time (default id, desc), pages as `paging.py` describes and answers 204 with an EMPTY body
+when nothing is left [docs/zoho-reference.md §Records]. Each record carries `id` and the requested
+fields, null when unset, as Zoho does. Reads never copy a module: they sort keys and build only the
+page they send.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def wanted_fields(module: ModuleDef, params: QueryParams, required: bool) -> tup
             raise errors.required_param("fields")
         return ALL_FIELDS[module.api_name]
     if len(names) > MAX_FIELDS:
-        # The message is one record.json enumerates [S C7]; details [?].
+        # The message is one record.json enumerates [docs/zoho-reference.md §Records]; details [?].
         raise errors.limit_exceeded(
             "Max field limit exceeded", param_name="fields", limit=MAX_FIELDS
         )
@@ -113,14 +114,16 @@ async def list_records(call: Call) -> Response:
     if since_header is not None:
         rows = _modified_since(rows, _since(since_header))
         if not rows:
-            return no_content(304)  # 304 with If-Modified-Since [D C4]
+            # 304 with If-Modified-Since [docs/zoho-reference.md §Error catalogue]
+            return no_content(304)
     if not rows:
         return no_content()
     asc = paging.ordered(rows, sort_by)
     desc = sort_order == "desc"
     seq = asc[::-1] if desc else asc
     now = call.state.clock.now()
-    # A token is bound to the org, module and every other input parameter [3P].
+    # A token is bound to the org, module and every other input parameter [docs/zoho-reference.md
+    # §Records].
     bound = paging.binding(
         {
             "org": call.caller.zgid,
@@ -157,7 +160,7 @@ def find(call: Call, resource_path_index: int = 1) -> dict[str, Any]:
     """The record named in the path, or INVALID_DATA `the id given seems to be invalid`.
 
     An unknown id (or another org's) gets 400 rather than 204, the shape Zoho's v8 APIs use
-    for a bad id in the path [S crm-oas examples; ?].
+    for a bad id in the path (Zoho's OpenAPI examples) [?].
     """
     record_id = call.record_id or ""
     found = call.records().get(record_id) if record_id.isdecimal() else None

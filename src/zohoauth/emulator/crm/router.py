@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from ..dcs import DATA_CENTERS
 from ..modules import MODULES
 from ..state import EmulatorState
-from . import auth, errors, limits, meta, records, search, writes
+from . import auth, errors, limits, records, search, settings, users_org, writes
 from .call import Call
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,13 @@ class Target:
     record_route: bool = False  # segment 0 names a module
 
 
-_USERS = Target({"GET": (meta.users, None)})
-_USER = Target({"GET": (meta.user, None)}, id_index=1)
-_ORG = Target({"GET": (meta.org, None)})
-_MODULES = Target({"GET": (meta.modules, None)})
-_MODULE = Target({"GET": (meta.module, None)}, id_index=2)
-_FIELDS = Target({"GET": (meta.fields, None)})
-_FIELD = Target({"GET": (meta.fields, None)}, id_index=2)
+_USERS = Target({"GET": (users_org.users, None)})
+_USER = Target({"GET": (users_org.user, None)}, id_index=1)
+_ORG = Target({"GET": (users_org.org, None)})
+_MODULES = Target({"GET": (settings.modules, None)})
+_MODULE = Target({"GET": (settings.module, None)}, id_index=2)
+_FIELDS = Target({"GET": (settings.fields, None)})
+_FIELD = Target({"GET": (settings.fields, None)}, id_index=2)
 _RECORDS = Target(
     {
         "GET": (records.list_records, "read"),

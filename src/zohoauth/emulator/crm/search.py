@@ -3,8 +3,8 @@
 Search takes exactly one of `criteria`, `email` (every email field, whole address, any case),
 `phone` (every phone field, digits only, the number or its trailing digits [?]) and `word` (every
 text field contains it, any case); pages with `page`/`per_page` over at most 2,000 matches and
-answers 204 when nothing matches [D zoho.wiki v8 search]. Count takes the same filters, or none,
-and answers `{"count": n}` [S C7 record.json].
+answers 204 when nothing matches [docs/zoho-reference.md §Records]. Count takes the same filters, or
+none, and answers `{"count": n}` [docs/zoho-reference.md §Records].
 """
 
 from __future__ import annotations
@@ -102,5 +102,6 @@ async def count(call: Call) -> Response:
     match = predicate(call.mod, call.params, required=False)
     records = call.records()
     total = len(records) if match is None else sum(1 for r in records.values() if match(r))
-    # An integer, as Zoho's docs show it; record.json types it as a string [S C7; ?].
+    # An integer, as Zoho's docs show it; record.json types it as a string (Zoho's OpenAPI spec)
+    # [?].
     return json_response({"count": total})

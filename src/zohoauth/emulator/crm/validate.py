@@ -1,9 +1,9 @@
 """Checking one input record against a module's fields, the way Zoho's insert/update do.
 
 Each failure is one per-record error inside `data[]` (the record is skipped, the others go on):
-MANDATORY_NOT_FOUND `{api_name, json_path}` for a missing required field, INVALID_DATA
-`{api_name, json_path, expected_data_type}` for a value of the wrong JSON type [S C7; reference
-§6.3]. Unknown picklist values are accepted, as at Zoho. Unknown keys and read-only system
+MANDATORY_NOT_FOUND `{api_name, json_path}` for a missing required field, INVALID_DATA `{api_name,
+json_path, expected_data_type}` for a value of the wrong JSON type [docs/zoho-reference.md
+§Records]. Unknown picklist values are accepted, as at Zoho. Unknown keys and read-only system
 fields are ignored [?]. Lookups must name a record of the same org; Owner a user of the org.
 """
 

@@ -1,9 +1,9 @@
 """Writing records: insert, update, delete and upsert, each up to 100 records per call.
 
-Every record gets its own result in `data[]`, in input order: a success item
-`{"code": "SUCCESS", "details": {id, Created_Time, ...}, "message": "record added", ...}` or an
-error object [S C7 Success_Response; reference §6.3]. HTTP status: the success status when all
-succeed (201 insert, 200 update/delete), 207 when some fail [D C4], 400 when all fail [?].
+Every record gets its own result in `data[]`, in input order: a success item `{"code": "SUCCESS",
+"details": {id, Created_Time, ...}, "message": "record added", ...}` or an error object
+[docs/zoho-reference.md §Records]. HTTP status: the success status when all succeed (201 insert, 200
+update/delete), 207 when some fail [docs/zoho-reference.md §Error catalogue], 400 when all fail [?].
 Writes stamp Created/Modified Time and By, and Owner, with the caller's CRM user.
 """
 
@@ -19,7 +19,8 @@ from .errors import CrmError, json_response
 from .records import find
 from .validate import Cleaner, RecordError
 
-MAX_RECORDS: Final = 100  # per insert/update/upsert/delete call [D K203]
+# per insert/update/upsert/delete call [docs/zoho-reference.md §API credits and concurrency]
+MAX_RECORDS: Final = 100
 
 
 def _batch(body: dict[str, Any]) -> list[Any]:
@@ -155,7 +156,7 @@ async def create(call: Call) -> Response:
 
 
 def _duplicate_error(call: Call, name: str, path: str, record: dict[str, Any]) -> dict[str, Any]:
-    # DUPLICATE_DATA with the clashing record [reference §6.5; S C7 API_Exception].
+    # DUPLICATE_DATA with the clashing record [docs/zoho-reference.md §Error catalogue].
     return errors.record_error(
         "DUPLICATE_DATA",
         "duplicate data",

@@ -1,4 +1,5 @@
-"""Module metadata in Zoho's shape (`GET settings/modules`), built once from `modules.py`.
+"""Module metadata in Zoho's shape (the bodies of `GET settings/modules[/{api_name}]`), built
+once from `modules.py` and `fields_metadata.py`; `settings.py` serves it.
 
 Keys follow `modules.json` (which marks ~60 of them required) and Zoho's samples; only the four
 API-supported modules the emulator stores records for are listed. Static, so precomputed.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ..modules import MODULES, ModuleDef
-from .metadata import FIELDS, field_id
+from .fields_metadata import FIELDS, field_id
 
 _SYSTEM_USER: Final = {"name": "System", "id": "5725767000000000001"}
 _PROFILES: Final = [

@@ -1,9 +1,8 @@
-"""Who and where: `users`, `org`, `settings/modules`, `settings/fields`.
+"""Who and where: the `users` and `org` endpoints.
 
-The official SDK calls `users?type=CurrentUser` and `org` right after a code exchange (it keys
-its token store by `users[0].email` and `org[0].zgid`) and `settings/fields?module=X` before it
-parses a module's records [S C8 utility.py]. Shapes follow users.json / org.json / modules.json /
-fields.json [S C7] and Zoho's samples (reference §6.1, §6.2, §6.4).
+The official SDK calls `users?type=CurrentUser` and `org` right after a code exchange: it keys
+its token store by `users[0].email` and `org[0].zgid`. Shapes follow Zoho's OpenAPI spec
+(users.json, org.json) and Zoho's samples (docs/zoho-reference.md §Current user, §Org).
 """
 
 from __future__ import annotations
@@ -13,13 +12,10 @@ from typing import Any, Final
 from starlette.responses import Response
 
 from ..model import Org, User
-from ..modules import MODULES
 from . import errors
-from .auth import FIELDS_READ, MODULES_READ, ORG_READ, USERS_READ, require_scope
+from .auth import ORG_READ, USERS_READ, require_scope
 from .call import Call, choice_param, int_param, list_param
-from .errors import dumps, json_response, no_content
-from .metadata import FIELDS
-from .module_meta import DETAILS, SUMMARIES
+from .errors import json_response, no_content
 
 _ROLE_IDS: Final = {"CEO": "0000015966", "Manager": "0000015969"}
 _PROFILE_IDS: Final = {"Administrator": "0000015972", "Standard": "0000015975"}
@@ -34,6 +30,7 @@ _COUNTRIES: Final = {
     "CN": ("China", "zh_CN"),
     "CA": ("Canada", "en_CA"),
     "SA": ("Saudi Arabia", "ar_SA"),
+    "GB": ("United Kingdom", "en_GB"),
 }
 #: ISO currency -> (name, symbol, locale)
 _CURRENCIES: Final = {
@@ -45,18 +42,14 @@ _CURRENCIES: Final = {
     "CNY": ("Chinese Yuan", "¥", "zh_CN"),
     "CAD": ("Canadian Dollar", "CA$", "en_CA"),
     "SAR": ("Saudi Riyal", "SAR", "ar_SA"),
+    "GBP": ("Pound Sterling", "£", "en_GB"),
 }
-#: `users?type=` values [D C5] and whether each lists all (active, confirmed) members.
+#: `users?type=` values [docs/zoho-reference.md §Current user] and whether each lists all
+#: (active, confirmed) members.
 _ALL_TYPES: Final = ("AllUsers", "ActiveUsers", "ConfirmedUsers", "ActiveConfirmedUsers")
 _ADMIN_TYPES: Final = ("AdminUsers", "ActiveConfirmedAdmins")
 _NOBODY_TYPES: Final = ("DeactiveUsers", "NotConfirmedUsers", "DeletedUsers")
 USER_TYPES: Final = (*_ALL_TYPES, *_ADMIN_TYPES, *_NOBODY_TYPES, "CurrentUser")
-
-#: Precomputed bodies: metadata never changes while the emulator runs.
-_FIELDS_BODY: Final = {m: dumps({"fields": f}) for m, f in FIELDS.items()}
-_MODULES_BODY: Final = dumps({"modules": list(SUMMARIES.values())})
-_MODULE_BODY: Final = {m: dumps({"modules": [d]}) for m, d in DETAILS.items()}
-_LOWER: Final = {name.lower(): name for name in MODULES}
 
 
 def _role(zgid: str, name: str, table: dict[str, str]) -> dict[str, str]:
@@ -148,7 +141,8 @@ async def users(call: Call) -> Response:
 
 
 async def user(call: Call) -> Response:
-    """`users/{id}`: one member of the org by CRM user id; 204 when unknown [S users.json]."""
+    """`users/{id}`: one member of the org by CRM user id; 204 when unknown [docs/zoho-reference.md
+    §Current user]."""
     require_scope(call.caller, *USERS_READ)
     org = call.caller.org
     for u in call.state.users.values():
@@ -220,39 +214,3 @@ async def org(call: Call) -> Response:
     require_scope(call.caller, *ORG_READ)
     found = call.caller.org
     return json_response({"org": [org_body(found, found.primary_email)]})
-
-
-async def modules(call: Call) -> Response:
-    require_scope(call.caller, *MODULES_READ)
-    status = call.params.get("status")
-    if status not in (None, "", "visible"):
-        # Every emulated module is visible; hidden ones are not emulated.
-        if status in ("user_hidden", "system_hidden", "scheduled_for_deletion"):
-            return no_content()
-        raise errors.invalid_param("status")
-    return Response(_MODULES_BODY, media_type=errors.JSON_TYPE)
-
-
-async def module(call: Call) -> Response:
-    require_scope(call.caller, *MODULES_READ)
-    name = _LOWER.get((call.record_id or "").lower())
-    if name is None:
-        raise errors.invalid_module(resource_path_index=2)
-    return Response(_MODULE_BODY[name], media_type=errors.JSON_TYPE)
-
-
-async def fields(call: Call) -> Response:
-    require_scope(call.caller, *FIELDS_READ)
-    raw = call.params.get("module")
-    if not raw:
-        raise errors.required_param("module")
-    name = _LOWER.get(raw.lower())
-    if name is None:
-        raise errors.invalid_module_param("module")
-    choice_param(call.params, "type", "all", ("all", "used", "unused"))
-    if call.record_id is not None:
-        found = [f for f in FIELDS[name] if f["id"] == call.record_id]
-        if not found:
-            raise errors.invalid_id(resource_path_index=2)
-        return json_response({"fields": found})
-    return Response(_FIELDS_BODY[name], media_type=errors.JSON_TYPE)

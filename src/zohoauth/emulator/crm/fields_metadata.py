@@ -1,10 +1,11 @@
-"""Field and module metadata in Zoho's shape, built once from `modules.py`.
+"""Field metadata in Zoho's shape (the bodies of `GET settings/fields`), built once from
+`modules.py`; `settings.py` serves it and `modules_metadata.py` embeds it in module details.
 
-`GET settings/fields?module=X` is what the official SDK reads before it parses a module's records
-[S C8 utility.py]: it converts each value by the field's `data_type` (and `json_type`), follows
-`lookup.module`, and lists picklist `display_value`s. The keys mirror a real v8 field
-(Last_Name in Zoho's COQL `include_meta` sample) plus those `fields.json` marks required; keys
-Zoho sends as null (crypt, tooltip, external, ...) are null here too. Static, so precomputed.
+`GET settings/fields?module=X` is what the official SDK reads before it parses a module's records:
+it converts each value by the field's `data_type` (and `json_type`), follows `lookup.module`, and
+lists picklist `display_value`s. The keys mirror a real v8 field (Last_Name in Zoho's COQL
+`include_meta` sample) plus those Zoho's OpenAPI spec (`fields.json`) marks required; keys Zoho
+sends as null (crypt, tooltip, external, ...) are null here too. Static, so precomputed.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def field_id(module: ModuleDef, index: int) -> str:
 
 
 def _picklist(f: FieldDef, fid: str) -> list[dict[str, Any]]:
-    # Zoho lists "-None-" first in every picklist [D field-meta samples].
+    # Zoho lists "-None-" first in every picklist (Zoho's field metadata samples).
     values = ("-None-", *f.picklist)
     return [
         {
@@ -152,7 +153,8 @@ def field_meta(module: ModuleDef, index: int, f: FieldDef) -> dict[str, Any]:
         "mass_update": writable,
         "multiselectlookup": {},
         "auto_number": {},
-        # Keys fields.json requires that the sample above leaves out [S C7 fields.json].
+        # Keys fields.json requires that the sample above leaves out (Zoho's OpenAPI spec,
+        # fields.json).
         "blueprint_supported": False,
         "businesscard_supported": False,
         "available_in_user_layout": True,

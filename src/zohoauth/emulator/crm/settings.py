@@ -1,0 +1,62 @@
+"""The metadata endpoints: `settings/modules`, `settings/modules/{api_name}`, `settings/fields`.
+
+The official SDK reads `settings/fields?module=X` before it parses a module's records. The bodies
+are static (`modules_metadata.py`, `fields_metadata.py`), so they are serialised once here; shapes
+follow Zoho's OpenAPI spec, modules.json / fields.json [docs/zoho-reference.md §Modules].
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.responses import Response
+
+from ..modules import MODULES
+from . import errors
+from .auth import FIELDS_READ, MODULES_READ, require_scope
+from .call import Call, choice_param
+from .errors import dumps, json_response, no_content
+from .fields_metadata import FIELDS
+from .modules_metadata import DETAILS, SUMMARIES
+
+#: Precomputed bodies: metadata never changes while the emulator runs.
+_FIELDS_BODY: Final = {m: dumps({"fields": f}) for m, f in FIELDS.items()}
+_MODULES_BODY: Final = dumps({"modules": list(SUMMARIES.values())})
+_MODULE_BODY: Final = {m: dumps({"modules": [d]}) for m, d in DETAILS.items()}
+_LOWER: Final = {name.lower(): name for name in MODULES}
+
+
+async def modules(call: Call) -> Response:
+    require_scope(call.caller, *MODULES_READ)
+    status = call.params.get("status")
+    if status not in (None, "", "visible"):
+        # Every emulated module is visible; hidden ones are not emulated.
+        if status in ("user_hidden", "system_hidden", "scheduled_for_deletion"):
+            return no_content()
+        raise errors.invalid_param("status")
+    return Response(_MODULES_BODY, media_type=errors.JSON_TYPE)
+
+
+async def module(call: Call) -> Response:
+    require_scope(call.caller, *MODULES_READ)
+    name = _LOWER.get((call.record_id or "").lower())
+    if name is None:
+        raise errors.invalid_module(resource_path_index=2)
+    return Response(_MODULE_BODY[name], media_type=errors.JSON_TYPE)
+
+
+async def fields(call: Call) -> Response:
+    require_scope(call.caller, *FIELDS_READ)
+    raw = call.params.get("module")
+    if not raw:
+        raise errors.required_param("module")
+    name = _LOWER.get(raw.lower())
+    if name is None:
+        raise errors.invalid_module_param("module")
+    choice_param(call.params, "type", "all", ("all", "used", "unused"))
+    if call.record_id is not None:
+        found = [f for f in FIELDS[name] if f["id"] == call.record_id]
+        if not found:
+            raise errors.invalid_id(resource_path_index=2)
+        return json_response({"fields": found})
+    return Response(_FIELDS_BODY[name], media_type=errors.JSON_TYPE)

@@ -13,12 +13,23 @@ from zohoauth.emulator import BackgroundEmulator
 from zohoauth.errors import ConfigError, DataCenterError
 
 
-def test_zoho_has_the_eight_dcs() -> None:
+def test_zoho_has_the_nine_dcs_and_two_sign_ins() -> None:
     reg = DataCenterRegistry.zoho()
-    assert set(reg.codes) == {"us", "eu", "in", "au", "jp", "cn", "ca", "sa"}
+    assert set(reg.codes) == {"us", "eu", "in", "au", "jp", "cn", "ca", "sa", "uk"}
     assert reg.get("EU").accounts_server == "https://accounts.zoho.eu"
     assert reg.get("ca").accounts_server == "https://accounts.zohocloud.ca"
+    uk = reg.get("uk")
+    assert (uk.name, uk.accounts_server) == ("United Kingdom", "https://accounts.zoho.uk")
+    assert uk.api_domains == (
+        "https://www.zohoapis.uk",
+        "https://sandbox.zohoapis.uk",
+        "https://developer.zohoapis.uk",
+    )
     assert reg.login_dc.code == "us"
+    assert [e.code for e in reg.entries] == ["us", "cn"]
+    assert {dc.code for dc in reg if dc.multi_dc} == set(reg.codes) - {"cn"}
+    assert reg.entry_of("cn").accounts_server == "https://accounts.zoho.com.cn"
+    assert reg.entry_of("uk").accounts_server == "https://accounts.zoho.com"
 
 
 @pytest.mark.parametrize(
@@ -34,6 +45,16 @@ def test_zoho_has_the_eight_dcs() -> None:
         ("eu", "https://accounts.zoho.eu@evil.example", False),
         ("eu", "https://accounts.zoho.eu:8443", False),
         ("xx", "https://accounts.zoho.eu", False),
+        ("uk", "https://accounts.zoho.uk", True),
+        ("uk", "https://accounts.zoho.uk.evil.example", False),
+        ("uk", "https://accounts.zoho.co.uk", False),
+        ("au", "https://accounts.zoho.com.au", True),
+        ("au", "https://accounts.zoho.au", True),  # Zoho's newer name, exact (see the table)
+        ("au", "https://accounts.zoho.au.evil.example", False),
+        ("au", "https://evil.example/accounts.zoho.au", False),
+        ("eu", "https://accounts.zoho.au", False),  # an alias belongs to its DC only
+        ("cn", "https://accounts.zoho.com.cn", True),
+        ("cn", "https://accounts.zoho.com", False),
         ("eu", "not a url", False),
         ("eu", "", False),
     ],
@@ -65,10 +86,31 @@ def test_normalize_url_rejects_non_http() -> None:
 
 def test_load_from_emulator_endpoints(emulator: BackgroundEmulator) -> None:
     reg = DataCenterRegistry.load(emulator.url + "/_emulator/endpoints")
-    assert len(reg.codes) == 8
+    assert set(reg.codes) == set(DataCenterRegistry.zoho().codes)
     assert reg.is_accounts_server("jp", f"{emulator.url}/jp/accounts")
     assert not reg.is_accounts_server("jp", f"{emulator.url}/us/accounts")
     assert reg.is_api_domain("sa", f"{emulator.url}/sa/api")
+    assert reg.is_accounts_server("uk", f"{emulator.url}/uk/accounts")
+    assert reg.get("uk").name == "United Kingdom"
+    assert {dc.code: dc.login_dc for dc in reg} == {
+        dc.code: dc.login_dc for dc in DataCenterRegistry.zoho()
+    }
+    assert reg.entry_of("cn").accounts_server == f"{emulator.url}/cn/accounts"
+
+
+def test_endpoints_without_login_dc_keep_working() -> None:
+    """Documents from before China's own sign-in: every DC signs in at "us" (or at itself
+    when there is no "us"), as they did."""
+    old = {
+        code: {"accounts_server": f"https://a.example/{code}", "api_domain": f"https://b/{code}"}
+        for code in ("us", "eu", "cn")
+    }
+    reg = DataCenterRegistry.from_endpoints(old)
+    assert {dc.login_dc for dc in reg} == {"us"}
+    alone = DataCenterRegistry.from_endpoints({"eu": old["eu"]})
+    assert alone.login_dc.code == "eu"
+    with pytest.raises(ConfigError, match="login_dc"):
+        DataCenterRegistry.from_endpoints({"eu": {**old["eu"], "login_dc": "mars"}})
 
 
 def test_load_from_file_and_bad_sources(tmp_path: Path, emulator: BackgroundEmulator) -> None:

@@ -1,10 +1,15 @@
-"""The data-center registry: Zoho's eight DCs, and the allow-list every request is checked against.
+"""The data-center registry: Zoho's nine DCs, and the allow-list every request is checked against.
 
-Zoho runs one accounts server and a few API hosts per DC (reference/zoho-api.md §5). A login
+Zoho runs one accounts server and a few API hosts per DC (docs/data-centers.md). A login
 callback names its DC in `location` and `accounts-server`, unauthenticated; the token response
 names `api_domain`. RFC 9700 §4.4 (mix-up) requires checking all three against a fixed list, so
 this table is the only place hosts come from. It can be replaced as a whole (an emulator's
 `/_emulator/endpoints`, a JSON file) but never bypassed.
+
+Zoho has two sign-in entries: Multi-DC logins (US, EU, IN, AU, JP, CA, SA, UK) start at the US
+accounts server, which sends each user on to their own DC; China is a separate Zoho whose logins
+start at its own accounts server and which knows no Multi-DC user (nor they it). Each DC names
+its entry in `login_dc`, so a login knows where it may start and which callbacks may end it.
 """
 
 from __future__ import annotations
@@ -27,35 +32,70 @@ class DataCenter:
 
     code: str  # the `location` value Zoho sends: us, eu, in, ...
     name: str
-    accounts_server: str
+    accounts_server: str  # where codes and tokens are sent: the only URL ever requested
     api_domains: tuple[str, ...]  # production first, then sandbox and developer
+    #: The DC whose accounts server starts this DC's logins: "us" (Multi-DC) or "cn" (China).
+    login_dc: str = "us"
+    #: Other spellings of the accounts server a callback may carry, each matched exactly like
+    #: `accounts_server` itself; never requested (requests go to `accounts_server` only).
+    accounts_aliases: tuple[str, ...] = ()
 
     @property
     def api_domain(self) -> str:
         return self.api_domains[0]
 
+    @property
+    def multi_dc(self) -> bool:
+        """Whether this DC's users sign in through the Multi-DC entry (the US accounts server)."""
+        return self.login_dc == LOGIN_DC
 
-def _dc(code: str, name: str, accounts: str, tld: str) -> DataCenter:
+
+def _dc(
+    code: str,
+    name: str,
+    accounts: str,
+    tld: str,
+    *,
+    login_dc: str = "us",
+    aliases: tuple[str, ...] = (),
+) -> DataCenter:
     hosts = tuple(f"https://{env}.zohoapis.{tld}" for env in ("www", "sandbox", "developer"))
-    return DataCenter(code, name, accounts, hosts)
+    return DataCenter(code, name, accounts, hosts, login_dc, aliases)
 
 
-#: Zoho's real data centers [D A9, S C8].
+#: Zoho's real data centers; the evidence for each row is in docs/data-centers.md.
 ZOHO_DATA_CENTERS: Mapping[str, DataCenter] = {
     dc.code: dc
     for dc in (
         _dc("us", "United States", "https://accounts.zoho.com", "com"),
         _dc("eu", "Europe", "https://accounts.zoho.eu", "eu"),
         _dc("in", "India", "https://accounts.zoho.in", "in"),
-        _dc("au", "Australia", "https://accounts.zoho.com.au", "com.au"),
+        # Zoho's accounts pages, its CRM pages and the official SDK name accounts.zoho.com.au,
+        # and that is what Zoho sends as `accounts-server`: requests go there. Some newer Zoho
+        # pages (Catalyst, Creator) name accounts.zoho.au instead, so a callback naming that
+        # exact URL is accepted too, should Zoho switch; it is compared, never requested, so
+        # accepting it widens nothing a forged callback could reach. Exact match, never a
+        # suffix: accounts.zoho.au.example is still refused.
+        _dc(
+            "au",
+            "Australia",
+            "https://accounts.zoho.com.au",
+            "com.au",
+            aliases=("https://accounts.zoho.au",),
+        ),
         _dc("jp", "Japan", "https://accounts.zoho.jp", "jp"),
-        _dc("cn", "China", "https://accounts.zoho.com.cn", "com.cn"),
         _dc("ca", "Canada", "https://accounts.zohocloud.ca", "ca"),
         _dc("sa", "Saudi Arabia", "https://accounts.zoho.sa", "sa"),
+        # Zoho's Multi-DC page lists the UK's accounts server; www.zohoapis.uk comes from
+        # third-party code, and sandbox/developer.zohoapis.uk follow the other DCs' pattern
+        # without a source that confirms them (docs/data-centers.md marks them uncertain).
+        _dc("uk", "United Kingdom", "https://accounts.zoho.uk", "uk"),
+        # China is a separate Zoho: its logins start at its own accounts server.
+        _dc("cn", "China", "https://accounts.zoho.com.cn", "com.cn", login_dc="cn"),
     )
 }
 
-#: The DC whose accounts server starts every login, as at Zoho [D A9, A10].
+#: The DC whose accounts server starts Multi-DC logins (every DC but China), as at Zoho.
 LOGIN_DC = "us"
 
 
@@ -84,7 +124,17 @@ class DataCenterRegistry:
         if not dcs:
             raise ConfigError("the data-center registry is empty")
         self._dcs = dict(dcs)
-        self._accounts = {code: normalize_url(dc.accounts_server) for code, dc in dcs.items()}
+        for dc in self._dcs.values():
+            entry = self._dcs.get(dc.login_dc)
+            if entry is None or entry.login_dc != entry.code:
+                raise ConfigError(
+                    f"data center {dc.code!r} signs in at {dc.login_dc!r}, which is not a "
+                    "sign-in entry of this registry"
+                )
+        self._accounts = {
+            code: frozenset(normalize_url(u) for u in (dc.accounts_server, *dc.accounts_aliases))
+            for code, dc in dcs.items()
+        }
         self._apis = {
             code: frozenset(normalize_url(u) for u in dc.api_domains) for code, dc in dcs.items()
         }
@@ -110,12 +160,23 @@ class DataCenterRegistry:
 
     @property
     def login_dc(self) -> DataCenter:
-        return self._dcs.get(LOGIN_DC) or next(iter(self._dcs.values()))
+        """The Multi-DC sign-in entry (the US accounts server), or the first entry there is."""
+        return self._dcs.get(LOGIN_DC) or self.get(next(iter(self._dcs.values())).login_dc)
+
+    def entry_of(self, code: str) -> DataCenter:
+        """The DC whose accounts server starts the logins of DC `code`'s users."""
+        return self._dcs[self.get(code).login_dc]
+
+    @property
+    def entries(self) -> tuple[DataCenter, ...]:
+        """The sign-in entries, Multi-DC first: ("us", "cn") for Zoho's own table."""
+        codes = dict.fromkeys(dc.login_dc for dc in self._dcs.values())
+        return tuple(sorted((self._dcs[c] for c in codes), key=lambda d: d.code != LOGIN_DC))
 
     def is_accounts_server(self, code: str, url: str) -> bool:
-        """True only if `url` is exactly DC `code`'s accounts server."""
+        """True only if `url` is exactly DC `code`'s accounts server (or a listed alias)."""
         try:
-            return self._accounts.get(code) == normalize_url(url)
+            return normalize_url(url) in self._accounts.get(code, frozenset())
         except DataCenterError:
             return False
 
@@ -142,8 +203,14 @@ class DataCenterRegistry:
     @classmethod
     def from_endpoints(cls, doc: Mapping[str, Any]) -> DataCenterRegistry:
         """From an emulator's `/_emulator/endpoints` document (or the same shape in a file):
-        `{"us": {"accounts_server": URL, "api_domain": URL, "api_domains"?: [URL, ...]}, ...}`.
+        `{"us": {"accounts_server": URL, "api_domain": URL, "api_domains"?: [URL, ...],
+        "login_dc"?: "us"|"cn"}, ...}`.
+
+        `login_dc` names the DC whose accounts server starts the DC's logins; documents written
+        before it existed have none, and their DCs sign in at "us" (or, if the document has no
+        "us", each at its own accounts server), as they did.
         """
+        lowered = {str(code).lower() for code in doc}
         dcs: dict[str, DataCenter] = {}
         for code, ep in doc.items():
             if not isinstance(ep, Mapping) or "accounts_server" not in ep or "api_domain" not in ep:
@@ -156,9 +223,21 @@ class DataCenterRegistry:
             ]
             for url in (ep["accounts_server"], *apis):
                 normalize_url(str(url))  # validates
+            code = code.lower()
             name = ZOHO_DATA_CENTERS[code].name if code in ZOHO_DATA_CENTERS else code.upper()
-            dcs[code.lower()] = DataCenter(
-                code.lower(), name, str(ep["accounts_server"]), tuple(str(u) for u in apis)
+            default_entry = LOGIN_DC if LOGIN_DC in lowered else code
+            entry = ep.get("login_dc", default_entry)
+            if not isinstance(entry, str) or entry.lower() not in lowered:
+                raise ConfigError(
+                    f"endpoints entry {code!r}: login_dc must name a data center of the "
+                    f"document ({', '.join(sorted(lowered))})"
+                )
+            dcs[code] = DataCenter(
+                code,
+                name,
+                str(ep["accounts_server"]),
+                tuple(str(u) for u in apis),
+                login_dc=entry.lower(),
             )
         return cls(dcs)
 

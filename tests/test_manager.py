@@ -346,7 +346,7 @@ async def test_throttle_is_respected_and_valid_token_kept(
 async def test_accounts_outage_retries_boundedly(
     emulator: Any, auth: ZohoAuth, clock: Clock
 ) -> None:
-    conn = await login(auth, "li@dragongate.cn")
+    conn = await login(auth, "li@dragongate.cn", region="cn")  # China's own sign-in
     tok = await auth.access_token(conn.id)
     httpx.post(
         emulator.url + "/_emulator/faults", json={"target": "accounts", "dc": "cn", "outage": True}

@@ -11,6 +11,9 @@ import pytest
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.errors import (
     AccessDeniedError,
+    ConfigError,
+    DataCenterError,
+    DataCenterNotEnabledError,
     LoginError,
     MixUpError,
     ReauthRequiredError,
@@ -155,3 +158,99 @@ def test_token_response_parsing() -> None:
 def test_token_errors_map_to_the_tree(body: object, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_token_response(REG, REG.get("us"), body, NOW)
+
+
+# -- two sign-ins, accepted DCs, per-DC secrets ------------------------------------------------
+
+
+def _cb_for(dc: str, pending_state: str) -> Callback:
+    return _cb(pending_state, location=dc, **{"accounts-server": REG.get(dc).accounts_server})
+
+
+def test_china_logins_start_at_chinas_accounts_server() -> None:
+    pending = start_login(REG, CLIENT, NOW, region="cn")
+    url = urlsplit(pending.url)
+    assert f"{url.scheme}://{url.netloc}" == "https://accounts.zoho.com.cn"
+    assert url.path == "/oauth/v2/auth"
+    assert pending.login_dc == "cn"
+    assert start_login(REG, CLIENT, NOW).login_dc == "us"
+    # Any Multi-DC code starts at the Multi-DC sign-in.
+    assert start_login(REG, CLIENT, NOW, region="uk").url.startswith("https://accounts.zoho.com/")
+    with pytest.raises(DataCenterError, match="known"):
+        start_login(REG, CLIENT, NOW, region="mars")
+
+
+@pytest.mark.parametrize("dc", ["us", "eu", "in", "au", "jp", "ca", "sa", "uk"])
+def test_a_multi_dc_login_accepts_every_multi_dc_callback_and_not_chinas(dc: str) -> None:
+    pending = start_login(REG, CLIENT, NOW)
+    assert verify_callback(REG, pending, _cb_for(dc, pending.state), NOW).code == dc
+    with pytest.raises(MixUpError, match="do not sign in where this login started"):
+        verify_callback(REG, pending, _cb_for("cn", pending.state), NOW)
+    china = start_login(REG, CLIENT, NOW, region="cn")
+    assert verify_callback(REG, china, _cb_for("cn", china.state), NOW).code == "cn"
+    with pytest.raises(MixUpError, match="do not sign in where this login started"):
+        verify_callback(REG, china, _cb_for(dc, china.state), NOW)
+
+
+def test_australia_accepts_exactly_its_two_accounts_server_names() -> None:
+    pending = start_login(REG, CLIENT, NOW)
+    for server in ("https://accounts.zoho.com.au", "https://accounts.zoho.au"):
+        cb = _cb(pending.state, location="au", **{"accounts-server": server})
+        assert verify_callback(REG, pending, cb, NOW).accounts_server == (
+            "https://accounts.zoho.com.au"  # where the code goes, whichever name came back
+        )
+    for forged in (
+        "https://accounts.zoho.au.evil.example",
+        "https://evil.accounts.zoho.au",
+        "https://accounts.zoho.au:8443",
+        "http://accounts.zoho.au",
+    ):
+        cb = _cb(pending.state, location="au", **{"accounts-server": forged})
+        with pytest.raises(MixUpError):
+            verify_callback(REG, pending, cb, NOW)
+
+
+def test_a_dc_the_client_does_not_accept_is_refused_by_name() -> None:
+    client = OAuthClient("1000.ID", "s", "https://a/r", data_centers=frozenset({"us", "EU", "uk"}))
+    pending = start_login(REG, client, NOW)
+    assert verify_callback(REG, pending, _cb_for("uk", pending.state), NOW, client=client)
+    with pytest.raises(DataCenterNotEnabledError) as info:
+        verify_callback(REG, pending, _cb_for("in", pending.state), NOW, client=client)
+    assert str(info.value).startswith("this app does not accept Zoho accounts from India")
+    assert (info.value.dc, info.value.dc_name) == ("in", "India")
+    # A forged callback is still a mix-up first: the accounts server is checked before the DC.
+    forged = _cb(pending.state, location="in", **{"accounts-server": "https://evil.example"})
+    with pytest.raises(MixUpError):
+        verify_callback(REG, pending, forged, NOW, client=client)
+    with pytest.raises(DataCenterNotEnabledError, match="from China"):
+        start_login(REG, client, NOW, region="cn")
+    only_china = OAuthClient("1000.ID", "s", "https://a/r", data_centers=frozenset({"cn"}))
+    assert start_login(REG, only_china, NOW).login_dc == "cn"  # the only sign-in it can use
+
+
+def test_each_dc_gets_its_own_secret_or_the_common_one() -> None:
+    client = OAuthClient(
+        "1000.ID", "common-s", "https://a/r", client_secrets={"EU": "eu-s", "uk": "uk-s"}
+    )
+    assert client.secret_for("eu") == "eu-s"
+    assert client.secret_for("uk") == "uk-s"
+    assert client.secret_for("us") == "common-s"
+    assert (client.secret_source("eu"), client.secret_source("in")) == ("own", "common")
+    for secret in ("common-s", "eu-s", "uk-s"):
+        assert secret not in repr(client)
+    only_own = OAuthClient("1000.ID", "", "https://a/r", client_secrets={"eu": "eu-s"})
+    with pytest.raises(ConfigError, match="no client secret for data center us"):
+        only_own.secret_for("us")
+    assert hash(client) == hash(OAuthClient("1000.ID", "common-s", "https://a/r"))
+
+
+def test_a_refused_secret_names_the_setting_to_check_never_the_secret() -> None:
+    client = OAuthClient("1000.ID", "common-s", "https://a/r", client_secrets={"eu": "eu-s"})
+    with pytest.raises(TokenError) as own:
+        parse_token_response(REG, REG.get("eu"), {"error": "invalid_client_secret"}, NOW, client)
+    assert "the eu entry of ZOHOAUTH_CLIENT_SECRETS" in str(own.value)
+    with pytest.raises(TokenError) as common:
+        parse_token_response(REG, REG.get("in"), {"error": "invalid_client_secret"}, NOW, client)
+    assert "ZOHOAUTH_CLIENT_SECRET," in str(common.value) and "India (in)" in str(common.value)
+    for message in (str(own.value), str(common.value)):
+        assert "eu-s" not in message and "common-s" not in message

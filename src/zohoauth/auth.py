@@ -5,6 +5,7 @@ hooks, CRM clients — and owns the shared HTTP connection pool:
 
     async with ZohoAuth.from_settings() as auth:
         pending = auth.start_login()              # send the browser to pending.url
+        # (China's users: auth.start_login(region="cn"), China's own sign-in)
         conn = await auth.complete_login(pending, callback_params)
         async for lead in auth.crm(conn.id).iter_records("Leads", ["Last_Name"]):
             ...
@@ -24,8 +25,8 @@ from . import identity, login, oauth
 from .config import Settings
 from .credentials import Connection
 from .crm.client import CRMClient
-from .datacenters import DataCenterRegistry
-from .errors import NotFoundError, StateMismatchError
+from .datacenters import DataCenter, DataCenterRegistry
+from .errors import ConfigError, NotFoundError, StateMismatchError
 from .events import EventBus
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
@@ -48,6 +49,13 @@ class ZohoAuth:
         self.client = client
         self.store = store
         self.registry = registry or DataCenterRegistry.zoho()
+        named = {*client.client_secrets, *(client.data_centers or ())}
+        unknown = sorted(code for code in named if code not in self.registry)
+        if unknown:
+            raise ConfigError(
+                f"the client's data centers or secrets name {', '.join(unknown)}, which the "
+                f"data-center registry does not have ({', '.join(self.registry.codes)})"
+            )
         self._own_http = http is None
         self.http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(15.0, connect=5.0),
@@ -110,9 +118,21 @@ class ZohoAuth:
         await self.aclose()
 
     # -- login -----------------------------------------------------------------------------
-    def start_login(self) -> PendingLogin:
-        """A new pending login: keep it (cookie/session) and send the browser to `.url`."""
-        return oauth.start_login(self.registry, self.client, self.clock())
+    @property
+    def data_centers(self) -> tuple[DataCenter, ...]:
+        """The DCs whose users may log in: the registry's, less those the client leaves out."""
+        return tuple(dc for dc in self.registry if self.client.accepts(dc.code))
+
+    def start_login(self, region: str | None = None) -> PendingLogin:
+        """A new pending login: keep it (cookie/session) and send the browser to `.url`.
+
+        By default the login starts at Zoho's Multi-DC sign-in (accounts.zoho.com), which
+        serves every DC but China; `region="cn"` starts it at Zoho China's own sign-in
+        (accounts.zoho.com.cn). Any DC code works and picks its users' sign-in. The pending
+        login remembers where it started: a callback for a DC of the other sign-in is refused.
+        DataCenterNotEnabledError when the app accepts no DC of that sign-in.
+        """
+        return oauth.start_login(self.registry, self.client, self.clock(), region)
 
     async def complete_login(
         self, pending: PendingLogin | None, callback: Callback | Mapping[str, Any] | str

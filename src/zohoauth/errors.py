@@ -6,7 +6,9 @@
     ├── LoginError                      completing "Login with Zoho" failed
     │   ├── StateMismatchError          state missing, wrong, expired or replayed (CSRF defense)
     │   ├── MixUpError                  location, accounts-server, api_domain disagree (RFC 9700)
-    │   └── AccessDeniedError           the user pressed Reject at Zoho
+    │   ├── AccessDeniedError           the user pressed Reject at Zoho
+    │   ├── DataCenterNotEnabledError   the user's DC is not one this app accepts
+    │   └── LoginThrottledError         Zoho is limiting sign-ins ("Access Denied"), retry_after
     ├── TokenError                      getting or refreshing a token failed
     │   ├── ReauthRequiredError         the grant is gone (revoked, invalid_code): log in again
     │   ├── ThrottledError              Zoho's "Access Denied" refresh throttle, with retry_after
@@ -58,6 +60,25 @@ class MixUpError(LoginError):
 
 class AccessDeniedError(LoginError):
     """The user declined at Zoho's consent page."""
+
+
+class DataCenterNotEnabledError(LoginError):
+    """The user's data center is not one this app accepts (`ZOHOAUTH_DATA_CENTERS`, or the
+    client's `data_centers`); nothing was sent to it. `dc` is its code, `dc_name` its name."""
+
+    def __init__(self, message: str, *, dc: str, dc_name: str) -> None:
+        super().__init__(message)
+        self.dc = dc
+        self.dc_name = dc_name
+
+
+class LoginThrottledError(LoginError):
+    """Zoho refused the code exchange with its "Access Denied" throttle: too many sign-ins of
+    this client or user in Zoho's window. Try again after `retry_after` (epoch seconds)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class TokenError(ZohoAuthError):
@@ -142,12 +163,14 @@ __all__ = [
     "CRMError",
     "ConfigError",
     "DataCenterError",
+    "DataCenterNotEnabledError",
     "DecryptionError",
     "InvalidDataError",
     "InvalidModuleError",
     "InvalidTokenError",
     "LeaseTimeoutError",
     "LoginError",
+    "LoginThrottledError",
     "MixUpError",
     "NotFoundError",
     "RateLimitedError",

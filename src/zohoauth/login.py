@@ -1,9 +1,11 @@
 """Completing Login with Zoho: callback checks, code exchange, identity, encrypted storage.
 
-    verify_callback (state, DC, accounts-server)  ─► exchange_code at that DC
+    verify_callback (state, DC, accounts-server, sign-in entry, DC accepted)
+        ─► exchange_code at that DC (with that DC's client secret)
         ─► api_domain must be that DC's ─► identify (CurrentUser + org) ─► store.save_login
 
-Nothing is stored unless every step succeeded; nothing is sent to a host off the registry.
+Nothing is stored unless every step succeeded; nothing is sent to a host off the registry, nor
+to the DC of a user the app does not accept.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ import httpx
 from . import identity, oauth
 from .credentials import Connection, CredentialKey, TokenSet
 from .datacenters import DataCenterRegistry
-from .errors import AccessDeniedError, LoginError, MixUpError, StateMismatchError
+from .errors import (
+    AccessDeniedError,
+    DataCenterNotEnabledError,
+    LoginError,
+    LoginThrottledError,
+    MixUpError,
+    StateMismatchError,
+)
 from .events import Event, EventBus, EventType
 from .logs import get_logger
 from .metrics import LOGINS
@@ -52,6 +61,12 @@ async def complete_login(
     except AccessDeniedError:
         LOGINS.labels("access_denied").inc()
         raise
+    except DataCenterNotEnabledError:
+        LOGINS.labels("dc_not_enabled").inc()
+        raise
+    except LoginThrottledError:
+        LOGINS.labels("throttled").inc()
+        raise
     except Exception:
         LOGINS.labels("error").inc()
         raise
@@ -69,7 +84,7 @@ async def _complete(
     events: EventBus | None,
     clock: Callable[[], float],
 ) -> Connection:
-    dc = oauth.verify_callback(registry, pending, callback, clock())
+    dc = oauth.verify_callback(registry, pending, callback, clock(), client=client)
     assert callback.code is not None
     assert pending is not None
     grant = await oauth.exchange_code(

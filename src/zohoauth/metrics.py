@@ -30,5 +30,5 @@ CRM_CALLS = Counter(
 LOGINS = Counter(
     "zohoauth_logins_total",
     "Completed Login with Zoho attempts, by outcome.",
-    ["outcome"],  # ok, state_mismatch, mixup, access_denied, error
+    ["outcome"],  # ok, state_mismatch, mixup, access_denied, dc_not_enabled, throttled, error
 )

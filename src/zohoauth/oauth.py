@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import httpx
@@ -22,7 +22,10 @@ import httpx
 from .datacenters import DataCenter, DataCenterRegistry
 from .errors import (
     AccessDeniedError,
+    ConfigError,
+    DataCenterNotEnabledError,
     LoginError,
+    LoginThrottledError,
     MixUpError,
     ReauthRequiredError,
     StateMismatchError,
@@ -39,7 +42,15 @@ STATE_MAX_AGE = 600.0
 
 @dataclass(frozen=True, slots=True)
 class OAuthClient:
-    """The app's registration in Zoho's API console (server-based, Multi-DC on)."""
+    """The app's registration in Zoho's API console (server-based, Multi-DC on).
+
+    The client id is common to every DC; the secret is common or per DC, as the client's owner
+    chose in the console (docs/data-centers.md). `client_secret` is the common one and
+    `client_secrets` the DCs' own (`{"eu": "..."}`); `secret_for(dc)` picks, and each secret is
+    only ever sent to its own DC's accounts server. `data_centers` mirrors the DCs the console
+    enables for the client: a user from any other DC is refused before anything is sent to it
+    (None: every DC of the registry).
+    """
 
     client_id: str
     client_secret: str = field(repr=False)
@@ -47,20 +58,62 @@ class OAuthClient:
     scopes: tuple[str, ...] = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.modules.READ")
     prompt_consent: bool = True  # Zoho returns a refresh token only on (re)consent [D A1]
     use_pkce: bool = True  # optional: Zoho documents PKCE only for mobile clients [D A2]
+    client_secrets: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
+    data_centers: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        # A copy of our own (picklable, for worker processes), keyed by lower-case DC code.
+        own = {k.strip().lower(): v for k, v in self.client_secrets.items()}
+        object.__setattr__(self, "client_secrets", own)
+        if self.data_centers is not None:
+            codes = frozenset(c.strip().lower() for c in self.data_centers)
+            object.__setattr__(self, "data_centers", codes)
 
     @property
     def all_scopes(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*self.scopes, *IDENTITY_SCOPES)))
 
+    def accepts(self, dc: str) -> bool:
+        """Whether users of data center `dc` may log in to this app."""
+        return self.data_centers is None or dc in self.data_centers
+
+    def secret_source(self, dc: str) -> Literal["own", "common"]:
+        """Which secret DC `dc` uses: its "own", or the "common" one (never the value)."""
+        return "own" if self.client_secrets.get(dc) else "common"
+
+    def secret_for(self, dc: str) -> str:
+        """The client secret to send to DC `dc`'s accounts server, and to no other."""
+        secret = self.client_secrets.get(dc) or self.client_secret
+        if not secret:
+            raise ConfigError(
+                f"no client secret for data center {dc}: set ZOHOAUTH_CLIENT_SECRET (common to "
+                f"every DC) or give {dc} its own in ZOHOAUTH_CLIENT_SECRETS"
+            )
+        return secret
+
+    def secret_hint(self, dc: str) -> str:
+        """Where an operator fixes DC `dc`'s secret (names settings, never a value)."""
+        if self.secret_source(dc) == "own":
+            return f"check the {dc} entry of ZOHOAUTH_CLIENT_SECRETS"
+        return (
+            f"check ZOHOAUTH_CLIENT_SECRET, or give {dc} its own secret in "
+            "ZOHOAUTH_CLIENT_SECRETS if the client has one there"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PendingLogin:
-    """What the app keeps (a signed cookie, a session) between `/login` and the callback."""
+    """What the app keeps (a signed cookie, a session) between `/login` and the callback.
+
+    `login_dc` is the sign-in entry the login started at ("us" for Multi-DC, "cn" for China):
+    only a callback for a DC of that entry can complete it.
+    """
 
     state: str
     code_verifier: str | None = field(repr=False)
     created_at: float
     url: str
+    login_dc: str = "us"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +165,49 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def start_login(registry: DataCenterRegistry, client: OAuthClient, now: float) -> PendingLogin:
+def not_enabled(dc: DataCenter) -> DataCenterNotEnabledError:
+    return DataCenterNotEnabledError(
+        f"this app does not accept Zoho accounts from {dc.name} ({dc.code.upper()}); sign in "
+        "with an account in another data center, or ask the app's administrator",
+        dc=dc.code,
+        dc_name=dc.name,
+    )
+
+
+def sign_in_entry(
+    registry: DataCenterRegistry, client: OAuthClient, region: str | None = None
+) -> DataCenter:
+    """Where a login starts: the accounts server of the sign-in entry of `region`.
+
+    `region` is a DC code; its users' entry is used ("cn" → China's accounts server, any
+    Multi-DC code → the US one). None: the Multi-DC entry, or China's when the client accepts
+    no Multi-DC DC. DataCenterError for an unknown code, DataCenterNotEnabledError when the
+    client accepts no DC of that entry.
+    """
+    accepted = [dc for dc in registry if client.accepts(dc.code)]
+    if region is None:
+        entries = [e for e in registry.entries if any(d.login_dc == e.code for d in accepted)]
+        return entries[0] if entries else registry.login_dc
+    asked = registry.get(region)
+    entry = registry.entry_of(asked.code)
+    if not any(d.login_dc == entry.code for d in accepted):
+        raise not_enabled(asked)
+    return entry
+
+
+def start_login(
+    registry: DataCenterRegistry,
+    client: OAuthClient,
+    now: float,
+    region: str | None = None,
+) -> PendingLogin:
     """A fresh single-use `state` (and PKCE verifier) and the URL to send the browser to.
 
-    Every login starts at the US accounts server, which routes the user to their DC and
-    reports it back in `location` [D A9, A10].
+    Multi-DC logins start at the US accounts server, which routes the user to their DC and
+    reports it back in `location` [D A9, A10]; China's start at China's accounts server, the
+    only one that knows its users (docs/data-centers.md). `region` chooses (`sign_in_entry`).
     """
+    entry = sign_in_entry(registry, client, region)
     state = secrets.token_urlsafe(32)
     params = {
         "scope": ",".join(client.all_scopes),
@@ -134,8 +224,10 @@ def start_login(registry: DataCenterRegistry, client: OAuthClient, now: float) -
         verifier, challenge = pkce_pair()
         params["code_challenge"] = challenge
         params["code_challenge_method"] = "S256"
-    url = f"{registry.login_dc.accounts_server.rstrip('/')}/oauth/v2/auth?{urlencode(params)}"
-    return PendingLogin(state=state, code_verifier=verifier, created_at=now, url=url)
+    url = f"{entry.accounts_server.rstrip('/')}/oauth/v2/auth?{urlencode(params)}"
+    return PendingLogin(
+        state=state, code_verifier=verifier, created_at=now, url=url, login_dc=entry.code
+    )
 
 
 def verify_callback(
@@ -144,11 +236,13 @@ def verify_callback(
     callback: Callback,
     now: float,
     max_age: float = STATE_MAX_AGE,
+    client: OAuthClient | None = None,
 ) -> DataCenter:
-    """Check `state`, then resolve the DC and require `accounts-server` to be exactly its own.
+    """Check `state`, then resolve the DC and require `accounts-server` to be exactly its own,
+    the DC to sign in where the login started, and (with `client`) the client to accept it.
 
-    Raises StateMismatchError, AccessDeniedError, MixUpError or LoginError; returns the DC
-    whose accounts server may receive the code.
+    Raises StateMismatchError, AccessDeniedError, MixUpError, DataCenterNotEnabledError or
+    LoginError; returns the DC whose accounts server may receive the code.
     """
     if pending is None or not callback.state:
         raise StateMismatchError(
@@ -161,6 +255,8 @@ def verify_callback(
         raise StateMismatchError("the login took too long and expired; start the login again")
     if callback.error:
         if callback.error == "access_denied":
+            # Also what Zoho sends past its grant-code limit; the redirect does not say which
+            # (docs/data-centers.md, "Limits"), so the user's Reject is the reading we give.
             raise AccessDeniedError("access was declined at Zoho; log in again to grant it")
         raise LoginError(f"Zoho reported an error ({callback.error[:60]}); try logging in again")
     if not callback.code:
@@ -175,6 +271,16 @@ def verify_callback(
             f"the callback's accounts server is not Zoho's for data center {dc.code}; "
             "the login was refused (possible mix-up attack)"
         )
+    if dc.login_dc != pending.login_dc:
+        started = registry.get(pending.login_dc) if pending.login_dc in registry else None
+        where = started.name if started is not None else pending.login_dc
+        raise MixUpError(
+            f"the callback names data center {dc.code}, whose users do not sign in where this "
+            f"login started ({where}'s accounts server); the login was refused (possible "
+            "mix-up attack)"
+        )
+    if client is not None and not client.accepts(dc.code):
+        raise not_enabled(dc)
     return dc
 
 
@@ -188,9 +294,16 @@ def _expires_at(body: Mapping[str, Any], now: float) -> float:
 
 
 def parse_token_response(
-    registry: DataCenterRegistry, dc: DataCenter, body: Any, now: float
+    registry: DataCenterRegistry,
+    dc: DataCenter,
+    body: Any,
+    now: float,
+    client: OAuthClient | None = None,
 ) -> TokenGrant:
-    """Check and parse a token endpoint answer (errors are HTTP 200 bodies at Zoho [O])."""
+    """Check and parse a token endpoint answer (errors are HTTP 200 bodies at Zoho [O]).
+
+    With `client`, a refused client secret says which setting holds that DC's secret.
+    """
     if not isinstance(body, Mapping):
         raise ZohoUnavailableError("Zoho's token endpoint answered with something not JSON")
     error = body.get("error")
@@ -198,10 +311,17 @@ def parse_token_response(
         raise ThrottledError("Zoho is throttling token requests for this user", now + 600.0)
     if error == "invalid_code":
         raise ReauthRequiredError("the grant is no longer valid at Zoho; log in again")
-    if error in ("invalid_client", "invalid_client_secret"):
+    if error == "invalid_client_secret":
+        hint = client.secret_hint(dc.code) if client is not None else "check the client secret"
         raise TokenError(
-            "Zoho does not accept this client id/secret in data center "
-            f"{dc.code}; check the credentials and that Multi-DC is enabled for it"
+            f"Zoho rejected this app's client secret for data center {dc.name} ({dc.code}) "
+            f"(invalid_client_secret); the app's operator should {hint}"
+        )
+    if error == "invalid_client":
+        raise TokenError(
+            "Zoho does not accept this app's client id/secret in data center "
+            f"{dc.name} ({dc.code}) (invalid_client); the app's operator should check the "
+            "credentials and that the client has this DC enabled (Multi-DC) in Zoho's console"
         )
     if error:
         raise TokenError(f"Zoho's token endpoint refused the request ({str(error)[:60]})")
@@ -260,16 +380,23 @@ async def exchange_code(
     data = {
         "grant_type": "authorization_code",
         "client_id": client.client_id,
-        "client_secret": client.client_secret,
+        "client_secret": client.secret_for(dc.code),
         "redirect_uri": client.redirect_uri,
         "code": code,
     }
     if code_verifier:
         data["code_verifier"] = code_verifier
     try:
-        grant = parse_token_response(registry, dc, await _post_token(http, dc, data), now)
+        body = await _post_token(http, dc, data)
+        grant = parse_token_response(registry, dc, body, now, client)
     except ReauthRequiredError as exc:
         raise LoginError("the login code expired or was already used; log in again") from exc
+    except ThrottledError as exc:
+        # "Access Denied" at the exchange: Zoho's limit on new grants per client and user
+        # (docs/data-centers.md, "Limits") — a wait, not a fault of this login.
+        raise LoginThrottledError(
+            "Zoho is limiting sign-ins; try again in a few minutes", exc.retry_after
+        ) from exc
     except TokenError as exc:
         raise LoginError(f"Zoho refused the login: {exc}") from exc
     if grant.refresh_token is None:
@@ -292,10 +419,10 @@ async def refresh_access_token(
     data = {
         "grant_type": "refresh_token",
         "client_id": client.client_id,
-        "client_secret": client.client_secret,
+        "client_secret": client.secret_for(dc.code),
         "refresh_token": refresh_token,
     }
-    return parse_token_response(registry, dc, await _post_token(http, dc, data), now)
+    return parse_token_response(registry, dc, await _post_token(http, dc, data), now, client)
 
 
 async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> bool:

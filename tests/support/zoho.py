@@ -21,15 +21,30 @@ REDIRECT_URI = "http://127.0.0.1:8765/redirect.html"
 SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.modules.READ")
 
 
-def register_client(emulator_url: str, redirect_uri: str = REDIRECT_URI) -> OAuthClient:
-    """A fresh client registered at the emulator (all DCs), with its real secret."""
+def register_client(
+    emulator_url: str,
+    redirect_uri: str = REDIRECT_URI,
+    *,
+    own_secrets: tuple[str, ...] = (),
+    common: bool = True,
+) -> OAuthClient:
+    """A fresh client registered at the emulator (all DCs), with its real secret(s): a common
+    one (unless `common` is false) and, for each DC in `own_secrets`, a secret of its own."""
+    own = {dc: f"{dc}-{secrets.token_hex(16)}" for dc in own_secrets}
     client = OAuthClient(
         client_id=f"1000.{secrets.token_hex(12).upper()}",
-        client_secret=secrets.token_hex(20),
+        client_secret=secrets.token_hex(20) if common else "",
         redirect_uri=redirect_uri,
         scopes=SCOPES,
+        client_secrets=own,
     )
-    testing.register_client(emulator_url, client.client_id, client.client_secret, [redirect_uri])
+    testing.register_client(
+        emulator_url,
+        client.client_id,
+        client.client_secret or None,
+        [redirect_uri],
+        client_secrets=own,
+    )
     return client
 
 
@@ -48,9 +63,10 @@ def make_auth(
     return ZohoAuth(client=client, store=store, registry=reg, manager_config=config, clock=clock)
 
 
-async def login(auth: ZohoAuth, email: str) -> Connection:
-    """A full Login with Zoho through the emulator's consent page."""
-    pending = auth.start_login()
+async def login(auth: ZohoAuth, email: str, region: str | None = None) -> Connection:
+    """A full Login with Zoho through the emulator's consent page: Zoho's Multi-DC sign-in,
+    or with `region="cn"` Zoho China's (the only one that knows China's users)."""
+    pending = auth.start_login(region)
     redirect = consent(pending.url, email)
     return await auth.complete_login(pending, str(redirect))
 

@@ -90,6 +90,8 @@ class ZohoAuth:
             redirect_uri=s.redirect_uri,
             scopes=s.scope_list,
             use_pkce=s.use_pkce,
+            client_secrets=s.client_secret_map(),
+            data_centers=s.data_center_codes,
         )
         keyring = KeyRing.from_config(s.encryption_keys.get_secret_value())
         store = SQLTokenStore(

@@ -10,10 +10,12 @@ and how to fix it, and never repeat the value (it may be a secret pasted in the 
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
@@ -29,8 +31,65 @@ _HOW_TO_FIX: dict[str, str] = {
     "log_format": "console or json",
     "log_level": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
     "data_dir": "a directory path",
+    "client_secrets": "comma-separated dc:secret pairs, e.g. eu:...,in:...",
+    "client_secrets_file": 'a JSON file of {"dc": "secret"}, e.g. {"eu": "..."}',
+    "data_centers": "comma-separated DC codes, e.g. us,eu,uk; empty = every DC",
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: What a DC code looks like; anything else in a DC position is not echoed back (it may be a
+#: secret pasted in the wrong place).
+_CODE_SHAPE = re.compile(r"^[a-z]{2,4}$")
+
+
+def known_dc_codes() -> tuple[str, ...]:
+    """The codes of Zoho's data centers (the built-in table), in its order."""
+    from .datacenters import ZOHO_DATA_CENTERS  # lazily: it imports the HTTP client
+
+    return tuple(ZOHO_DATA_CENTERS)
+
+
+def _check_codes(codes: list[str], what: str) -> None:
+    valid = known_dc_codes()
+    bad = [c for c in codes if c not in valid]
+    if bad:
+        shown = ", ".join(repr(c) if _CODE_SHAPE.match(c) else "(not a DC code)" for c in bad)
+        raise ValueError(f"unknown data center {shown} in {what}; valid codes: {', '.join(valid)}")
+    twice = sorted({c for c in codes if codes.count(c) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(twice)} appears twice in {what}")
+
+
+def parse_secret_pairs(value: str) -> dict[str, str]:
+    """`ZOHOAUTH_CLIENT_SECRETS` (`eu:secret,in:secret`) as {dc: secret}; ValueError naming
+    the entry (by position or DC code, never the secret) when malformed."""
+    pairs: list[tuple[str, str]] = []
+    for position, item in enumerate(value.split(","), start=1):
+        if not item.strip():
+            continue
+        code, sep, secret = item.partition(":")
+        code, secret = code.strip().lower(), secret.strip()
+        if not sep or not secret:
+            raise ValueError(f"entry #{position} is not dc:secret")
+        pairs.append((code, secret))
+    _check_codes([c for c, _ in pairs], "the list")
+    return dict(pairs)
+
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """A per-DC secrets file: one JSON object, `{"eu": "secret", "in": "secret"}`."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+    except ValueError:
+        raise ValueError(f"{path} is not JSON") from None
+    if not isinstance(doc, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in doc.items()
+    ):
+        raise ValueError(f'{path} must be one JSON object of non-empty strings, {{"eu": "..."}}')
+    secrets = {k.strip().lower(): v.strip() for k, v in doc.items()}
+    _check_codes(list(secrets), str(path))
+    return secrets
 
 
 class Settings(BaseSettings):
@@ -41,7 +100,19 @@ class Settings(BaseSettings):
     )
 
     client_id: str = Field("", description="The client id from Zoho's API console.")
-    client_secret: SecretStr = Field(SecretStr(""), description="The client secret.")
+    client_secret: SecretStr = Field(
+        SecretStr(""), description="The client secret, common to every DC without its own."
+    )
+    client_secrets: SecretStr = Field(
+        SecretStr(""),
+        description="Per-DC client secrets, dc:secret,dc:secret (each sent only to its DC).",
+    )
+    client_secrets_file: Path | None = Field(
+        None, description='Per-DC client secrets in a JSON file: {"eu": "...", "in": "..."}.'
+    )
+    data_centers: str = Field(
+        "", description="The DCs whose users may log in, e.g. us,eu,uk; empty = every DC."
+    )
     redirect_uri: str = Field(
         "http://127.0.0.1:8000/redirect.html",
         description="Registered redirect URI; ends in /redirect.html for the web app.",
@@ -87,6 +158,58 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
         return value.upper()
 
+    @field_validator("client_secrets")
+    @classmethod
+    def _client_secrets(cls, value: SecretStr) -> SecretStr:
+        parse_secret_pairs(value.get_secret_value())
+        return value
+
+    @field_validator("client_secrets_file", mode="before")
+    @classmethod
+    def _client_secrets_file(cls, value: object) -> Path | None:
+        if value is None or not str(value).strip():
+            return None  # an empty variable is no file
+        path = Path(str(value).strip())
+        read_secrets_file(path)
+        return path
+
+    @field_validator("data_centers")
+    @classmethod
+    def _data_centers(cls, value: str) -> str:
+        codes = [c.strip().lower() for c in value.replace(" ", ",").split(",") if c.strip()]
+        _check_codes(codes, "the list")
+        return ",".join(codes)
+
+    @model_validator(mode="after")
+    def _one_secret_per_dc(self) -> Settings:
+        if self.client_secrets_file is None:
+            return self
+        listed = parse_secret_pairs(self.client_secrets.get_secret_value())
+        both = sorted(set(listed) & set(read_secrets_file(self.client_secrets_file)))
+        if both:
+            raise ConfigError(
+                f"invalid settings — {', '.join(both)} has a secret in both "
+                f"{env_name('client_secrets')} and {env_name('client_secrets_file')}; keep one"
+            )
+        return self
+
+    def client_secret_map(self) -> dict[str, str]:
+        """The per-DC client secrets, {dc: secret}, from `ZOHOAUTH_CLIENT_SECRETS` and
+        `ZOHOAUTH_CLIENT_SECRETS_FILE` (a DC in both is refused at load)."""
+        found = parse_secret_pairs(self.client_secrets.get_secret_value())
+        if self.client_secrets_file is not None:
+            try:
+                found.update(read_secrets_file(self.client_secrets_file))
+            except ValueError as exc:  # changed since the settings were loaded
+                raise ConfigError(f"{env_name('client_secrets_file')}: {exc}") from None
+        return found
+
+    @property
+    def data_center_codes(self) -> frozenset[str] | None:
+        """The DCs `ZOHOAUTH_DATA_CENTERS` enables, or None for every DC."""
+        codes = frozenset(c for c in self.data_centers.split(",") if c)
+        return codes or None
+
     @property
     def scope_list(self) -> tuple[str, ...]:
         return tuple(s for s in self.scopes.replace(",", " ").split() if s)
@@ -124,6 +247,11 @@ class Settings(BaseSettings):
             )
 
     def is_set(self, name: str) -> bool:
+        """Whether a setting has a value. The common client secret counts as set when every
+        enabled DC has a secret of its own (a client with unique secrets per DC)."""
+        if name == "client_secret" and not self.client_secret.get_secret_value():
+            own = self.client_secret_map()
+            return bool(own) and all(c in own for c in self.data_center_codes or known_dc_codes())
         value = getattr(self, name)
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         return bool(raw)
@@ -133,14 +261,17 @@ class Settings(BaseSettings):
         rows: list[tuple[str, str]] = []
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if isinstance(value, SecretStr):
+            if name == "client_secrets" and value.get_secret_value():
+                codes = ", ".join(parse_secret_pairs(value.get_secret_value()))
+                shown = f"set for {codes} (hidden)"
+            elif isinstance(value, SecretStr):
                 shown = "set (hidden)" if value.get_secret_value() else "not set"
             elif name == "database_url":
                 from .store.urls import mask_url
 
                 shown = mask_url(value) if value else f"not set ({self.effective_database_url})"
             else:
-                shown = str(value) if value != "" else "not set"
+                shown = str(value) if value not in ("", None) else "not set"
             rows.append((env_name(name), shown))
         return rows
 
@@ -161,4 +292,4 @@ def explain(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
-__all__ = ["Settings", "env_name", "explain"]
+__all__ = ["Settings", "env_name", "explain", "known_dc_codes"]

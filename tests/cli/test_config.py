@@ -136,3 +136,110 @@ def test_tokens_logged_on_purpose_through_every_logger_are_masked(
     assert token not in err and secret not in err
     assert len({line["request_id"] for line in lines}) == 1
     assert lines[0]["access_token"] == "***" and "1000.***" in lines[0]["note"]
+
+
+# -- data centers and per-DC client secrets ---------------------------------------------------
+
+
+def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"ZOHOAUTH_{name.upper()}", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("DATA_CENTERS", "us,xx", "unknown data center 'xx'"),
+        ("DATA_CENTERS", "us,eu,us", "us appears twice"),
+        ("CLIENT_SECRETS", "mars:hunter2", "unknown data center 'mars'"),
+        ("CLIENT_SECRETS", "eu:s1,hunter2", "entry #2 is not dc:secret"),
+        ("CLIENT_SECRETS", "eu:", "entry #1 is not dc:secret"),
+        ("CLIENT_SECRETS", "hunter2secret:x", "(not a DC code)"),
+    ],
+)
+def test_dc_settings_name_the_variable_and_the_valid_codes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str, says: str
+) -> None:
+    _clean(monkeypatch, tmp_path)
+    monkeypatch.setenv(f"ZOHOAUTH_{name}", value)
+    with pytest.raises(ConfigError) as caught:
+        Settings.load()
+    message = str(caught.value)
+    assert f"ZOHOAUTH_{name}" in message and says in message, message
+    if "unknown" in says:
+        assert "valid codes: us, eu, in, au, jp, ca, sa, uk, cn" in message
+    assert "hunter2" not in message
+
+
+def test_per_dc_secrets_from_the_variable_and_a_json_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _clean(monkeypatch, tmp_path)
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_SECRETS", " EU:eu-secret , uk:uk-secret ")
+    assert Settings.load().client_secret_map() == {"eu": "eu-secret", "uk": "uk-secret"}
+    secrets_file = tmp_path / "secrets.json"
+    secrets_file.write_text(json.dumps({"cn": "cn-secret"}))
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_SECRETS_FILE", str(secrets_file))
+    s = Settings.load()
+    assert s.client_secret_map() == {"eu": "eu-secret", "uk": "uk-secret", "cn": "cn-secret"}
+    shown = dict(s.describe())
+    assert shown["ZOHOAUTH_CLIENT_SECRETS"] == "set for eu, uk (hidden)"
+    assert shown["ZOHOAUTH_CLIENT_SECRETS_FILE"] == str(secrets_file)
+    assert not any(v in str(shown) for v in ("eu-secret", "uk-secret", "cn-secret"))
+    secrets_file.write_text(json.dumps({"uk": "other"}))
+    with pytest.raises(ConfigError, match="uk has a secret in both"):
+        Settings.load()
+    for bad, says in (
+        ("not json", "is not JSON"),
+        ('["eu"]', "one JSON object"),
+        ('{"eu": 5}', "one JSON object"),
+        ('{"zz": "hunter2"}', "unknown data center 'zz'"),
+    ):
+        secrets_file.write_text(bad)
+        with pytest.raises(ConfigError) as caught:
+            Settings.load()
+        assert "ZOHOAUTH_CLIENT_SECRETS_FILE" in str(caught.value) and says in str(caught.value)
+        assert "hunter2" not in str(caught.value)
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_SECRETS_FILE", str(tmp_path / "missing.json"))
+    with pytest.raises(ConfigError, match="cannot read"):
+        Settings.load()
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_SECRETS_FILE", "")
+    assert Settings.load().client_secrets_file is None
+
+
+def test_the_common_secret_is_needed_only_by_dcs_without_their_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _clean(monkeypatch, tmp_path)
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_SECRETS", "us:u,eu:e")
+    assert not Settings.load().is_set("client_secret")  # the other seven DCs have none
+    monkeypatch.setenv("ZOHOAUTH_DATA_CENTERS", "us, EU")
+    s = Settings.load()
+    assert s.data_center_codes == frozenset({"us", "eu"})
+    assert s.is_set("client_secret")
+    s.require("client_secret")
+    monkeypatch.setenv("ZOHOAUTH_DATA_CENTERS", "us,eu,uk")
+    with pytest.raises(ConfigError, match="ZOHOAUTH_CLIENT_SECRET"):
+        Settings.load().require("client_secret")
+
+
+def test_zohoauth_from_settings_passes_the_dcs_and_secrets_to_the_client(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from zohoauth.auth import ZohoAuth
+    from zohoauth.crypto import KeyRing
+
+    _clean(monkeypatch, tmp_path)
+    s = Settings.load(
+        client_id="1000.X",
+        client_secret="common-s",
+        client_secrets="eu:eu-s",
+        data_centers="us,eu,cn",
+        encryption_keys=KeyRing.generate_key(),
+        database_url=f"sqlite:///{tmp_path / 'z.db'}",
+    )
+    auth = ZohoAuth.from_settings(s)
+    assert [dc.code for dc in auth.data_centers] == ["us", "eu", "cn"]
+    assert (auth.client.secret_for("eu"), auth.client.secret_for("us")) == ("eu-s", "common-s")
+    assert auth.start_login("cn").url.startswith("https://accounts.zoho.com.cn/oauth/v2/auth?")

@@ -253,6 +253,30 @@ def test_save_then_find_every_way(store: ZohoAuthTokenStore, sdk_env: Env) -> No
     assert sdk_env.client.client_secret not in raw_dump(sdk_env.url)
 
 
+def test_each_dc_hands_the_sdk_its_own_secret(sdk_env: Env) -> None:
+    """With ZOHOAUTH_CLIENT_SECRETS, a token of a DC with its own secret carries that one
+    (the SDK refreshes at that DC with it); the others carry the common secret."""
+    eu_body = exchange(sdk_env, "clara@brightwave.eu")
+    us_body = exchange(sdk_env, "ava@zylker.com")
+    own = "eu-own-" + "0" * 32
+    settings = Settings.load(
+        **{k.removeprefix("ZOHOAUTH_").lower(): v for k, v in sdk_env.vars.items()},  # type: ignore[arg-type]
+        client_secrets=f"eu:{own}",
+    )
+    store = ZohoAuthTokenStore(settings)
+    try:
+        eu, us = sdk_token(sdk_env, eu_body), sdk_token(sdk_env, us_body)
+        store.save_token(eu)
+        store.save_token(us)
+        assert store.find_token_by_id(eu.get_id()).get_client_secret() == own
+        assert store.find_token_by_id(us.get_id()).get_client_secret() == (
+            sdk_env.client.client_secret
+        )
+    finally:
+        store.close()
+    assert own not in raw_dump(sdk_env.url)
+
+
 def test_saving_again_updates_in_place(store: ZohoAuthTokenStore, sdk_env: Env) -> None:
     body = exchange(sdk_env, "dev@sunrise.in")
     token = sdk_token(sdk_env, body)

@@ -103,6 +103,7 @@ async def _import(
     policy = ImportPolicy(
         client_id=s.client_id,
         client_secret=s.client_secret.get_secret_value(),
+        client_secrets=s.client_secret_map(),
         use_row_secrets=use_row_secrets,
         dc=dc,
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..datacenters import DataCenterRegistry
@@ -187,10 +187,13 @@ class ImportPolicy:
     client_secret: str = field(default="", repr=False)
     use_row_secrets: bool = False
     dc: str | None = None  # for rows without api_domain (older 9-column files)
+    #: Per-DC secrets of `client_id` (ZOHOAUTH_CLIENT_SECRETS): a DC's own wins over the common.
+    client_secrets: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
 
-    def secret_for(self, row: SDKRow) -> str | None:
+    def secret_for(self, row: SDKRow, dc: str = "") -> str | None:
         if self.client_id and row.client_id == self.client_id:
-            return self.client_secret or row.client_secret or None
+            own = self.client_secrets.get(dc) if dc else None
+            return own or self.client_secret or row.client_secret or None
         if self.use_row_secrets:
             return row.client_secret or None
         return None
@@ -235,7 +238,7 @@ def plan_row(
         return skip("no api_domain (older 9-column file): pass --dc to name the data center")
     expires = row.expires_at()
     usable = bool(row.access_token) and expires is not None and expires > now + MIN_VALIDITY
-    secret = policy.secret_for(row)
+    secret = policy.secret_for(row, dc_code)
     if not usable and secret is None:
         return skip(
             "the access token has expired and refreshing it needs the client secret: set "

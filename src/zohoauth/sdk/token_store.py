@@ -76,7 +76,11 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
         s = settings or Settings.load()
         s.require("client_id", "client_secret", "encryption_keys")
         self._client = OAuthClient(
-            s.client_id, s.client_secret.get_secret_value(), s.redirect_uri, s.scope_list
+            s.client_id,
+            s.client_secret.get_secret_value(),
+            s.redirect_uri,
+            s.scope_list,
+            client_secrets=s.client_secret_map(),
         )
         self._registry = DataCenterRegistry.load(s.zoho_endpoints or None)
         self._store = SQLTokenStore(
@@ -270,8 +274,10 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
     def _sdk_token(self, conn: Connection, cred: Credential) -> Any:
         """An SDK OAuthToken for a stored connection (built as the SDK's own stores do)."""
         t = object.__new__(OAuthToken)
-        secret = (
-            self._client.client_secret if cred.key.client_id == self._client.client_id else None
+        secret = (  # the secret of the token's own DC (common, or that DC's own)
+            self._client.secret_for(cred.key.dc)
+            if cred.key.client_id == self._client.client_id
+            else None
         )
         expiry = str(int(cred.tokens.expires_at * 1000)) if cred.tokens.access_token else None
         t.set_id(conn.id)

@@ -59,13 +59,16 @@ class LiveApp:
         *,
         manager_config: ManagerConfig | None = None,
         max_body_bytes: int | None = None,
+        data_centers: frozenset[str] | None = None,
     ) -> None:
         self._sock = free_socket()
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.emulator_url = emulator_url
         registered = register_client(emulator_url, f"{self.url}/redirect.html")
-        self.client: OAuthClient = dataclasses.replace(registered, scopes=APP_SCOPES)
+        self.client: OAuthClient = dataclasses.replace(
+            registered, scopes=APP_SCOPES, data_centers=data_centers
+        )
         self.keys = KeyRing.generate_key()
         self.session_secret = secrets.token_urlsafe(32)
         store = SQLTokenStore(store_url, KeyRing.from_config(self.keys), auto_migrate=True)
@@ -134,23 +137,29 @@ class Browser(httpx.Client):
         """The same call as a forged cross-site request would make it: no CSRF header."""
         return super().request(method, url, **kw)
 
-    def start_login(self, popup: bool = False) -> str:
-        """GET /login → the Zoho consent URL (the pending-login cookie is now set)."""
-        resp = self.get("/login", params={"popup": "1"} if popup else None)
+    def start_login(self, popup: bool = False, region: str | None = None) -> str:
+        """GET /login → the Zoho consent URL (the pending-login cookie is now set); `region`
+        "cn" starts at Zoho China's sign-in."""
+        params = {"popup": "1"} if popup else {}
+        if region:
+            params["region"] = region
+        resp = self.get("/login", params=params or None)
         assert resp.status_code == 302, resp.text
         return resp.headers["location"]
 
-    def callback_params(self, email: str, decision: str = "accept") -> dict[str, str]:
+    def callback_params(
+        self, email: str, decision: str = "accept", region: str | None = None
+    ) -> dict[str, str]:
         """What redirect.html would post after `email` answered Zoho's consent page."""
-        redirect = consent(self.start_login(), email, decision)
+        redirect = consent(self.start_login(region=region), email, decision)
         params = dict(redirect.params)
         if "accounts-server" in params:
             params["accounts_server"] = params.pop("accounts-server")
         return params
 
-    def login(self, email: str) -> dict[str, Any]:
+    def login(self, email: str, region: str | None = None) -> dict[str, Any]:
         """A full login; returns the callback's body (with `me`)."""
-        resp = self.post("/api/auth/callback", json=self.callback_params(email))
+        resp = self.post("/api/auth/callback", json=self.callback_params(email, region=region))
         assert resp.status_code == 200, resp.text
         body: dict[str, Any] = resp.json()
         return body

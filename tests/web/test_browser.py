@@ -64,12 +64,17 @@ class Console:
 
 @pytest.fixture
 def open_page(chromium: Any, live: LiveApp) -> Iterator[Callable[..., tuple[Page, Console]]]:
-    """`open_page(width=1280)` → a page of a fresh context (its own cookies) at the app, or
-    at `path` of it (None: a blank page, for watching the network from the first request)."""
+    """`open_page(width=1280)` → a page of a fresh context (its own cookies) at the app (or
+    at `app`), or at `path` of it (None: a blank page, for watching the network from the
+    first request)."""
     contexts: list[Any] = []
 
     def make(
-        width: int = 1280, height: int = 820, scheme: str = "light", path: str | None = "/"
+        width: int = 1280,
+        height: int = 820,
+        scheme: str = "light",
+        path: str | None = "/",
+        app: LiveApp | None = None,
     ) -> tuple[Page, Console]:
         context = chromium.new_context(
             viewport={"width": width, "height": height}, color_scheme=scheme
@@ -80,7 +85,7 @@ def open_page(chromium: Any, live: LiveApp) -> Iterator[Callable[..., tuple[Page
         context.on("page", console.watch)
         page = context.new_page()
         if path is not None:
-            page.goto(live.url + path)
+            page.goto((app or live).url + path)
         return page, console
 
     yield make
@@ -405,3 +410,95 @@ def test_without_the_module_list_the_page_says_why_and_reconnect_brings_it(
     expect(page.get_by_test_id("module-tab")).to_have_count(4)
     expect(page.get_by_test_id("record-row").first).to_be_visible()
     assert console.unexpected() == []
+
+
+# -- data centers: the UK, China's own sign-in, an app for some DCs, Zoho's throttle ----------
+
+
+def test_a_uk_user_and_a_china_user_each_sign_in_where_zoho_signs_them_in(
+    open_page: Callable[..., tuple[Page, Console]], admin: httpx.Client
+) -> None:
+    isla, isla_console = open_page()
+    expect(isla.locator("#dc-list")).to_contain_text("UK")
+    expect(isla.get_by_test_id("login-china")).to_have_text("Zoho China (zoho.com.cn)")
+    shot(isla, "11-welcome-with-china")
+    popup_login(isla, "isla@thamesledger.co.uk")  # the main button: Zoho's Multi-DC sign-in
+    expect(isla.get_by_test_id("user-email")).to_have_text("isla@thamesledger.co.uk")
+    expect(isla.locator("#user-dc")).to_have_text("UK")
+    expect(isla.get_by_test_id("record-row").first).to_be_visible()
+
+    li, li_console = open_page()
+    with li.expect_popup() as opened:
+        li.get_by_test_id("login-china").click()
+    popup = opened.value
+    assert "/cn/accounts/oauth/v2/auth" in popup.url  # China's own accounts server
+    popup.get_by_test_id("email").fill("li@dragongate.cn")
+    popup.get_by_test_id("accept").click()
+    popup.wait_for_event("close")
+    expect(li.get_by_test_id("user-email")).to_have_text("li@dragongate.cn")
+    expect(li.locator("#user-dc")).to_have_text("CN")
+    expect(li.get_by_test_id("record-row").first).to_be_visible()
+    shot(li, "11-china-user-records")
+
+    # Reconnecting a China user goes back to China's sign-in, not the Multi-DC one.
+    admin.post("/_emulator/revoke-user", json={"email": "li@dragongate.cn"}).raise_for_status()
+    li.get_by_role("tab", name="Contacts").click()
+    expect(li.get_by_test_id("reconnect")).to_be_visible()
+    with li.expect_popup() as opened:
+        li.get_by_test_id("reconnect").click()
+    again = opened.value
+    assert "/cn/accounts/oauth/v2/auth" in again.url
+    again.get_by_test_id("email").fill("li@dragongate.cn")
+    again.get_by_test_id("accept").click()
+    again.wait_for_event("close")
+    expect(li.get_by_test_id("error")).to_have_count(0)
+    expect(li.get_by_test_id("record-row").first).to_be_visible()
+    assert isla_console.unexpected() == [] and li_console.unexpected() == []
+
+
+@pytest.fixture
+def some_dcs(emulator: Any, tmp_path: Path) -> Iterator[LiveApp]:
+    """The app with ZOHOAUTH_DATA_CENTERS=us,eu,uk."""
+    store = f"sqlite:///{tmp_path / 'some.db'}"
+    with LiveApp(emulator.url, store, data_centers=frozenset({"us", "eu", "uk"})) as app:
+        yield app
+
+
+def test_an_app_for_some_dcs_names_them_and_refuses_others_in_plain_words(
+    open_page: Callable[..., tuple[Page, Console]], some_dcs: LiveApp, admin: httpx.Client
+) -> None:
+    page, console = open_page(app=some_dcs)
+    expect(page.locator("#dc-list")).to_have_text("US · EU · UK")
+    expect(page.get_by_test_id("login-china")).to_be_hidden()
+    popup_login(page, "dev@sunrise.in")
+    banner = page.get_by_test_id("error")
+    expect(banner).to_contain_text("This app does not accept your Zoho account")
+    expect(banner).to_contain_text("does not accept Zoho accounts from India (IN)")
+    shot(page, "12-dc-not-enabled")
+
+    small, small_console = open_page(width=360, height=740, app=some_dcs)
+    small.get_by_test_id("login").click()  # full page: redirect.html says it itself
+    small.get_by_test_id("email").fill("dev@sunrise.in")
+    small.get_by_test_id("accept").click()
+    expect(small.locator("#redirect-title")).to_have_text(
+        "This app does not accept your Zoho account"
+    )
+    expect(small.get_by_test_id("error")).to_contain_text(
+        "This app does not accept Zoho accounts from India (IN)"
+    )
+
+    # Zoho's limit on new sign-ins: the second login of the same user is throttled.
+    admin.post(
+        "/_emulator/config", json={"grant_limits": True, "max_new_refresh_tokens_per_window": 1}
+    ).raise_for_status()
+    popup_login(page, "clara@brightwave.eu")
+    expect(page.get_by_test_id("user-email")).to_have_text("clara@brightwave.eu")
+    small.goto(some_dcs.url + "/login")
+    small.get_by_test_id("email").fill("clara@brightwave.eu")
+    small.get_by_test_id("accept").click()
+    expect(small.locator("#redirect-title")).to_have_text("Zoho is limiting sign-ins")
+    expect(small.get_by_test_id("error")).to_contain_text(
+        "Zoho is limiting sign-ins; try again in a few minutes."
+    )
+    shot(small, "13-sign-ins-throttled")
+    assert console.unexpected() == [] and small_console.unexpected() == []

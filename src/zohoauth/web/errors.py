@@ -9,6 +9,8 @@ One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
     403 no_permission     the user's CRM profile forbids it
     400 bad_json          the body is not JSON
     400 state_mismatch / mixup / access_denied / login_failed            → start the login again
+    400 unknown_region    /login?region= names no data center
+    403 dc_not_enabled    the user's data center is not one this app accepts (ZOHOAUTH_DATA_CENTERS)
     404 unknown_module / not_found / unknown_account / not_found (route)
     413 too_large         the body is over the limit
     422 invalid_request   parameters or body of the wrong shape
@@ -16,6 +18,9 @@ One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
     502 zoho_error        Zoho answered something unexpected
     503 zoho_unavailable  Zoho unreachable or failing (5xx)              → try again later
     503 rate_limited / throttled (with Retry-After) / store_unavailable
+    503 login_throttled   Zoho's "Access Denied" on the code exchange: too many sign-ins in its
+                          window (with Retry-After) → try again in a few minutes. 503, like the
+                          refresh throttle: the limit is Zoho's, not this client's request rate
     500 internal          a bug: logged (redacted) with the request id, never a stack trace out
 
 Messages come from the exceptions, which already say what to do and never hold a token, code or
@@ -84,6 +89,8 @@ _BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], 
     (z.RateLimitedError, 503, "rate_limited"),
     (z.ThrottledError, 503, "throttled"),
     ((z.ZohoUnavailableError, z.LeaseTimeoutError), 503, "zoho_unavailable"),
+    (z.LoginThrottledError, 503, "login_throttled"),
+    (z.DataCenterNotEnabledError, 403, "dc_not_enabled"),
     (z.StateMismatchError, 400, "state_mismatch"),
     (z.MixUpError, 400, "mixup"),
     (z.AccessDeniedError, 400, "access_denied"),
@@ -109,9 +116,10 @@ def classify(exc: Exception) -> tuple[int, str]:
     return 500, "internal"
 
 
-def _retry_after(exc: Exception) -> dict[str, str]:
+def retry_after(exc: Exception) -> dict[str, str]:
+    """The `Retry-After` header for a throttle or rate limit that says when (else none)."""
     wait: float | None = None
-    if isinstance(exc, z.ThrottledError):
+    if isinstance(exc, z.ThrottledError | z.LoginThrottledError):
         wait = exc.retry_after - time.time()
     elif isinstance(exc, z.RateLimitedError):
         raw = exc.details.get("retry_after")
@@ -138,7 +146,7 @@ async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:
     message = str(exc) if status != 500 else INTERNAL
     if status in (502, 503) and "again" not in message:
         message += " — try again in a moment"
-    return _json(status, error_body(code, message), _retry_after(exc))
+    return _json(status, error_body(code, message), retry_after(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

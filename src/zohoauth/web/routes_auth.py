@@ -1,8 +1,11 @@
 """Login with Zoho, the session, several accounts per browser, and logout.
 
-GET  /login[?popup=1]          302 to Zoho; state + PKCE verifier in a signed 10-minute cookie
+GET  /login[?popup=1][&region=cn]
+                               302 to Zoho's sign-in (Multi-DC, or China's with region=cn); state +
+                               PKCE verifier + where it started in a signed 10-minute cookie
 POST /api/auth/callback        redirect.html posts Zoho's parameters; sets the session
-GET  /api/me · /api/session    who this browser acts as (401, resp. 200 {"authenticated":false})
+GET  /api/me · /api/session    who this browser acts as (401, resp. 200 {"authenticated":false});
+                               /api/session also lists the data centers this app accepts
 POST /api/accounts/switch      make another of *this browser's* connections active
 POST /api/accounts/connect-org add another org of the active user (X-CRM-ORG)
 POST /api/auth/logout          forget the active connection; {"revoke": true} also at Zoho
@@ -16,10 +19,10 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from ..errors import LoginError, NotFoundError, ZohoAuthError
+from ..errors import DataCenterError, LoginError, NotFoundError, ZohoAuthError
 from ..logs import get_logger
 from .context import active_connection, describe, profile, respond, session_of, web
-from .errors import ApiError, classify, error_body, not_logged_in
+from .errors import ApiError, classify, error_body, not_logged_in, retry_after
 from .session import LOGIN_COOKIE
 
 log = get_logger("zohoauth.web.auth")
@@ -27,7 +30,11 @@ router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The login failed (state, data center, code); start it again."},
     401: {"description": "`not_logged_in`"},
-    403: {"description": "`csrf`: the page's CSRF token is missing or wrong."},
+    403: {
+        "description": "`csrf`: the page's CSRF token is missing or wrong; `dc_not_enabled`: "
+        "this app does not accept Zoho accounts from the user's data center."
+    },
+    503: {"description": "`login_throttled`: Zoho is limiting sign-ins (Retry-After)."},
 }
 
 
@@ -63,11 +70,25 @@ class ConnectOrgIn(BaseModel):
     responses={302: {"description": "To Zoho's consent page, with a fresh single-use state."}},
 )
 async def login(
-    request: Request, popup: Annotated[bool, Query(description="Runs in a popup")] = False
+    request: Request,
+    popup: Annotated[bool, Query(description="Runs in a popup")] = False,
+    region: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z]{2,4}$",
+            description="`cn`: Zoho China's own sign-in (accounts.zoho.com.cn). Default: Zoho's "
+            "Multi-DC sign-in (accounts.zoho.com), for every other data center.",
+        ),
+    ] = None,
 ) -> RedirectResponse:
     """Start Login with Zoho (also "Connect another account" and "Reconnect")."""
     ctx = web(request)
-    pending = ctx.auth.start_login()
+    try:
+        pending = ctx.auth.start_login(region.lower() if region else None)
+    except DataCenterError as exc:
+        raise ApiError(
+            400, "unknown_region", "no such Zoho data center; leave region out, or use cn"
+        ) from exc
     response = RedirectResponse(pending.url, status_code=302, headers={"Cache-Control": "no-store"})
     ctx.cookies.save_login(response, pending, popup)
     return response
@@ -83,10 +104,12 @@ async def callback(request: Request, body: CallbackIn) -> JSONResponse:
         conn = await ctx.auth.complete_login(pending, body.model_dump(exclude_none=True))
     except ZohoAuthError as exc:
         status, code = classify(exc)
+        # `region` lets the page offer "Try again" at the same sign-in (Multi-DC or China).
+        region = pending.login_dc if pending is not None else None
         failed = JSONResponse(
-            error_body(code, str(exc), popup=popup),
+            error_body(code, str(exc), popup=popup, region=region),
             status_code=status,
-            headers={"Cache-Control": "no-store"},
+            headers={"Cache-Control": "no-store", **retry_after(exc)},
         )
         ctx.cookies.clear_login(failed)
         return failed
@@ -120,11 +143,16 @@ async def me(request: Request) -> JSONResponse:
 @router.get("/api/session")
 async def session(request: Request) -> JSONResponse:
     """Like /api/me but 200 either way: the page asks this first, so a visitor who is not
-    logged in causes no failed request (and no console error)."""
+    logged in causes no failed request (and no console error). `data_centers` are the DCs
+    whose users may log in, each with the sign-in it uses (`login_dc`: "us" for Zoho's
+    Multi-DC sign-in, "cn" for Zoho China's), so the page can offer China's when it applies."""
     ctx = web(request)
     before = session_of(request)
     body, after = await profile(ctx, before)
-    answer = {"authenticated": body is not None, "me": body}
+    dcs = [
+        {"code": dc.code, "name": dc.name, "login_dc": dc.login_dc} for dc in ctx.auth.data_centers
+    ]
+    answer = {"authenticated": body is not None, "me": body, "data_centers": dcs}
     return respond(ctx, answer, before=before, after=after)
 
 

@@ -8,11 +8,12 @@ can read neither more nor less than we put in, and can change nothing:
   SameSite=Lax (Zoho's redirect back to us is a top-level GET, which Lax allows), Secure when
   the app is served over https. A request can only ever act as a connection named here, which
   is what keeps one browser's session out of another's records.
-- `zohoauth_login` holds one pending login: `state`, the PKCE verifier, when it was made and
-  whether it runs in a popup. It is encrypted as well as authenticated (Fernet: the verifier
-  is a secret, readable by nobody but us), lives 10 minutes (RFC 6749 §10.12: `state` binds the
-  callback to this browser) on the callback's path only, and is cleared by the callback whatever
-  the outcome, so it is single use here as well as in `ZohoAuth.complete_login`.
+- `zohoauth_login` holds one pending login: `state`, the PKCE verifier, when it was made, the
+  sign-in it started at (Multi-DC or China) and whether it runs in a popup. It is encrypted as
+  well as authenticated (Fernet: the verifier is a secret, readable by nobody but us), lives 10
+  minutes (RFC 6749 §10.12: `state` binds the callback to this browser) on the callback's path
+  only, and is cleared by the callback whatever the outcome, so it is single use here as well as
+  in `ZohoAuth.complete_login`.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class CookieCodec:
             "state": pending.state,
             "verifier": pending.code_verifier,
             "created_at": pending.created_at,
+            "login_dc": pending.login_dc,
             "popup": popup,
         }
         value = self._fernet().encrypt(json.dumps(payload).encode()).decode("ascii")
@@ -153,7 +155,12 @@ class CookieCodec:
             return None, False
         if verifier is not None and not isinstance(verifier, str):
             return None, False
-        pending = PendingLogin(state=state, code_verifier=verifier, created_at=created, url="")
+        entry = data.get("login_dc", "us")  # cookies from before China's sign-in: Multi-DC
+        if not isinstance(entry, str):
+            return None, False
+        pending = PendingLogin(
+            state=state, code_verifier=verifier, created_at=created, url="", login_dc=entry
+        )
         return pending, bool(data.get("popup"))
 
     def clear_login(self, response: Response) -> None:

@@ -21,9 +21,11 @@ import { boot, closeMenu, connectOrg, logout, onLoginMessage, onSignedIn, startL
 function wireApp() {
   onSignedIn(showRecords);
   setRowActions({ edit: openEdit, remove: openDelete });
-  $("login").addEventListener("click", startLogin);
+  $("login").addEventListener("click", (event) => startLogin(event));
+  $("login-china").addEventListener("click", (event) => startLogin(event, "cn"));
   $("account-button").addEventListener("click", toggleMenu);
   $("connect-another").addEventListener("click", () => { closeMenu(); startLogin(); });
+  $("connect-china").addEventListener("click", () => { closeMenu(); startLogin(null, "cn"); });
   $("connect-org-form").addEventListener("submit", connectOrg);
   $("logout").addEventListener("click", logout);
   $("module-tabs").addEventListener("click", (event) => {

@@ -3,7 +3,8 @@
  * Login runs in a popup (or, on small screens and when popups are blocked, as a full page).
  * redirect.html announces the outcome with `announceLogin`; index.html hears it with
  * `listenForLogins`, by postMessage from its own origin or by a BroadcastChannel. A message can
- * arrive both ways: its nonce lets the listener act once.
+ * arrive both ways: its nonce lets the listener act once. Both pages name a failed login the
+ * same way (`loginFailureTitle`).
  */
 
 const TYPE = "zohoauth:login";
@@ -39,4 +40,13 @@ export function listenForLogins(handler) {
   if ("BroadcastChannel" in window) {
     new BroadcastChannel(CHANNEL).addEventListener("message", (event) => hear(event.data));
   }
+}
+
+/** The heading for a login that did not finish, by the backend's error code. */
+export function loginFailureTitle(code) {
+  return {
+    access_denied: "Access was not granted",
+    dc_not_enabled: "This app does not accept your Zoho account",
+    login_throttled: "Zoho is limiting sign-ins",
+  }[code] || "Sign-in did not finish";
 }

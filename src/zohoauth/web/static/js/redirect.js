@@ -6,7 +6,7 @@
  */
 
 import { api } from "./api.js";
-import { announceLogin } from "./channel.js";
+import { announceLogin, loginFailureTitle } from "./channel.js";
 import { $ } from "./dom.js";
 
 const PARAMS = [["code", "code"], ["state", "state"], ["location", "location"],
@@ -43,13 +43,21 @@ async function finishRedirect() {
     return;
   }
   const denied = payload.error === "access_denied" || failure.code === "access_denied";
+  const code = denied ? "access_denied" : failure.code;
   const message = denied
     ? "You chose not to give zohoauth access to your Zoho account, so nothing was shared. " +
       "You can log in again whenever you like."
-    : failure.message;
-  announceLogin({ ok: false, error: denied ? "access_denied" : failure.code, message });
+    : sentence(failure.message);
+  announceLogin({ ok: false, error: code, message });
   if (inPopup && window.opener) window.close();
-  showResult(denied ? "Access was not granted" : "Sign-in did not finish", message);
+  // "Try again" starts at the same sign-in as this login did (Zoho China has its own).
+  if (failure.body.region === "cn") $("redirect-retry").href = "/login?region=cn";
+  showResult(loginFailureTitle(code), message);
+}
+
+function sentence(text) {
+  const t = String(text || "Try logging in again.");
+  return t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? "" : ".");
 }
 
 function showResult(title, message) {

@@ -7,6 +7,7 @@
 
 import { api } from "./api.js";
 import { pluralOf } from "./catalog.js";
+import { loginFailureTitle } from "./channel.js";
 import { $, el } from "./dom.js";
 import { banner, clearBanner, showBanner, toast } from "./notices.js";
 import { state } from "./state.js";
@@ -28,11 +29,34 @@ export async function boot(notice) {
     showWelcome({ text: err.message });
     return;
   }
+  showDataCenters(session.data_centers || []);
   if (!session.authenticated) {
     showWelcome(notice);
     return;
   }
   showApp(session.me);
+}
+
+/** The DCs this app accepts, and Zoho China's own sign-in when China is one of them. */
+function showDataCenters(dataCenters) {
+  state.dataCenters = dataCenters;
+  if (dataCenters.length) {
+    $("dc-list").textContent = dataCenters.map((dc) => dc.code.toUpperCase()).join(" · ");
+    $("dc-list").title = dataCenters.map((dc) => dc.name).join(", ");
+  }
+  const china = chinaEnabled();
+  $("login-china-choice").hidden = !china;
+  $("connect-china").hidden = !china;
+}
+
+function chinaEnabled() {
+  return state.dataCenters.some((dc) => dc.login_dc === "cn");
+}
+
+/** The sign-in a DC's users use: "cn" (Zoho China) or null (Zoho's Multi-DC sign-in). */
+export function regionOf(dcCode) {
+  const dc = state.dataCenters.find((d) => d.code === dcCode);
+  return dc && dc.login_dc === "cn" ? "cn" : null;
 }
 
 export function showWelcome(notice) {
@@ -87,7 +111,8 @@ function showReconnect() {
   showBanner({
     title: "Your Zoho session has expired",
     text: "Zoho no longer accepts the access for " + who + ". Reconnect to keep working.",
-    action: { label: "Reconnect", testid: "reconnect", onClick: () => startLogin() },
+    action: { label: "Reconnect", testid: "reconnect",
+      onClick: () => startLogin(null, state.me ? regionOf(state.me.dc) : null) },
   });
 }
 
@@ -107,22 +132,25 @@ export function handleError(err, retry) {
 }
 
 // -- login, accounts, logout ------------------------------------------------------------------
-export function startLogin(event) {
+/** Log in at Zoho's Multi-DC sign-in, or with `region` "cn" at Zoho China's own. */
+export function startLogin(event, region) {
   if (event && (event.metaKey || event.ctrlKey || event.shiftKey || event.button === 1)) return;
   if (event) event.preventDefault();
+  const query = region ? "region=" + encodeURIComponent(region) : "";
+  const fullPage = "/login" + (query ? "?" + query : "");
   // Small screens get the full-page flow: popups there are clumsy or blocked.
   if (window.innerWidth < 640) {
-    window.location.assign("/login");
+    window.location.assign(fullPage);
     return;
   }
   const width = 520;
   const height = 700;
   const left = Math.max(0, window.screenX + (window.outerWidth - width) / 2);
   const top = Math.max(0, window.screenY + (window.outerHeight - height) / 3);
-  const popup = window.open("/login?popup=1", "zohoauth-login",
+  const popup = window.open("/login?popup=1" + (query ? "&" + query : ""), "zohoauth-login",
     `popup=yes,width=${width},height=${height},left=${Math.round(left)},top=${Math.round(top)}`);
   if (!popup) {
-    window.location.assign("/login");  // blocked: the same login, as a full page
+    window.location.assign(fullPage);  // blocked: the same login, as a full page
     return;
   }
   popup.focus();
@@ -133,8 +161,7 @@ export function onLoginMessage(data) {
   if (data.ok) {
     boot().then(() => { if (state.me) toast("Signed in as " + state.me.email); });
   } else {
-    const title = data.error === "access_denied" ? "Access was not granted" : "Sign-in did not finish";
-    showBanner({ title, text: data.message || "Try logging in again." });
+    showBanner({ title: loginFailureTitle(data.error), text: data.message || "Try logging in again." });
   }
 }
 

@@ -2,6 +2,7 @@
 
 export const state = {
   me: null,            // the active connection, as /api/session describes it
+  dataCenters: [],     // the DCs this app accepts: [{code, name, login_dc}] (/api/session)
   module: "Leads",     // the selected tab (a module's API name)
   rows: [],
   info: null,          // Zoho's `info` of the last page: more_records, next_page_token, ...

@@ -6,11 +6,14 @@ import json
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
 
 from zohoauth.crypto import KeyRing
-from zohoauth.ops.checks import check_redirect_uri
+from zohoauth.datacenters import DataCenterRegistry
+from zohoauth.ops.checks import check_redirect_uri, compare_serverinfo
 
+from ..support.trap import TrapServer
 from .conftest import Env, unreachable_db
 
 
@@ -28,11 +31,22 @@ def test_a_healthy_installation_passes(env: Env) -> None:
     result = env.cli("doctor")
     assert result.exit_code == 0, result.output
     checks = lines(result.stdout)
-    for name in ("settings", "key ring", "database", "decrypt", "redirect URI", "data centers"):
+    for name in (
+        "settings",
+        "key ring",
+        "database",
+        "decrypt",
+        "redirect URI",
+        "data centers",
+        "client secrets",
+    ):
         assert checks[name].startswith("✓"), checks[name]
     assert {n for n in checks if n.startswith("dc ")} == {
-        f"dc {c}" for c in ("us", "eu", "in", "au", "jp", "cn", "ca", "sa")
+        f"dc {c}" for c in ("us", "eu", "in", "au", "jp", "ca", "sa", "uk", "cn")
     }
+    assert "all enabled" in checks["data centers"]
+    assert "common for us, eu, in, au, jp" in checks["client secrets"]
+    assert "serverinfo" not in checks  # only with --online
     assert "1 stored" in checks["decrypt"]
     assert "all checks passed" in result.stdout
     for secret in (env.client.client_secret, env.keys, "test-session-secret"):
@@ -120,3 +134,90 @@ def test_unreachable_zoho_fails_fast(env: Env) -> None:
 )
 def test_redirect_uri_rules(uri: str, level: str) -> None:
     assert check_redirect_uri(uri).level == level
+
+
+# -- data centers: which are enabled, which secret each uses, Zoho's own list -------------------
+
+
+def test_doctor_shows_the_enabled_dcs_and_the_secret_each_uses(env: Env) -> None:
+    own = "eu-own-secret-" + "7" * 24
+    result = env.cli("doctor", data_centers="us,eu,uk", client_secrets=f"eu:{own}")
+    assert result.exit_code == 0, result.output
+    checks = lines(result.stdout)
+    assert "enabled (ZOHOAUTH_DATA_CENTERS): us, eu, uk (3 of 9)" in checks["data centers"]
+    assert checks["client secrets"].endswith("own for eu; common for us, uk")
+    assert {n for n in checks if n.startswith("dc ")} == {"dc us", "dc eu", "dc uk"}
+    assert own not in result.output and env.client.client_secret not in result.output
+
+    unused = env.cli("doctor", "--no-network", data_centers="us", client_secrets=f"jp:{own}")
+    assert unused.exit_code == 0, unused.output
+    line = lines(unused.stdout)["client secrets"]
+    assert line.startswith("!") and "a secret for jp is set, but that DC is not enabled" in line
+
+    none = env.cli(
+        "doctor", "--no-network", client_secret=None, data_centers="us,eu", client_secrets="us:x"
+    )
+    assert none.exit_code == 1
+    checks = lines(none.stdout)
+    secrets_line = checks["client secrets"]
+    assert secrets_line.startswith("✗") and "give eu their own" in secrets_line
+    assert checks["settings"].startswith("✗")  # the common secret is needed after all
+    only_own = env.cli(
+        "doctor", "--no-network", client_secret=None, data_centers="eu", client_secrets="eu:x"
+    )
+    assert lines(only_own.stdout)["settings"].startswith("✓"), only_own.output
+
+
+def test_doctor_online_agrees_with_the_emulators_serverinfo(env: Env) -> None:
+    result = env.cli("doctor", "--no-network", "--online")
+    assert result.exit_code == 0, result.output
+    line = lines(result.stdout)["serverinfo"]
+    assert line.startswith("✓") and "lists the same 8 accounts servers" in line
+    assert f"{env.emulator_url}/us/accounts/oauth/serverinfo" in line
+
+
+def _serverinfo_env(env: Env, trap_url: str) -> str:
+    """An endpoints file: the emulator's DCs, with the US accounts server at `trap_url`."""
+    doc = httpx.get(env.emulator_url + "/_emulator/endpoints").json()
+    doc["us"]["accounts_server"] = trap_url
+    path = Path(env.vars["ZOHOAUTH_DATA_DIR"]).parent / "endpoints-serverinfo.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_doctor_online_reports_a_dc_zoho_lists_that_the_table_does_not_know(env: Env) -> None:
+    """A serverinfo with one DC more than the table (the emulator has no such DC, so a tiny
+    server on 127.0.0.1 plays the Multi-DC accounts server and serves the list)."""
+    doc = httpx.get(env.emulator_url + "/_emulator/endpoints").json()
+    listed = {dc: ep["accounts_server"] for dc, ep in doc.items() if ep["login_dc"] == "us"}
+    with TrapServer() as zoho:
+        locations = {**listed, "us": zoho.url, "ae": "https://accounts.zoho.ae"}
+        zoho.body = json.dumps({"result": "success", "locations": locations}).encode()
+        endpoints = _serverinfo_env(env, zoho.url)
+        result = env.cli("doctor", "--no-network", "--online", zoho_endpoints=endpoints)
+        assert zoho.requests == ["GET /oauth/serverinfo"]
+    line = lines(result.stdout)["serverinfo"]
+    assert line.startswith("!"), line
+    assert "does not know: ae (https://accounts.zoho.ae)" in line
+    assert result.exit_code == 0, result.output  # a warning: nothing configured here breaks
+
+
+def test_serverinfo_comparison_rules() -> None:
+    """Pure: a moved accounts server fails (its users' logins would be refused), a DC Zoho
+    lists that the table lacks or the other way round warns, and AU's newer name matches."""
+    zoho = DataCenterRegistry.zoho()
+    table = {dc.code: dc.accounts_server for dc in zoho if dc.multi_dc}
+    url = "https://accounts.zoho.com/oauth/serverinfo"
+
+    def verdict(locations: object) -> tuple[str, str]:
+        check = compare_serverinfo(zoho, {"result": "success", "locations": locations}, url)
+        return check.level, check.message
+
+    assert verdict(table)[0] == "ok"
+    assert verdict({**table, "au": "https://accounts.zoho.au"})[0] == "ok"
+    level, message = verdict({**table, "jp": "https://accounts.zoho.jp.example"})
+    assert level == "fail" and "differs for jp" in message
+    level, message = verdict({k: v for k, v in table.items() if k != "uk"})
+    assert level == "warn" and "the table's uk are not in Zoho's list" in message
+    assert compare_serverinfo(zoho, {"odd": True}, url).level == "warn"
+    assert compare_serverinfo(zoho, [], url).level == "warn"

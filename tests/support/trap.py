@@ -12,13 +12,15 @@ class TrapServer:
 
     def __init__(self, body: bytes | None = None) -> None:
         self.requests: list[str] = []
+        #: What every request is answered with; may be set once `url` is known.
+        self.body = body or b'{"access_token":"1000.trap.trap","api_domain":"http://127.0.0.1"}'
         requests = self.requests
-        answer = body or b'{"access_token":"1000.trap.trap","api_domain":"http://127.0.0.1"}'
+        trap = self
 
         class Handler(BaseHTTPRequestHandler):
             def _record(self) -> None:
                 requests.append(f"{self.command} {self.path}")
-                body = answer
+                body = trap.body
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

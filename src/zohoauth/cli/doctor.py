@@ -18,8 +18,17 @@ def doctor(
     network: Annotated[
         bool, typer.Option(help="Also check that each data center answers (short timeouts).")
     ] = True,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="Also compare the built-in data-center table with Zoho's own list "
+            "(GET /oauth/serverinfo at the Multi-DC sign-in, or the emulator's).",
+        ),
+    ] = False,
 ) -> None:
-    """Check settings, database, encryption keys, Zoho's data centers and the redirect URI."""
+    """Check settings, database, encryption keys, Zoho's data centers, the client secrets each
+    DC uses and the redirect URI."""
     from ..errors import ZohoAuthError
     from ..ops.checks import Check, run_checks
 
@@ -28,7 +37,7 @@ def doctor(
     except ZohoAuthError as exc:
         checks = [Check("settings", "fail", str(exc))]
     else:
-        checks = asyncio.run(run_checks(s, network=network))
+        checks = asyncio.run(run_checks(s, network=network, online=online))
     for check in checks:
         console.print(
             f"{_MARK[check.level]} {check.name}: {escape(check.message)}", highlight=False

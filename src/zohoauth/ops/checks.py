@@ -1,5 +1,9 @@
 """Health checks for an installation (`zohoauth doctor`): settings, database, keys, Zoho, redirect.
 
+`--online` adds one more: Zoho's own list of its data centers (`GET /oauth/serverinfo` at the
+Multi-DC sign-in) compared with the table zohoauth ships, so a new DC or a moved accounts server
+shows up before a user from it is refused.
+
 Each check returns one `Check` line: ok, warning (works, but probably not what you want) or
 failed (something will break), with a message that says what to do. Nothing here prints a
 secret: settings are reported by name, keys by id, URLs with passwords masked.
@@ -9,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -113,10 +118,13 @@ async def check_store(s: Settings, ring: KeyRing) -> list[Check]:
 DC_TIMEOUT = 3.0
 
 
-async def check_dcs(registry: DataCenterRegistry) -> list[Check]:
-    """Each DC's accounts server and API host answers HTTP at all (any status counts)."""
+async def check_dcs(
+    registry: DataCenterRegistry, enabled: tuple[DataCenter, ...] | None = None
+) -> list[Check]:
+    """Each (enabled) DC's accounts server and API host answers HTTP at all (any status)."""
+    dcs = tuple(registry) if enabled is None else enabled
     async with httpx.AsyncClient(timeout=DC_TIMEOUT) as http:
-        return list(await asyncio.gather(*(_check_dc(http, dc) for dc in registry)))
+        return list(await asyncio.gather(*(_check_dc(http, dc) for dc in dcs)))
 
 
 async def _check_dc(http: httpx.AsyncClient, dc: DataCenter) -> Check:
@@ -133,17 +141,123 @@ async def _check_dc(http: httpx.AsyncClient, dc: DataCenter) -> Check:
     return Check(f"dc {dc.code}", "ok", ", ".join(parts))
 
 
+def enabled_dcs(s: Settings, registry: DataCenterRegistry) -> tuple[DataCenter, ...]:
+    """The registry's DCs that `ZOHOAUTH_DATA_CENTERS` enables (all when it is empty)."""
+    codes = s.data_center_codes
+    return tuple(dc for dc in registry if codes is None or dc.code in codes)
+
+
 def load_registry(s: Settings) -> tuple[Check, DataCenterRegistry | None]:
     try:
         registry = DataCenterRegistry.load(s.zoho_endpoints or None)
     except ZohoAuthError as exc:
         return Check("data centers", "fail", str(exc)), None
     source = s.zoho_endpoints or "Zoho's (built in)"
-    return Check("data centers", "ok", f"{len(registry.codes)} from {source}"), registry
+    found = f"{len(registry.codes)} from {source}"
+    missing = sorted((s.data_center_codes or frozenset()) - set(registry.codes))
+    if missing:
+        return Check(
+            "data centers",
+            "fail",
+            f"{found}, without {', '.join(missing)} that ZOHOAUTH_DATA_CENTERS enables",
+        ), registry
+    enabled = enabled_dcs(s, registry)
+    if len(enabled) == len(registry.codes):
+        return Check("data centers", "ok", f"{found}; all enabled"), registry
+    codes = ", ".join(dc.code for dc in enabled)
+    of = f"{len(enabled)} of {len(registry.codes)}"
+    return Check(
+        "data centers", "ok", f"{found}; enabled (ZOHOAUTH_DATA_CENTERS): {codes} ({of})"
+    ), registry
 
 
-async def run_checks(s: Settings, *, network: bool = True) -> list[Check]:
-    """Every check, in the order a person would fix them."""
+def check_secrets(s: Settings, registry: DataCenterRegistry) -> Check:
+    """Which client secret each enabled DC uses, "own" or "common" (never a value)."""
+    try:
+        own = s.client_secret_map()
+    except ZohoAuthError as exc:
+        return Check("client secrets", "fail", str(exc))
+    common = bool(s.client_secret.get_secret_value())
+    enabled = enabled_dcs(s, registry)
+    uses = {
+        "own": [dc.code for dc in enabled if dc.code in own],
+        "common": [dc.code for dc in enabled if dc.code not in own and common],
+        "none": [dc.code for dc in enabled if dc.code not in own and not common],
+    }
+    said = "; ".join(f"{kind} for {', '.join(codes)}" for kind, codes in uses.items() if codes)
+    if uses["none"]:
+        return Check(
+            "client secrets",
+            "fail",
+            f"{said}: set ZOHOAUTH_CLIENT_SECRET, or give {', '.join(uses['none'])} their own "
+            "in ZOHOAUTH_CLIENT_SECRETS",
+        )
+    unused = sorted(set(own) - {dc.code for dc in enabled})
+    if unused:
+        return Check(
+            "client secrets",
+            "warn",
+            f"{said}; a secret for {', '.join(unused)} is set, but that DC is not enabled",
+        )
+    return Check("client secrets", "ok", said or "none set")
+
+
+#: Seconds to wait for Zoho's serverinfo (`doctor --online`).
+SERVERINFO_TIMEOUT = 10.0
+
+
+async def check_serverinfo(registry: DataCenterRegistry) -> Check:
+    """Compare the registry with what the Multi-DC sign-in lists at `GET /oauth/serverinfo`
+    (Zoho's list of its DCs' accounts servers: docs/data-centers.md). A DC Zoho lists that
+    the table lacks is a warning (its users cannot log in); an accounts server that differs
+    fails (its users' logins would be refused as a mix-up)."""
+    entry = registry.login_dc
+    url = f"{entry.accounts_server.rstrip('/')}/oauth/serverinfo"
+    try:
+        async with httpx.AsyncClient(timeout=SERVERINFO_TIMEOUT) as http:
+            resp = await http.get(url)
+        body = resp.json() if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError) as exc:
+        return Check("serverinfo", "fail", f"{url} could not be read ({type(exc).__name__})")
+    if body is None:
+        return Check("serverinfo", "fail", f"{url} answered HTTP {resp.status_code}")
+    return compare_serverinfo(registry, body, url)
+
+
+def compare_serverinfo(registry: DataCenterRegistry, body: Any, url: str) -> Check:
+    """The serverinfo check's verdict on `body` (pure)."""
+    locations = body.get("locations") if isinstance(body, Mapping) else None
+    if not isinstance(locations, Mapping) or not locations:
+        return Check("serverinfo", "warn", f"{url} answered in a shape zohoauth does not know")
+    unknown, moved = [], []
+    for code, server in sorted(locations.items()):
+        code = str(code).lower()
+        if code not in registry:
+            unknown.append(f"{code} ({str(server)[:80]})")
+        elif not isinstance(server, str) or not registry.is_accounts_server(code, server):
+            moved.append(
+                f"{code}: Zoho says {str(server)[:80]}, the table "
+                f"{registry.get(code).accounts_server}"
+            )
+    entry = registry.login_dc.code
+    unlisted = [dc.code for dc in registry if dc.login_dc == entry and dc.code not in locations]
+    notes = []
+    if moved:
+        notes.append("accounts server differs for " + "; ".join(moved))
+    if unknown:
+        notes.append("Zoho lists data centers the table does not know: " + ", ".join(unknown))
+    if unlisted:
+        notes.append(f"the table's {', '.join(unlisted)} are not in Zoho's list")
+    if notes:
+        advice = "; upgrade zohoauth (or report it) so these users can log in"
+        return Check("serverinfo", "fail" if moved else "warn", "; ".join(notes) + advice)
+    return Check(
+        "serverinfo", "ok", f"{url} lists the same {len(locations)} accounts servers as the table"
+    )
+
+
+async def run_checks(s: Settings, *, network: bool = True, online: bool = False) -> list[Check]:
+    """Every check, in the order a person would fix them; `online` adds Zoho's serverinfo."""
     checks = [check_settings(s)]
     ring_check, ring = check_keyring(s)
     checks.append(ring_check)
@@ -152,9 +266,21 @@ async def run_checks(s: Settings, *, network: bool = True) -> list[Check]:
     checks.append(check_redirect_uri(s.redirect_uri))
     reg_check, registry = load_registry(s)
     checks.append(reg_check)
+    if registry is not None:
+        checks.append(check_secrets(s, registry))
     if network and registry is not None:
-        checks.extend(await check_dcs(registry))
+        checks.extend(await check_dcs(registry, enabled_dcs(s, registry)))
+    if online and registry is not None:
+        checks.append(await check_serverinfo(registry))
     return checks
 
 
-__all__ = ["Check", "check_redirect_uri", "check_settings", "run_checks"]
+__all__ = [
+    "Check",
+    "check_redirect_uri",
+    "check_secrets",
+    "check_serverinfo",
+    "check_settings",
+    "compare_serverinfo",
+    "run_checks",
+]

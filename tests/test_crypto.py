@@ -82,6 +82,32 @@ def test_bad_config_names_the_setting_and_the_fix(value: str | None, why: str) -
     assert b64(KEY_A).rstrip("=") not in message and b64(KEY_B).rstrip("=") not in message
 
 
+def test_standard_base64_keys_work_too() -> None:
+    """What `openssl rand -base64 32` prints (`+`, `/`, padding) is the same key as its urlsafe
+    spelling: same id, and each decrypts what the other encrypted."""
+    key = bytes([0xFB, 0xFF]) * 16  # encodes with both + and / in either alphabet's place
+    standard = base64.b64encode(key).decode()
+    assert "+" in standard and "/" in standard and standard.endswith("=")
+    ring = KeyRing.from_config(standard)
+    urlsafe = KeyRing.from_config(b64(key))
+    assert ring.active_kid == urlsafe.active_kid == default_kid(key)
+    assert urlsafe.decrypt(ring.encrypt(b"x", b"aad"), b"aad") == b"x"
+    assert KeyRing.from_config(f"old:{standard.rstrip('=')}, {b64(KEY_A)}").kids[0] == "old"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        base64.b64encode(bytes([0xFB, 0xFF]) * 16).decode().replace("/", "_"),  # mixed alphabets
+        base64.b64encode(KEY_A).decode()[:-2] + "!=",
+        base64.b64encode(KEY_A).decode()[:-3] + "+/=",  # not canonical (stray low bits)
+    ],
+)
+def test_anything_else_is_refused_as_before(value: str) -> None:
+    with pytest.raises(ConfigError, match="is not urlsafe base64"):
+        KeyRing.from_config(value)
+
+
 def test_repr_shows_no_key_material() -> None:
     ring = KeyRing.from_config(b64(KEY_A))
     assert b64(KEY_A).rstrip("=") not in repr(ring)

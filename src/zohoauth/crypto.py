@@ -1,7 +1,8 @@
 """Encryption at rest: AES-256-GCM with a key ring, so keys can be rotated without downtime.
 
 The ring comes from `ZOHOAUTH_ENCRYPTION_KEYS`: comma-separated keys, each the urlsafe base64 of
-32 random bytes, optionally prefixed with a key id (`kid:`). The first key encrypts; every key
+32 random bytes (`zohoauth keys generate`) or its standard base64 (`openssl rand -base64 32`),
+optionally prefixed with a key id (`kid:`). The first key encrypts; every key
 decrypts, so an old key stays readable until `zohoauth keys rotate` has re-encrypted its rows.
 
 A ciphertext is text, `v1.<kid>.<b64url(nonce12 + ciphertext+tag)>`: the key id is readable
@@ -54,6 +55,17 @@ def _b64decode(text: str) -> bytes:
     if _b64encode(raw) != stripped:
         raise ValueError("not canonical base64")
     return raw
+
+
+def _key_decode(text: str) -> bytes:
+    """A configured key: urlsafe base64 (ours) or standard base64 (`+`, `/`, what `openssl rand
+    -base64 32` prints), each strict and canonical; one alphabet per key, never mixed."""
+    try:
+        return _b64decode(text)
+    except ValueError:
+        if "-" in text or "_" in text:
+            raise
+    return _b64decode(text.replace("+", "-").replace("/", "_"))
 
 
 def default_kid(key: bytes) -> str:
@@ -109,7 +121,7 @@ class KeyRing:
                     f"A-Z a-z 0-9 _ -). {_HOW_TO_FIX}"
                 )
             try:
-                key = _b64decode(encoded)
+                key = _key_decode(encoded)
             except ValueError:
                 raise ConfigError(
                     f"key #{position} in {ENV_VAR} is not urlsafe base64. {_HOW_TO_FIX}"

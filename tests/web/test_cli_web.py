@@ -105,6 +105,9 @@ def test_demo_runs_the_app_on_the_emulator_and_a_second_run_reuses_the_data_dir(
     assert f"{READY}{first.url}\n" in first.lines
     for email in ("ava@zylker.com", "clara@brightwave.eu", "dev@sunrise.in"):
         assert email in out  # the seeded accounts, to type on the consent page
+    china = next(line for line in first.lines if "li@dragongate.cn" in line)
+    assert 'sign in with "Zoho China (zoho.com.cn)"' in china  # China's own sign-in
+    assert "Zoho China" not in next(line for line in first.lines if "isla@" in line)
     assert first.url in out.split(READY)[0]  # the URL is printed before the ready line
     for name in ("encryption.key", "session.secret"):
         assert stat.S_IMODE((data / name).stat().st_mode) == 0o600

@@ -96,12 +96,26 @@ def _stop_on_signals(server: Any) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+#: What the welcome screen calls Zoho China's own sign-in (index.html's second choice).
+CHINA_CHOICE = "Zoho China (zoho.com.cn)"
+
+
 def _print_accounts(emulator_url: str) -> None:
+    """The seeded accounts, and how each signs in: "Login with Zoho" (Zoho's Multi-DC sign-in)
+    for all but China's, whose users exist only at Zoho China's own sign-in."""
     users = httpx.get(f"{emulator_url}/_emulator/users", timeout=5).json()["users"]
-    console.print("Seeded Zoho accounts (type one of these emails on the consent page):")
+    endpoints = httpx.get(f"{emulator_url}/_emulator/endpoints", timeout=5).json()
+    console.print("Seeded Zoho accounts (type one of these emails on the consent page).")
+    console.print(
+        f'"Login with Zoho" signs in all but China\'s, which use "{CHINA_CHOICE}":', markup=False
+    )
+    width = max((len(u["email"]) for u in users), default=24)
     for user in users:
         orgs = ", ".join(f"{o['company_name']} ({o['id']})" for o in user["orgs"])
-        console.print(f"  {user['email']:<24} {user['dc'].upper():<3} {orgs}", markup=False)
+        china = endpoints.get(user["dc"], {}).get("login_dc", "us") != "us"
+        how = f'   → sign in with "{CHINA_CHOICE}"' if china else ""
+        line = f"  {user['email']:<{width}} {user['dc'].upper():<3} {orgs}{how}"
+        console.print(line, markup=False)
 
 
 @app.command()

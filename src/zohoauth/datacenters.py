@@ -72,7 +72,7 @@ ZOHO_DATA_CENTERS: Mapping[str, DataCenter] = {
         _dc("in", "India", "https://accounts.zoho.in", "in"),
         # Zoho's accounts pages, its CRM pages and the official SDK name accounts.zoho.com.au,
         # and that is what Zoho sends as `accounts-server`: requests go there. Some newer Zoho
-        # pages (Catalyst, Creator) name accounts.zoho.au instead, so a callback naming that
+        # pages (e.g. Zoho Creator's) name accounts.zoho.au instead, so a callback naming that
         # exact URL is accepted too, should Zoho switch; it is compared, never requested, so
         # accepting it widens nothing a forged callback could reach. Exact match, never a
         # suffix: accounts.zoho.au.example is still refused.

@@ -62,7 +62,15 @@ def seed() -> dict[str, Any]:
         }
         for i in range(USERS)
     ]
-    return {"orgs": orgs, "users": users, "clients": [], "generate_records": 0}
+    # Minting 3,000 grants is set-up here, not a test of Zoho's grant limits (tests/emulator has
+    # those): without this, the 11th Self Client code is refused (429).
+    return {
+        "orgs": orgs,
+        "users": users,
+        "clients": [],
+        "generate_records": 0,
+        "config": {"grant_limits": False},
+    }
 
 
 @pytest.fixture(scope="module")

@@ -38,8 +38,9 @@ async def test_flow_logs_no_secret(
     def harvest() -> None:
         secrets_seen.update(state.access_tokens, state.refresh_tokens, state.codes)
 
-    client = register_client(emulator.url)
+    client = register_client(emulator.url, own_secrets=("us",))  # Ava's DC has its own secret
     secrets_seen.add(client.client_secret)
+    secrets_seen.update(client.client_secrets.values())
     clock_offset = [0.0]
     auth = make_auth(
         emulator.url,

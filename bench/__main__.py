@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json_path).write_text(report.dumps(doc))
         say(f"wrote {args.json_path}")
     if not args.no_docs:
-        path = report.write_docs(doc, Path(args.docs_dir))
+        path = report.write_report(doc, Path(args.docs_dir))
         say(f"wrote {path} and its plots")
     missing = report.missing_keys(doc)
     if missing and set(only) == set(WORKLOADS):

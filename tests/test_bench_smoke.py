@@ -162,7 +162,7 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
     assert "over plain http" in text
     assert "SDK FileStore.find_token_by_id" in text
 
-    path = report.write_docs(doc, tmp_path)
+    path = report.write_report(doc, tmp_path)
     markdown = path.read_text()
     assert markdown.startswith("# Benchmarks")
     for image in ("lookup.png", "refresh_storm.png", "crm.png", "web.png"):

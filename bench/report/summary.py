@@ -108,7 +108,9 @@ def summarize_lookup(
     # The headline: the worst of zohoauth's lookups (per-call cache hit, all-cached hit, and the
     # cold read on each engine), so no path hides behind another.
     out["growth_1k_to_100k"] = max(ours) if ours else NAN
-    mid = "10000" if "10000" in out["sdk_filestore_us"] else (str(n_users[len(n_users) // 2]))
+    mid = "10000" if "10000" in out["sdk_filestore_us"] else ""
+    if not mid and n_users:
+        mid = str(n_users[len(n_users) // 2])
     file_mid = med(out["sdk_filestore_us"].get(mid))
     out["speedup_at"] = int(mid) if mid else None
     out["speedup_vs_sdk_filestore"] = {

@@ -160,7 +160,6 @@ def auto_notes(doc: dict[str, Any]) -> dict[str, str]:
     blocks = (crm_block_note(b) for b in (crm, crm.get("plain_http") or {}))
     crm_words = " ".join(b for b in blocks if b)
     notes = {
-        "fixes": piece("fixes"),
         "summary": summary_note(doc),
         "lookup": lookup_note(doc),
         "storm": storm_note(doc),

@@ -13,6 +13,7 @@ so the page can be rendered again from it without measuring anything.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,19 @@ from .tables import crm_rows, lookup_rows, storm_rows, targets_table, web_rows
 from .text import NAN, fmt, md_table, page_template, piece, transport
 
 IMAGE_DIR = "benchmarks"
+ROOT = Path(__file__).resolve().parents[2]
+CHANGELOG = ROOT / "bench" / "CHANGELOG.md"
+#: The changelog as linked from the published page, docs/benchmarks.md.
+CHANGELOG_LINK = "../bench/CHANGELOG.md"
+
+
+def changelog_link(out_dir: Path) -> str:
+    """bench/CHANGELOG.md relative to a page written into out_dir; outside the repository (a
+    temp dir), the published page's link, so the page reads as it will when published."""
+    out = out_dir.resolve()
+    if not out.is_relative_to(ROOT):
+        return CHANGELOG_LINK
+    return Path(os.path.relpath(CHANGELOG, out)).as_posix()
 
 
 def machine_values(doc: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +133,10 @@ def web_values(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def page_values(
-    doc: dict[str, Any], images: list[str], image_dir: str = IMAGE_DIR
+    doc: dict[str, Any],
+    images: list[str],
+    image_dir: str = IMAGE_DIR,
+    changelog: str = CHANGELOG_LINK,
 ) -> dict[str, Any]:
     """Every placeholder of templates/benchmarks.md, filled from the summarized document."""
     notes = doc.get("notes", {})
@@ -130,7 +147,6 @@ def page_values(
             ["workload", "measure", "target", "measured", "met"], targets_table(doc)
         ),
         "summary": notes.get("summary", ""),
-        "fixes": notes.get("fixes", ""),
         **machine_values(doc),
         **lookup_values(doc),
         "storm_table": md_table(
@@ -139,6 +155,7 @@ def page_values(
         ),
         **crm_values(doc),
         **web_values(doc),
+        "changelog": changelog,
     }
     for section, image in (
         ("lookup", "lookup.png"),
@@ -153,10 +170,14 @@ def page_values(
     return values
 
 
-def markdown(doc: dict[str, Any], images: list[str], image_dir: str = IMAGE_DIR) -> str:
-    text = page_template().substitute(
-        {k: str(v) for k, v in page_values(doc, images, image_dir).items()}
-    )
+def markdown(
+    doc: dict[str, Any],
+    images: list[str],
+    image_dir: str = IMAGE_DIR,
+    changelog: str = CHANGELOG_LINK,
+) -> str:
+    values = page_values(doc, images, image_dir, changelog)
+    text = page_template().substitute({k: str(v) for k, v in values.items()})
     # An empty block leaves its blank lines behind: one blank line between paragraphs.
     return re.sub(r"\n{3,}", "\n\n", text)
 
@@ -166,7 +187,7 @@ def write_report(doc: dict[str, Any], out_dir: Path) -> Path:
     images = plots(doc, out_dir / IMAGE_DIR)
     (out_dir / IMAGE_DIR / "results.json").write_text(dumps(doc))
     path = out_dir / "benchmarks.md"
-    path.write_text(markdown(doc, images))
+    path.write_text(markdown(doc, images, changelog=changelog_link(out_dir)))
     return path
 
 

@@ -6,7 +6,7 @@ empty string, and the blank lines it leaves collapse to one.
 
 `write_report(doc, out_dir)` writes `out_dir/benchmarks.md`, `out_dir/benchmarks/*.png` and
 `out_dir/benchmarks/results.json`: the published layout when `out_dir` is docs/, which only
-`python -m bench --publish` passes. `load_results(path)` reads a published results.json back,
+`--publish` passes (see cli.py). `load_results(path)` reads a published results.json back,
 so the page can be rendered again from it without measuring anything.
 """
 

@@ -43,6 +43,7 @@ def get(doc: dict[str, Any], dotted: str) -> Any:
 
 
 def missing_keys(doc: dict[str, Any]) -> list[str]:
+    """The REQUIRED_KEYS a document lacks, in their order."""
     out = []
     for key in REQUIRED_KEYS:
         try:
@@ -53,12 +54,14 @@ def missing_keys(doc: dict[str, Any]) -> list[str]:
 
 
 def med(spread: Any) -> float:
+    """The median of a spread (`{"median", ...}`), a plain number as is, NaN for None."""
     if isinstance(spread, dict):
         return float(spread.get("median", NAN))
     return NAN if spread is None else float(spread)
 
 
 def ratio(a: float, b: float) -> float:
+    """a / b, NaN when either is NaN or b is 0."""
     return a / b if b and not math.isnan(a) and not math.isnan(b) else NAN
 
 

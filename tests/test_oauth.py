@@ -11,12 +11,14 @@ import pytest
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.errors import (
     AccessDeniedError,
+    InvalidClientError,
     LoginError,
     MixUpError,
     ReauthRequiredError,
     StateMismatchError,
     ThrottledError,
     TokenError,
+    ZohoUnavailableError,
 )
 from zohoauth.oauth import (
     Callback,
@@ -146,10 +148,10 @@ def test_token_response_parsing() -> None:
     [
         ({"error": "invalid_code"}, ReauthRequiredError),
         ({"error": "Access Denied", "status": "failure"}, ThrottledError),
-        ({"error": "invalid_client"}, TokenError),
+        ({"error": "invalid_client"}, InvalidClientError),
         ({"error": "whatever"}, TokenError),
         ({"token_type": "Bearer"}, TokenError),
-        ("not json", TokenError),
+        ("not json", ZohoUnavailableError),
     ],
 )
 def test_token_errors_map_to_the_tree(body: object, error: type[Exception]) -> None:

@@ -25,7 +25,7 @@ from .config import Settings
 from .credentials import Connection
 from .crm.client import CRMClient
 from .datacenters import DataCenterRegistry
-from .errors import NotFoundError, StateMismatchError
+from .errors import AmbiguousConnectionError, NotFoundError, StateMismatchError
 from .events import EventBus
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
@@ -167,7 +167,10 @@ class ZohoAuth:
         return await self.manager.connection(connection_id)
 
     async def connection_for(self, email: str, org_id: str | None = None) -> Connection:
-        """The connection of `email` (and org), like the official SDK's `UserSignature`."""
+        """The connection of `email` (and org), like the official SDK's `UserSignature`.
+
+        NotFoundError when nothing matches; AmbiguousConnectionError when the user has several
+        orgs here and `org_id` does not choose one."""
         found = await self.store.find_connections(
             email=email, org_id=org_id, client_id=self.client.client_id
         )
@@ -175,7 +178,9 @@ class ZohoAuth:
             raise NotFoundError(f"no connection for {email}; log that user in first")
         if len(found) > 1 and org_id is None:
             orgs = ", ".join(c.org_id for c in found)
-            raise NotFoundError(f"{email} has several orgs ({orgs}); pass org_id to choose")
+            raise AmbiguousConnectionError(
+                f"{email} has several orgs ({orgs}); pass org_id to choose"
+            )
         return found[0]
 
     async def access_token(self, connection_id: str, *, stale: str | None = None) -> AccessToken:

@@ -12,15 +12,7 @@ from typing import Any
 import httpx
 
 from .credentials import OrgInfo
-from .errors import LoginError, ZohoUnavailableError
-
-
-class TokenRejectedError(LoginError):
-    """CRM answered 401 to the access token (expired, revoked or evicted): refresh, then retry.
-
-    A LoginError like every identity failure, so login code needs no new case; importers of
-    stored tokens (`sdk_import`) catch it to refresh once and try again.
-    """
+from .errors import LoginError, TokenRejectedError, ZohoUnavailableError
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import httpx
 from .datacenters import DataCenter, DataCenterRegistry
 from .errors import (
     AccessDeniedError,
+    InvalidClientError,
     LoginError,
     MixUpError,
     ReauthRequiredError,
@@ -199,7 +200,7 @@ def parse_token_response(
     if error == "invalid_code":
         raise ReauthRequiredError("the grant is no longer valid at Zoho; log in again")
     if error in ("invalid_client", "invalid_client_secret"):
-        raise TokenError(
+        raise InvalidClientError(
             "Zoho does not accept this client id/secret in data center "
             f"{dc.code}; check the credentials and that Multi-DC is enabled for it"
         )
@@ -270,7 +271,8 @@ async def exchange_code(
         grant = parse_token_response(registry, dc, await _post_token(http, dc, data), now)
     except ReauthRequiredError as exc:
         raise LoginError("the login code expired or was already used; log in again") from exc
-    except TokenError as exc:
+    except (TokenError, ZohoUnavailableError) as exc:
+        # A code is single use: whatever stopped the exchange, the way on is a new login.
         raise LoginError(f"Zoho refused the login: {exc}") from exc
     if grant.refresh_token is None:
         raise LoginError(

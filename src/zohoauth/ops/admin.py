@@ -21,6 +21,7 @@ from .. import oauth
 from ..credentials import Connection, Credential, CredentialKey, Status, needs_refresh
 from ..datacenters import DataCenterRegistry
 from ..errors import (
+    AmbiguousConnectionError,
     NotFoundError,
     ReauthRequiredError,
     StoreError,
@@ -98,7 +99,8 @@ async def resolve(store: TokenStore, ref: str) -> Connection:
     """The one connection `ref` names: a connection id (`conn_...`), an email, `email:org_id`
     (the official SDK's user name), or a credential key `client_id:dc:zuid` with one org.
 
-    NotFoundError when nothing matches or several do (listing their ids to choose from).
+    NotFoundError when nothing matches; AmbiguousConnectionError when several do (listing
+    their ids to choose from).
     """
     ref = ref.strip()
     if not ref:
@@ -122,7 +124,9 @@ async def resolve(store: TokenStore, ref: str) -> Connection:
         raise NotFoundError(f"nothing stored for {ref}; `zohoauth tokens list` shows what is")
     if len(matches) > 1:
         ids = ", ".join(f"{c.id} ({c.email}, {c.dc}, org {c.org_id})" for c in matches)
-        raise NotFoundError(f"{ref} matches {len(matches)} connections: {ids}; pick one by id")
+        raise AmbiguousConnectionError(
+            f"{ref} matches {len(matches)} connections: {ids}; pick one by id"
+        )
     return matches[0]
 
 

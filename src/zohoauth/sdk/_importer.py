@@ -39,8 +39,10 @@ from ..datacenters import DataCenterRegistry
 from ..errors import (
     LoginError,
     ReauthRequiredError,
+    SDKFormatError,
     ThrottledError,
     TokenError,
+    TokenRejectedError,
     ZohoAuthError,
     ZohoUnavailableError,
 )
@@ -51,7 +53,6 @@ from ._formats import (
     ImportPolicy,
     RowPlan,
     RowResult,
-    SDKFormatError,
     SDKRow,
     parse_csv,
     plan_row,
@@ -259,7 +260,7 @@ class SDKImporter:
                     partial(identity.current_user, self.http, api_domain, token)
                 )
                 break
-            except identity.TokenRejectedError:
+            except TokenRejectedError:
                 if grant is not None or plan.secret is None:
                     raise LoginError(
                         "Zoho CRM rejected the freshly refreshed access token"

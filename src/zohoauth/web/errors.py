@@ -20,6 +20,10 @@ One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
 
 Messages come from the exceptions, which already say what to do and never hold a token, code or
 secret; they are redacted once more on the way out all the same.
+
+`ApiError` and `BodyTooLarge` are the web app's own, internal to this package: answers it
+decides on itself, never raised by the library (whose every error class is in
+`zohoauth.errors`).
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ _BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], 
     (z.NotFoundError, 401, "not_logged_in"),
     (z.DecryptionError, 503, "store_unavailable"),  # the key ring does not open the store
     ((z.ReauthRequiredError, z.InvalidTokenError, z.ScopeMismatchError), 401, "reauth_required"),
+    (z.NoPermissionError, 403, "no_permission"),
     (z.InvalidModuleError, 404, "unknown_module"),
     (z.RecordNotFoundError, 404, "not_found"),
     (z.InvalidDataError, 422, "invalid_data"),
@@ -99,8 +104,6 @@ def classify(exc: Exception) -> tuple[int, str]:
         if isinstance(exc, kinds):
             return status, code
     if isinstance(exc, z.CRMError):
-        if exc.code == "NO_PERMISSION":
-            return 403, "no_permission"
         if 400 <= exc.status < 500:
             return 422, "invalid_data"  # Zoho refused what we passed on (a criteria, a token)
         if exc.status >= 500:

@@ -57,8 +57,8 @@ class DataCenterError(ZohoAuthError):
 
 class ZohoUnavailableError(ZohoAuthError):
     """Zoho (its accounts server or CRM) could not be reached, did not answer in time, or kept
-    answering 5xx after bounded retries. Nothing is wrong with the token or the request: try
-    again later."""
+    answering 5xx after bounded retries. Nothing is wrong with the token or the request: the
+    message says to try again later, so callers need not add that advice."""
 
 
 class LoginError(ZohoAuthError):
@@ -95,7 +95,8 @@ class ReauthRequiredError(TokenError):
 
 
 class ThrottledError(TokenError):
-    """Zoho refuses refreshes for this token until `retry_after` (epoch seconds)."""
+    """Zoho refuses refreshes for this token until `retry_after` (epoch seconds); the message
+    says to try again later."""
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)

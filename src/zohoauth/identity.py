@@ -32,9 +32,11 @@ async def _get(
     try:
         resp = await http.get(url, headers=headers)
     except httpx.HTTPError as exc:
-        raise ZohoUnavailableError(f"could not reach Zoho CRM ({type(exc).__name__})") from exc
+        raise ZohoUnavailableError(
+            f"could not reach Zoho CRM ({type(exc).__name__}) — try again later"
+        ) from exc
     if resp.status_code >= 500:
-        raise ZohoUnavailableError(f"Zoho CRM answered HTTP {resp.status_code}")
+        raise ZohoUnavailableError(f"Zoho CRM answered HTTP {resp.status_code} — try again later")
     try:
         body = resp.json()
     except ValueError:

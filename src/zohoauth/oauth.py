@@ -193,10 +193,14 @@ def parse_token_response(
 ) -> TokenGrant:
     """Check and parse a token endpoint answer (errors are HTTP 200 bodies at Zoho [O])."""
     if not isinstance(body, Mapping):
-        raise ZohoUnavailableError("Zoho's token endpoint answered with something not JSON")
+        raise ZohoUnavailableError(
+            "Zoho's token endpoint answered with something not JSON — try again later"
+        )
     error = body.get("error")
     if error == "Access Denied":
-        raise ThrottledError("Zoho is throttling token requests for this user", now + 600.0)
+        raise ThrottledError(
+            "Zoho is throttling token requests for this user; try again later", now + 600.0
+        )
     if error == "invalid_code":
         raise ReauthRequiredError("the grant is no longer valid at Zoho; log in again")
     if error in ("invalid_client", "invalid_client_secret"):
@@ -234,17 +238,20 @@ async def _post_token(http: httpx.AsyncClient, dc: DataCenter, data: dict[str, s
         resp = await http.post(url, data=data)
     except httpx.HTTPError as exc:
         raise ZohoUnavailableError(
-            f"could not reach Zoho's accounts server for {dc.code} ({type(exc).__name__})"
+            f"could not reach Zoho's accounts server for {dc.code} ({type(exc).__name__}) "
+            "— try again later"
         ) from exc
     if resp.status_code >= 500:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code}"
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} "
+            "— try again later"
         )
     try:
         return resp.json()
     except ValueError as exc:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} without JSON"
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} without JSON "
+            "— try again later"
         ) from exc
 
 

@@ -253,10 +253,15 @@ async def _refresh_one(
         return RefreshResult(key, email, "refreshed", f"valid for {_left(got.expires_at, manager)}")
     reason = failures.get(str(key))
     if reason:  # the manager kept serving a still-valid token after a failed refresh
+        # It records Zoho's throttle window on the credential before it reports the failure;
+        # any other failed refresh that still serves a token was Zoho being unavailable.
+        now = await manager.store.get_credential(key)
+        window = now.throttled_until if now is not None else None
+        throttled = window is not None and window > manager.clock()
         return RefreshResult(
             key,
             email,
-            "throttled" if "throttl" in reason else "unavailable",
+            "throttled" if throttled else "unavailable",
             f"{reason}; the current token stays valid",
         )
     return RefreshResult(key, email, "fresh", f"valid for {_left(got.expires_at, manager)}")

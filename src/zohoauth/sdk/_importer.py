@@ -242,9 +242,7 @@ class SDKImporter:
             return fail("Zoho rejected the refresh token (revoked or expired); log in again")
         except ThrottledError:
             return fail("Zoho is throttling refreshes for this user (Access Denied); rerun later")
-        except ZohoUnavailableError as exc:
-            return fail(f"{exc}; rerun later")
-        except (LoginError, TokenError) as exc:
+        except (LoginError, TokenError, ZohoUnavailableError) as exc:  # unavailable: "try again"
             return fail(str(exc))
 
     async def _identify(self, plan: RowPlan) -> _Resolved:

@@ -98,6 +98,10 @@ _BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], 
 )
 
 
+#: Errors whose messages already say to try again later (documented on each class).
+_SAY_WHEN_TO_RETRY = (z.ZohoUnavailableError, z.ThrottledError)
+
+
 def classify(exc: Exception) -> tuple[int, str]:
     """(HTTP status, error code) for an exception from the library."""
     for kinds, status, code in _BY_TYPE:
@@ -139,7 +143,7 @@ async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.warning("request failed", error=code, kind=type(exc).__name__, detail=str(exc))
     message = str(exc) if status != 500 else INTERNAL
-    if status in (502, 503) and "again" not in message:
+    if status in (502, 503) and not isinstance(exc, _SAY_WHEN_TO_RETRY):
         message += " — try again in a moment"
     return _json(status, error_body(code, message), _retry_after(exc))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -29,7 +30,25 @@ from .errors import AmbiguousConnectionError, NotFoundError, StateMismatchError
 from .events import EventBus
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
+from .revoke import RevokeResult
 from .store.base import TokenStore
+
+
+@dataclass(frozen=True, slots=True)
+class LogoutResult:
+    """What `ZohoAuth.logout` did."""
+
+    #: The connections this logout ended, which sessions naming them should drop: the one
+    #: logged out, or with `revoke` every org connection sharing its grant (deleted, or kept
+    #: as revoke_pending when Zoho did not confirm). Empty when it was already gone.
+    connection_ids: tuple[str, ...]
+    #: What revoking at Zoho did (None without `revoke`, or when there was nothing to revoke).
+    revocation: RevokeResult | None = None
+
+    @property
+    def revoked(self) -> bool:
+        """The grant no longer works at Zoho (see `RevokeResult.revoked`)."""
+        return self.revocation is not None and self.revocation.revoked
 
 
 class ZohoAuth:
@@ -192,9 +211,30 @@ class ZohoAuth:
         return CRMClient(self.manager, connection_id, http=self.http, registry=self.registry, **kw)
 
     # -- logout ----------------------------------------------------------------------------
-    async def logout(self, connection_id: str, *, revoke: bool = False) -> bool:
-        """Forget the connection; with `revoke`, also revoke the grant at Zoho (which ends
-        every connection sharing that credential)."""
+    async def logout(self, connection_id: str, *, revoke: bool = False) -> LogoutResult:
+        """Log the connection out of this app.
+
+        Without `revoke`, its stored copy is deleted (the grant at Zoho stays; the credential
+        goes with its last connection). With `revoke`, the grant is revoked at Zoho, which
+        ends every connection sharing it, by `revoke()`'s rule: deleted here once Zoho no
+        longer honours it, else kept as revoke_pending. Zoho's failures are not raised: the
+        result says what happened. A connection that is already gone is not an error.
+        """
         if revoke:
-            return await self.manager.revoke(connection_id)
-        return await self.manager.delete(connection_id)
+            try:
+                done = await self.revoke(connection_id)
+            except NotFoundError:
+                return LogoutResult(())
+            return LogoutResult(done.connection_ids or (connection_id,), done)
+        deleted = await self.manager.delete(connection_id)
+        return LogoutResult((connection_id,) if deleted else ())
+
+    async def revoke(self, connection_id: str) -> RevokeResult:
+        """Revoke the connection's grant at Zoho (every org connection sharing it ends).
+
+        The one rule (`zohoauth.revoke`): the local copy is deleted only when Zoho confirmed,
+        or said the token was no longer valid; if Zoho could not be reached or refused, the
+        credential is kept, marked revoke_pending (no token is served from it), and the result
+        says why. NotFoundError when the connection does not exist.
+        """
+        return await self.manager.revoke(connection_id)

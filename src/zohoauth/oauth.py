@@ -14,6 +14,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
@@ -307,13 +308,47 @@ async def refresh_access_token(
     return parse_token_response(registry, dc, await _post_token(http, dc, data), now)
 
 
-async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> bool:
-    """Revoke a refresh token at Zoho (its access tokens die with it) [D A7]. True on success."""
+class RevokeAnswer(StrEnum):
+    """What Zoho's revoke endpoint said about a token."""
+
+    REVOKED = "revoked"  # HTTP 200 {"status":"success"}: revoked now
+    INVALID = "invalid"  # HTTP 400, the documented answer for a token it does not honour
+    REFUSED = "refused"  # anything else: not revoked, and not known to be dead either
+
+
+def parse_revoke_response(status: int, body: Any) -> RevokeAnswer:
+    """Zoho's answer to a revocation (pure). Success is HTTP 200 `{"status":"success"}`; an
+    invalid token is HTTP 400 with an undocumented body [reference §3, D A7], so a 400 counts
+    as "invalid" unless its body names another error (a malformed request, a client problem):
+    only then might the grant still be live. 5xx is the caller's ZohoUnavailableError."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if status == 200 and error is None:
+        return RevokeAnswer.REVOKED
+    if status in (200, 400) and error in (None, "invalid_token", "invalid_code"):
+        return RevokeAnswer.INVALID
+    return RevokeAnswer.REFUSED
+
+
+async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> RevokeAnswer:
+    """Revoke a refresh token at Zoho (its access tokens die with it) [D A7].
+
+    ZohoUnavailableError when Zoho cannot be reached or answers 5xx: nothing is known then.
+    """
     url = f"{dc.accounts_server.rstrip('/')}/oauth/v2/token/revoke"
     try:
         resp = await http.post(url, data={"token": token})
     except httpx.HTTPError as exc:
         raise ZohoUnavailableError(
-            f"could not reach Zoho's accounts server for {dc.code} to revoke access"
+            f"could not reach Zoho's accounts server for {dc.code} to revoke access "
+            f"({type(exc).__name__}) — try again later"
         ) from exc
-    return resp.status_code == 200
+    if resp.status_code >= 500:
+        raise ZohoUnavailableError(
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} to the "
+            "revocation — try again later"
+        )
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    return parse_revoke_response(resp.status_code, body)

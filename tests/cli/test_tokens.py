@@ -277,7 +277,24 @@ def test_revoke_during_an_outage_keeps_the_credential(env: Env, users: dict[str,
     result = env.cli("tokens", "revoke", CLARA, "--yes")
     assert result.exit_code == 1
     assert "error:" in result.stderr
-    assert CLARA in [r["email"] for r in listed(env)]
+    assert "nothing was deleted" in result.stderr
+    status = {r["email"]: r["status"] for r in listed(env)}
+    assert status[CLARA] == "revoke_pending"  # kept, and shown, until a revocation succeeds
+    httpx.post(
+        env.emulator_url + "/_emulator/faults", json={"target": "accounts", "dc": "eu"}
+    ).raise_for_status()
+    again = env.cli("tokens", "revoke", CLARA, "--yes")
+    assert again.exit_code == 0, again.output
+    assert "revoked at Zoho and deleted" in again.stdout
+    assert CLARA not in [r["email"] for r in listed(env)]
+
+
+def test_revoke_of_a_grant_zoho_already_ended_forgets_it(env: Env, users: dict[str, str]) -> None:
+    httpx.post(env.emulator_url + "/_emulator/revoke-user", json={"email": CLARA})
+    result = env.cli("tokens", "revoke", CLARA, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "already invalid at Zoho; deleted" in result.stdout
+    assert CLARA not in [r["email"] for r in listed(env)]
 
 
 def test_delete_asks_first(env: Env, users: dict[str, str]) -> None:

@@ -1,5 +1,6 @@
 """Operating the token store: list what is stored, find a connection by a name people type,
-refresh many credentials within Zoho's limits, revoke without losing a token to a network error.
+refresh many credentials within Zoho's limits. (Revoking is `zohoauth.revoke`, one rule for
+the CLI, the web app and the library.)
 
 The CLI (`zohoauth tokens ...`) is a thin shell over these; scripts and the web app can use them
 too. Nothing here returns or prints a token: rows carry who, where and when, never the secret.
@@ -15,11 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import httpx
-
-from .. import oauth
 from ..credentials import Connection, Credential, CredentialKey, Status, needs_refresh
-from ..datacenters import DataCenterRegistry
 from ..errors import (
     AmbiguousConnectionError,
     NotFoundError,
@@ -271,28 +268,6 @@ def _left(expires_at: float, manager: TokenManager) -> str:
     return format_duration(expires_at - manager.clock())
 
 
-# -- revoke --------------------------------------------------------------------------------
-
-
-async def revoke(
-    store: TokenStore, registry: DataCenterRegistry, http: httpx.AsyncClient, conn: Connection
-) -> None:
-    """Revoke the grant at Zoho, then delete the credential and all its connections.
-
-    Unlike a web logout, the local copy is deleted only after Zoho confirmed: if Zoho cannot be
-    reached or refuses, the credential stays (ZohoUnavailableError / TokenError) so the refresh
-    token is never lost while it still works at Zoho.
-    """
-    cred = await credential_of(store, conn)
-    dc = registry.get(conn.dc)
-    if not await oauth.revoke_token(http, dc, cred.tokens.refresh_token):
-        raise TokenError(
-            f"Zoho's accounts server for {dc.code} refused to revoke the grant (already revoked?); "
-            "nothing was deleted — `zohoauth tokens delete` forgets it locally"
-        )
-    await store.delete_credential(conn.credential)
-
-
 # -- formatting ----------------------------------------------------------------------------
 
 
@@ -328,5 +303,4 @@ __all__ = [
     "refresh_credentials",
     "refresh_plan",
     "resolve",
-    "revoke",
 ]

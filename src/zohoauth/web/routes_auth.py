@@ -16,8 +16,9 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from ..errors import LoginError, NotFoundError, ZohoAuthError
+from ..errors import LoginError, ZohoAuthError
 from ..logs import get_logger
+from ..revoke import RevokeOutcome
 from .context import active_connection, describe, profile, respond, session_of, web
 from .errors import ApiError, classify, error_body, not_logged_in
 from .session import LOGIN_COOKIE
@@ -165,41 +166,37 @@ async def connect_org(request: Request, body: ConnectOrgIn) -> JSONResponse:
 async def logout(request: Request, body: Annotated[LogoutIn | None, Body()] = None) -> JSONResponse:
     """Log the active account out of this app: its stored tokens are deleted, so every browser
     signed in to it must log in again. With `revoke`, the grant is revoked at Zoho too, which
-    ends every org connection sharing it. The next account of this browser becomes active."""
+    ends every org connection sharing it; if Zoho cannot confirm that, the grant is kept on
+    record (unused) and the message says to remove the app at Zoho. The next account of this
+    browser becomes active."""
     ctx = web(request)
     revoke = body.revoke if body is not None else False
     before = session_of(request)
     active = before.active
     if active is None:
         raise not_logged_in()
-    dropped = [active]
-    revoked = False
-    message = "logged out"
-    try:
-        conn = await ctx.auth.connection(active)
-        if revoke:
-            dropped += [c.id for c in await ctx.auth.store.connections_of(conn.credential)]
-        done = await ctx.auth.logout(active, revoke=revoke)  # deleted, resp. revoked
-        revoked = revoke and done
-        if revoke:
-            message = (
-                "logged out; access was revoked at Zoho"
-                if revoked
-                else (
-                    "logged out and the tokens were deleted here, but Zoho did not confirm the "
-                    "revocation; remove the app under Connected Apps in your Zoho account"
-                )
-            )
-    except NotFoundError:
-        pass  # already gone: the cookie just stops naming it
-    except ZohoAuthError as exc:
-        log.warning("revoke at logout failed", kind=type(exc).__name__)
-        message = (
-            "logged out and the tokens were deleted here, but Zoho could not be reached to "
-            "revoke access; remove the app under Connected Apps in your Zoho account"
-        )
-    after = before.without(*dropped)
-    ctx.auth.manager.forget(active)
+    done = await ctx.auth.logout(active, revoke=revoke)
+    after = before.without(active, *done.connection_ids)
     remaining = await describe(ctx, after.active) if after.active else None
-    body_out = {"status": "ok", "revoked": revoked, "message": message, "active": remaining}
+    body_out = {
+        "status": "ok",
+        "revoked": done.revoked,
+        "message": _LOGOUT_MESSAGES[done.revocation.outcome if done.revocation else None],
+        "active": remaining,
+    }
     return respond(ctx, body_out, before=before, after=after)
+
+
+_REMOVE_AT_ZOHO = "remove the app under Connected Apps in your Zoho account"
+#: The logout's message by what revoking at Zoho did (None: no revocation asked or needed).
+_LOGOUT_MESSAGES: dict[RevokeOutcome | None, str] = {
+    None: "logged out",
+    RevokeOutcome.REVOKED: "logged out; access was revoked at Zoho",
+    RevokeOutcome.ALREADY_INVALID: "logged out; Zoho had already ended this app's access",
+    RevokeOutcome.UNAVAILABLE: (
+        f"logged out here, but Zoho could not be reached to revoke access; {_REMOVE_AT_ZOHO}"
+    ),
+    RevokeOutcome.REFUSED: (
+        f"logged out here, but Zoho did not confirm the revocation; {_REMOVE_AT_ZOHO}"
+    ),
+}

@@ -494,3 +494,31 @@ async def test_logout_says_what_it_did(emulator: Any, auth: ZohoAuth) -> None:
     _accounts_outage(emulator, False)
     assert (await auth.logout(other.id, revoke=True)).revoked
     assert _revokes(emulator) == 1  # the one that reached Zoho (the outage answered the first)
+
+
+# -- what the facade tells an app about a connection and about itself ----------------------
+
+
+async def test_connection_info_shows_status_without_tokens(emulator: Any, auth: ZohoAuth) -> None:
+    conn = await login(auth, "clara@brightwave.eu")
+    info = await auth.connection_info(conn.id)
+    assert info is not None
+    assert info.connection == conn
+    assert (info.status, info.needs_reconnect) == (Status.ACTIVE, False)
+    assert info.dc_name == auth.registry.get("eu").name
+    await auth.store.set_status(conn.credential, Status.REAUTH_REQUIRED)
+    again = await auth.connection_info(conn.id)
+    assert again is not None and again.needs_reconnect
+    await auth.logout(conn.id)
+    assert await auth.connection_info(conn.id) is None
+
+
+async def test_health_is_an_answer_not_an_exception(auth: ZohoAuth) -> None:
+    assert (await auth.health()).ok
+    await auth.store.close()
+    try:
+        sick = await auth.health()
+    finally:
+        await auth.store.open()
+    assert (sick.ok, sick.failing) == (False, "store")
+    assert "not open" in sick.message

@@ -22,6 +22,9 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .auth import (
+        ConnectionInfo,
+        Health,
+        LogoutResult,
         ZohoAuth,
     )
     from .config import (
@@ -95,6 +98,10 @@ if TYPE_CHECKING:
         OAuthClient,
         PendingLogin,
     )
+    from .revoke import (
+        RevokeOutcome,
+        RevokeResult,
+    )
     from .store.base import (
         TokenStore,
     )
@@ -104,6 +111,9 @@ if TYPE_CHECKING:
 
 #: public name -> the module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
+    "ConnectionInfo": ".auth",
+    "Health": ".auth",
+    "LogoutResult": ".auth",
     "ZohoAuth": ".auth",
     "Settings": ".config",
     "Connection": ".credentials",
@@ -156,6 +166,8 @@ _EXPORTS: dict[str, str] = {
     "Callback": ".oauth",
     "OAuthClient": ".oauth",
     "PendingLogin": ".oauth",
+    "RevokeOutcome": ".revoke",
+    "RevokeResult": ".revoke",
     "TokenStore": ".store.base",
     "SQLTokenStore": ".store.sql",
 }
@@ -170,6 +182,7 @@ __all__ = [
     "Callback",
     "ConfigError",
     "Connection",
+    "ConnectionInfo",
     "Credential",
     "CredentialKey",
     "DataCenter",
@@ -179,6 +192,7 @@ __all__ = [
     "Event",
     "EventBus",
     "EventType",
+    "Health",
     "InvalidClientError",
     "InvalidDataError",
     "InvalidModuleError",
@@ -186,6 +200,7 @@ __all__ = [
     "KeyRing",
     "LeaseTimeoutError",
     "LoginError",
+    "LogoutResult",
     "ManagerConfig",
     "MixUpError",
     "NoPermissionError",
@@ -197,6 +212,8 @@ __all__ = [
     "RateLimitedError",
     "ReauthRequiredError",
     "RecordNotFoundError",
+    "RevokeOutcome",
+    "RevokeResult",
     "SDKFormatError",
     "SQLTokenStore",
     "ScopeMismatchError",

@@ -23,15 +23,39 @@ import httpx
 
 from . import identity, login, oauth
 from .config import Settings
-from .credentials import Connection
+from .credentials import Connection, Status
 from .crm.client import CRMClient
 from .datacenters import DataCenterRegistry
-from .errors import AmbiguousConnectionError, NotFoundError, StateMismatchError
+from .errors import AmbiguousConnectionError, NotFoundError, StateMismatchError, ZohoAuthError
 from .events import EventBus
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
 from .revoke import RevokeResult
 from .store.base import TokenStore
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    """A connection as an app shows it: who, which org and data center, and whether its grant
+    still works here. No token in it."""
+
+    connection: Connection
+    status: Status  # of the credential the connection shares with the user's other orgs
+    dc_name: str  # the data center's display name ("Europe"), or its code if unknown
+
+    @property
+    def needs_reconnect(self) -> bool:
+        """The user must log in again before this connection works (reauth, revoke pending)."""
+        return self.status is not Status.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What `ZohoAuth.health()` found: can this instance serve requests?"""
+
+    ok: bool
+    failing: str = ""  # the part that failed ("store"); empty when ok
+    message: str = "ok"  # what failed and what to do
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +209,16 @@ class ZohoAuth:
     async def connection(self, connection_id: str) -> Connection:
         return await self.manager.connection(connection_id)
 
+    async def connection_info(self, connection_id: str) -> ConnectionInfo | None:
+        """The connection with its credential's status and its DC's name (one read; no token
+        leaves the store), or None when it no longer exists — what a session shows its user."""
+        found = await self.store.get_connection_with_credential(connection_id)
+        if found is None:
+            return None
+        conn, cred = found
+        dc_name = self.registry.get(conn.dc).name if conn.dc in self.registry else conn.dc
+        return ConnectionInfo(conn, cred.status, dc_name)
+
     async def connection_for(self, email: str, org_id: str | None = None) -> Connection:
         """The connection of `email` (and org), like the official SDK's `UserSignature`.
 
@@ -209,6 +243,18 @@ class ZohoAuth:
     def crm(self, connection_id: str, **kw: Any) -> CRMClient:
         """An async CRM client for the connection, sharing this object's connection pool."""
         return CRMClient(self.manager, connection_id, http=self.http, registry=self.registry, **kw)
+
+    # -- operations ------------------------------------------------------------------------
+    async def health(self) -> Health:
+        """Readiness: whether the token store answers a read. Never raises — for a probe, any
+        failure is the answer "not ready" (with what failed), not an error."""
+        try:
+            await self.store.get_connection("conn_readiness_probe")
+        except ZohoAuthError as exc:
+            return Health(False, "store", str(exc))
+        except Exception as exc:
+            return Health(False, "store", f"the token store failed ({type(exc).__name__})")
+        return Health(True)
 
     # -- logout ----------------------------------------------------------------------------
     async def logout(self, connection_id: str, *, revoke: bool = False) -> LogoutResult:

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
@@ -58,6 +58,9 @@ class OAuthClient:
 @dataclass(frozen=True, slots=True)
 class PendingLogin:
     """What the app keeps (a signed cookie, a session) between `/login` and the callback."""
+
+    #: Seconds a pending login stays valid: keep it (a cookie, a session) no longer.
+    MAX_AGE: ClassVar[float] = STATE_MAX_AGE
 
     state: str
     code_verifier: str | None = field(repr=False)

@@ -18,9 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from .._version import __version__
-from ..auth import ZohoAuth
-from ..config import Settings
+from .. import Settings, ZohoAuth, __version__
 from ..errors import ConfigError
 from ..logs import configure_logging
 from . import errors, routes_auth, routes_ops, routes_records

@@ -13,8 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from ..auth import ZohoAuth
-from ..credentials import Status
+from .. import ZohoAuth
 from .errors import not_logged_in
 from .session import SESSION_COOKIE, CookieCodec, Session
 
@@ -44,11 +43,10 @@ def active_connection(request: Request) -> str:
 
 async def describe(ctx: WebContext, connection_id: str) -> dict[str, Any] | None:
     """What the UI shows about a connection (no secrets), or None if it no longer exists."""
-    found = await ctx.auth.store.get_connection_with_credential(connection_id)
-    if found is None:
+    info = await ctx.auth.connection_info(connection_id)
+    if info is None:
         return None
-    conn, cred = found
-    dc_name = ctx.auth.registry.get(conn.dc).name if conn.dc in ctx.auth.registry else conn.dc
+    conn = info.connection
     return {
         "id": conn.id,
         "email": conn.email,
@@ -56,9 +54,9 @@ async def describe(ctx: WebContext, connection_id: str) -> dict[str, Any] | None
         "org_id": conn.org_id,
         "org_name": conn.org_name,
         "dc": conn.dc,
-        "dc_name": dc_name,
-        "status": cred.status.value,
-        "needs_reconnect": cred.status is not Status.ACTIVE,
+        "dc_name": info.dc_name,
+        "status": info.status.value,
+        "needs_reconnect": info.needs_reconnect,
     }
 
 

@@ -16,14 +16,12 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from .. import RevokeOutcome
 from ..errors import LoginError, ZohoAuthError
-from ..logs import get_logger
-from ..revoke import RevokeOutcome
 from .context import active_connection, describe, profile, respond, session_of, web
 from .errors import ApiError, classify, error_body, not_logged_in
 from .session import LOGIN_COOKIE
 
-log = get_logger("zohoauth.web.auth")
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The login failed (state, data center, code); start it again."},

@@ -27,7 +27,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import Response
 
-from ..oauth import STATE_MAX_AGE, PendingLogin
+from .. import PendingLogin
 
 SESSION_COOKIE = "zohoauth_session"
 LOGIN_COOKIE = "zohoauth_login"
@@ -130,7 +130,7 @@ class CookieCodec:
         response.set_cookie(
             LOGIN_COOKIE,
             value,
-            max_age=int(STATE_MAX_AGE),
+            max_age=int(PendingLogin.MAX_AGE),
             path=LOGIN_COOKIE_PATH,
             httponly=True,
             samesite="lax",
@@ -143,7 +143,9 @@ class CookieCodec:
         if not raw or len(raw) > 4096:
             return None, False
         try:
-            data = json.loads(self._fernet().decrypt(raw.encode("ascii"), ttl=int(STATE_MAX_AGE)))
+            data = json.loads(
+                self._fernet().decrypt(raw.encode("ascii"), ttl=int(PendingLogin.MAX_AGE))
+            )
         except (InvalidToken, ValueError, UnicodeEncodeError):
             return None, False
         if not isinstance(data, dict):

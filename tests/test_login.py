@@ -13,7 +13,14 @@ import pytest
 from zohoauth.auth import ZohoAuth
 from zohoauth.credentials import Status
 from zohoauth.datacenters import DataCenterRegistry
-from zohoauth.errors import AccessDeniedError, LoginError, MixUpError, StateMismatchError
+from zohoauth.errors import (
+    AccessDeniedError,
+    AmbiguousConnectionError,
+    LoginError,
+    MixUpError,
+    NotFoundError,
+    StateMismatchError,
+)
 
 from .support.trap import TrapServer
 from .support.zoho import consent, login, make_auth, register_client, self_client_code
@@ -80,8 +87,10 @@ async def test_multi_org_user_gets_two_connections_sharing_one_credential(
     assert other.org_name == "Zylker Labs"
     with pytest.raises(LoginError):
         await auth.connect_org(base.id, "80000003")  # an org Ava is not in
-    with pytest.raises(Exception, match="several orgs"):
+    with pytest.raises(AmbiguousConnectionError, match="several orgs"):
         await auth.connection_for("ava@zylker.com")
+    with pytest.raises(NotFoundError, match="log that user in first"):
+        await auth.connection_for("nobody@zylker.com")
     assert (await auth.connection_for("ava@zylker.com", "80000002")).id == other.id
 
 

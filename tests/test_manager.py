@@ -23,6 +23,7 @@ from zohoauth.errors import (
 )
 from zohoauth.events import Event, EventType
 from zohoauth.manager import ManagerConfig
+from zohoauth.revoke import RevokeOutcome
 
 from .support.storm import hold_lease_worker, storm_worker
 from .support.zoho import login, make_auth, register_client
@@ -395,3 +396,129 @@ async def test_last_use_is_recorded_at_most_once_a_minute(
     await auth.access_token(conn.id)
     await auth.manager.aclose()
     assert len(writes) == 2
+
+
+# -- revoke: the local copy goes only once Zoho no longer honours the grant -----------------
+
+
+def _revokes(emulator: Any) -> int:
+    return int(_stats(emulator)["token_requests"]["revoke"])
+
+
+def _accounts_outage(emulator: Any, on: bool) -> None:
+    faults = {"target": "accounts", "dc": None, "outage": on}
+    httpx.post(emulator.url + "/_emulator/faults", json=faults).raise_for_status()
+
+
+def _grant_alive(emulator: Any, auth: ZohoAuth, dc: str, refresh_token: str) -> bool:
+    answer = httpx.post(
+        f"{emulator.url}/{dc}/accounts/oauth/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": auth.client.client_id,
+            "client_secret": auth.client.client_secret,
+        },
+    ).json()
+    return "access_token" in answer
+
+
+async def test_revoke_confirmed_by_zoho_deletes_every_org_connection(
+    emulator: Any, auth: ZohoAuth
+) -> None:
+    conn = await login(auth, "ava@zylker.com")
+    other = await auth.connect_org(conn.id, "80000002")
+    cred = await auth.store.get_credential(conn.credential)
+    assert cred is not None
+    done = await auth.revoke(conn.id)
+    assert done.outcome is RevokeOutcome.REVOKED
+    assert done.revoked and done.deleted
+    assert set(done.connection_ids) == {conn.id, other.id}
+    assert await auth.store.get_credential(conn.credential) is None
+    assert not _grant_alive(emulator, auth, "us", cred.tokens.refresh_token)
+    with pytest.raises(NotFoundError):
+        await auth.access_token(other.id)
+
+
+async def test_revoke_of_a_grant_zoho_no_longer_honours_deletes_it(
+    emulator: Any, auth: ZohoAuth
+) -> None:
+    conn = await login(auth, "clara@brightwave.eu")
+    httpx.post(emulator.url + "/_emulator/revoke-user", json={"email": "clara@brightwave.eu"})
+    done = await auth.revoke(conn.id)
+    assert done.outcome is RevokeOutcome.ALREADY_INVALID
+    assert done.revoked and done.deleted
+    assert await auth.store.get_credential(conn.credential) is None
+    with pytest.raises(NotFoundError):
+        await auth.revoke(conn.id)
+
+
+async def test_revoke_while_zoho_is_down_keeps_the_grant_on_record_and_unused(
+    emulator: Any, auth: ZohoAuth
+) -> None:
+    conn = await login(auth, "dev@sunrise.in")
+    await auth.access_token(conn.id)  # cached in this process
+    _accounts_outage(emulator, True)
+    done = await auth.revoke(conn.id)
+    assert done.outcome is RevokeOutcome.UNAVAILABLE
+    assert not done.revoked and not done.deleted
+    assert done.connection_ids == (conn.id,)
+    cred = await auth.store.get_credential(conn.credential)
+    assert cred is not None
+    assert cred.status is Status.REVOKE_PENDING
+    with pytest.raises(ReauthRequiredError, match="revoke_pending"):
+        await auth.access_token(conn.id)  # the user asked to end it: no token is served
+    _accounts_outage(emulator, False)
+    assert _grant_alive(emulator, auth, "in", cred.tokens.refresh_token)  # why it was kept
+    again = await auth.revoke(conn.id)
+    assert again.outcome is RevokeOutcome.REVOKED
+    assert await auth.store.get_credential(conn.credential) is None
+    assert not _grant_alive(emulator, auth, "in", cred.tokens.refresh_token)
+
+
+async def test_logout_says_what_it_did(emulator: Any, auth: ZohoAuth) -> None:
+    conn = await login(auth, "ava@zylker.com")
+    other = await auth.connect_org(conn.id, "80000002")
+    plain = await auth.logout(conn.id)  # this connection only; the grant stays at Zoho
+    assert plain.connection_ids == (conn.id,)
+    assert plain.revocation is None and not plain.revoked
+    assert (await auth.access_token(other.id)).token
+    assert (await auth.logout(conn.id)).connection_ids == ()  # already gone: no error
+    _accounts_outage(emulator, True)
+    failed = await auth.logout(other.id, revoke=True)
+    assert failed.connection_ids == (other.id,)
+    assert failed.revocation is not None
+    assert failed.revocation.outcome is RevokeOutcome.UNAVAILABLE
+    assert not failed.revoked
+    assert await auth.store.get_credential(other.credential) is not None
+    _accounts_outage(emulator, False)
+    assert (await auth.logout(other.id, revoke=True)).revoked
+    assert _revokes(emulator) == 1  # the one that reached Zoho (the outage answered the first)
+
+
+# -- what the facade tells an app about a connection and about itself ----------------------
+
+
+async def test_connection_info_shows_status_without_tokens(emulator: Any, auth: ZohoAuth) -> None:
+    conn = await login(auth, "clara@brightwave.eu")
+    info = await auth.connection_info(conn.id)
+    assert info is not None
+    assert info.connection == conn
+    assert (info.status, info.needs_reconnect) == (Status.ACTIVE, False)
+    assert info.dc_name == auth.registry.get("eu").name
+    await auth.store.set_status(conn.credential, Status.REAUTH_REQUIRED)
+    again = await auth.connection_info(conn.id)
+    assert again is not None and again.needs_reconnect
+    await auth.logout(conn.id)
+    assert await auth.connection_info(conn.id) is None
+
+
+async def test_health_is_an_answer_not_an_exception(auth: ZohoAuth) -> None:
+    assert (await auth.health()).ok
+    await auth.store.close()
+    try:
+        sick = await auth.health()
+    finally:
+        await auth.store.open()
+    assert (sick.ok, sick.failing) == (False, "store")
+    assert "not open" in sick.message

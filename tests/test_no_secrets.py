@@ -71,7 +71,7 @@ async def test_flow_logs_no_secret(
         with pytest.raises(InvalidModuleError):
             await crm.get_record("Nope", "1")
         harvest()
-        assert await auth.logout(conn.id, revoke=True)
+        assert (await auth.logout(conn.id, revoke=True)).revoked
     out = log_output.getvalue()
     assert "login completed" in out  # the capture works
     assert "token event" in out

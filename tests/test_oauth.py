@@ -11,16 +11,20 @@ import pytest
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.errors import (
     AccessDeniedError,
+    InvalidClientError,
     LoginError,
     MixUpError,
     ReauthRequiredError,
     StateMismatchError,
     ThrottledError,
     TokenError,
+    ZohoUnavailableError,
 )
 from zohoauth.oauth import (
     Callback,
     OAuthClient,
+    RevokeAnswer,
+    parse_revoke_response,
     parse_token_response,
     start_login,
     verify_callback,
@@ -146,12 +150,31 @@ def test_token_response_parsing() -> None:
     [
         ({"error": "invalid_code"}, ReauthRequiredError),
         ({"error": "Access Denied", "status": "failure"}, ThrottledError),
-        ({"error": "invalid_client"}, TokenError),
+        ({"error": "invalid_client"}, InvalidClientError),
         ({"error": "whatever"}, TokenError),
         ({"token_type": "Bearer"}, TokenError),
-        ("not json", TokenError),
+        ("not json", ZohoUnavailableError),
     ],
 )
 def test_token_errors_map_to_the_tree(body: object, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_token_response(REG, REG.get("us"), body, NOW)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "answer"),
+    [
+        (200, {"status": "success"}, RevokeAnswer.REVOKED),
+        (400, {"status": "failure", "error": "invalid_token"}, RevokeAnswer.INVALID),
+        (400, None, RevokeAnswer.INVALID),  # Zoho documents the 400, not its body
+        (200, {"status": "failure", "error": "invalid_token"}, RevokeAnswer.INVALID),
+        (400, {"status": "failure", "error": "invalid_request"}, RevokeAnswer.REFUSED),
+        (400, {"status": "failure", "error": "invalid_client"}, RevokeAnswer.REFUSED),
+        (200, {"error": "Access Denied"}, RevokeAnswer.REFUSED),
+        (401, None, RevokeAnswer.REFUSED),
+        (404, "Not Found", RevokeAnswer.REFUSED),
+    ],
+)
+def test_revoke_answers(status: int, body: object, answer: RevokeAnswer) -> None:
+    """Only a confirmation or "not a valid token" may lead to deleting the local copy."""
+    assert parse_revoke_response(status, body) is answer

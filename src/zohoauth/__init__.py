@@ -22,6 +22,9 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .auth import (
+        ConnectionInfo,
+        Health,
+        LogoutResult,
         ZohoAuth,
     )
     from .config import (
@@ -53,25 +56,30 @@ if TYPE_CHECKING:
     )
     from .errors import (
         AccessDeniedError,
+        AmbiguousConnectionError,
         ConfigError,
         CRMError,
         DataCenterError,
         DecryptionError,
+        InvalidClientError,
         InvalidDataError,
         InvalidModuleError,
         InvalidTokenError,
         LeaseTimeoutError,
         LoginError,
         MixUpError,
+        NoPermissionError,
         NotFoundError,
         RateLimitedError,
         ReauthRequiredError,
         RecordNotFoundError,
         ScopeMismatchError,
+        SDKFormatError,
         StateMismatchError,
         StoreError,
         ThrottledError,
         TokenError,
+        TokenRejectedError,
         ZohoAuthError,
         ZohoUnavailableError,
     )
@@ -90,6 +98,10 @@ if TYPE_CHECKING:
         OAuthClient,
         PendingLogin,
     )
+    from .revoke import (
+        RevokeOutcome,
+        RevokeResult,
+    )
     from .store.base import (
         TokenStore,
     )
@@ -99,6 +111,9 @@ if TYPE_CHECKING:
 
 #: public name -> the module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
+    "ConnectionInfo": ".auth",
+    "Health": ".auth",
+    "LogoutResult": ".auth",
     "ZohoAuth": ".auth",
     "Settings": ".config",
     "Connection": ".credentials",
@@ -137,6 +152,11 @@ _EXPORTS: dict[str, str] = {
     "TokenError": ".errors",
     "ZohoAuthError": ".errors",
     "ZohoUnavailableError": ".errors",
+    "AmbiguousConnectionError": ".errors",
+    "InvalidClientError": ".errors",
+    "NoPermissionError": ".errors",
+    "SDKFormatError": ".errors",
+    "TokenRejectedError": ".errors",
     "Event": ".events",
     "EventBus": ".events",
     "EventType": ".events",
@@ -146,6 +166,8 @@ _EXPORTS: dict[str, str] = {
     "Callback": ".oauth",
     "OAuthClient": ".oauth",
     "PendingLogin": ".oauth",
+    "RevokeOutcome": ".revoke",
+    "RevokeResult": ".revoke",
     "TokenStore": ".store.base",
     "SQLTokenStore": ".store.sql",
 }
@@ -154,11 +176,13 @@ __all__ = [
     "ZOHO_DATA_CENTERS",
     "AccessDeniedError",
     "AccessToken",
+    "AmbiguousConnectionError",
     "CRMClient",
     "CRMError",
     "Callback",
     "ConfigError",
     "Connection",
+    "ConnectionInfo",
     "Credential",
     "CredentialKey",
     "DataCenter",
@@ -168,14 +192,18 @@ __all__ = [
     "Event",
     "EventBus",
     "EventType",
+    "Health",
+    "InvalidClientError",
     "InvalidDataError",
     "InvalidModuleError",
     "InvalidTokenError",
     "KeyRing",
     "LeaseTimeoutError",
     "LoginError",
+    "LogoutResult",
     "ManagerConfig",
     "MixUpError",
+    "NoPermissionError",
     "NotFoundError",
     "OAuthClient",
     "OrgInfo",
@@ -184,6 +212,9 @@ __all__ = [
     "RateLimitedError",
     "ReauthRequiredError",
     "RecordNotFoundError",
+    "RevokeOutcome",
+    "RevokeResult",
+    "SDKFormatError",
     "SQLTokenStore",
     "ScopeMismatchError",
     "Settings",
@@ -194,6 +225,7 @@ __all__ = [
     "ThrottledError",
     "TokenError",
     "TokenManager",
+    "TokenRejectedError",
     "TokenSet",
     "TokenStore",
     "ZohoAuth",

@@ -12,15 +12,7 @@ from typing import Any
 import httpx
 
 from .credentials import OrgInfo
-from .errors import LoginError, ZohoUnavailableError
-
-
-class TokenRejectedError(LoginError):
-    """CRM answered 401 to the access token (expired, revoked or evicted): refresh, then retry.
-
-    A LoginError like every identity failure, so login code needs no new case; importers of
-    stored tokens (`sdk_import`) catch it to refresh once and try again.
-    """
+from .errors import LoginError, TokenRejectedError, ZohoUnavailableError
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +32,11 @@ async def _get(
     try:
         resp = await http.get(url, headers=headers)
     except httpx.HTTPError as exc:
-        raise ZohoUnavailableError(f"could not reach Zoho CRM ({type(exc).__name__})") from exc
+        raise ZohoUnavailableError(
+            f"could not reach Zoho CRM ({type(exc).__name__}) — try again later"
+        ) from exc
     if resp.status_code >= 500:
-        raise ZohoUnavailableError(f"Zoho CRM answered HTTP {resp.status_code}")
+        raise ZohoUnavailableError(f"Zoho CRM answered HTTP {resp.status_code} — try again later")
     try:
         body = resp.json()
     except ValueError:

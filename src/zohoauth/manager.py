@@ -44,6 +44,7 @@ from .events import Event, EventBus, EventType
 from .logs import get_logger
 from .metrics import LEASE_WAITS, REFRESHES, TOKEN_CACHE
 from .oauth import OAuthClient
+from .revoke import RevokeResult, revoke_credential
 from .store.base import TokenStore
 
 log = get_logger("zohoauth.manager")
@@ -415,20 +416,15 @@ class TokenManager:
         await self.events.emit(Event(kind, str(cred.key), cred.email, cred.key.dc, detail))
 
     # -- revoke / delete --------------------------------------------------------------------
-    async def revoke(self, connection_id: str) -> bool:
-        """Revoke the grant at Zoho, then delete the credential and all its connections."""
+    async def revoke(self, connection_id: str) -> RevokeResult:
+        """Revoke the connection's grant at Zoho, by `zohoauth.revoke`'s rule: the credential
+        and all its connections are deleted once Zoho no longer honours it; otherwise they are
+        kept, marked revoke_pending, and the result says why. No token is served after either."""
         conn = await self.connection(connection_id)
-        cred = await self.store.get_credential(conn.credential)
-        revoked = False
-        if cred is not None:
-            try:
-                revoked = await oauth.revoke_token(
-                    self.http, self.registry.get(conn.dc), cred.tokens.refresh_token
-                )
-            finally:
-                await self.store.delete_credential(conn.credential)
-                self.forget(key=conn.credential)
-        return revoked
+        try:
+            return await revoke_credential(self.store, self.registry, self.http, conn.credential)
+        finally:
+            self.forget(key=conn.credential)
 
     async def delete(self, connection_id: str) -> bool:
         """Forget one connection locally (the grant at Zoho stays)."""

@@ -14,7 +14,8 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
@@ -22,6 +23,7 @@ import httpx
 from .datacenters import DataCenter, DataCenterRegistry
 from .errors import (
     AccessDeniedError,
+    InvalidClientError,
     LoginError,
     MixUpError,
     ReauthRequiredError,
@@ -56,6 +58,9 @@ class OAuthClient:
 @dataclass(frozen=True, slots=True)
 class PendingLogin:
     """What the app keeps (a signed cookie, a session) between `/login` and the callback."""
+
+    #: Seconds a pending login stays valid: keep it (a cookie, a session) no longer.
+    MAX_AGE: ClassVar[float] = STATE_MAX_AGE
 
     state: str
     code_verifier: str | None = field(repr=False)
@@ -192,14 +197,18 @@ def parse_token_response(
 ) -> TokenGrant:
     """Check and parse a token endpoint answer (errors are HTTP 200 bodies at Zoho [O])."""
     if not isinstance(body, Mapping):
-        raise ZohoUnavailableError("Zoho's token endpoint answered with something not JSON")
+        raise ZohoUnavailableError(
+            "Zoho's token endpoint answered with something not JSON — try again later"
+        )
     error = body.get("error")
     if error == "Access Denied":
-        raise ThrottledError("Zoho is throttling token requests for this user", now + 600.0)
+        raise ThrottledError(
+            "Zoho is throttling token requests for this user; try again later", now + 600.0
+        )
     if error == "invalid_code":
         raise ReauthRequiredError("the grant is no longer valid at Zoho; log in again")
     if error in ("invalid_client", "invalid_client_secret"):
-        raise TokenError(
+        raise InvalidClientError(
             "Zoho does not accept this client id/secret in data center "
             f"{dc.code}; check the credentials and that Multi-DC is enabled for it"
         )
@@ -233,17 +242,20 @@ async def _post_token(http: httpx.AsyncClient, dc: DataCenter, data: dict[str, s
         resp = await http.post(url, data=data)
     except httpx.HTTPError as exc:
         raise ZohoUnavailableError(
-            f"could not reach Zoho's accounts server for {dc.code} ({type(exc).__name__})"
+            f"could not reach Zoho's accounts server for {dc.code} ({type(exc).__name__}) "
+            "— try again later"
         ) from exc
     if resp.status_code >= 500:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code}"
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} "
+            "— try again later"
         )
     try:
         return resp.json()
     except ValueError as exc:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} without JSON"
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} without JSON "
+            "— try again later"
         ) from exc
 
 
@@ -270,7 +282,8 @@ async def exchange_code(
         grant = parse_token_response(registry, dc, await _post_token(http, dc, data), now)
     except ReauthRequiredError as exc:
         raise LoginError("the login code expired or was already used; log in again") from exc
-    except TokenError as exc:
+    except (TokenError, ZohoUnavailableError) as exc:
+        # A code is single use: whatever stopped the exchange, the way on is a new login.
         raise LoginError(f"Zoho refused the login: {exc}") from exc
     if grant.refresh_token is None:
         raise LoginError(
@@ -298,13 +311,47 @@ async def refresh_access_token(
     return parse_token_response(registry, dc, await _post_token(http, dc, data), now)
 
 
-async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> bool:
-    """Revoke a refresh token at Zoho (its access tokens die with it) [D A7]. True on success."""
+class RevokeAnswer(StrEnum):
+    """What Zoho's revoke endpoint said about a token."""
+
+    REVOKED = "revoked"  # HTTP 200 {"status":"success"}: revoked now
+    INVALID = "invalid"  # HTTP 400, the documented answer for a token it does not honour
+    REFUSED = "refused"  # anything else: not revoked, and not known to be dead either
+
+
+def parse_revoke_response(status: int, body: Any) -> RevokeAnswer:
+    """Zoho's answer to a revocation (pure). Success is HTTP 200 `{"status":"success"}`; an
+    invalid token is HTTP 400 with an undocumented body [reference §3, D A7], so a 400 counts
+    as "invalid" unless its body names another error (a malformed request, a client problem):
+    only then might the grant still be live. 5xx is the caller's ZohoUnavailableError."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if status == 200 and error is None:
+        return RevokeAnswer.REVOKED
+    if status in (200, 400) and error in (None, "invalid_token", "invalid_code"):
+        return RevokeAnswer.INVALID
+    return RevokeAnswer.REFUSED
+
+
+async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> RevokeAnswer:
+    """Revoke a refresh token at Zoho (its access tokens die with it) [D A7].
+
+    ZohoUnavailableError when Zoho cannot be reached or answers 5xx: nothing is known then.
+    """
     url = f"{dc.accounts_server.rstrip('/')}/oauth/v2/token/revoke"
     try:
         resp = await http.post(url, data={"token": token})
     except httpx.HTTPError as exc:
         raise ZohoUnavailableError(
-            f"could not reach Zoho's accounts server for {dc.code} to revoke access"
+            f"could not reach Zoho's accounts server for {dc.code} to revoke access "
+            f"({type(exc).__name__}) — try again later"
         ) from exc
-    return resp.status_code == 200
+    if resp.status_code >= 500:
+        raise ZohoUnavailableError(
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} to the "
+            "revocation — try again later"
+        )
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    return parse_revoke_response(resp.status_code, body)

@@ -208,8 +208,29 @@ def test_refresh_during_an_outage_loses_nothing(env: Env, users: dict[str, str])
     result = env.cli("tokens", "refresh", CLARA, "--force")
     assert result.exit_code == 1
     assert "unavailable" in result.stdout
+    due = env.cli("tokens", "refresh", CLARA, refresh_skew="100000")  # due, still valid
+    assert due.exit_code == 1
+    assert "unavailable clara@brightwave.eu (eu)" in due.stdout
+    assert "the current token stays valid" in due.stdout
     assert secrets_of(env) == old  # still there, still decrypts, still active
     assert {r["status"] for r in listed(env)} == {"active"}
+
+
+def test_refresh_while_zoho_throttles_says_so_and_keeps_the_token(
+    env: Env, users: dict[str, str]
+) -> None:
+    old = secrets_of(env)
+    httpx.post(
+        env.emulator_url + "/_emulator/config", json={"max_refreshes_per_window": 0}
+    ).raise_for_status()
+    # A skew longer than a token lives: the stored token is due, yet Zoho still accepts it.
+    result = env.cli("tokens", "refresh", CLARA, refresh_skew="100000")
+    assert result.exit_code == 1
+    assert "throttled clara@brightwave.eu (eu)" in result.stdout
+    assert "the current token stays valid" in result.stdout
+    assert secrets_of(env) == old
+    again = env.cli("tokens", "refresh", CLARA, "--force")
+    assert "skipped clara@brightwave.eu" in again.stdout  # inside Zoho's window: not asked
 
 
 def test_refresh_needs_a_key_or_all(env: Env) -> None:
@@ -256,7 +277,24 @@ def test_revoke_during_an_outage_keeps_the_credential(env: Env, users: dict[str,
     result = env.cli("tokens", "revoke", CLARA, "--yes")
     assert result.exit_code == 1
     assert "error:" in result.stderr
-    assert CLARA in [r["email"] for r in listed(env)]
+    assert "nothing was deleted" in result.stderr
+    status = {r["email"]: r["status"] for r in listed(env)}
+    assert status[CLARA] == "revoke_pending"  # kept, and shown, until a revocation succeeds
+    httpx.post(
+        env.emulator_url + "/_emulator/faults", json={"target": "accounts", "dc": "eu"}
+    ).raise_for_status()
+    again = env.cli("tokens", "revoke", CLARA, "--yes")
+    assert again.exit_code == 0, again.output
+    assert "revoked at Zoho and deleted" in again.stdout
+    assert CLARA not in [r["email"] for r in listed(env)]
+
+
+def test_revoke_of_a_grant_zoho_already_ended_forgets_it(env: Env, users: dict[str, str]) -> None:
+    httpx.post(env.emulator_url + "/_emulator/revoke-user", json={"email": CLARA})
+    result = env.cli("tokens", "revoke", CLARA, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "already invalid at Zoho; deleted" in result.stdout
+    assert CLARA not in [r["email"] for r in listed(env)]
 
 
 def test_delete_asks_first(env: Env, users: dict[str, str]) -> None:

@@ -62,7 +62,12 @@ def _row_json(row: Any) -> dict[str, Any]:
     return data
 
 
-_STATUS_STYLE = {"active": "green", "reauth_required": "red", "revoked": "red"}
+_STATUS_STYLE = {
+    "active": "green",
+    "reauth_required": "red",
+    "revoked": "red",
+    "revoke_pending": "red",
+}
 
 
 @tokens_app.command("list")
@@ -70,7 +75,8 @@ def tokens_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")] = False,
     email: Annotated[str | None, typer.Option(help="Only this user's connections.")] = None,
     status: Annotated[
-        str | None, typer.Option(help="Only this status: active, reauth_required, revoked.")
+        str | None,
+        typer.Option(help="Only this status: active, reauth_required, revoke_pending, revoked."),
     ] = None,
 ) -> None:
     """Every stored connection: email, org, DC, status, expiry, last refresh, last use."""
@@ -256,7 +262,7 @@ def tokens_revoke(
     import httpx
 
     from ..datacenters import DataCenterRegistry
-    from ..ops.admin import revoke
+    from ..revoke import RevokeOutcome, revoke_credential
 
     s = settings()
     conn = _resolve(s, key)
@@ -266,13 +272,18 @@ def tokens_revoke(
         yes,
     )
 
-    async def body() -> None:
+    async def body() -> Any:
         registry = DataCenterRegistry.load(s.zoho_endpoints or None)
         async with open_store(s) as store, httpx.AsyncClient(timeout=15) as http:
-            await revoke(store, registry, http, conn)
+            return await revoke_credential(store, registry, http, conn.credential)
 
-    run(body())
-    console.print(f"revoked at Zoho and deleted: {conn.email} ({conn.dc})")
+    done = run(body())
+    if not done.deleted:
+        fail(f"{done.detail} (`zohoauth tokens revoke` again, or `tokens delete` to forget it)")
+    if done.outcome is RevokeOutcome.ALREADY_INVALID:
+        console.print(f"already invalid at Zoho; deleted: {conn.email} ({conn.dc})")
+    else:
+        console.print(f"revoked at Zoho and deleted: {conn.email} ({conn.dc})")
 
 
 @tokens_app.command("delete")

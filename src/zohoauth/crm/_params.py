@@ -56,7 +56,8 @@ def check_id(record_id: Any) -> str:
 
 
 def check_fields(fields: Sequence[str]) -> str:
-    """Field API names, comma-joined as Zoho's `fields` parameter wants them."""
+    """Field API names (a list, or one comma-separated string), comma-joined as Zoho's `fields`
+    parameter wants them; ValueError names the first that is not a field API name."""
     if isinstance(fields, str):
         fields = fields.split(",")
     for name in fields:

@@ -23,6 +23,7 @@ from ..errors import (
     InvalidDataError,
     InvalidModuleError,
     InvalidTokenError,
+    NoPermissionError,
     RateLimitedError,
     RecordNotFoundError,
     ScopeMismatchError,
@@ -154,7 +155,7 @@ def error_from_response(
             **kw,
         )
     if code == "NO_PERMISSION":
-        return CRMError(
+        return NoPermissionError(
             f"this user's CRM profile may not do {where}{said} {tag}; ask the org's "
             "administrator for the permission (a new login will not help)",
             **kw,

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..datacenters import DataCenterRegistry
-from ..errors import ZohoAuthError
+from ..errors import SDKFormatError
 
 CSV_COLUMNS = (
     "id",
@@ -56,10 +56,6 @@ DB_TABLE_DDL = """CREATE TABLE {table} (
 DB_COLUMNS = tuple("redirect_url" if c == "redirect_uri" else c for c in CSV_COLUMNS)
 #: An access token this close to expiry is not worth an identity call: refresh instead.
 MIN_VALIDITY = 60.0
-
-
-class SDKFormatError(ZohoAuthError):
-    """The input is not an official SDK token store (wrong header, not text, no such table)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +248,6 @@ __all__ = [
     "ImportPolicy",
     "RowPlan",
     "RowResult",
-    "SDKFormatError",
     "SDKRow",
     "parse_csv",
     "plan_row",

@@ -39,8 +39,10 @@ from ..datacenters import DataCenterRegistry
 from ..errors import (
     LoginError,
     ReauthRequiredError,
+    SDKFormatError,
     ThrottledError,
     TokenError,
+    TokenRejectedError,
     ZohoAuthError,
     ZohoUnavailableError,
 )
@@ -51,7 +53,6 @@ from ._formats import (
     ImportPolicy,
     RowPlan,
     RowResult,
-    SDKFormatError,
     SDKRow,
     parse_csv,
     plan_row,
@@ -241,9 +242,7 @@ class SDKImporter:
             return fail("Zoho rejected the refresh token (revoked or expired); log in again")
         except ThrottledError:
             return fail("Zoho is throttling refreshes for this user (Access Denied); rerun later")
-        except ZohoUnavailableError as exc:
-            return fail(f"{exc}; rerun later")
-        except (LoginError, TokenError) as exc:
+        except (LoginError, TokenError, ZohoUnavailableError) as exc:  # unavailable: "try again"
             return fail(str(exc))
 
     async def _identify(self, plan: RowPlan) -> _Resolved:
@@ -259,7 +258,7 @@ class SDKImporter:
                     partial(identity.current_user, self.http, api_domain, token)
                 )
                 break
-            except identity.TokenRejectedError:
+            except TokenRejectedError:
                 if grant is not None or plan.secret is None:
                     raise LoginError(
                         "Zoho CRM rejected the freshly refreshed access token"

@@ -55,7 +55,7 @@ from ..config import Settings
 from ..credentials import Connection, Credential, CredentialKey, OrgInfo, TokenSet
 from ..crypto import KeyRing
 from ..datacenters import DataCenterRegistry
-from ..errors import TokenError, ZohoAuthError
+from ..errors import DataCenterError, TokenError, ZohoAuthError, ZohoUnavailableError
 from ..manager import ManagerConfig, TokenManager
 from ..oauth import OAuthClient
 from ..store.sql import SQLTokenStore
@@ -179,7 +179,7 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
         if conn.credential.client_id == self._client.client_id:
             manager.forget(key=conn.credential)  # read the store: another process may write
             # Reauth needed, throttled or unreachable: the SDK gets what is stored.
-            with contextlib.suppress(TokenError):
+            with contextlib.suppress(TokenError, ZohoUnavailableError):
                 await manager.access_token(conn.id)
         cred = await self._store.get_credential(conn.credential)
         return None if cred is None else (conn, cred)
@@ -255,7 +255,7 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
         api_domain = (token.get_api_domain() or "").rstrip("/")
         dc = self._registry.dc_of_api_domain(api_domain) if api_domain else None
         if dc is None:
-            raise TokenError(
+            raise DataCenterError(
                 f"api_domain {api_domain or '(none)'} is not an API host of a known data center"
             )
         assert self._http is not None

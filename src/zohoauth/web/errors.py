@@ -20,6 +20,10 @@ One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
 
 Messages come from the exceptions, which already say what to do and never hold a token, code or
 secret; they are redacted once more on the way out all the same.
+
+`ApiError` and `BodyTooLarge` are the web app's own, internal to this package: answers it
+decides on itself, never raised by the library (whose every error class is in
+`zohoauth.errors`).
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ _BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], 
     (z.NotFoundError, 401, "not_logged_in"),
     (z.DecryptionError, 503, "store_unavailable"),  # the key ring does not open the store
     ((z.ReauthRequiredError, z.InvalidTokenError, z.ScopeMismatchError), 401, "reauth_required"),
+    (z.NoPermissionError, 403, "no_permission"),
     (z.InvalidModuleError, 404, "unknown_module"),
     (z.RecordNotFoundError, 404, "not_found"),
     (z.InvalidDataError, 422, "invalid_data"),
@@ -93,14 +98,16 @@ _BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], 
 )
 
 
+#: Errors whose messages already say to try again later (documented on each class).
+_SAY_WHEN_TO_RETRY = (z.ZohoUnavailableError, z.ThrottledError)
+
+
 def classify(exc: Exception) -> tuple[int, str]:
     """(HTTP status, error code) for an exception from the library."""
     for kinds, status, code in _BY_TYPE:
         if isinstance(exc, kinds):
             return status, code
     if isinstance(exc, z.CRMError):
-        if exc.code == "NO_PERMISSION":
-            return 403, "no_permission"
         if 400 <= exc.status < 500:
             return 422, "invalid_data"  # Zoho refused what we passed on (a criteria, a token)
         if exc.status >= 500:
@@ -136,7 +143,7 @@ async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.warning("request failed", error=code, kind=type(exc).__name__, detail=str(exc))
     message = str(exc) if status != 500 else INTERNAL
-    if status in (502, 503) and "again" not in message:
+    if status in (502, 503) and not isinstance(exc, _SAY_WHEN_TO_RETRY):
         message += " — try again in a moment"
     return _json(status, error_body(code, message), _retry_after(exc))
 

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..errors import ZohoAuthError
 from .context import web
 from .errors import error_body
 
@@ -92,13 +91,9 @@ async def healthz() -> JSONResponse:
 @router.get("/readyz", responses={503: {"description": "`store_unavailable`"}})
 async def readyz(request: Request) -> JSONResponse:
     """The token store answers (readiness)."""
-    try:
-        await web(request).auth.store.get_connection("conn_readiness_probe")
-    except ZohoAuthError as exc:
-        return JSONResponse(error_body("store_unavailable", str(exc)), status_code=503)
-    except Exception as exc:  # a probe answers "not ready" for anything, never a 500
-        message = f"the token store failed ({type(exc).__name__})"
-        return JSONResponse(error_body("store_unavailable", message), status_code=503)
+    health = await web(request).auth.health()  # never raises: "not ready" is an answer
+    if not health.ok:
+        return JSONResponse(error_body("store_unavailable", health.message), status_code=503)
     return JSONResponse({"status": "ok"})
 
 

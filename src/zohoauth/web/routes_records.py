@@ -17,8 +17,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..crm._params import check_fields
-from ..crm.client import CRMClient
+from ..crm import CRMClient, check_fields
 from .context import active_connection, web
 from .errors import ApiError
 

@@ -42,6 +42,7 @@ PUBLIC = [
     "InvalidTokenError",
     "KeyRing",
     "LeaseTimeoutError",
+    "Login",
     "LoginError",
     "ManagerConfig",
     "MixUpError",

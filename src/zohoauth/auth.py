@@ -22,7 +22,7 @@ import httpx
 
 from . import identity, login, oauth
 from .config import Settings
-from .credentials import Connection
+from .credentials import Connection, Login
 from .crm.client import CRMClient
 from .datacenters import DataCenterRegistry
 from .errors import NotFoundError, StateMismatchError
@@ -157,7 +157,7 @@ class ZohoAuth:
         if cred is None:
             raise NotFoundError("the credential was deleted; log in again")
         conns = await self.store.save_login(
-            cred.key, cred.email, cred.tokens, cred.api_domain, cred.scopes, [org]
+            Login(cred.key, cred.email, cred.tokens, cred.api_domain, cred.scopes, (org,))
         )
         self.manager.forget(key=cred.key)
         return conns[0]

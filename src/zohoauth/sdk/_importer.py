@@ -34,7 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import identity, oauth
-from ..credentials import CredentialKey, OrgInfo, TokenSet
+from ..credentials import CredentialKey, Login, OrgInfo, TokenSet
 from ..datacenters import DataCenterRegistry
 from ..errors import (
     LoginError,
@@ -45,7 +45,6 @@ from ..errors import (
     ZohoUnavailableError,
 )
 from ..store.sql import SQLTokenStore
-from ..store.upsert import Login
 from ._formats import (
     DB_COLUMNS,
     ImportPolicy,
@@ -149,13 +148,10 @@ class _Stored:
 
 @dataclass(frozen=True, slots=True)
 class _Resolved:
+    """A row ready to save: the login it becomes (one org, the row's)."""
+
     plan: RowPlan
-    key: CredentialKey
-    email: str
-    tokens: TokenSet = field(repr=False)
-    api_domain: str
-    scopes: tuple[str, ...]
-    org: OrgInfo
+    login: Login
     refreshed: bool
 
 
@@ -274,7 +270,8 @@ class SDKImporter:
         expires = grant.expires_at if grant else row.expires_at() or 0.0
         tokens = TokenSet(row.refresh_token, token, expires)
         scopes = grant.scopes if grant else ()
-        return _Resolved(plan, key, email, tokens, api_domain, scopes, org, grant is not None)
+        login = Login(key, email, tokens, api_domain, scopes, (org,))
+        return _Resolved(plan, login, grant is not None)
 
     async def _refresh(self, plan: RowPlan) -> oauth.TokenGrant:
         assert plan.secret is not None
@@ -306,26 +303,25 @@ class SDKImporter:
 
     async def _save(self, items: list[_Resolved], stored: _Stored) -> list[RowResult]:
         """Save a chunk in one transaction, in row order (a later row for a user wins)."""
-        logins = [Login(i.key, i.email, i.tokens, i.api_domain, i.scopes, [i.org]) for i in items]
-        saved = await self.store.save_logins(logins)
+        saved = await self.store.save_logins([item.login for item in items])
         results = []
         for item, got in zip(items, saved, strict=True):
-            row = item.plan.row
+            row, login = item.plan.row, item.login
             if isinstance(got, ZohoAuthError):
                 results.append(RowResult(row.line, row.label, "failed", str(got), item.plan.dc))
                 continue
             notes = []
             if item.refreshed:
                 notes.append("refreshed once to identify the user")
-            earlier = stored.saved_by.get(item.key)
+            earlier = stored.saved_by.get(login.key)
             if earlier is not None:
                 notes.append(f"same user as line {earlier}; this later row wins")
-            if row.email and row.email.lower() != item.email.lower():
-                notes.append(f"Zoho says the user is {item.email}")
-            outcome = "updated" if item.key in stored.orgs else "imported"
-            stored.saved_by[item.key] = row.line
-            stored.by_refresh[row.refresh_token] = item.key
-            stored.orgs.setdefault(item.key, {})[item.org.org_id] = got[0].id
+            if row.email and row.email.lower() != login.email.lower():
+                notes.append(f"Zoho says the user is {login.email}")
+            outcome = "updated" if login.key in stored.orgs else "imported"
+            stored.saved_by[login.key] = row.line
+            stored.by_refresh[row.refresh_token] = login.key
+            stored.orgs.setdefault(login.key, {})[login.orgs[0].org_id] = got[0].id
             results.append(
                 RowResult(row.line, row.label, outcome, "; ".join(notes), item.plan.dc, got[0].id)
             )

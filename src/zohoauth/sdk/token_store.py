@@ -52,7 +52,7 @@ import httpx
 from .. import identity
 from .._loop_thread import LoopThread
 from ..config import Settings
-from ..credentials import Connection, Credential, CredentialKey, OrgInfo, TokenSet
+from ..credentials import Connection, Credential, CredentialKey, Login, OrgInfo, TokenSet
 from ..crypto import KeyRing
 from ..datacenters import DataCenterRegistry
 from ..errors import TokenError, ZohoAuthError
@@ -234,7 +234,8 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
         else:
             key, email, api_domain, org = await self._identify(token, access)
             scopes = ()
-        [saved] = await self._store.save_login(key, email, tokens, api_domain, scopes, [org])
+        login = Login(key, email, tokens, api_domain, scopes, (org,))
+        [saved] = await self._store.save_login(login)
         got = await self._store.get_credential(key)
         assert got is not None
         return saved, got

@@ -14,10 +14,10 @@ it should still re-read after taking the lease in case another worker just finis
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
-from ..credentials import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
+from ..credentials import Connection, Credential, CredentialKey, Login, Status, TokenSet
 
 
 class TokenStore(Protocol):
@@ -27,19 +27,11 @@ class TokenStore(Protocol):
     async def close(self) -> None: ...
 
     # -- login ---------------------------------------------------------------------------
-    async def save_login(
-        self,
-        key: CredentialKey,
-        email: str,
-        tokens: TokenSet,
-        api_domain: str,
-        scopes: Sequence[str],
-        orgs: Sequence[OrgInfo],
-    ) -> list[Connection]:
+    async def save_login(self, login: Login) -> list[Connection]:
         """Insert or update in place the credential and one connection per org.
 
         Logging in again keeps connection ids, sets status active, bumps the version, clears
-        any lease or throttle. Returns the connections for `orgs`, in that order.
+        any lease or throttle. Returns the connections for `login.orgs`, in that order.
         """
         ...
 

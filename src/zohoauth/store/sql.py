@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..credentials import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
+from ..credentials import Connection, Credential, CredentialKey, Login, Status, TokenSet
 from ..crypto import KeyRing
 from ..errors import NotFoundError, StoreError, ZohoAuthError
 from . import queries as q
@@ -42,7 +42,7 @@ from .migrate import (
 )
 from .queries import key_where
 from .schema import connections, credentials
-from .upsert import Login, save_login, save_logins
+from .upsert import save_login, save_logins
 from .urls import mask_url, normalize_url
 
 Clock = Callable[[], float]
@@ -157,28 +157,10 @@ class SQLTokenStore:
             yield conn
 
     # -- login ---------------------------------------------------------------------------
-    async def save_login(
-        self,
-        key: CredentialKey,
-        email: str,
-        tokens: TokenSet,
-        api_domain: str,
-        scopes: Sequence[str],
-        orgs: Sequence[OrgInfo],
-    ) -> list[Connection]:
+    async def save_login(self, login: Login) -> list[Connection]:
         """Insert or update in place the credential and one connection per org (see base)."""
         async with self.guard("save the login"):
-            return await save_login(
-                self.engine,
-                self.keyring,
-                self.clock(),
-                key,
-                email,
-                tokens,
-                api_domain,
-                scopes,
-                orgs,
-            )
+            return await save_login(self.engine, self.keyring, self.clock(), login)
 
     async def save_logins(self, logins: Sequence[Login]) -> list[list[Connection] | StoreError]:
         """Save many logins (`zohoauth tokens import-sdk`): one transaction for the batch, or,
@@ -190,13 +172,9 @@ class SQLTokenStore:
         except StoreError:
             pass
         results: list[list[Connection] | StoreError] = []
-        for item in logins:
+        for login in logins:
             try:
-                results.append(
-                    await self.save_login(
-                        item.key, item.email, item.tokens, item.api_domain, item.scopes, item.orgs
-                    )
-                )
+                results.append(await self.save_login(login))
             except StoreError as exc:
                 results.append(exc)
         return results

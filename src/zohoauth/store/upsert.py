@@ -9,14 +9,13 @@ the winner's row and updates it. Connection ids survive re-logins: an app's sess
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..credentials import Connection, CredentialKey, OrgInfo, Status, TokenSet
+from ..credentials import Connection, CredentialKey, Login, OrgInfo, Status
 from ..crypto import KeyRing
 from .codec import encode_scopes, encrypt_tokens, new_connection_id, normalize_email
 from .engine import write_transaction
@@ -33,38 +32,18 @@ def _unique_orgs(orgs: Sequence[OrgInfo]) -> list[OrgInfo]:
 
 
 async def save_login(
-    engine: AsyncEngine,
-    keyring: KeyRing,
-    now: float,
-    key: CredentialKey,
-    email: str,
-    tokens: TokenSet,
-    api_domain: str,
-    scopes: Sequence[str],
-    orgs: Sequence[OrgInfo],
+    engine: AsyncEngine, keyring: KeyRing, now: float, login: Login
 ) -> list[Connection]:
-    """Store a login; returns the connections for `orgs` in that order (duplicates once)."""
+    """Store a login; returns the connections for its orgs in that order (duplicates once)."""
     for attempt in (1, 2):
         try:
             async with write_transaction(engine) as conn:
-                await _upsert_credential(conn, keyring, now, key, email, tokens, api_domain, scopes)
-                return await _upsert_connections(conn, now, key, email, _unique_orgs(orgs))
+                await _upsert_credential(conn, keyring, now, login)
+                return await _upsert_connections(conn, now, login)
         except IntegrityError:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-@dataclass(frozen=True, slots=True)
-class Login:
-    """One login to save: `save_login`'s arguments as a value (for batches)."""
-
-    key: CredentialKey
-    email: str
-    tokens: TokenSet = field(repr=False)
-    api_domain: str
-    scopes: Sequence[str]
-    orgs: Sequence[OrgInfo]
 
 
 async def save_logins(
@@ -90,10 +69,7 @@ async def save_logins(
             conn_rows: list[dict[str, Any]] = []
             for k, i in first_of_new.items():
                 item = logins[i]
-                values = _credential_values(
-                    keyring, now, k, item.email, item.tokens, item.api_domain, item.scopes
-                )
-                cred_rows.append(_new_credential(k, now, values))
+                cred_rows.append(_new_credential(k, now, _credential_values(keyring, now, item)))
                 made = [_new_connection(now, k, item.email, org) for org in _unique_orgs(item.orgs)]
                 conn_rows.extend(row for row, _ in made)
                 saved[i] = [c for _, c in made]
@@ -102,13 +78,8 @@ async def save_logins(
                 await conn.execute(insert(connections), conn_rows)
         for i, item in enumerate(logins):
             if saved[i] is None:
-                k = item.key
-                await _upsert_credential(
-                    conn, keyring, now, k, item.email, item.tokens, item.api_domain, item.scopes
-                )
-                saved[i] = await _upsert_connections(
-                    conn, now, k, item.email, _unique_orgs(item.orgs)
-                )
+                await _upsert_credential(conn, keyring, now, item)
+                saved[i] = await _upsert_connections(conn, now, item)
     return [conns or [] for conns in saved]
 
 
@@ -122,23 +93,15 @@ async def _stored_keys(conn: AsyncConnection, keys: Sequence[CredentialKey]) -> 
     return {k for row in rows if (k := CredentialKey(row.client_id, row.dc, row.zuid)) in wanted}
 
 
-def _credential_values(
-    keyring: KeyRing,
-    now: float,
-    key: CredentialKey,
-    email: str,
-    tokens: TokenSet,
-    api_domain: str,
-    scopes: Sequence[str],
-) -> dict[str, Any]:
+def _credential_values(keyring: KeyRing, now: float, login: Login) -> dict[str, Any]:
     """The columns a login sets, whether it inserts or updates the credential."""
     return {
-        "email": email,
-        "api_domain": api_domain,
-        "scopes": encode_scopes(scopes),
-        "secret": encrypt_tokens(keyring, key, tokens),
+        "email": login.email,
+        "api_domain": login.api_domain,
+        "scopes": encode_scopes(login.scopes),
+        "secret": encrypt_tokens(keyring, login.key, login.tokens),
         "key_id": keyring.active_kid,
-        "expires_at": tokens.expires_at,
+        "expires_at": login.tokens.expires_at,
         "status": Status.ACTIVE.value,
         "lease_owner": None,
         "lease_expires_at": None,
@@ -179,16 +142,10 @@ def _new_connection(
 
 
 async def _upsert_credential(
-    conn: AsyncConnection,
-    keyring: KeyRing,
-    now: float,
-    key: CredentialKey,
-    email: str,
-    tokens: TokenSet,
-    api_domain: str,
-    scopes: Sequence[str],
+    conn: AsyncConnection, keyring: KeyRing, now: float, login: Login
 ) -> None:
-    values = _credential_values(keyring, now, key, email, tokens, api_domain, scopes)
+    key = login.key
+    values = _credential_values(keyring, now, login)
     updated = await conn.execute(
         update(credentials)
         .where(key_where(credentials, key))
@@ -198,9 +155,8 @@ async def _upsert_credential(
         await conn.execute(insert(credentials).values(**_new_credential(key, now, values)))
 
 
-async def _upsert_connections(
-    conn: AsyncConnection, now: float, key: CredentialKey, email: str, orgs: list[OrgInfo]
-) -> list[Connection]:
+async def _upsert_connections(conn: AsyncConnection, now: float, login: Login) -> list[Connection]:
+    key, email, orgs = login.key, login.email, _unique_orgs(login.orgs)
     if not orgs:
         return []
     existing_rows = await conn.execute(
@@ -230,4 +186,4 @@ async def _upsert_connections(
     return result
 
 
-__all__ = ["Login", "save_login", "save_logins"]
+__all__ = ["save_login", "save_logins"]

@@ -44,7 +44,7 @@ from ..errors import (
     ZohoAuthError,
     ZohoUnavailableError,
 )
-from ..store.sql import SQLTokenStore
+from ..store.base import TokenStore
 from ._formats import (
     DB_COLUMNS,
     ImportPolicy,
@@ -126,7 +126,7 @@ class _Stored:
     saved_by: dict[CredentialKey, int] = field(default_factory=dict)  # key -> line this run
 
     @classmethod
-    async def load(cls, store: SQLTokenStore) -> _Stored:
+    async def load(cls, store: TokenStore) -> _Stored:
         stored = cls()
         for conn in await store.find_connections():
             stored.orgs.setdefault(conn.credential, {})[conn.org_id] = conn.id
@@ -163,7 +163,7 @@ class SDKImporter:
 
     def __init__(
         self,
-        store: SQLTokenStore,
+        store: TokenStore,
         registry: DataCenterRegistry,
         http: httpx.AsyncClient,
         policy: ImportPolicy,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import URL
@@ -338,5 +338,11 @@ class SQLTokenStore:
                 await conn.execute(delete(credentials).where(key_where(credentials, key)))
         return True
 
+
+if TYPE_CHECKING:
+    from .base import TokenStore
+
+    # mypy proves here that SQLTokenStore satisfies the TokenStore protocol.
+    _SATISFIES_PROTOCOL: type[TokenStore] = SQLTokenStore
 
 __all__ = ["SQLTokenStore"]

@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..credentials import Connection, CredentialKey, Login, OrgInfo, Status
 from ..crypto import KeyRing
+from . import queries as q
 from .codec import encode_scopes, encrypt_tokens, new_connection_id, normalize_email
 from .engine import write_transaction
-from .queries import key_where
-from .schema import connections, credentials
 
 
 def _unique_orgs(orgs: Sequence[OrgInfo]) -> list[OrgInfo]:
@@ -73,9 +71,9 @@ async def save_logins(
                 made = [_new_connection(now, k, item.email, org) for org in _unique_orgs(item.orgs)]
                 conn_rows.extend(row for row, _ in made)
                 saved[i] = [c for _, c in made]
-            await conn.execute(insert(credentials), cred_rows)
+            await conn.execute(q.INSERT_CREDENTIAL, cred_rows)
             if conn_rows:
-                await conn.execute(insert(connections), conn_rows)
+                await conn.execute(q.INSERT_CONNECTION, conn_rows)
         for i, item in enumerate(logins):
             if saved[i] is None:
                 await _upsert_credential(conn, keyring, now, item)
@@ -85,10 +83,7 @@ async def save_logins(
 
 async def _stored_keys(conn: AsyncConnection, keys: Sequence[CredentialKey]) -> set[CredentialKey]:
     """Which of `keys` have a credential row (one indexed query by zuid, filtered here)."""
-    c = credentials.c
-    rows = await conn.execute(
-        select(c.client_id, c.dc, c.zuid).where(c.zuid.in_({k.zuid for k in keys}))
-    )
+    rows = await conn.execute(q.KEYS_WITH_ZUIDS, {"zuids": sorted({k.zuid for k in keys})})
     wanted = set(keys)
     return {k for row in rows if (k := CredentialKey(row.client_id, row.dc, row.zuid)) in wanted}
 
@@ -106,7 +101,6 @@ def _credential_values(keyring: KeyRing, now: float, login: Login) -> dict[str, 
         "lease_owner": None,
         "lease_expires_at": None,
         "throttled_until": None,
-        "updated_at": now,
     }
 
 
@@ -118,6 +112,7 @@ def _new_credential(key: CredentialKey, now: float, values: dict[str, Any]) -> d
         "version": 1,
         "refreshed_at": None,
         "created_at": now,
+        "updated_at": now,
         **values,
     }
 
@@ -144,15 +139,10 @@ def _new_connection(
 async def _upsert_credential(
     conn: AsyncConnection, keyring: KeyRing, now: float, login: Login
 ) -> None:
-    key = login.key
     values = _credential_values(keyring, now, login)
-    updated = await conn.execute(
-        update(credentials)
-        .where(key_where(credentials, key))
-        .values(**values, version=credentials.c.version + 1)
-    )
+    updated = await conn.execute(q.update_content(login.key, now, **values))
     if updated.rowcount == 0:
-        await conn.execute(insert(credentials).values(**_new_credential(key, now, values)))
+        await conn.execute(q.INSERT_CREDENTIAL, _new_credential(login.key, now, values))
 
 
 async def _upsert_connections(conn: AsyncConnection, now: float, login: Login) -> list[Connection]:
@@ -160,10 +150,8 @@ async def _upsert_connections(conn: AsyncConnection, now: float, login: Login) -
     if not orgs:
         return []
     existing_rows = await conn.execute(
-        select(connections.c.id, connections.c.org_id, connections.c.created_at).where(
-            key_where(connections, key),
-            connections.c.org_id.in_([org.org_id for org in orgs]),
-        )
+        q.CONNECTIONS_OF_KEY_IN_ORGS,
+        {**q.key_params(key), "org_ids": [org.org_id for org in orgs]},
     )
     existing = {row.org_id: (row.id, float(row.created_at)) for row in existing_rows}
     email_norm = normalize_email(email)
@@ -172,16 +160,16 @@ async def _upsert_connections(conn: AsyncConnection, now: float, login: Login) -
         if org.org_id in existing:
             connection_id, created_at = existing[org.org_id]
             await conn.execute(
-                update(connections)
-                .where(connections.c.id == connection_id)
-                .values(org_name=org.org_name, email=email, email_norm=email_norm)
+                q.update_connection(
+                    connection_id, org_name=org.org_name, email=email, email_norm=email_norm
+                )
             )
             result.append(
                 Connection(connection_id, key, org.org_id, org.org_name, email, created_at)
             )
         else:
             row, made = _new_connection(now, key, email, org)
-            await conn.execute(insert(connections).values(**row))
+            await conn.execute(q.INSERT_CONNECTION, row)
             result.append(made)
     return result
 

@@ -20,7 +20,6 @@ can't be imported are reported with the reason, never dropped.
 from __future__ import annotations
 
 import asyncio
-import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -44,6 +43,7 @@ from ..errors import (
     ZohoAuthError,
     ZohoUnavailableError,
 )
+from ..retry import ON_UNAVAILABLE, retrying
 from ..store.base import TokenStore
 from ._formats import (
     DB_COLUMNS,
@@ -59,7 +59,6 @@ from ._formats import (
 
 T = TypeVar("T")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_]+$")  # what the SDK's DBStore accepts
-_ATTEMPTS = 3  # tries per request when Zoho is unreachable or answers 5xx
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -330,14 +329,7 @@ class SDKImporter:
 
 async def _retry(call: Callable[[], Awaitable[T]]) -> T:
     """`call()`, tried again (spaced, with jitter) while Zoho is unreachable or answers 5xx."""
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            return await call()
-        except ZohoUnavailableError:
-            if attempt == _ATTEMPTS:
-                raise
-            await asyncio.sleep(random.uniform(0.2, 0.5) * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return await retrying(ON_UNAVAILABLE, call)
 
 
 __all__ = ["SDKImporter", "read_csv", "read_db"]

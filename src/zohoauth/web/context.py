@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from ..auth import ZohoAuth
 from ..credentials import Status
 from .errors import not_logged_in
+from .responses import json_response
 from .session import SESSION_COOKIE, CookieCodec, Session
 
 
@@ -90,7 +91,7 @@ def respond(
     after: Session | None = None,
 ) -> JSONResponse:
     """A JSON answer that re-signs the session cookie when the session changed."""
-    response = JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    response = json_response(body, status)
     if after is not None and after != before:
         ctx.cookies.save_session(response, after)
     return response

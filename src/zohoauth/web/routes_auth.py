@@ -20,6 +20,7 @@ from ..errors import LoginError, NotFoundError, ZohoAuthError
 from ..logs import get_logger
 from .context import active_connection, describe, profile, respond, session_of, web
 from .errors import ApiError, classify, error_body, not_logged_in
+from .responses import NO_STORE, json_response
 from .session import LOGIN_COOKIE
 
 log = get_logger("zohoauth.web.auth")
@@ -68,7 +69,7 @@ async def login(
     """Start Login with Zoho (also "Connect another account" and "Reconnect")."""
     ctx = web(request)
     pending = ctx.auth.start_login()
-    response = RedirectResponse(pending.url, status_code=302, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(pending.url, status_code=302, headers=NO_STORE)
     ctx.cookies.save_login(response, pending, popup)
     return response
 
@@ -83,11 +84,7 @@ async def callback(request: Request, body: CallbackIn) -> JSONResponse:
         conn = await ctx.auth.complete_login(pending, body.model_dump(exclude_none=True))
     except ZohoAuthError as exc:
         status, code = classify(exc)
-        failed = JSONResponse(
-            error_body(code, str(exc), popup=popup),
-            status_code=status,
-            headers={"Cache-Control": "no-store"},
-        )
+        failed = json_response(error_body(code, str(exc), popup=popup), status)
         ctx.cookies.clear_login(failed)
         return failed
     before = session_of(request)
@@ -106,11 +103,7 @@ async def me(request: Request) -> JSONResponse:
     before = session_of(request)
     body, after = await profile(ctx, before)
     if body is None:
-        response = JSONResponse(
-            error_body("not_logged_in", not_logged_in().message),
-            status_code=401,
-            headers={"Cache-Control": "no-store"},
-        )
+        response = json_response(error_body("not_logged_in", not_logged_in().message), 401)
         if before.ids:
             ctx.cookies.save_session(response, after)
         return response

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ..errors import ZohoAuthError
 from .context import web
 from .errors import error_body
+from .responses import json_response
 
 router = APIRouter()
 
@@ -78,7 +79,7 @@ for _url in PAGES:
 @router.get("/healthz")
 async def healthz() -> JSONResponse:
     """The process is up (liveness)."""
-    return JSONResponse({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @router.get("/readyz", responses={503: {"description": "`store_unavailable`"}})
@@ -87,11 +88,11 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         await web(request).auth.store.get_connection("conn_readiness_probe")
     except ZohoAuthError as exc:
-        return JSONResponse(error_body("store_unavailable", str(exc)), status_code=503)
+        return json_response(error_body("store_unavailable", str(exc)), 503)
     except Exception as exc:  # a probe answers "not ready" for anything, never a 500
         message = f"the token store failed ({type(exc).__name__})"
-        return JSONResponse(error_body("store_unavailable", message), status_code=503)
-    return JSONResponse({"status": "ok"})
+        return json_response(error_body("store_unavailable", message), 503)
+    return json_response({"status": "ok"})
 
 
 @router.get("/metrics", response_class=Response)

@@ -70,7 +70,7 @@ class ManagerConfig:
     @property
     def retry(self) -> RetryPolicy:
         """How a refresh is retried: `retry.ON_UNAVAILABLE` with these attempts and base."""
-        return replace(ON_UNAVAILABLE, attempts=self.max_attempts, base=self.retry_base)
+        return replace(ON_UNAVAILABLE, attempts=max(1, self.max_attempts), base=self.retry_base)
 
 
 @dataclass(frozen=True, slots=True)

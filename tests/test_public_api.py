@@ -46,6 +46,7 @@ PUBLIC = [
     "InvalidTokenError",
     "KeyRing",
     "LeaseTimeoutError",
+    "Login",
     "LoginError",
     "LogoutResult",
     "ManagerConfig",

@@ -23,7 +23,7 @@ import httpx
 
 from . import identity, login, oauth
 from .config import Settings
-from .credentials import Connection, Status
+from .credentials import Connection, Login, Status
 from .crm.client import CRMClient
 from .datacenters import DataCenterRegistry
 from .errors import AmbiguousConnectionError, NotFoundError, StateMismatchError, ZohoAuthError
@@ -113,25 +113,16 @@ class ZohoAuth:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kw: Any) -> ZohoAuth:
-        """Build from `ZOHOAUTH_*` settings (environment / `.env`)."""
-        from .crypto import KeyRing
-        from .store.sql import SQLTokenStore
+        """Build from `ZOHOAUTH_*` settings (environment / `.env`); the parts come from
+        `zohoauth.wiring`, like everywhere else settings become components."""
+        from . import wiring
 
         s = settings or Settings.load()
-        s.require("client_id", "client_secret", "encryption_keys")
-        client = OAuthClient(
-            client_id=s.client_id,
-            client_secret=s.client_secret.get_secret_value(),
-            redirect_uri=s.redirect_uri,
-            scopes=s.scope_list,
-            use_pkce=s.use_pkce,
-        )
-        keyring = KeyRing.from_config(s.encryption_keys.get_secret_value())
-        store = SQLTokenStore(
-            s.effective_database_url, keyring, auto_migrate=kw.pop("auto_migrate", False)
-        )
-        registry = DataCenterRegistry.load(s.zoho_endpoints or None)
-        config = kw.pop("manager_config", None) or ManagerConfig(skew=s.refresh_skew)
+        s.require(*wiring.REQUIRED)
+        client = wiring.oauth_client(s)
+        store = wiring.token_store(s, auto_migrate=kw.pop("auto_migrate", False))
+        registry = wiring.dc_registry(s)
+        config = kw.pop("manager_config", None) or wiring.manager_config(s)
         return cls(client=client, store=store, registry=registry, manager_config=config, **kw)
 
     async def open(self) -> ZohoAuth:
@@ -200,7 +191,7 @@ class ZohoAuth:
         if cred is None:
             raise NotFoundError("the credential was deleted; log in again")
         conns = await self.store.save_login(
-            cred.key, cred.email, cred.tokens, cred.api_domain, cred.scopes, [org]
+            Login(cred.key, cred.email, cred.tokens, cred.api_domain, cred.scopes, (org,))
         )
         self.manager.forget(key=cred.key)
         return conns[0]

@@ -5,7 +5,9 @@ keyed `(client_id, dc, zuid)` and holds the refresh token, the current access to
 refresh lease. A *connection* is a credential plus one CRM org (`org_id` = zgid): a user in two
 orgs has two connections sharing one credential, refreshed once for both.
 
-Everything here is a frozen value; the decisions are pure functions (`needs_refresh`).
+A *login* is what signing in (or an import) hands the store to keep: the credential's content
+and the orgs it connects. Everything here is a frozen value; the decisions are pure functions
+(`needs_refresh`).
 """
 
 from __future__ import annotations
@@ -96,6 +98,22 @@ class OrgInfo:
 
     org_id: str
     org_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """What one login stores: the credential's content and the orgs it connects.
+
+    From Login with Zoho, `connect_org`, the official SDK's tokens or an import; the store
+    upserts the credential in place and one connection per org (`TokenStore.save_login`).
+    """
+
+    key: CredentialKey
+    email: str
+    tokens: TokenSet = field(repr=False)
+    api_domain: str
+    scopes: tuple[str, ...]
+    orgs: tuple[OrgInfo, ...]
 
 
 def needs_refresh(tokens: TokenSet, now: float, skew: float) -> bool:

@@ -13,7 +13,8 @@ The path of `access_token()`:
 Failures (reference §2c, §4): `invalid_code` → the credential is marked `reauth_required` once,
 an event is emitted and no further request goes to Zoho for it; "Access Denied" → no refresh
 until Zoho's window ends, and a still-valid token keeps being served; network errors and 5xx →
-bounded retries with jitter, then ZohoUnavailableError (a still-valid token is served instead).
+bounded retries with jitter (`retry.ON_UNAVAILABLE`), then ZohoUnavailableError (a still-valid
+token is served instead).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -44,6 +45,7 @@ from .events import Event, EventBus, EventType
 from .logs import get_logger
 from .metrics import LEASE_WAITS, REFRESHES, TOKEN_CACHE
 from .oauth import OAuthClient
+from .retry import ON_UNAVAILABLE, RetryPolicy, failure_of
 from .revoke import RevokeResult, revoke_credential
 from .store.base import TokenStore
 
@@ -59,11 +61,17 @@ class ManagerConfig:
     lease_ttl: float = 60.0  # must exceed a refresh with all its retries
     lease_wait: float = 75.0  # how long a waiter waits for another worker's refresh
     poll_interval: float = 0.05  # first re-read interval while waiting (doubles up to 0.5 s)
-    max_attempts: int = 3  # network errors / 5xx: tries per refresh
-    retry_base: float = 0.25  # seconds; full jitter, doubling per attempt
+    max_attempts: int = ON_UNAVAILABLE.attempts  # network errors / 5xx: tries per refresh
+    retry_base: float = ON_UNAVAILABLE.base  # seconds: the first retry waits base/2..base
+    # (equal jitter), each later one up to twice as long (retry.py)
     throttle_window: float = 600.0  # Zoho's refresh window [D C1]
     connection_cache_size: int = 100_000
     use_record_interval: float = 60.0  # write a connection's "last used" at most this often
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """How a refresh is retried: `retry.ON_UNAVAILABLE` with these attempts and base."""
+        return replace(ON_UNAVAILABLE, attempts=max(1, self.max_attempts), base=self.retry_base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,9 +390,10 @@ class TokenManager:
 
     async def _refresh_with_retries(self, cred: Credential) -> oauth.TokenGrant:
         dc = self.registry.get(cred.key.dc)
-        attempt = 0
+        policy = self.config.retry
+        tries = 0
         while True:
-            attempt += 1
+            tries += 1
             try:
                 self.refresh_count += 1
                 grant = await oauth.refresh_access_token(
@@ -401,12 +410,12 @@ class TokenManager:
             except ThrottledError:
                 REFRESHES.labels(dc.code, "throttled").inc()
                 raise
-            except ZohoUnavailableError:
+            except ZohoUnavailableError as exc:
                 REFRESHES.labels(dc.code, "unavailable").inc()
-                if attempt >= self.config.max_attempts:
+                delay = policy.next_delay(failure_of(exc), tries)
+                if delay is None:
                     raise
-                # Full jitter (AWS architecture blog): spreads retries of many workers.
-                await asyncio.sleep(random.uniform(0, self.config.retry_base * 2**attempt))
+                await asyncio.sleep(delay)
             else:
                 REFRESHES.labels(dc.code, "ok").inc()
                 return grant

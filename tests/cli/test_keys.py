@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from zohoauth.credentials import CredentialKey, OrgInfo, TokenSet
+from zohoauth.credentials import CredentialKey, Login, OrgInfo, TokenSet
 from zohoauth.crypto import KeyRing
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.store.upsert import Login
 
 from .conftest import ALL_VARS, Env, arun, unreachable_db
 
@@ -56,7 +55,7 @@ def fill(url: str, keys: str, n: int) -> dict[str, str]:
                         TokenSet(f"1000.{i:032x}.{'r' * 32}", f"1000.{i:032x}.{'a' * 32}", 0.0),
                         "https://www.zohoapis.com",
                         (),
-                        [OrgInfo("1", "Org")],
+                        (OrgInfo("1", "Org"),),
                     )
                     for i in range(start, min(n, start + 500))
                 ]

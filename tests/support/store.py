@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from zohoauth.credentials import Connection, CredentialKey, OrgInfo, TokenSet
+from zohoauth.credentials import Connection, CredentialKey, Login, OrgInfo, TokenSet
 from zohoauth.store.sql import SQLTokenStore
 
 CLIENT_ID = "1000.TESTCLIENT0000000000000000000"
@@ -34,11 +34,7 @@ async def login(
     orgs: tuple[tuple[str, str], ...] = (("6000001", "Acme"),),
     tokens: TokenSet | None = None,
 ) -> list[Connection]:
+    org_infos = tuple(OrgInfo(org_id, name) for org_id, name in orgs)
     return await store.save_login(
-        k,
-        email,
-        tokens or new_tokens(),
-        API_DOMAIN,
-        SCOPES,
-        [OrgInfo(org_id, name) for org_id, name in orgs],
+        Login(k, email, tokens or new_tokens(), API_DOMAIN, SCOPES, org_infos)
     )

@@ -12,25 +12,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from .app import EXIT_FAILED, EXIT_PARTIAL, console, err_console, fail, run, settings, tokens_app
 
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..store.sql import SQLTokenStore
+
 KEY_HELP = "A connection id (conn_...), an email, email:org_id, or client_id:dc:zuid."
 
 
 @asynccontextmanager
-async def open_store(s: Any) -> AsyncIterator[Any]:
+async def open_store(s: Settings) -> AsyncIterator[SQLTokenStore]:
     """The encrypted store the settings point at (not migrated: says to run `db upgrade`)."""
-    from ..crypto import KeyRing
-    from ..store.sql import SQLTokenStore
+    from .. import wiring
 
-    s.require("encryption_keys")
-    keyring = KeyRing.from_config(s.encryption_keys.get_secret_value())
-    async with SQLTokenStore(s.effective_database_url, keyring) as store:
+    async with wiring.token_store(s) as store:
         yield store
 
 
@@ -261,7 +262,7 @@ def tokens_revoke(
     """Revoke the user's grant at Zoho, then delete it here (kept if Zoho can't confirm)."""
     import httpx
 
-    from ..datacenters import DataCenterRegistry
+    from .. import wiring
     from ..revoke import RevokeOutcome, revoke_credential
 
     s = settings()
@@ -273,7 +274,7 @@ def tokens_revoke(
     )
 
     async def body() -> Any:
-        registry = DataCenterRegistry.load(s.zoho_endpoints or None)
+        registry = wiring.dc_registry(s)
         async with open_store(s) as store, httpx.AsyncClient(timeout=15) as http:
             return await revoke_credential(store, registry, http, conn.credential)
 

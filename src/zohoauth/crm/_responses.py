@@ -1,4 +1,4 @@
-"""Pure decisions for the CRM client's failure paths: error mapping, redaction, back-off.
+"""Pure decisions for the CRM client's failure paths: error mapping and redaction.
 
 Kept out of `crm.py` so the hot path stays short and these can be tested exhaustively without
 HTTP. Nothing here does I/O.
@@ -10,12 +10,8 @@ error tree, keeping Zoho's `code`, the HTTP status and `details` on the exceptio
 
 from __future__ import annotations
 
-import math
-import random
 import re
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 from ..errors import (
@@ -168,37 +164,3 @@ def error_from_response(
 def _about_id(details: Mapping[str, Any], message: str) -> bool:
     # Zoho: `{"id": ...}` or `{"resource_path_index": ...}`, "the id given seems to be invalid".
     return "id" in details or "resource_path_index" in details or " id " in f" {message} "
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """A `Retry-After` header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) in seconds."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when - (time.time() if now is None else now)
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(0.0, seconds)
-
-
-def backoff_delay(
-    attempt: int, retry_after: float | None, *, base: float, cap: float
-) -> float | None:
-    """Seconds to wait before retry `attempt` (0-based) after a 429, or None to give up now.
-
-    Zoho's 429 is either the concurrency limit (clears in moments) or the rolling 24-hour
-    credit limit (does not) [§6.6]. A Retry-After is honoured when it fits under `cap`; a longer
-    one means waiting is pointless for a caller, so we fail fast. Without one: exponential with
-    "equal jitter" (half fixed, half random) so concurrent clients spread out.
-    """
-    if retry_after is not None:
-        return retry_after if retry_after <= cap else None
-    delay = min(cap, base * (2**attempt))
-    return float(delay / 2 + random.uniform(0, delay / 2))

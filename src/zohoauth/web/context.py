@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from .. import ZohoAuth
 from .errors import not_logged_in
+from .responses import json_response
 from .session import SESSION_STATE, CookieCodec, Session
 
 
@@ -89,4 +90,4 @@ async def profile(ctx: WebContext, session: Session) -> tuple[dict[str, Any] | N
 
 def respond(body: dict[str, Any], *, status: int = 200) -> JSONResponse:
     """A JSON answer no cache keeps (it names who is logged in)."""
-    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    return json_response(body, status)

@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .responses import send_json
 
 CSRF_COOKIE = "zohoauth_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -138,16 +139,4 @@ _CHECKED = frozenset({b"sec-fetch-site", b"origin", b"host", b"x-csrf-token"})
 
 
 async def _refuse(send: Send) -> None:
-    body = json.dumps({"error": "csrf", "message": _MESSAGE}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 403, {"error": "csrf", "message": _MESSAGE})

@@ -38,6 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import errors as z
 from ..logs import get_logger, redact_text
+from .responses import json_response
 
 log = get_logger("zohoauth.web")
 
@@ -128,14 +129,9 @@ def _retry_after(exc: Exception) -> dict[str, str]:
     return {"Retry-After": str(max(1, int(wait + 0.999)))}
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    hdrs = {"Cache-Control": "no-store", **(headers or {})}
-    return JSONResponse(body, status_code=status, headers=hdrs)
-
-
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return _json(exc.status, error_body(exc.code, exc.message, **exc.extra))
+    return json_response(error_body(exc.code, exc.message, **exc.extra), exc.status)
 
 
 async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:
@@ -145,7 +141,7 @@ async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:
     message = str(exc) if status != 500 else INTERNAL
     if status in (502, 503) and not isinstance(exc, _SAY_WHEN_TO_RETRY):
         message += " — try again in a moment"
-    return _json(status, error_body(code, message), _retry_after(exc))
+    return json_response(error_body(code, message), status, _retry_after(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -154,16 +150,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     for problem in problems:
         loc = tuple(problem.get("loc", ()))
         if loc[:2] == ("path", "module"):
-            return _json(404, error_body("unknown_module", _UNKNOWN_MODULE))
+            return json_response(error_body("unknown_module", _UNKNOWN_MODULE), 404)
         if loc[:2] == ("path", "record_id"):
-            return _json(404, error_body("not_found", _BAD_ID))
+            return json_response(error_body("not_found", _BAD_ID), 404)
         if problem.get("type") == "json_invalid":
-            return _json(400, error_body("bad_json", "the request body is not valid JSON"))
+            return json_response(error_body("bad_json", "the request body is not valid JSON"), 400)
     described = "; ".join(
         f"{'.'.join(str(p) for p in p_['loc'] if p != 'body') or 'body'}: {p_['msg']}"
         for p_ in problems[:5]
     )
-    return _json(422, error_body("invalid_request", f"invalid request — {described}"))
+    return json_response(error_body("invalid_request", f"invalid request — {described}"), 422)
 
 
 _UNKNOWN_MODULE = "no such module here; use Leads, Contacts, Deals or Accounts (GET /api/modules)"
@@ -178,7 +174,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         404: "no such page or API endpoint",
         405: "this endpoint does not accept that HTTP method",
     }.get(exc.status_code, str(exc.detail))
-    return _json(exc.status_code, error_body(code, message), dict(exc.headers or {}))
+    return json_response(error_body(code, message), exc.status_code, exc.headers)
 
 
 INTERNAL = "something went wrong on our side; try again in a moment"

@@ -28,6 +28,7 @@ from .context import (
     web,
 )
 from .errors import ApiError, classify, error_body, not_logged_in
+from .responses import NO_STORE
 from .session import LOGIN_COOKIE
 
 router = APIRouter()
@@ -75,7 +76,7 @@ async def login(
     """Start Login with Zoho (also "Connect another account" and "Reconnect")."""
     ctx = web(request)
     pending = ctx.auth.start_login()
-    response = RedirectResponse(pending.url, status_code=302, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(pending.url, status_code=302, headers=NO_STORE)
     ctx.cookies.save_login(response, pending, popup)
     return response
 

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .context import web
 from .errors import error_body
+from .responses import json_response
 
 router = APIRouter()
 
@@ -85,7 +86,7 @@ for _url in PAGES:
 @router.get("/healthz")
 async def healthz() -> JSONResponse:
     """The process is up (liveness)."""
-    return JSONResponse({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @router.get("/readyz", responses={503: {"description": "`store_unavailable`"}})
@@ -93,8 +94,8 @@ async def readyz(request: Request) -> JSONResponse:
     """The token store answers (readiness)."""
     health = await web(request).auth.health()  # never raises: "not ready" is an answer
     if not health.ok:
-        return JSONResponse(error_body("store_unavailable", health.message), status_code=503)
-    return JSONResponse({"status": "ok"})
+        return json_response(error_body("store_unavailable", health.message), 503)
+    return json_response({"status": "ok"})
 
 
 @router.get("/metrics", response_class=Response)

@@ -3,8 +3,9 @@
 End to end, the SDK runs in a subprocess (its Initializer is process-global) with the store as
 its `store=`: it exchanges a Self Client code, reads records, then — after the test moved the
 emulator's clock an hour on and the stored expiry the same hour back — six threads read records
-at once. The official SDK alone sends six refreshes then (official-sdk.md); with this store
-exactly one is sent. Around that, the TokenStore methods are checked one by one in-process.
+at once. The official SDK alone sends six refreshes then (docs/zoho-reference.md §10); with
+this store exactly one is sent. Around that, the TokenStore methods are checked one by one
+in-process.
 """
 
 from __future__ import annotations

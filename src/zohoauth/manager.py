@@ -61,7 +61,6 @@ class ManagerConfig:
     poll_interval: float = 0.05  # first re-read interval while waiting (doubles up to 0.5 s)
     max_attempts: int = 3  # network errors / 5xx: tries per refresh
     retry_base: float = 0.25  # seconds; full jitter, doubling per attempt
-    throttle_window: float = 600.0  # Zoho's refresh window (docs/zoho-reference.md §4)
     connection_cache_size: int = 100_000
     use_record_interval: float = 60.0  # write a connection's "last used" at most this often
 

@@ -199,6 +199,7 @@ def parse_token_response(
         raise ZohoUnavailableError("Zoho's token endpoint answered with something not JSON")
     error = body.get("error")
     if error == "Access Denied":
+        # no refresh for the rest of Zoho's 10-minute window (docs/zoho-reference.md §4)
         raise ThrottledError("Zoho is throttling token requests for this user", now + 600.0)
     if error == "invalid_code":
         raise ReauthRequiredError("the grant is no longer valid at Zoho; log in again")

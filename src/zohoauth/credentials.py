@@ -19,7 +19,6 @@ class Status(StrEnum):
 
     ACTIVE = "active"
     REAUTH_REQUIRED = "reauth_required"  # the grant is gone: the user must log in again
-    REVOKED = "revoked"  # we revoked it at Zoho (logout with revoke)
 
 
 @dataclass(frozen=True, slots=True)

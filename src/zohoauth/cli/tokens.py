@@ -62,7 +62,7 @@ def _row_json(row: Any) -> dict[str, Any]:
     return data
 
 
-_STATUS_STYLE = {"active": "green", "reauth_required": "red", "revoked": "red"}
+_STATUS_STYLE = {"active": "green", "reauth_required": "red"}
 
 
 @tokens_app.command("list")
@@ -70,7 +70,7 @@ def tokens_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")] = False,
     email: Annotated[str | None, typer.Option(help="Only this user's connections.")] = None,
     status: Annotated[
-        str | None, typer.Option(help="Only this status: active, reauth_required, revoked.")
+        str | None, typer.Option(help="Only this status: active or reauth_required.")
     ] = None,
 ) -> None:
     """Every stored connection: email, org, DC, status, expiry, last refresh, last use."""

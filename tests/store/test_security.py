@@ -13,7 +13,7 @@ from zohoauth.crypto import KeyRing
 from zohoauth.errors import DecryptionError
 from zohoauth.store import schema
 from zohoauth.store.queries import key_where
-from zohoauth.store.rotate import count_by_key_id, rotate_keys
+from zohoauth.store.rotate import rotate_keys
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.store.urls import normalize_url, sqlite_path
 
@@ -97,9 +97,9 @@ async def test_rotate_keys_reencrypts_everything_then_is_a_no_op(
     new = rotated_ring.active_kid
 
     async with SQLTokenStore(store_url, rotated_ring) as rotated:
-        assert await count_by_key_id(rotated) == {old: 7}
+        assert await rotated.count_by_key_id() == {old: 7}
         assert await rotate_keys(rotated, batch=3) == 7
-        assert await count_by_key_id(rotated) == {new: 7}
+        assert await rotated.count_by_key_id() == {new: 7}
         assert await rotate_keys(rotated, batch=3) == 0
         versions = {cred.key: cred.version async for cred in rotated.iter_credentials()}
     assert set(versions.values()) == {1}  # rotation is not a content change
@@ -139,11 +139,11 @@ async def test_interrupted_rotation_keeps_rows_readable_and_rerun_finishes(
         failing: Any = _FailingRing(ring, 3)
         with pytest.raises(RuntimeError, match="interrupted"):
             await rotate_keys(rotated, failing, batch=2)
-        counts = await count_by_key_id(rotated)
+        counts = await rotated.count_by_key_id()
         assert counts == {ring.active_kid: 2, keyring.active_kid: 3}  # first batch committed
         assert len([c async for c in rotated.iter_credentials()]) == 5  # all still readable
         assert await rotate_keys(rotated, batch=2) == 3
-        assert await count_by_key_id(rotated) == {ring.active_kid: 5}
+        assert await rotated.count_by_key_id() == {ring.active_kid: 5}
 
 
 async def test_rotation_needs_the_old_key(store_url: str, store: SQLTokenStore) -> None:

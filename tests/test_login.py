@@ -15,6 +15,7 @@ from zohoauth.credentials import Status
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.errors import AccessDeniedError, LoginError, MixUpError, StateMismatchError
 
+from .support.tokens import zoho_token
 from .support.trap import TrapServer
 from .support.zoho import consent, login, make_auth, register_client, self_client_code
 
@@ -155,8 +156,8 @@ async def test_foreign_api_domain_in_token_response_is_rejected(
     with TrapServer() as api_trap:
         body = json.dumps(
             {
-                "access_token": "1000." + "a" * 32 + "." + "b" * 32,
-                "refresh_token": "1000." + "c" * 32 + "." + "d" * 32,
+                "access_token": zoho_token(),
+                "refresh_token": zoho_token(),
                 "expires_in": 3600,
                 "api_domain": api_trap.url,
             }

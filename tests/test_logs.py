@@ -13,9 +13,7 @@ import structlog
 
 from zohoauth.logs import configure_logging, redact, redact_text
 
-
-def _token() -> str:
-    return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+from .support.tokens import zoho_token
 
 
 @pytest.fixture
@@ -29,7 +27,7 @@ def captured() -> Iterator[io.StringIO]:
 
 
 def test_every_logger_masks_tokens(captured: io.StringIO) -> None:
-    tok, secret = _token(), secrets.token_hex(20)
+    tok, secret = zoho_token(), secrets.token_hex(20)
     structlog.get_logger("zohoauth.test").info(
         f"got {tok}", access_token=tok, nested={"refresh_token": tok, "x": [tok]}
     )
@@ -56,7 +54,7 @@ def test_every_logger_masks_tokens(captured: io.StringIO) -> None:
 def test_console_format_also_masks() -> None:
     buf = io.StringIO()
     configure_logging("console", "INFO", stream=buf)
-    tok = _token()
+    tok = zoho_token()
     structlog.get_logger().info("token", value=tok, client_secret="abc123")
     out = buf.getvalue()
     assert tok not in out

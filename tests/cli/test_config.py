@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from zohoauth.config import Settings
 from zohoauth.errors import ConfigError
 
+from ..support.tokens import zoho_token
 from .conftest import Env, arun
 
 
@@ -114,7 +115,7 @@ def test_tokens_logged_on_purpose_through_every_logger_are_masked(
     from zohoauth.cli.app import GlobalOptions, _configure_logs
     from zohoauth.logs import get_logger
 
-    token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+    token = zoho_token()
     secret = secrets.token_hex(20)
     _configure_logs(GlobalOptions(log_format="json", log_level="DEBUG"))
     try:

@@ -16,6 +16,7 @@ from zohoauth.crypto import KeyRing
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.store.upsert import Login
 
+from ..support.tokens import zoho_token
 from .conftest import ALL_VARS, Env, arun, unreachable_db
 
 CLI = [sys.executable, "-c", "from zohoauth.cli import main; main()"]
@@ -53,7 +54,7 @@ def fill(url: str, keys: str, n: int) -> dict[str, str]:
                     Login(
                         CredentialKey("1000.ROTATE", "us", f"{i:06d}"),
                         f"u{i}@example.com",
-                        TokenSet(f"1000.{i:032x}.{'r' * 32}", f"1000.{i:032x}.{'a' * 32}", 0.0),
+                        TokenSet(zoho_token(), zoho_token(), 0.0),
                         "https://www.zohoapis.com",
                         (),
                         [OrgInfo("1", "Org")],

@@ -17,7 +17,8 @@ from zohoauth.store.rotate import rotate_keys
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.store.urls import normalize_url, sqlite_path
 
-from ..support.store import ZOHO_TOKEN_RE, key, login, new_tokens
+from ..support.store import key, login, new_tokens
+from ..support.tokens import ZOHO_TOKEN_RE
 
 
 async def _dump(store: SQLTokenStore) -> bytes:

@@ -19,17 +19,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from zohoauth.emulator import BackgroundEmulator
 from zohoauth.oauth import OAuthClient
-from zohoauth.store.urls import normalize_url
 
+from ..support.aio import arun
+from ..support.cli import Env, listed, make_env, stored_tokens, unreachable_db
+from ..support.databases import table_dump
 from ..support.sdk import MYSQL_TABLE_DDL, MySQLTarget, read_rows, run_sdk, write_rows
 from ..support.zoho import make_auth, register_client
-from .conftest import Env, arun, make_env, unreachable_db
 
 pytest.importorskip("zohocrmsdk", reason="the official SDK (dev dependency zohocrmsdk8-0)")
 
@@ -72,44 +71,6 @@ def stats(emu: BackgroundEmulator) -> dict[str, Any]:
     return body
 
 
-def listed(env: Env) -> list[dict[str, Any]]:
-    result = env.cli("tokens", "list", "--json")
-    assert result.exit_code == 0, result.output
-    rows: list[dict[str, Any]] = json.loads(result.stdout)
-    return rows
-
-
-def stored_tokens(env: Env) -> dict[str, tuple[str, str | None]]:
-    """email -> (refresh token, access token), decrypted from the store."""
-
-    async def read() -> dict[str, tuple[str, str | None]]:
-        async with env.store() as store:
-            return {
-                c.email: (c.tokens.refresh_token, c.tokens.access_token)
-                async for c in store.iter_credentials()
-            }
-
-    return arun(read)
-
-
-def raw_dump(url: str) -> str:
-    """Every cell of zohoauth's tables, as text (what a database thief would see)."""
-
-    async def dump() -> str:
-        engine = create_async_engine(normalize_url(url))
-        try:
-            async with engine.connect() as conn:
-                cells = []
-                for table in ("zohoauth_credentials", "zohoauth_connections"):
-                    for row in (await conn.execute(text(f"SELECT * FROM {table}"))).all():
-                        cells.extend(str(v) for v in row)
-                return "\n".join(cells)
-        finally:
-            await engine.dispose()
-
-    return arun(dump)
-
-
 def imported(env: Env, path: Path, *args: str, **overrides: str | None) -> Any:
     return env.cli("tokens", "import-sdk", "--csv", str(path), *args, **overrides)
 
@@ -137,7 +98,7 @@ def test_imports_the_csv_the_sdk_wrote_and_a_rerun_changes_nothing(
     # The tokens moved as they were (still valid, so no refresh), encrypted at rest.
     sdk = {r[1].split(":")[0]: (r[REFRESH], r[ACCESS]) for r in sdk_file.rows[1:]}
     assert stored_tokens(target) == sdk
-    dump = raw_dump(target.url)
+    dump = arun(lambda: table_dump(target.url))
     for refresh, access in sdk.values():
         assert refresh not in dump and access not in dump
     assert sdk_file.client.client_secret not in dump
@@ -202,7 +163,7 @@ def test_other_clients_rows_are_refreshed_only_when_asked(
     allowed = imported(target, tmp_path / "expired.csv", "--use-row-secrets", **other)
     assert allowed.exit_code == 0, allowed.output
     assert {r["client_id"] for r in listed(target)} == {sdk_file.client.client_id}
-    assert sdk_file.client.client_secret not in raw_dump(target.url)
+    assert sdk_file.client.client_secret not in arun(lambda: table_dump(target.url))
 
 
 def test_old_nine_column_file_needs_the_dc(sdk_file: SDKFile, target: Env, tmp_path: Path) -> None:

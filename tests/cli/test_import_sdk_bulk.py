@@ -37,9 +37,9 @@ import pytest
 
 from zohoauth.oauth import OAuthClient
 
+from ..support.cli import ALL_VARS, Env, make_env
 from ..support.sdk import read_rows, run_sdk, write_rows
 from ..support.zoho import register_client
-from .conftest import ALL_VARS, Env, make_env
 
 pytest.importorskip("zohocrmsdk", reason="the official SDK (dev dependency zohocrmsdk8-0)")
 

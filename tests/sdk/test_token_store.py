@@ -21,14 +21,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from zohoauth.config import Settings
 from zohoauth.store import schema
 from zohoauth.store.urls import normalize_url
 
-from ..cli.conftest import ALL_VARS, Env, arun, make_env
+from ..support.aio import arun
+from ..support.cli import ALL_VARS, Env, make_env
+from ..support.databases import table_dump
 
 pytest.importorskip("zohocrmsdk", reason="the official SDK (dev dependency zohocrmsdk8-0)")
 
@@ -143,19 +145,6 @@ def move_stored_expiry(url: str, seconds: int) -> None:
     arun(go)
 
 
-def raw_dump(url: str) -> str:
-    async def go() -> str:
-        engine = create_async_engine(normalize_url(url))
-        try:
-            async with engine.connect() as conn:
-                rows = (await conn.execute(text("SELECT * FROM zohoauth_credentials"))).all()
-                return "\n".join(str(v) for row in rows for v in row)
-        finally:
-            await engine.dispose()
-
-    return arun(go)
-
-
 def test_official_sdk_on_the_zohoauth_store(emulator: Any, sdk_env: Env, tmp_path: Path) -> None:
     grant = self_client(sdk_env, "ava@zylker.com")
     endpoints = httpx.get(emulator.url + "/_emulator/endpoints").json()
@@ -201,7 +190,7 @@ def test_official_sdk_on_the_zohoauth_store(emulator: Any, sdk_env: Env, tmp_pat
     listed = sdk_env.cli("tokens", "list", "--json")
     [row] = json.loads(listed.stdout)
     assert (row["connection_id"], row["email"], row["dc"]) == (token_id, "ava@zylker.com", "us")
-    dump = raw_dump(sdk_env.url)
+    dump = arun(lambda: table_dump(sdk_env.url))
     state = emulator.state
     for token in [*state.access_tokens, *state.refresh_tokens, sdk_env.client.client_secret]:
         assert token not in dump
@@ -251,7 +240,7 @@ def test_save_then_find_every_way(store: ZohoAuthTokenStore, sdk_env: Env) -> No
     assert store.find_token(OAuthToken(user_signature=UserSignature("nobody@x.io"))) is None
     grant = OAuthToken(sdk_env.client.client_id, "x", grant_token="1000.spent.code")
     assert store.find_token(grant) is None  # grant codes are never kept
-    assert sdk_env.client.client_secret not in raw_dump(sdk_env.url)
+    assert sdk_env.client.client_secret not in arun(lambda: table_dump(sdk_env.url))
 
 
 def test_saving_again_updates_in_place(store: ZohoAuthTokenStore, sdk_env: Env) -> None:

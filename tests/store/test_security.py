@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 from zohoauth.crypto import KeyRing
 from zohoauth.errors import DecryptionError
@@ -17,18 +17,9 @@ from zohoauth.store.rotate import rotate_keys
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.store.urls import normalize_url, sqlite_path
 
+from ..support.databases import table_dump
 from ..support.store import key, login, new_tokens
 from ..support.tokens import ZOHO_TOKEN_RE
-
-
-async def _dump(store: SQLTokenStore) -> bytes:
-    """Every column of every row of both tables, as the database returns them."""
-    out = []
-    async with store.engine.connect() as conn:
-        for table in ("zohoauth_credentials", "zohoauth_connections"):
-            rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
-            out.append(repr(rows))
-    return "\n".join(out).encode()
 
 
 async def test_no_token_reaches_the_database(store_url: str, store: SQLTokenStore) -> None:
@@ -45,7 +36,7 @@ async def test_no_token_reaches_the_database(store_url: str, store: SQLTokenStor
     written.append(refreshed.access_token or "")
     assert await store.save_refreshed(k, "w", cred.version, refreshed)
 
-    dumps = [await _dump(store)]
+    dumps = [(await table_dump(store_url)).encode()]
     path = sqlite_path(normalize_url(store_url))
     if path is not None:  # the file itself, and the WAL where recent writes still live
         await store.close()

@@ -20,15 +20,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from tests.support.zoho import register_client
 from zohoauth.crypto import KeyRing
 from zohoauth.emulator import BackgroundEmulator
-from zohoauth.store.urls import normalize_url
 
+from ..support.databases import pg_connect
 from ..support.web import Browser, free_port
 
 pytestmark = pytest.mark.postgres
@@ -121,14 +120,7 @@ def served(emulator: BackgroundEmulator, pg_db_url: str, tmp_path: Path) -> Iter
 
 async def _expire_stored_tokens(db_url: str, client_id: str) -> int:
     """What a token an hour old looks like to the app: its stored expiry has passed."""
-    url = normalize_url(db_url)
-    conn = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-    )
+    conn = await pg_connect(db_url)
     try:
         status = await conn.execute(
             "UPDATE zohoauth_credentials SET expires_at = $1 WHERE client_id = $2",

@@ -10,13 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from zohoauth.errors import InvalidModuleError
 from zohoauth.logs import configure_logging
 
-from .support.zoho import consent, make_auth, register_client
+from .support.zoho import advance_clock, consent, make_auth, register_client
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ async def test_flow_logs_no_secret(
         assert created["status"] == "success"
         # Expire the token at both ends: the next call refreshes.
         clock_offset[0] = 3601
-        httpx.post(emulator.url + "/_emulator/clock", json={"advance_seconds": 3601})
+        advance_clock(emulator.url, 3601)
         found = [r async for r in crm.search("Leads", word="Secretless")]
         assert found
         harvest()

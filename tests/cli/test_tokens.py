@@ -14,14 +14,9 @@ import pytest
 from zohoauth.crypto import KeyRing
 
 from ..support.cli import Env, listed, secrets_of, stored_tokens, unreachable_db
+from ..support.zoho import emulator_stats, refresh_requests
 
 AVA, CLARA, DEV = "ava@zylker.com", "clara@brightwave.eu", "dev@sunrise.in"
-
-
-def refreshes(env: Env) -> int:
-    stats = httpx.get(env.emulator_url + "/_emulator/stats").json()
-    count: int = stats["token_requests"]["refresh_token"]
-    return count
 
 
 @pytest.fixture
@@ -126,20 +121,20 @@ def test_missing_key_and_unreachable_database(env: Env) -> None:
 
 
 def test_refresh_all_sends_nothing_while_tokens_are_fresh(env: Env, users: dict[str, str]) -> None:
-    before = refreshes(env)
+    before = refresh_requests(env.emulator_url)
     result = env.cli("tokens", "refresh", "--all")
     assert result.exit_code == 0, result.output
     assert "3 fresh" in result.stdout  # three credentials (ava's two orgs share one)
-    assert refreshes(env) == before
+    assert refresh_requests(env.emulator_url) == before
 
 
 def test_refresh_all_force_refreshes_each_credential_once(env: Env, users: dict[str, str]) -> None:
     old = stored_tokens(env)
-    before = refreshes(env)
+    before = refresh_requests(env.emulator_url)
     result = env.cli("tokens", "refresh", "--all", "--force")
     assert result.exit_code == 0, result.output
     assert "3 refreshed" in result.stdout
-    assert refreshes(env) == before + 3
+    assert refresh_requests(env.emulator_url) == before + 3
     rows = listed(env)
     assert all(r["refreshed_at"] for r in rows)
     new = stored_tokens(env)
@@ -148,11 +143,11 @@ def test_refresh_all_force_refreshes_each_credential_once(env: Env, users: dict[
 
 
 def test_refresh_one_by_email(env: Env, users: dict[str, str]) -> None:
-    before = refreshes(env)
+    before = refresh_requests(env.emulator_url)
     result = env.cli("tokens", "refresh", CLARA, "--force")
     assert result.exit_code == 0, result.output
     assert "refreshed clara@brightwave.eu (eu)" in result.stdout
-    assert refreshes(env) == before + 1
+    assert refresh_requests(env.emulator_url) == before + 1
 
 
 def test_refresh_reports_a_revoked_user_and_keeps_going(env: Env, users: dict[str, str]) -> None:
@@ -191,12 +186,12 @@ def test_refresh_needs_a_key_or_all(env: Env) -> None:
 
 def test_revoke_ends_the_grant_at_zoho_then_forgets_it(env: Env, users: dict[str, str]) -> None:
     refresh_token = stored_tokens(env)[CLARA][0]
-    stats = httpx.get(env.emulator_url + "/_emulator/stats").json()["token_requests"]["revoke"]
+    stats = emulator_stats(env.emulator_url)["token_requests"]["revoke"]
     result = env.cli("tokens", "revoke", CLARA, "--yes")
     assert result.exit_code == 0, result.output
     assert "revoked at Zoho and deleted" in result.stdout
     assert [r["email"] for r in listed(env)] == [AVA, AVA, DEV]
-    after = httpx.get(env.emulator_url + "/_emulator/stats").json()["token_requests"]["revoke"]
+    after = emulator_stats(env.emulator_url)["token_requests"]["revoke"]
     assert after == stats + 1
     dead = httpx.post(
         env.emulator_url + "/eu/accounts/oauth/v2/token",

@@ -31,6 +31,7 @@ from zohoauth.store.urls import normalize_url
 from ..support.aio import arun
 from ..support.cli import ALL_VARS, Env, make_env
 from ..support.databases import table_dump
+from ..support.zoho import advance_clock, emulator_stats
 
 pytest.importorskip("zohocrmsdk", reason="the official SDK (dev dependency zohocrmsdk8-0)")
 
@@ -173,8 +174,8 @@ def test_official_sdk_on_the_zohoauth_store(emulator: Any, sdk_env: Env, tmp_pat
         assert first.get("first") == [200, 3], child.stderr.read() if child.stderr else ""
         [(token_id, user_name)] = first["tokens"]
         assert token_id.startswith("conn_") and user_name == "ava@zylker.com:80000001"
-        before = httpx.get(emulator.url + "/_emulator/stats").json()["token_requests"]
-        httpx.post(emulator.url + "/_emulator/clock", json={"advance_seconds": ADVANCE})
+        before = emulator_stats(emulator.url)["token_requests"]
+        advance_clock(emulator.url, ADVANCE)
         move_stored_expiry(sdk_env.url, ADVANCE)
         child.stdin.write("go\n")
         child.stdin.flush()
@@ -183,7 +184,7 @@ def test_official_sdk_on_the_zohoauth_store(emulator: Any, sdk_env: Env, tmp_pat
         out, err = child.communicate(timeout=120)
     assert child.returncode == 0, err[-3000:]
     assert second == {"threads": [[200, 3]] * 6, "tokens": 1}
-    after = httpx.get(emulator.url + "/_emulator/stats").json()["token_requests"]
+    after = emulator_stats(emulator.url)["token_requests"]
     assert after["refresh_token"] - before["refresh_token"] == 1  # six threads, one refresh
     assert after["authorization_code"] == before["authorization_code"] == 1
 

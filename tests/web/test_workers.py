@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.zoho import register_client
+from tests.support.zoho import advance_clock, refresh_requests, register_client
 from zohoauth.crypto import KeyRing
 from zohoauth.emulator import BackgroundEmulator
 
@@ -140,11 +140,6 @@ async def _storm(url: str, cookies: httpx.Cookies, n: int) -> list[httpx.Respons
         )
 
 
-def _refreshes(admin: httpx.Client) -> int:
-    count: int = admin.get("/_emulator/stats").json()["token_requests"]["refresh_token"]
-    return count
-
-
 def _workers_of(served: Served, responses: list[httpx.Response]) -> set[object]:
     """The pids that served `responses` (their X-Request-ID, found in the JSON access log)."""
     ids = {r.headers["x-request-id"] for r in responses}
@@ -167,19 +162,20 @@ def test_two_workers_share_sessions_and_refresh_an_expired_token_exactly_once(
     browser = Browser(served.url)
     try:
         assert browser.login("ava@zylker.com")["me"]["email"] == "ava@zylker.com"
-        assert _refreshes(admin) == 0
+        assert refresh_requests(admin.base_url) == 0
         # Which worker accepts a new connection is the kernel's choice; a storm that happened to
         # land on one worker proves nothing about two, so it is repeated (each time with a
         # freshly expired token, each time exactly one refresh) until one lands on both.
         for storm in range(1, 4):
             # The token expires: at Zoho (virtual clock) and in the app's view (stored expiry).
-            admin.post("/_emulator/clock", json={"advance_seconds": 3700}).raise_for_status()
+            advance_clock(admin.base_url, 3700)
             assert asyncio.run(_expire_stored_tokens(pg_db_url, served.client_id)) == 1
 
             responses = asyncio.run(_storm(served.url, browser.cookies, 100))
             assert [r.status_code for r in responses] == [200] * 100, responses[0].text
             assert all(len(r.json()["data"]) == 5 for r in responses)
-            assert _refreshes(admin) == storm  # exactly one more refresh for this storm
+            # exactly one more refresh for this storm
+            assert refresh_requests(admin.base_url) == storm
             if len(_workers_of(served, responses)) == 2:
                 break
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from zohoauth.store.sql import SQLTokenStore
 
 from .support.aio import arun
 from .support.databases import empty_tables, scratch_database
+from .support.logs import json_logs
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +32,13 @@ def emulator(emulator_server: BackgroundEmulator) -> BackgroundEmulator:
     """The session's emulator, reset to its seed before the test."""
     httpx.post(emulator_server.url + "/_emulator/reset").raise_for_status()
     return emulator_server
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the test logs through any logger, as zohoauth's JSON lines at DEBUG."""
+    with json_logs() as buf:
+        yield buf
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from zohoauth.config import Settings
 from zohoauth.errors import ConfigError
 
 from ..support.cli import Env, secrets_of
+from ..support.logs import reset_logging
 from ..support.tokens import zoho_token
 
 
@@ -118,9 +119,7 @@ def test_tokens_logged_on_purpose_through_every_logger_are_masked(
         worker.start()
         worker.join()
     finally:
-        root = logging.getLogger()
-        root.handlers = [h for h in root.handlers if h.get_name() != "zohoauth"]
-        root.setLevel(logging.WARNING)
+        reset_logging()
     err = capsys.readouterr().err
     lines = [json.loads(line) for line in err.splitlines()]
     assert len(lines) == 4

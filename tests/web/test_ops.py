@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from zohoauth.emulator import BackgroundEmulator
-from zohoauth.logs import configure_logging
 
 from ..support.web import Browser, LiveApp
 from ..support.zoho import advance_clock, refresh_requests
@@ -124,16 +122,6 @@ def test_an_unexpected_error_is_a_json_500_without_a_trace(
     assert resp.status_code == 500
     assert resp.json()["error"] == "internal"
     assert "internals" not in resp.text and "Traceback" not in resp.text
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    buf = io.StringIO()
-    configure_logging("json", "DEBUG", stream=buf)
-    yield buf
-    root = logging.getLogger()
-    root.handlers = [h for h in root.handlers if h.get_name() != "zohoauth"]
-    root.setLevel(logging.WARNING)
 
 
 def test_no_token_code_or_secret_in_logs_pages_or_answers(

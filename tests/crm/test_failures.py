@@ -24,11 +24,6 @@ from zohoauth.errors import (
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def ava(admin: httpx.Client) -> Login:
-    return login(admin, "ava@zylker.com")
-
-
 def assert_no_secret(exc: BaseException, *secrets: str) -> None:
     for text in (str(exc), repr(exc), str(getattr(exc, "details", ""))):
         for secret in secrets:

@@ -14,7 +14,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from zohoauth.crypto import KeyRing
 from zohoauth.emulator import BackgroundEmulator
 
 from ..support.databases import pg_connect
-from ..support.web import Browser, free_port
+from ..support.web import Browser, free_port, zohoauth_command
 
 pytestmark = pytest.mark.postgres
 
@@ -86,11 +85,6 @@ class Served:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
-
-
-def zohoauth_command() -> list[str]:
-    script = Path(sys.executable).with_name("zohoauth")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "zohoauth.cli"]
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ class TokenRejectedError(LoginError):
     """CRM answered 401 to the access token (expired, revoked or evicted): refresh, then retry.
 
     A LoginError like every identity failure, so login code needs no new case; importers of
-    stored tokens (`sdk_import`) catch it to refresh once and try again.
+    stored tokens (`sdk._importer`) catch it to refresh once and try again.
     """
 
 

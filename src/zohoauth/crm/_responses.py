@@ -1,6 +1,6 @@
 """Pure decisions for the CRM client's failure paths: error mapping, redaction, back-off.
 
-Kept out of `crm.py` so the hot path stays short and these can be tested exhaustively without
+Kept out of `client.py` so the hot path stays short and these can be tested exhaustively without
 HTTP. Nothing here does I/O.
 
 Zoho answers request-level failures with an envelope `{"code","details","message","status"}`

@@ -11,7 +11,7 @@ request may meet on the way, and what happens:
   of times, then RateLimitedError (docs/zoho-reference.md §6.6).
 - timeouts and network errors: ZohoUnavailableError; nothing is retried blindly, because a
   POST that timed out may have been applied.
-- any other error envelope: the typed error from `crm_errors.error_from_response`.
+- any other error envelope: the typed error from `_responses.error_from_response`.
 
 The hot path is one cached token lookup, one f-string URL, cached headers, one request on a
 kept-alive connection and one JSON parse; nothing is logged on success.

@@ -4,7 +4,7 @@ The methods map one-to-one onto Zoho's endpoints (docs/zoho-reference.md §6) an
 own dicts, so anyone who knows Zoho's API knows ours. What this module adds is what every
 caller would otherwise get wrong: automatic pagination across the 2,000-record `page` limit,
 batches of 100 for writes, per-record results for partial failures, and checked module names
-and ids. How requests are sent (tokens, retries, errors) lives in `crm_transport.py`.
+and ids. How requests are sent (tokens, retries, errors) lives in `_transport.py`.
 
     async with CRMClient(manager, connection_id, registry=registry) as crm:
         async for lead in crm.iter_records("Leads", ["Last_Name", "Email"]):

@@ -117,13 +117,14 @@ def test_every_cited_section_exists(files: dict[str, str]) -> None:
 
 def test_the_checks_catch_what_they_are_for() -> None:
     """The patterns themselves: each old form is caught, ordinary code is not."""
+    o = "["  # split off, so that this file passes its own check
     caught = [
         "see ../" + "shared/x",
-        "# hosts [D A9, S C8]",
-        "errors are bodies [O]",
-        "limits [3P]",
-        "search [D v8 search-records]",
-        "batch size [§6.3]",
+        "# hosts " + o + "D A9, S C8]",
+        "errors are bodies " + o + "O]",
+        "limits " + o + "3P]",
+        "search " + o + "D v8 search-records]",
+        "batch size " + o + "§6.3]",
         "as " + "DESIGN" + ".md lists it",
         "(" + "official-sdk" + ".md)",
     ]

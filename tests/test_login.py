@@ -22,8 +22,16 @@ from zohoauth.errors import (
     StateMismatchError,
 )
 
+from .support.tokens import zoho_token
 from .support.trap import TrapServer
-from .support.zoho import consent, login, make_auth, register_client, self_client_code
+from .support.zoho import (
+    consent,
+    emulator_stats,
+    login,
+    make_auth,
+    register_client,
+    self_client_code,
+)
 
 DCS = ("us", "eu", "in", "au", "jp", "cn", "ca", "sa")
 
@@ -131,7 +139,7 @@ async def test_forged_callbacks_never_reach_a_foreign_host(
     emulator: Any, auth: ZohoAuth, case: str, error: type[Exception]
 ) -> None:
     with TrapServer() as trap:
-        before = httpx.get(emulator.url + "/_emulator/stats").json()["token_requests"]
+        before = emulator_stats(emulator.url)["token_requests"]
         overrides = {
             "foreign_accounts_server": {"accounts-server": trap.url},
             "disagreeing_location": {"location": "us"},  # code and accounts server are eu's
@@ -143,7 +151,7 @@ async def test_forged_callbacks_never_reach_a_foreign_host(
         with pytest.raises(error) as info:
             await auth.complete_login(pending, params)
         assert trap.requests == []
-        after = httpx.get(emulator.url + "/_emulator/stats").json()["token_requests"]
+        after = emulator_stats(emulator.url)["token_requests"]
         assert after["authorization_code"] == before["authorization_code"]  # nothing exchanged
         assert params["code"] not in str(info.value)
 
@@ -164,8 +172,8 @@ async def test_foreign_api_domain_in_token_response_is_rejected(
     with TrapServer() as api_trap:
         body = json.dumps(
             {
-                "access_token": "1000." + "a" * 32 + "." + "b" * 32,
-                "refresh_token": "1000." + "c" * 32 + "." + "d" * 32,
+                "access_token": zoho_token(),
+                "refresh_token": zoho_token(),
                 "expires_in": 3600,
                 "api_domain": api_trap.url,
             }

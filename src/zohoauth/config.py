@@ -34,7 +34,7 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
-    """Everything zohoauth reads from its environment (DESIGN.md "Configuration")."""
+    """Everything zohoauth reads from its environment (README, "Configuration")."""
 
     model_config = SettingsConfigDict(
         env_prefix=PREFIX, env_file=".env", extra="ignore", validate_default=True

@@ -21,7 +21,6 @@ class Status(StrEnum):
 
     ACTIVE = "active"
     REAUTH_REQUIRED = "reauth_required"  # the grant is gone: the user must log in again
-    REVOKED = "revoked"  # we revoked it at Zoho (logout with revoke)
     # A revocation was asked for but Zoho did not confirm it: the grant may still be live, so
     # the record stays (to revoke again, or for the user to remove the app at Zoho) and no
     # token is served from it. Logging in again makes it active.

@@ -1,6 +1,6 @@
 """The data-center registry: Zoho's eight DCs, and the allow-list every request is checked against.
 
-Zoho runs one accounts server and a few API hosts per DC (reference/zoho-api.md §5). A login
+Zoho runs one accounts server and a few API hosts per DC (docs/zoho-reference.md §5). A login
 callback names its DC in `location` and `accounts-server`, unauthenticated; the token response
 names `api_domain`. RFC 9700 §4.4 (mix-up) requires checking all three against a fixed list, so
 this table is the only place hosts come from. It can be replaced as a whole (an emulator's
@@ -40,7 +40,7 @@ def _dc(code: str, name: str, accounts: str, tld: str) -> DataCenter:
     return DataCenter(code, name, accounts, hosts)
 
 
-#: Zoho's real data centers [D A9, S C8].
+#: Zoho's real data centers (docs/zoho-reference.md §5).
 ZOHO_DATA_CENTERS: Mapping[str, DataCenter] = {
     dc.code: dc
     for dc in (
@@ -55,7 +55,7 @@ ZOHO_DATA_CENTERS: Mapping[str, DataCenter] = {
     )
 }
 
-#: The DC whose accounts server starts every login, as at Zoho [D A9, A10].
+#: The DC whose accounts server starts every login, as at Zoho (docs/zoho-reference.md §5).
 LOGIN_DC = "us"
 
 

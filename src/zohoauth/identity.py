@@ -1,7 +1,8 @@
 """Who logged in: the current user and their org, asked of CRM right after the code exchange.
 
-The official SDK does the same two calls [S C8 utility.py] but keys users by `email:zgid`; we
-key credentials by the immutable `zuid` and keep email and org name as attributes.
+The official SDK does the same two calls (docs/zoho-reference.md §6.1, §10) but keys users by
+`email:zgid`; we key credentials by the immutable `zuid` and keep email and org name as
+attributes.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ async def fetch_org(
 async def current_user(
     http: httpx.AsyncClient, api_domain: str, token: str
 ) -> tuple[str, str, str]:
-    """(zuid, email, full name) of the token's user: `GET users?type=CurrentUser` [D C5]."""
+    """(zuid, email, full name) of the token's user: `GET users?type=CurrentUser`
+    (docs/zoho-reference.md §6.1)."""
     body = await _get(http, f"{api_domain}/crm/v8/users?type=CurrentUser", token)
     users = body.get("users")
     if not isinstance(users, list) or not users or not isinstance(users[0], dict):
@@ -90,7 +92,7 @@ async def current_user(
 
 
 async def identify(http: httpx.AsyncClient, api_domain: str, token: str) -> Identity:
-    """`GET users?type=CurrentUser` and `GET org` [D C5, C6]."""
+    """`GET users?type=CurrentUser` and `GET org` (docs/zoho-reference.md §6.1, §6.2)."""
     zuid, email, full_name = await current_user(http, api_domain, token)
     org = await fetch_org(http, api_domain, token)
     return Identity(zuid=zuid, email=email, full_name=full_name, org=org)

@@ -10,11 +10,11 @@ The path of `access_token()`:
    Processes that lose the lease race *wait and re-read*; they never refresh on their own. A
    crashed holder's lease expires and the next waiter takes over.
 
-Failures (reference §2c, §4): `invalid_code` → the credential is marked `reauth_required` once,
-an event is emitted and no further request goes to Zoho for it; "Access Denied" → no refresh
-until Zoho's window ends, and a still-valid token keeps being served; network errors and 5xx →
-bounded retries with jitter (`retry.ON_UNAVAILABLE`), then ZohoUnavailableError (a still-valid
-token is served instead).
+Failures (docs/zoho-reference.md §2c, §4): `invalid_code` → the credential is marked
+`reauth_required` once, an event is emitted and no further request goes to Zoho for it;
+"Access Denied" → no refresh until Zoho's window ends, and a still-valid token keeps being
+served; network errors and 5xx → bounded retries with jitter (`retry.ON_UNAVAILABLE`), then
+ZohoUnavailableError (a still-valid token is served instead).
 """
 
 from __future__ import annotations
@@ -57,14 +57,13 @@ _FROM_STORE = TOKEN_CACHE.labels("store")
 
 @dataclass(frozen=True, slots=True)
 class ManagerConfig:
-    skew: float = 300.0  # refresh this many seconds before expiry (DESIGN: 5 minutes)
+    skew: float = 300.0  # refresh this many seconds before expiry (5 minutes)
     lease_ttl: float = 60.0  # must exceed a refresh with all its retries
     lease_wait: float = 75.0  # how long a waiter waits for another worker's refresh
     poll_interval: float = 0.05  # first re-read interval while waiting (doubles up to 0.5 s)
     max_attempts: int = ON_UNAVAILABLE.attempts  # network errors / 5xx: tries per refresh
     retry_base: float = ON_UNAVAILABLE.base  # seconds: the first retry waits base/2..base
     # (equal jitter), each later one up to twice as long (retry.py)
-    throttle_window: float = 600.0  # Zoho's refresh window [D C1]
     connection_cache_size: int = 100_000
     use_record_interval: float = 60.0  # write a connection's "last used" at most this often
 

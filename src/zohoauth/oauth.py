@@ -33,7 +33,7 @@ from .errors import (
     ZohoUnavailableError,
 )
 
-#: Scopes every login adds: identity lookup needs them [D C5, C6].
+#: Scopes every login adds: identity lookup needs them (docs/zoho-reference.md §6.1, §6.2).
 IDENTITY_SCOPES = ("ZohoCRM.users.READ", "ZohoCRM.org.READ")
 #: How long a pending login (its `state`) stays valid.
 STATE_MAX_AGE = 600.0
@@ -47,8 +47,10 @@ class OAuthClient:
     client_secret: str = field(repr=False)
     redirect_uri: str
     scopes: tuple[str, ...] = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.modules.READ")
-    prompt_consent: bool = True  # Zoho returns a refresh token only on (re)consent [D A1]
-    use_pkce: bool = True  # optional: Zoho documents PKCE only for mobile clients [D A2]
+    # Zoho returns a refresh token only on (re)consent (docs/zoho-reference.md §1)
+    prompt_consent: bool = True
+    # optional: Zoho documents PKCE only for mobile clients (docs/zoho-reference.md §1)
+    use_pkce: bool = True
 
     @property
     def all_scopes(self) -> tuple[str, ...]:
@@ -121,7 +123,7 @@ def start_login(registry: DataCenterRegistry, client: OAuthClient, now: float) -
     """A fresh single-use `state` (and PKCE verifier) and the URL to send the browser to.
 
     Every login starts at the US accounts server, which routes the user to their DC and
-    reports it back in `location` [D A9, A10].
+    reports it back in `location` (docs/zoho-reference.md §5).
     """
     state = secrets.token_urlsafe(32)
     params = {
@@ -184,7 +186,8 @@ def verify_callback(
 
 
 def _expires_at(body: Mapping[str, Any], now: float) -> float:
-    """Expiry from `expires_in`; the legacy shape with `expires_in_sec` gave milliseconds [S C8]."""
+    """Expiry from `expires_in`; the legacy shape with `expires_in_sec` gave milliseconds
+    (docs/zoho-reference.md §2a)."""
     if "expires_in_sec" in body:
         return now + float(body["expires_in_sec"])
     raw = body.get("expires_in")
@@ -195,13 +198,15 @@ def _expires_at(body: Mapping[str, Any], now: float) -> float:
 def parse_token_response(
     registry: DataCenterRegistry, dc: DataCenter, body: Any, now: float
 ) -> TokenGrant:
-    """Check and parse a token endpoint answer (errors are HTTP 200 bodies at Zoho [O])."""
+    """Check and parse a token endpoint answer (errors are HTTP 200 bodies at Zoho:
+    docs/zoho-reference.md §2c)."""
     if not isinstance(body, Mapping):
         raise ZohoUnavailableError(
             "Zoho's token endpoint answered with something not JSON — try again later"
         )
     error = body.get("error")
     if error == "Access Denied":
+        # no refresh for the rest of Zoho's 10-minute window (docs/zoho-reference.md §4)
         raise ThrottledError(
             "Zoho is throttling token requests for this user; try again later", now + 600.0
         )
@@ -321,7 +326,7 @@ class RevokeAnswer(StrEnum):
 
 def parse_revoke_response(status: int, body: Any) -> RevokeAnswer:
     """Zoho's answer to a revocation (pure). Success is HTTP 200 `{"status":"success"}`; an
-    invalid token is HTTP 400 with an undocumented body [reference §3, D A7], so a 400 counts
+    invalid token is HTTP 400 with an undocumented body (docs/zoho-reference.md §3), so a 400 counts
     as "invalid" unless its body names another error (a malformed request, a client problem):
     only then might the grant still be live. 5xx is the caller's ZohoUnavailableError."""
     error = body.get("error") if isinstance(body, Mapping) else None
@@ -333,7 +338,7 @@ def parse_revoke_response(status: int, body: Any) -> RevokeAnswer:
 
 
 async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> RevokeAnswer:
-    """Revoke a refresh token at Zoho (its access tokens die with it) [D A7].
+    """Revoke a refresh token at Zoho (its access tokens die with it) (docs/zoho-reference.md §3).
 
     ZohoUnavailableError when Zoho cannot be reached or answers 5xx: nothing is known then.
     """

@@ -7,14 +7,14 @@ One formula, two sets of numbers:
   manager's refresh and the SDK importer's refresh and identity calls. A failed refresh
   still serves a valid token if there is one, and a waiter on the lease should not wait long.
 - `ON_RATE_LIMIT` — HTTP 429: 4 tries. The CRM client, and only for 429: Zoho's concurrency
-  limit clears in moments [reference/zoho-api.md §6.6], while a CRM call that timed out or met
+  limit clears in moments (docs/zoho-reference.md §6.6), while a CRM call that timed out or met
   a 5xx may have been applied (a POST), so it is not retried blindly.
 
 The wait before retry n (0-based) is "equal jitter" (AWS Architecture Blog, "Exponential
 Backoff and Jitter"): half of min(cap, base·2ⁿ) fixed and half random, so concurrent clients
 spread out and none retries at once. A Retry-After is honoured when it fits under the cap; a
-longer one (the rolling 24-hour credit limit [§6.6]) means waiting is pointless for a caller,
-so it gives up at once. Everything here is pure except `retrying`, which sleeps.
+longer one (the rolling 24-hour credit limit, docs/zoho-reference.md §6.6) means waiting is
+pointless for a caller, so it gives up at once. Everything here is pure except `retrying`, which sleeps.
 """
 
 from __future__ import annotations

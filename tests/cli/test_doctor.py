@@ -11,7 +11,7 @@ import pytest
 from zohoauth.crypto import KeyRing
 from zohoauth.ops.checks import check_redirect_uri
 
-from .conftest import Env, unreachable_db
+from ..support.cli import Env, unreachable_db
 
 
 def lines(output: str) -> dict[str, str]:

@@ -37,9 +37,9 @@ import pytest
 
 from zohoauth.oauth import OAuthClient
 
+from ..support.cli import ALL_VARS, Env, make_env
 from ..support.sdk import read_rows, run_sdk, write_rows
-from ..support.zoho import register_client
-from .conftest import ALL_VARS, Env, make_env
+from ..support.zoho import refresh_requests, register_client
 
 pytest.importorskip("zohocrmsdk", reason="the official SDK (dev dependency zohocrmsdk8-0)")
 
@@ -194,9 +194,7 @@ def test_ten_thousand_rows(
     env.vars["ZOHOAUTH_CLIENT_ID"] = bulk_file.client.client_id
     env.vars["ZOHOAUTH_CLIENT_SECRET"] = bulk_file.client.client_secret
     report = tmp_path / "report.csv"
-    refreshes_before = httpx.get(bulk_emulator + "/_emulator/stats").json()["token_requests"][
-        "refresh_token"
-    ]
+    refreshes_before = refresh_requests(bulk_emulator)
 
     started = time.monotonic()
     first = run_cli(
@@ -221,7 +219,7 @@ def test_ten_thousand_rows(
     assert rows_saying("rejected the refresh token") == 2000
     refreshed = sum(1 for r in reported if "refreshed once" in r[3])
     assert refreshed == 1000
-    after = httpx.get(bulk_emulator + "/_emulator/stats").json()["token_requests"]["refresh_token"]
+    after = refresh_requests(bulk_emulator)
     assert after - refreshes_before == 1000 + 2000  # one per expired row, never more
     problems = [line for line in first.stdout.splitlines() if line.startswith("line ")]
     assert len(problems) == 10_000 - got["imported"]  # each one printed with its reason

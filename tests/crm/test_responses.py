@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.tokens import zoho_token
 from zohoauth.crm._params import (
     MAX_PAGED_RECORDS,
     check_fields,
@@ -30,7 +31,7 @@ from zohoauth.errors import (
     ZohoUnavailableError,
 )
 
-TOKEN = "1000." + "a" * 32 + "." + "b" * 32
+TOKEN = zoho_token()
 
 
 def envelope(code: str, message: str = "m", **details: Any) -> dict[str, Any]:

@@ -6,21 +6,15 @@ import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 
-from tests.support.crm import EmulatorTokens, Login, login
+from tests.support.crm import EmulatorTokens, Login
 from zohoauth import criteria as c
 from zohoauth.crm.sync import SyncCRMClient
 from zohoauth.errors import RecordNotFoundError
 from zohoauth.manager import AccessToken
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def ava(admin: httpx.Client) -> Login:
-    return login(admin, "ava@zylker.com")
 
 
 def test_plain_script_use(ava: Login) -> None:

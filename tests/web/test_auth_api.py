@@ -10,6 +10,7 @@ import httpx
 from zohoauth.web.session import LOGIN_COOKIE, SESSION_COOKIE
 
 from ..support.web import Browser, LiveApp
+from ..support.zoho import emulator_stats
 
 
 def _set_cookie(resp: httpx.Response, name: str) -> str:
@@ -175,7 +176,7 @@ def test_logout_ends_the_session_and_forgets_the_tokens(
     assert stolen is not None
     thief.cookies.set(SESSION_COOKIE, stolen)
     assert thief.get("/api/records/Leads").json()["error"] == "not_logged_in"
-    assert admin.get("/_emulator/stats").json()["token_requests"]["revoke"] == 0
+    assert emulator_stats(admin.base_url)["token_requests"]["revoke"] == 0
 
 
 def test_logout_with_revoke_revokes_at_zoho_and_switches_to_the_next_account(
@@ -189,7 +190,7 @@ def test_logout_with_revoke_revokes_at_zoho_and_switches_to_the_next_account(
     assert resp.json()["revoked"] is True
     assert resp.json()["message"] == "logged out; access was revoked at Zoho"
     assert resp.json()["active"]["email"] == "clara@brightwave.eu"
-    assert admin.get("/_emulator/stats").json()["token_requests"]["revoke"] == 1
+    assert emulator_stats(admin.base_url)["token_requests"]["revoke"] == 1
     assert b.get("/api/me").json()["email"] == "clara@brightwave.eu"
     assert b.post("/api/auth/logout").status_code == 200  # no body: revoke defaults to false
     assert b.get("/api/me").status_code == 401

@@ -66,7 +66,6 @@ def _row_json(row: Any) -> dict[str, Any]:
 _STATUS_STYLE = {
     "active": "green",
     "reauth_required": "red",
-    "revoked": "red",
     "revoke_pending": "red",
 }
 
@@ -77,7 +76,7 @@ def tokens_list(
     email: Annotated[str | None, typer.Option(help="Only this user's connections.")] = None,
     status: Annotated[
         str | None,
-        typer.Option(help="Only this status: active, reauth_required, revoke_pending, revoked."),
+        typer.Option(help="Only this status: active, reauth_required, revoke_pending."),
     ] = None,
 ) -> None:
     """Every stored connection: email, org, DC, status, expiry, last refresh, last use."""

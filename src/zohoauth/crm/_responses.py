@@ -1,10 +1,10 @@
 """Pure decisions for the CRM client's failure paths: error mapping and redaction.
 
-Kept out of `crm.py` so the hot path stays short and these can be tested exhaustively without
+Kept out of `client.py` so the hot path stays short and these can be tested exhaustively without
 HTTP. Nothing here does I/O.
 
 Zoho answers request-level failures with an envelope `{"code","details","message","status"}`
-[reference/zoho-api.md §6, §6.5]; `error_from_response` turns it into the matching class of the
+(docs/zoho-reference.md §6, §6.5); `error_from_response` turns it into the matching class of the
 error tree, keeping Zoho's `code`, the HTTP status and `details` on the exception.
 """
 
@@ -27,7 +27,7 @@ from ..errors import (
     ZohoUnavailableError,
 )
 
-#: Codes that mean "the data or parameters you sent are wrong" [§6.5].
+#: Codes that mean "the data or parameters you sent are wrong" (docs/zoho-reference.md §6.5).
 INVALID_DATA_CODES: Final = frozenset(
     {
         "INVALID_DATA",
@@ -41,8 +41,8 @@ INVALID_DATA_CODES: Final = frozenset(
     }
 )
 
-# Zoho tokens, codes and secrets look like 1000.<32 hex>.<32 hex> [§1]; anything shaped like one
-# is cut from text we put into a message, whatever its source.
+# Zoho tokens, codes and secrets look like 1000.<32 hex>.<32 hex> (docs/zoho-reference.md §1);
+# anything shaped like one is cut from text we put into a message, whatever its source.
 _TOKENISH = re.compile(r"\b1000\.[0-9a-fA-F]{16,}\.[0-9a-fA-F]{16,}\b")
 _MAX_ZOHO_MESSAGE = 200
 
@@ -56,7 +56,7 @@ def redact(text: str, *secrets: str) -> str:
 
 
 def scope_hint(path: str) -> str:
-    """The scope a CRM path needs [reference/zoho-api.md §7], for ScopeMismatchError's advice."""
+    """The scope a CRM path needs (docs/zoho-reference.md §7), for ScopeMismatchError's advice."""
     if path.startswith("settings/"):
         return "ZohoCRM.settings.modules.READ (or ZohoCRM.settings.ALL)"
     if path.startswith("users"):
@@ -72,7 +72,7 @@ def _envelope(body: Any) -> tuple[str, str, dict[str, Any]]:
     if isinstance(body, Mapping):
         if "code" not in body and isinstance(body.get("data"), list) and body["data"]:
             # Some failures arrive as a one-item `data` array rather than the top-level
-            # envelope (a by-id PUT/DELETE on a missing record) [§6.3].
+            # envelope (a by-id PUT/DELETE on a missing record) (docs/zoho-reference.md §6.3).
             first = body["data"][0]
             if isinstance(first, Mapping):
                 body = first

@@ -1,13 +1,14 @@
 """The CRM client's one request path: token, host check, headers, retries, error mapping.
 
 Every request goes to `{api_domain}/crm/v8/...` with `Authorization: Zoho-oauthtoken <token>`
-and, for a connection bound to an org, `X-CRM-ORG: <zgid>` [reference/zoho-api.md §6]. What a
+and, for a connection bound to an org, `X-CRM-ORG: <zgid>` (docs/zoho-reference.md §6). What a
 request may meet on the way, and what happens:
 
 - 401 INVALID_TOKEN: ask the token provider once for a fresh token (`stale=` the rejected one),
-  retry once; a second 401 raises InvalidTokenError [§6.5; DESIGN "refresh ... once more"].
+  retry once; a second 401 raises InvalidTokenError (docs/zoho-reference.md §6.5;
+  docs/architecture.md, "Refresh exactly once").
 - 429 TOO_MANY_REQUESTS: back off as `retry.ON_RATE_LIMIT` says (Retry-After, else exponential
-  with jitter) a bounded number of times, then RateLimitedError [§6.6].
+  with jitter) a bounded number of times, then RateLimitedError (docs/zoho-reference.md §6.6).
 - timeouts and network errors: ZohoUnavailableError; nothing is retried blindly, because a
   POST that timed out may have been applied.
 - any other error envelope: the typed error from `_responses.error_from_response`.
@@ -136,7 +137,7 @@ class CRMTransport:
         """(status, parsed JSON or None) of a successful call; raises on anything else.
 
         `batch`: a write whose failures are per record in `data[]` (207, or 400 when all
-        fail): those are results to return, not errors to raise [§6.3].
+        fail): those are results to return, not errors to raise (docs/zoho-reference.md §6.3).
         """
         tok = await self.tokens.access_token(self.connection_id)
         refreshed = False
@@ -169,7 +170,7 @@ class CRMTransport:
             CRM_CALLS.labels(method, str(status)).inc()
             if status < 300:
                 if status == 204 or not content:
-                    return status, None  # 204: no records, empty body [§6.3]
+                    return status, None  # 204: no records, empty body (docs/zoho-reference.md §6.3)
                 try:
                     return status, json.loads(content)
                 except ValueError as exc:

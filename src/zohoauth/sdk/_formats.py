@@ -1,6 +1,6 @@
 """The official Zoho SDK's token stores, read (pure: text and tuples in, rows and decisions out).
 
-Formats (reference/official-sdk.md):
+Formats (docs/zoho-reference.md §10):
 
 - FileStore CSV: header `id,user_name,client_id,client_secret,refresh_token,access_token,
   grant_token,expiry_time,redirect_uri,api_domain`; older files have the first 9 columns only.

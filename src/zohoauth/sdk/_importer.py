@@ -1,6 +1,6 @@
 """Import the official SDK's tokens into zohoauth's encrypted store (`zohoauth tokens import-sdk`).
 
-Per row (decisions in `sdk_format.plan_row`, the I/O here):
+Per row (decisions in `_formats.plan_row`, the I/O here):
 
 1. a row whose refresh token and org are already stored is `unchanged` — no request to Zoho,
    so a second run costs nothing and changes nothing;

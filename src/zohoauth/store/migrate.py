@@ -48,12 +48,6 @@ def alembic_config(url: URL | None = None) -> Config:
     return cfg
 
 
-def head_revision() -> str:
-    """The revision this version of zohoauth needs (a constant; a test holds it equal to the
-    head of the packaged Alembic scripts)."""
-    return HEAD_REVISION
-
-
 def script_head() -> str | None:
     """The head revision according to the packaged Alembic scripts."""
     from alembic.script import ScriptDirectory
@@ -84,7 +78,7 @@ async def current_revision_on(conn: AsyncConnection) -> str | None:
 
 def schema_problem(current: str | None) -> str | None:
     """Why a database at `current` can't be used by this code, or None if it can (pure)."""
-    head = head_revision()
+    head = HEAD_REVISION
     if current == head:
         return None
     if current is None:
@@ -207,7 +201,6 @@ def upgrade_sql(url: str | URL, revision: str = "head") -> str:
 __all__ = [
     "current_revision",
     "downgrade_async",
-    "head_revision",
     "migrate_with",
     "schema_problem",
     "upgrade",

@@ -2,7 +2,8 @@
 
 How to rotate: put the new key first in `ZOHOAUTH_ENCRYPTION_KEYS` and keep the old ones after
 it, restart the apps (new writes use the new key; old rows stay readable), then run
-`zohoauth keys rotate`. When `count_by_key_id` shows only the new key id, drop the old keys.
+`zohoauth keys rotate`. When `zohoauth keys status` shows only the new key id, drop the old
+keys.
 
 Each batch is its own short transaction and each row update is conditional on the version and
 key id it read, so rotation can run next to live apps, be interrupted at any point, and be
@@ -65,9 +66,4 @@ async def _maybe_await(value: object) -> None:
         await value
 
 
-async def count_by_key_id(store: SQLTokenStore) -> dict[str, int]:
-    """Credentials per encryption key id (what `zohoauth keys rotate` reports)."""
-    return await store.count_by_key_id()
-
-
-__all__ = ["count_by_key_id", "rotate_keys"]
+__all__ = ["rotate_keys"]

@@ -35,10 +35,10 @@ from .engine import make_engine, single_statement, to_store_error, write_transac
 from .migrate import (
     current_revision_on,
     ensure_sqlite_dir,
-    head_revision,
     migrate_with,
     schema_problem,
 )
+from .schema import HEAD_REVISION
 from .upsert import save_login, save_logins
 from .urls import mask_url, normalize_url
 
@@ -96,7 +96,7 @@ class SQLTokenStore:
         engine = make_engine(self.url, **self._engine_options)
         try:
             current = await self._revision(engine)
-            if self.auto_migrate and current != head_revision():
+            if self.auto_migrate and current != HEAD_REVISION:
                 await migrate_with(engine)
                 current = await self._revision(engine)
             problem = schema_problem(current)

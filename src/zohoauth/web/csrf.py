@@ -30,7 +30,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .responses import send_json
 
 CSRF_COOKIE = "zohoauth_csrf"
-CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _MESSAGE = (
     "this request did not prove it came from the app's own page (missing or wrong CSRF token, "

@@ -1,6 +1,6 @@
 """Every failure the web app answers becomes `{"error": "<code>", "message": "<what to do>"}`.
 
-One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
+One table maps zohoauth's error tree to HTTP (the README lists the codes for users):
 
     401 not_logged_in     no session, or its connection is gone          → log in
     401 reauth_required   the Zoho grant is gone (revoked, expired), the token lacks a scope,

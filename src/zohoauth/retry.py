@@ -14,7 +14,8 @@ The wait before retry n (0-based) is "equal jitter" (AWS Architecture Blog, "Exp
 Backoff and Jitter"): half of min(cap, base·2ⁿ) fixed and half random, so concurrent clients
 spread out and none retries at once. A Retry-After is honoured when it fits under the cap; a
 longer one (the rolling 24-hour credit limit, docs/zoho-reference.md §6.6) means waiting is
-pointless for a caller, so it gives up at once. Everything here is pure except `retrying`, which sleeps.
+pointless for a caller, so it gives up at once. Everything here is pure except `retrying`,
+which sleeps.
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """zohoauth against Zoho's official Python SDK: the same work, the same machine, the same
-emulator, one run. Prints a table, writes the JSON, regenerates docs/benchmarks.md and its plots.
+emulator, one run. Prints a table and writes the report (page, plots, results.json).
 
-    uv run python -m bench [--quick] [--json FILE] [--only lookup,storm,crm,web] [--no-docs]
+    uv run python -m bench [--quick] [--only lookup,storm,crm,web] [--json FILE]
+                           [--out DIR | --publish | --no-report]
+    uv run python -m bench report --from FILE [--out DIR | --publish]
 
 Workloads (one module each): token lookup with 1k/10k/100k stored users (`bench.lookup` for
 zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CRM call cost
-(`bench.crm_cost`) and the web app under load (`bench.web_load`); `bench.report` builds the
-JSON, the table, the markdown and the plots. The SDK always runs in child processes (its
-`Initializer` is process-global). `--quick` finishes in under 5 minutes on a 2-core machine.
+(`bench.crm_cost`) and the web app under load (`bench.web_load`); the `bench.report` package
+builds the JSON, the table, the markdown and the plots. The SDK always runs in child processes
+(its `Initializer` is process-global). `--quick` finishes in under 5 minutes on a 2-core machine.
+
+The report goes to bench/out/ (git-ignored) or `--out DIR`; only `--publish`, on a full run,
+rewrites the published docs/benchmarks.md and docs/benchmarks/ (see `bench.report.cli`).
 """
 
 from __future__ import annotations
@@ -29,8 +34,8 @@ from . import crm_cost, report, sdk_lookup, storm, web_load
 from . import lookup as zlookup
 from ._common import machine, now_iso
 from ._zoho import sdk_available
+from .report import cli as report_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ("lookup", "storm", "crm", "web")
 
 
@@ -175,17 +180,39 @@ def run_lookup(s: dict[str, Any], workdir: Path, sdk_skip: str | None) -> dict[s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:
+        return report_cli.report_main(argv[1:], WORKLOADS)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.split("\n\n")[0],
+        epilog=report_cli.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds; under 5 minutes")
-    parser.add_argument("--json", dest="json_path", help="write the results here")
+    parser.add_argument("--json", dest="json_path", help="also write the results here")
     parser.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
-    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
-    parser.add_argument("--docs-dir", default=str(ROOT / "docs"), help=argparse.SUPPRESS)
+    report_cli.add_output_args(parser)
+    parser.add_argument(
+        "--no-report",
+        "--no-docs",
+        dest="no_report",
+        action="store_true",
+        help="write no page or plots (the table, and --json if given, only)",
+    )
     args = parser.parse_args(argv)
     only = [w.strip() for w in args.only.split(",") if w.strip()]
     if set(only) - set(WORKLOADS):
         parser.error(f"--only takes {', '.join(WORKLOADS)}")
-    s = settings(args.quick) | {"quick": args.quick}
+    out_dir = None
+    if args.no_report:
+        if args.out or args.publish:
+            parser.error("--no-report writes no report: it takes no --out or --publish")
+    else:
+        # Decided before measuring: a run that may not publish fails now, not after 8 minutes.
+        partial = report_cli.partial_run(args.quick, only, WORKLOADS)
+        out_dir = report_cli.output_dir(parser, args, partial)
+    s = settings(args.quick) | {"quick": args.quick, "workloads": only}
     started = time.perf_counter()
     info = machine_info()
     say(
@@ -234,10 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_path:
         Path(args.json_path).write_text(report.dumps(doc))
         say(f"wrote {args.json_path}")
-    if not args.no_docs:
-        path = report.write_docs(doc, Path(args.docs_dir))
-        say(f"wrote {path} and its plots")
     missing = report.missing_keys(doc)
+    if out_dir == report_cli.PUBLISHED and missing:
+        say(f"not publishing, the results lack {missing}; the report goes to bench/out/")
+        out_dir = report_cli.SCRATCH
+    if out_dir is not None:
+        path = report.write_report(doc, out_dir)
+        say(f"wrote {path}, its plots and results.json")
     if missing and set(only) == set(WORKLOADS):
         say(f"missing keys in the results: {missing}")
         return 1

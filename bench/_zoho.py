@@ -38,7 +38,7 @@ SCOPES = (
     "ZohoCRM.org.READ",
 )
 HOUR = 3600.0
-#: The SDK's FileStore columns, in its order (official-sdk.md); the importer's own list.
+#: The SDK's FileStore columns, in its order (docs/zoho-reference.md §10); the importer's own list.
 SDK_CSV_HEADER = list(CSV_COLUMNS)
 #: `CREATE TABLE` exactly as the SDK's README has it (note `redirect_url`).
 SDK_TABLE_DDL = DB_TABLE_DDL.format(table="oauthtoken")

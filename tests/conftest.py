@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
+import io
 import os
-import secrets
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
-import aiomysql
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy import delete
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from zohoauth.crypto import KeyRing
 from zohoauth.emulator import BackgroundEmulator
-from zohoauth.store import schema as store_schema
 from zohoauth.store.migrate import upgrade_async
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.store.urls import normalize_url
 
-T = TypeVar("T")
+from .support.aio import arun
+from .support.databases import empty_tables, scratch_database
+from .support.logs import json_logs
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +32,13 @@ def emulator(emulator_server: BackgroundEmulator) -> BackgroundEmulator:
     """The session's emulator, reset to its seed before the test."""
     httpx.post(emulator_server.url + "/_emulator/reset").raise_for_status()
     return emulator_server
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the test logs through any logger, as zohoauth's JSON lines at DEBUG."""
+    with json_logs() as buf:
+        yield buf
 
 
 @pytest.fixture
@@ -69,86 +67,23 @@ def mysql_url() -> str:
 
 # -- databases for the token store ------------------------------------------------------------
 # Several people run the suite at once against the same servers, so each test session creates
-# its own scratch database (`zohoauth_t_<hex>`), migrates it once, empties the tables before
-# every test and drops it at the end. Database work runs on a private thread with its own event
-# loop, so it never touches the loop pytest-asyncio gives the test.
-
-
-def _in_thread(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro_fn()).result()
-
-
-async def _server_sql(server_url: str, statement: str) -> None:
-    """Run one statement on the server's own database (CREATE/DROP DATABASE)."""
-    url = normalize_url(server_url)
-    if url.get_backend_name() == "postgresql":
-        conn = await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-            timeout=10,
-        )
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-    else:
-        mconn = await aiomysql.connect(
-            host=url.host or "127.0.0.1",
-            port=url.port or 3306,
-            user=url.username or "root",
-            password=url.password or "",
-            connect_timeout=10,
-        )
-        try:
-            async with mconn.cursor() as cur:
-                await cur.execute(statement)
-        finally:
-            mconn.close()
-
-
-@contextlib.contextmanager
-def _scratch_database(env_var: str) -> Iterator[str]:
-    server_url = os.environ.get(env_var)
-    if not server_url:
-        pytest.skip(f"{env_var} is not set; point it at a server to run this test (.ci/run does)")
-    name = f"zohoauth_t_{secrets.token_hex(6)}"
-    is_pg = normalize_url(server_url).get_backend_name() == "postgresql"
-    _in_thread(lambda: _server_sql(server_url, f"CREATE DATABASE {name}"))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        _in_thread(lambda: upgrade_async(url))
-        yield url
-    finally:
-        drop = f"DROP DATABASE IF EXISTS {name}" + (" WITH (FORCE)" if is_pg else "")
-        _in_thread(lambda: _server_sql(server_url, drop))
+# its own scratch database, migrates it once, empties the tables before every test and drops it
+# at the end (tests/support/databases.py). Database work runs on a private thread with its own
+# event loop (`arun`), so it never touches the loop pytest-asyncio gives the test.
 
 
 @pytest.fixture(scope="session")
 def pg_db_url() -> Iterator[str]:
     """A PostgreSQL database of this session's own, migrated to head, dropped at the end."""
-    with _scratch_database("ZOHOAUTH_TEST_POSTGRES_URL") as url:
+    with scratch_database("ZOHOAUTH_TEST_POSTGRES_URL") as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def mysql_db_url() -> Iterator[str]:
     """A MySQL/MariaDB database of this session's own, migrated to head, dropped at the end."""
-    with _scratch_database("ZOHOAUTH_TEST_MYSQL_URL") as url:
+    with scratch_database("ZOHOAUTH_TEST_MYSQL_URL") as url:
         yield url
-
-
-async def _empty_tables(url: str) -> None:
-    engine = create_async_engine(normalize_url(url))
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(delete(store_schema.connections))
-            await conn.execute(delete(store_schema.credentials))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(
@@ -162,12 +97,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty token-store database on each engine (a fresh SQLite file per test)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'zohoauth.db'}"
-        _in_thread(lambda: upgrade_async(url))
+        arun(lambda: upgrade_async(url))
         return url
     url = str(
         request.getfixturevalue("pg_db_url" if request.param == "postgres" else "mysql_db_url")
     )
-    _in_thread(lambda: _empty_tables(url))
+    arun(lambda: empty_tables(url))
     return url
 
 

@@ -2,12 +2,19 @@
 
 No timing is measured or asserted here (speed lives in `bench/`): this feeds made-up numbers
 in the shapes the workloads return through `bench.report` and checks the JSON has every key
-the published results promise, and that the table, markdown and plots come out.
+the published results promise, that the table, markdown and plots come out, that the page's
+template leaves no placeholder unfilled, and that `python -m bench` (its workloads replaced by
+the synthetic result) writes to its scratch or --out directory and never over docs/ unless told
+to publish a full run. The published page must be what the report makes of the published
+results.json, so a change to the report shows up as a change to docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +22,16 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="the benchmark's plots need matplotlib (dev dependency)")
 
+import bench.__main__ as bench_main
 from bench import report
 from bench._common import spread
+from bench.report import cli as report_cli
+from bench.report import render
+from bench.report.text import page_template, pieces
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PLACEHOLDER = re.compile(r"\$(?:[_a-z][_a-z0-9]*|\{[^}]*\})", re.IGNORECASE)
 
 SIZES = (1_000, 10_000, 100_000)
 
@@ -162,7 +177,7 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
     assert "over plain http" in text
     assert "SDK FileStore.find_token_by_id" in text
 
-    path = report.write_docs(doc, tmp_path)
+    path = report.write_report(doc, tmp_path)
     markdown = path.read_text()
     assert markdown.startswith("# Benchmarks")
     for image in ("lookup.png", "refresh_storm.png", "crm.png", "web.png"):
@@ -176,3 +191,165 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
 def test_missing_keys_are_named() -> None:
     assert "lookup.n_users" in report.missing_keys({"lookup": {}})
     assert report.missing_keys({}) == list(report.REQUIRED_KEYS)
+
+
+# -- the template ------------------------------------------------------------------------------
+
+
+def _partial(keep: str) -> dict[str, Any]:
+    """The synthetic result as `--only keep` would return it."""
+    raw = synthetic()
+    for key in ("lookup", "refresh_storm", "crm", "crm_plain_http", "web"):
+        if not key.startswith(keep):
+            raw.pop(key)
+    return raw
+
+
+@pytest.mark.parametrize("only", [None, "lookup", "refresh_storm", "crm", "web"])
+def test_the_template_fills_every_placeholder(only: str | None) -> None:
+    doc = report.summarize(synthetic() if only is None else _partial(only))
+    doc["notes"] = report.auto_notes(doc)
+    images = ["lookup.png", "refresh_storm.png", "crm.png", "web.png"]
+    values = render.page_values(doc, images)
+    assert set(page_template().get_identifiers()) <= set(values)
+    assert page_template().is_valid()
+    markdown = report.markdown(doc, images)
+    assert PLACEHOLDER.search(markdown) is None, PLACEHOLDER.search(markdown)
+    for note in doc["notes"].values():
+        assert "$" not in note
+    assert "\n\n\n" not in markdown
+    assert "](../bench/CHANGELOG.md)" in markdown
+
+
+def test_every_piece_is_valid_and_the_page_uses_both_transports() -> None:
+    assert all(piece.is_valid() for piece in pieces().values())
+    doc = report.summarize(synthetic())
+    doc["notes"] = report.auto_notes(doc)
+    markdown = report.markdown(doc, [])
+    assert "**Over https** (Zoho is only served over https" in markdown
+    assert "**Over plain http** (loopback without TLS" in markdown
+    # The dated list of fixes lives in bench/CHANGELOG.md, not in the page or its notes.
+    assert "fixes" not in doc["notes"]
+    assert "**Token lookup** (" not in markdown
+    assert "## 2026-" in (ROOT / "bench" / "CHANGELOG.md").read_text()
+
+
+def test_the_published_page_is_what_the_report_makes_of_the_published_results(
+    tmp_path: Path,
+) -> None:
+    published = DOCS / "benchmarks" / "results.json"
+    assert bench_main.main(["report", "--from", str(published), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "benchmarks.md").read_text() == (DOCS / "benchmarks.md").read_text()
+    again = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
+    assert again == json.loads(published.read_text())
+
+
+# -- where python -m bench writes --------------------------------------------------------------
+
+
+def _published_files() -> dict[str, tuple[int, str]]:
+    files = [DOCS / "benchmarks.md", *sorted((DOCS / "benchmarks").iterdir())]
+    return {
+        str(f.relative_to(ROOT)): (f.stat().st_mtime_ns, hashlib.sha256(f.read_bytes()).hexdigest())
+        for f in files
+    }
+
+
+@pytest.fixture
+def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
+    """`bench.__main__.main` with every workload answering the synthetic result at once, the
+    scratch directory in tmp_path; returns how often the workloads ran."""
+    calls = {"workloads": 0}
+    raw = synthetic()
+
+    def answer(key: str) -> Any:
+        def workload(*_args: Any, **kwargs: Any) -> Any:
+            calls["workloads"] += 1
+            if key == "crm" and not kwargs.get("tls", True):
+                return copy.deepcopy(raw["crm_plain_http"])
+            return copy.deepcopy(raw[key])
+
+        return workload
+
+    monkeypatch.setattr(bench_main, "machine_info", lambda: copy.deepcopy(raw["machine"]))
+    monkeypatch.setattr(bench_main, "sdk_available", lambda: None)
+    monkeypatch.setattr(bench_main, "run_lookup", answer("lookup"))
+    monkeypatch.setattr(bench_main.storm, "run", answer("refresh_storm"))
+    monkeypatch.setattr(bench_main.crm_cost, "run", answer("crm"))
+    monkeypatch.setattr(bench_main.web_load, "run", answer("web"))
+    monkeypatch.setattr(report_cli, "SCRATCH", tmp_path / "scratch")
+    return calls
+
+
+def test_a_quick_run_writes_to_scratch_or_out_and_leaves_docs_alone(
+    fake_run: dict[str, int], tmp_path: Path
+) -> None:
+    before = _published_files()
+
+    assert bench_main.main(["--quick"]) == 0
+    page = (tmp_path / "scratch" / "benchmarks.md").read_text()
+    assert "python -m bench --quick" in page
+    written = json.loads((tmp_path / "scratch" / "benchmarks" / "results.json").read_text())
+    assert written["quick"] is True
+    assert (tmp_path / "scratch" / "benchmarks" / "lookup.png").is_file()
+
+    assert bench_main.main(["--quick", "--out", str(tmp_path / "elsewhere")]) == 0
+    assert (tmp_path / "elsewhere" / "benchmarks.md").is_file()
+    assert fake_run["workloads"] == 10  # 5 per run: lookup, storm, crm twice, web
+
+    assert _published_files() == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--quick", "--publish"],
+        ["--only", "lookup,storm", "--publish"],
+        ["--publish", "--out", "somewhere"],
+        ["--out", str(DOCS)],
+        ["--quick", "--out", str(DOCS / "benchmarks")],
+        ["--no-report", "--publish"],
+    ],
+)
+def test_runs_that_would_overwrite_the_published_report_are_refused_before_measuring(
+    fake_run: dict[str, int], argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _published_files()
+    with pytest.raises(SystemExit) as exc:
+        bench_main.main(argv)
+    assert exc.value.code == 2
+    assert "error:" in capsys.readouterr().err
+    assert fake_run["workloads"] == 0
+    assert _published_files() == before
+
+
+def test_a_full_run_publishes_only_when_told(
+    fake_run: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _published_files()
+    monkeypatch.setattr(report_cli, "PUBLISHED", tmp_path / "docs")
+
+    assert bench_main.main([]) == 0
+    assert (tmp_path / "scratch" / "benchmarks.md").is_file()
+    assert not (tmp_path / "docs").exists()
+
+    assert bench_main.main(["--publish"]) == 0
+    published = json.loads((tmp_path / "docs" / "benchmarks" / "results.json").read_text())
+    assert published["quick"] is False
+    assert published["settings"]["workloads"] == list(bench_main.WORKLOADS)
+    assert _published_files() == before
+
+
+def test_report_from_a_quick_result_will_not_publish(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = report.summarize(synthetic())  # quick: True
+    source = tmp_path / "results.json"
+    source.write_text(report.dumps(doc))
+    before = _published_files()
+    with pytest.raises(SystemExit):
+        bench_main.main(["report", "--from", str(source), "--publish"])
+    assert "--quick run" in capsys.readouterr().err
+    assert bench_main.main(["report", "--from", str(source), "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "benchmarks.md").is_file()
+    assert _published_files() == before

@@ -17,16 +17,26 @@ from zohoauth.credentials import Status
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.errors import (
     AccessDeniedError,
+    AmbiguousConnectionError,
     DataCenterNotEnabledError,
     LoginError,
     LoginThrottledError,
     MixUpError,
+    NotFoundError,
     StateMismatchError,
     TokenError,
 )
 
+from .support.tokens import zoho_token
 from .support.trap import TrapServer
-from .support.zoho import consent, login, make_auth, register_client, self_client_code
+from .support.zoho import (
+    consent,
+    emulator_stats,
+    login,
+    make_auth,
+    register_client,
+    self_client_code,
+)
 
 DCS = ("us", "eu", "in", "au", "jp", "ca", "sa", "uk", "cn")
 
@@ -96,8 +106,10 @@ async def test_multi_org_user_gets_two_connections_sharing_one_credential(
     assert other.org_name == "Zylker Labs"
     with pytest.raises(LoginError):
         await auth.connect_org(base.id, "80000003")  # an org Ava is not in
-    with pytest.raises(Exception, match="several orgs"):
+    with pytest.raises(AmbiguousConnectionError, match="several orgs"):
         await auth.connection_for("ava@zylker.com")
+    with pytest.raises(NotFoundError, match="log that user in first"):
+        await auth.connection_for("nobody@zylker.com")
     assert (await auth.connection_for("ava@zylker.com", "80000002")).id == other.id
 
 
@@ -138,7 +150,7 @@ async def test_forged_callbacks_never_reach_a_foreign_host(
     emulator: Any, auth: ZohoAuth, case: str, error: type[Exception]
 ) -> None:
     with TrapServer() as trap:
-        before = httpx.get(emulator.url + "/_emulator/stats").json()["token_requests"]
+        before = emulator_stats(emulator.url)["token_requests"]
         overrides = {
             "foreign_accounts_server": {"accounts-server": trap.url},
             "disagreeing_location": {"location": "us"},  # code and accounts server are eu's
@@ -150,7 +162,7 @@ async def test_forged_callbacks_never_reach_a_foreign_host(
         with pytest.raises(error) as info:
             await auth.complete_login(pending, params)
         assert trap.requests == []
-        after = httpx.get(emulator.url + "/_emulator/stats").json()["token_requests"]
+        after = emulator_stats(emulator.url)["token_requests"]
         assert after["authorization_code"] == before["authorization_code"]  # nothing exchanged
         assert params["code"] not in str(info.value)
 
@@ -171,8 +183,8 @@ async def test_foreign_api_domain_in_token_response_is_rejected(
     with TrapServer() as api_trap:
         body = json.dumps(
             {
-                "access_token": "1000." + "a" * 32 + "." + "b" * 32,
-                "refresh_token": "1000." + "c" * 32 + "." + "d" * 32,
+                "access_token": zoho_token(),
+                "refresh_token": zoho_token(),
                 "expires_in": 3600,
                 "api_domain": api_trap.url,
             }

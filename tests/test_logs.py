@@ -6,30 +6,17 @@ import io
 import json
 import logging
 import secrets
-from collections.abc import Iterator
 
 import pytest
 import structlog
 
 from zohoauth.logs import configure_logging, redact, redact_text
 
-
-def _token() -> str:
-    return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+from .support.tokens import zoho_token
 
 
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    buf = io.StringIO()
-    configure_logging("json", "DEBUG", stream=buf)
-    yield buf
-    logging.getLogger().handlers = [
-        h for h in logging.getLogger().handlers if h.get_name() != "zohoauth"
-    ]
-
-
-def test_every_logger_masks_tokens(captured: io.StringIO) -> None:
-    tok, secret = _token(), secrets.token_hex(20)
+def test_every_logger_masks_tokens(log_output: io.StringIO) -> None:
+    tok, secret = zoho_token(), secrets.token_hex(20)
     structlog.get_logger("zohoauth.test").info(
         f"got {tok}", access_token=tok, nested={"refresh_token": tok, "x": [tok]}
     )
@@ -43,7 +30,7 @@ def test_every_logger_masks_tokens(captured: io.StringIO) -> None:
     except ValueError:
         structlog.get_logger().exception("failed")
         logging.getLogger("std").exception("failed std")
-    out = captured.getvalue()
+    out = log_output.getvalue()
     assert tok not in out
     assert secret not in out
     lines = [json.loads(line) for line in out.splitlines()]
@@ -56,7 +43,7 @@ def test_every_logger_masks_tokens(captured: io.StringIO) -> None:
 def test_console_format_also_masks() -> None:
     buf = io.StringIO()
     configure_logging("console", "INFO", stream=buf)
-    tok = _token()
+    tok = zoho_token()
     structlog.get_logger().info("token", value=tok, client_secret="abc123")
     out = buf.getvalue()
     assert tok not in out

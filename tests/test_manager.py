@@ -23,24 +23,19 @@ from zohoauth.errors import (
 )
 from zohoauth.events import Event, EventType
 from zohoauth.manager import ManagerConfig
+from zohoauth.revoke import RevokeOutcome
 
 from .support.storm import hold_lease_worker, storm_worker
-from .support.zoho import login, make_auth, register_client
+from .support.zoho import (
+    advance_clock,
+    emulator_stats,
+    login,
+    make_auth,
+    refresh_requests,
+    register_client,
+)
 
 HOUR = 3600.0
-
-
-def _stats(emulator: Any) -> dict[str, Any]:
-    stats: dict[str, Any] = httpx.get(emulator.url + "/_emulator/stats").json()
-    return stats
-
-
-def _refreshes(emulator: Any) -> int:
-    return int(_stats(emulator)["token_requests"]["refresh_token"])
-
-
-def _advance(emulator: Any, seconds: float) -> None:
-    httpx.post(emulator.url + "/_emulator/clock", json={"advance_seconds": seconds})
 
 
 def _crm_ok(api_domain: str, token: str, org_id: str | None = None) -> bool:
@@ -82,7 +77,7 @@ async def auth(emulator: Any, store_url: str, keys: str, clock: Clock) -> AsyncI
 def _expire(emulator: Any, clock: Clock) -> None:
     """Move both clocks past the access token's lifetime."""
     clock.offset += HOUR + 1
-    _advance(emulator, HOUR + 1)
+    advance_clock(emulator.url, HOUR + 1)
 
 
 async def test_cache_hit_needs_no_store_and_no_zoho(emulator: Any, auth: ZohoAuth) -> None:
@@ -100,7 +95,7 @@ async def test_cache_hit_needs_no_store_and_no_zoho(emulator: Any, auth: ZohoAut
     for _ in range(100):
         assert (await auth.access_token(conn.id)).token == first.token
     assert calls == 0
-    assert _refreshes(emulator) == 0
+    assert refresh_requests(emulator.url) == 0
 
 
 async def test_cached_answer_is_dropped_when_the_connection_is_forgotten(
@@ -141,7 +136,7 @@ async def test_sibling_org_after_a_401_gets_the_new_token_without_a_second_refre
     assert new_a.token != old_a.token
     new_b = await auth.access_token(b.id, stale=old_b.token)
     assert (new_b.token, new_b.org_id) == (new_a.token, "80000002")
-    assert _refreshes(emulator) == 1
+    assert refresh_requests(emulator.url) == 1
 
 
 async def test_refreshes_ahead_of_expiry(emulator: Any, auth: ZohoAuth, clock: Clock) -> None:
@@ -150,7 +145,7 @@ async def test_refreshes_ahead_of_expiry(emulator: Any, auth: ZohoAuth, clock: C
     clock.offset = HOUR - 200  # inside the 5-minute skew, not yet expired
     second = await auth.access_token(conn.id)
     assert second.token != first.token
-    assert _refreshes(emulator) == 1
+    assert refresh_requests(emulator.url) == 1
     assert _crm_ok(second.api_domain, second.token)
     cred = await auth.store.get_credential(conn.credential)
     assert cred is not None
@@ -162,7 +157,7 @@ async def test_in_process_storm_refreshes_once(emulator: Any, auth: ZohoAuth, cl
     _expire(emulator, clock)
     toks = await asyncio.gather(*(auth.access_token(conn.id) for _ in range(200)))
     assert len({t.token for t in toks}) == 1
-    assert _refreshes(emulator) == 1
+    assert refresh_requests(emulator.url) == 1
     assert _crm_ok(toks[0].api_domain, toks[0].token)
 
 
@@ -172,7 +167,7 @@ async def test_stale_token_after_401_refreshes_once(emulator: Any, auth: ZohoAut
     toks = await asyncio.gather(*(auth.access_token(conn.id, stale=old.token) for _ in range(20)))
     assert {t.token for t in toks} != {old.token}
     assert len({t.token for t in toks}) == 1
-    assert _refreshes(emulator) == 1
+    assert refresh_requests(emulator.url) == 1
 
 
 async def test_multi_org_connections_share_one_refresh(
@@ -182,7 +177,7 @@ async def test_multi_org_connections_share_one_refresh(
     b = await auth.connect_org(a.id, "80000002")
     _expire(emulator, clock)
     toks = await asyncio.gather(*(auth.access_token(c) for c in [a.id, b.id] * 25))
-    assert _refreshes(emulator) == 1
+    assert refresh_requests(emulator.url) == 1
     assert len({t.token for t in toks}) == 1
     by_conn = {t.connection_id: t for t in toks}
     assert by_conn[b.id].org_id == "80000002"
@@ -200,7 +195,7 @@ def test_cross_process_storm_refreshes_exactly_once(
             return (await login(a, "ava@zylker.com")).id
 
     conn_id = asyncio.run(setup())
-    _advance(emulator, HOUR + 1)
+    advance_clock(emulator.url, HOUR + 1)
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(4), ctx.Queue()
     procs = [
@@ -220,7 +215,7 @@ def test_cross_process_storm_refreshes_exactly_once(
     tokens = {t for o in outcomes for t in o[2]}
     assert sum(len(o[2]) for o in outcomes) == 200
     assert len(tokens) == 1
-    assert _refreshes(emulator) == 1
+    assert refresh_requests(emulator.url) == 1
     assert _crm_ok(f"{emulator.url}/us/api", tokens.pop())
 
 
@@ -235,7 +230,7 @@ def test_killed_lease_holder_is_taken_over(emulator: Any, store_url: str, keys: 
             return conn.id, conn.credential
 
     conn_id, key = asyncio.run(setup())
-    _advance(emulator, HOUR + 1)
+    advance_clock(emulator.url, HOUR + 1)
     httpx.post(
         emulator.url + "/_emulator/faults",
         json={"target": "accounts", "dc": "ca", "latency_ms": 8000},
@@ -294,13 +289,13 @@ async def test_revoked_grant_asks_for_reauth_once(
         *(auth.access_token(conn.id) for _ in range(10)), return_exceptions=True
     )
     assert all(isinstance(r, ReauthRequiredError) for r in results)
-    assert _refreshes(emulator) == 1
+    assert refresh_requests(emulator.url) == 1
     assert len(events) == 1
     assert events[0].email == "ella@koalafreight.au"
     for _ in range(5):
         with pytest.raises(ReauthRequiredError):
             await auth.access_token(conn.id)
-    assert _refreshes(emulator) == 1  # no further calls to Zoho
+    assert refresh_requests(emulator.url) == 1  # no further calls to Zoho
     cred = await auth.store.get_credential(conn.credential)
     assert cred is not None
     assert cred.status is Status.REAUTH_REQUIRED
@@ -318,26 +313,26 @@ async def test_throttle_is_respected_and_valid_token_kept(
     tok = await auth.access_token(conn.id)
     tok = await auth.access_token(conn.id, stale=tok.token)  # as after a 401: refresh 1
     tok = await auth.access_token(conn.id, stale=tok.token)  # refresh 2: the window is full
-    assert _refreshes(emulator) == 2
+    assert refresh_requests(emulator.url) == 2
     # Near expiry: the refresh is refused by Zoho, the still-valid token keeps being served.
     clock.offset = HOUR - 100
-    _advance(emulator, 0)
+    advance_clock(emulator.url, 0)
     served = await auth.access_token(conn.id)
     assert served.token == tok.token
-    assert _refreshes(emulator) == 3
-    assert _stats(emulator)["throttled"] == 1
+    assert refresh_requests(emulator.url) == 3
+    assert emulator_stats(emulator.url)["throttled"] == 1
     for _ in range(10):
         assert (await auth.access_token(conn.id)).token == tok.token
-    assert _refreshes(emulator) == 3  # backed off: no more requests in the window
+    assert refresh_requests(emulator.url) == 3  # backed off: no more requests in the window
     assert _crm_ok(served.api_domain, served.token)
     # Expired and still inside the window: a clear error, still no request.
     clock.offset = HOUR + 10
     with pytest.raises(ThrottledError):
         await auth.access_token(conn.id)
-    assert _refreshes(emulator) == 3
+    assert refresh_requests(emulator.url) == 3
     # After the window, refresh works again.
     clock.offset = HOUR + 700
-    _advance(emulator, 700)
+    advance_clock(emulator.url, 700)
     fresh = await auth.access_token(conn.id)
     assert fresh.token != tok.token
     assert _crm_ok(fresh.api_domain, fresh.token)
@@ -357,7 +352,7 @@ async def test_accounts_outage_retries_boundedly(
     assert auth.manager.refresh_count - before == auth.manager.config.max_attempts
     assert _crm_ok(tok.api_domain, tok.token)
     clock.offset = HOUR + 10
-    _advance(emulator, HOUR + 10)
+    advance_clock(emulator.url, HOUR + 10)
     before = auth.manager.refresh_count
     with pytest.raises(ZohoUnavailableError) as info:
         await auth.access_token(conn.id)
@@ -395,3 +390,129 @@ async def test_last_use_is_recorded_at_most_once_a_minute(
     await auth.access_token(conn.id)
     await auth.manager.aclose()
     assert len(writes) == 2
+
+
+# -- revoke: the local copy goes only once Zoho no longer honours the grant -----------------
+
+
+def _revokes(emulator: Any) -> int:
+    return int(emulator_stats(emulator.url)["token_requests"]["revoke"])
+
+
+def _accounts_outage(emulator: Any, on: bool) -> None:
+    faults = {"target": "accounts", "dc": None, "outage": on}
+    httpx.post(emulator.url + "/_emulator/faults", json=faults).raise_for_status()
+
+
+def _grant_alive(emulator: Any, auth: ZohoAuth, dc: str, refresh_token: str) -> bool:
+    answer = httpx.post(
+        f"{emulator.url}/{dc}/accounts/oauth/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": auth.client.client_id,
+            "client_secret": auth.client.client_secret,
+        },
+    ).json()
+    return "access_token" in answer
+
+
+async def test_revoke_confirmed_by_zoho_deletes_every_org_connection(
+    emulator: Any, auth: ZohoAuth
+) -> None:
+    conn = await login(auth, "ava@zylker.com")
+    other = await auth.connect_org(conn.id, "80000002")
+    cred = await auth.store.get_credential(conn.credential)
+    assert cred is not None
+    done = await auth.revoke(conn.id)
+    assert done.outcome is RevokeOutcome.REVOKED
+    assert done.revoked and done.deleted
+    assert set(done.connection_ids) == {conn.id, other.id}
+    assert await auth.store.get_credential(conn.credential) is None
+    assert not _grant_alive(emulator, auth, "us", cred.tokens.refresh_token)
+    with pytest.raises(NotFoundError):
+        await auth.access_token(other.id)
+
+
+async def test_revoke_of_a_grant_zoho_no_longer_honours_deletes_it(
+    emulator: Any, auth: ZohoAuth
+) -> None:
+    conn = await login(auth, "clara@brightwave.eu")
+    httpx.post(emulator.url + "/_emulator/revoke-user", json={"email": "clara@brightwave.eu"})
+    done = await auth.revoke(conn.id)
+    assert done.outcome is RevokeOutcome.ALREADY_INVALID
+    assert done.revoked and done.deleted
+    assert await auth.store.get_credential(conn.credential) is None
+    with pytest.raises(NotFoundError):
+        await auth.revoke(conn.id)
+
+
+async def test_revoke_while_zoho_is_down_keeps_the_grant_on_record_and_unused(
+    emulator: Any, auth: ZohoAuth
+) -> None:
+    conn = await login(auth, "dev@sunrise.in")
+    await auth.access_token(conn.id)  # cached in this process
+    _accounts_outage(emulator, True)
+    done = await auth.revoke(conn.id)
+    assert done.outcome is RevokeOutcome.UNAVAILABLE
+    assert not done.revoked and not done.deleted
+    assert done.connection_ids == (conn.id,)
+    cred = await auth.store.get_credential(conn.credential)
+    assert cred is not None
+    assert cred.status is Status.REVOKE_PENDING
+    with pytest.raises(ReauthRequiredError, match="revoke_pending"):
+        await auth.access_token(conn.id)  # the user asked to end it: no token is served
+    _accounts_outage(emulator, False)
+    assert _grant_alive(emulator, auth, "in", cred.tokens.refresh_token)  # why it was kept
+    again = await auth.revoke(conn.id)
+    assert again.outcome is RevokeOutcome.REVOKED
+    assert await auth.store.get_credential(conn.credential) is None
+    assert not _grant_alive(emulator, auth, "in", cred.tokens.refresh_token)
+
+
+async def test_logout_says_what_it_did(emulator: Any, auth: ZohoAuth) -> None:
+    conn = await login(auth, "ava@zylker.com")
+    other = await auth.connect_org(conn.id, "80000002")
+    plain = await auth.logout(conn.id)  # this connection only; the grant stays at Zoho
+    assert plain.connection_ids == (conn.id,)
+    assert plain.revocation is None and not plain.revoked
+    assert (await auth.access_token(other.id)).token
+    assert (await auth.logout(conn.id)).connection_ids == ()  # already gone: no error
+    _accounts_outage(emulator, True)
+    failed = await auth.logout(other.id, revoke=True)
+    assert failed.connection_ids == (other.id,)
+    assert failed.revocation is not None
+    assert failed.revocation.outcome is RevokeOutcome.UNAVAILABLE
+    assert not failed.revoked
+    assert await auth.store.get_credential(other.credential) is not None
+    _accounts_outage(emulator, False)
+    assert (await auth.logout(other.id, revoke=True)).revoked
+    assert _revokes(emulator) == 1  # the one that reached Zoho (the outage answered the first)
+
+
+# -- what the facade tells an app about a connection and about itself ----------------------
+
+
+async def test_connection_info_shows_status_without_tokens(emulator: Any, auth: ZohoAuth) -> None:
+    conn = await login(auth, "clara@brightwave.eu")
+    info = await auth.connection_info(conn.id)
+    assert info is not None
+    assert info.connection == conn
+    assert (info.status, info.needs_reconnect) == (Status.ACTIVE, False)
+    assert info.dc_name == auth.registry.get("eu").name
+    await auth.store.set_status(conn.credential, Status.REAUTH_REQUIRED)
+    again = await auth.connection_info(conn.id)
+    assert again is not None and again.needs_reconnect
+    await auth.logout(conn.id)
+    assert await auth.connection_info(conn.id) is None
+
+
+async def test_health_is_an_answer_not_an_exception(auth: ZohoAuth) -> None:
+    assert (await auth.health()).ok
+    await auth.store.close()
+    try:
+        sick = await auth.health()
+    finally:
+        await auth.store.open()
+    assert (sick.ok, sick.failing) == (False, "store")
+    assert "not open" in sick.message

@@ -6,13 +6,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from prometheus_client import REGISTRY
 
 from zohoauth.errors import StateMismatchError
 
-from .support.zoho import login, make_auth, register_client
+from .support.zoho import advance_clock, login, make_auth, register_client
 
 
 def _value(name: str, **labels: str) -> float:
@@ -40,7 +39,7 @@ async def test_counters_follow_the_flow(emulator: Any, tmp_path: Path, keys: str
         for _ in range(3):
             await auth.access_token(conn.id)
         offset[0] = 3601
-        httpx.post(emulator.url + "/_emulator/clock", json={"advance_seconds": 3601})
+        advance_clock(emulator.url, 3601)
         await auth.crm(conn.id).org()
         with pytest.raises(StateMismatchError):
             await auth.complete_login(auth.start_login(), {"state": "forged", "code": "x"})

@@ -14,16 +14,20 @@ from zohoauth.errors import (
     ConfigError,
     DataCenterError,
     DataCenterNotEnabledError,
+    InvalidClientError,
     LoginError,
     MixUpError,
     ReauthRequiredError,
     StateMismatchError,
     ThrottledError,
     TokenError,
+    ZohoUnavailableError,
 )
 from zohoauth.oauth import (
     Callback,
     OAuthClient,
+    RevokeAnswer,
+    parse_revoke_response,
     parse_token_response,
     start_login,
     verify_callback,
@@ -149,15 +153,34 @@ def test_token_response_parsing() -> None:
     [
         ({"error": "invalid_code"}, ReauthRequiredError),
         ({"error": "Access Denied", "status": "failure"}, ThrottledError),
-        ({"error": "invalid_client"}, TokenError),
+        ({"error": "invalid_client"}, InvalidClientError),
         ({"error": "whatever"}, TokenError),
         ({"token_type": "Bearer"}, TokenError),
-        ("not json", TokenError),
+        ("not json", ZohoUnavailableError),
     ],
 )
 def test_token_errors_map_to_the_tree(body: object, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_token_response(REG, REG.get("us"), body, NOW)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "answer"),
+    [
+        (200, {"status": "success"}, RevokeAnswer.REVOKED),
+        (400, {"status": "failure", "error": "invalid_token"}, RevokeAnswer.INVALID),
+        (400, None, RevokeAnswer.INVALID),  # Zoho documents the 400, not its body
+        (200, {"status": "failure", "error": "invalid_token"}, RevokeAnswer.INVALID),
+        (400, {"status": "failure", "error": "invalid_request"}, RevokeAnswer.REFUSED),
+        (400, {"status": "failure", "error": "invalid_client"}, RevokeAnswer.REFUSED),
+        (200, {"error": "Access Denied"}, RevokeAnswer.REFUSED),
+        (401, None, RevokeAnswer.REFUSED),
+        (404, "Not Found", RevokeAnswer.REFUSED),
+    ],
+)
+def test_revoke_answers(status: int, body: object, answer: RevokeAnswer) -> None:
+    """Only a confirmation or "not a valid token" may lead to deleting the local copy."""
+    assert parse_revoke_response(status, body) is answer
 
 
 # -- two sign-ins, accepted DCs, per-DC secrets ------------------------------------------------
@@ -246,10 +269,10 @@ def test_each_dc_gets_its_own_secret_or_the_common_one() -> None:
 
 def test_a_refused_secret_names_the_setting_to_check_never_the_secret() -> None:
     client = OAuthClient("1000.ID", "common-s", "https://a/r", client_secrets={"eu": "eu-s"})
-    with pytest.raises(TokenError) as own:
+    with pytest.raises(InvalidClientError) as own:
         parse_token_response(REG, REG.get("eu"), {"error": "invalid_client_secret"}, NOW, client)
     assert "the eu entry of ZOHOAUTH_CLIENT_SECRETS" in str(own.value)
-    with pytest.raises(TokenError) as common:
+    with pytest.raises(InvalidClientError) as common:
         parse_token_response(REG, REG.get("in"), {"error": "invalid_client_secret"}, NOW, client)
     assert "ZOHOAUTH_CLIENT_SECRET," in str(common.value) and "India (in)" in str(common.value)
     for message in (str(own.value), str(common.value)):

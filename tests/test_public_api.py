@@ -23,11 +23,13 @@ PUBLIC = [
     "ZOHO_DATA_CENTERS",
     "AccessDeniedError",
     "AccessToken",
+    "AmbiguousConnectionError",
     "CRMClient",
     "CRMError",
     "Callback",
     "ConfigError",
     "Connection",
+    "ConnectionInfo",
     "Credential",
     "CredentialKey",
     "DataCenter",
@@ -38,15 +40,20 @@ PUBLIC = [
     "Event",
     "EventBus",
     "EventType",
+    "Health",
+    "InvalidClientError",
     "InvalidDataError",
     "InvalidModuleError",
     "InvalidTokenError",
     "KeyRing",
     "LeaseTimeoutError",
+    "Login",
     "LoginError",
     "LoginThrottledError",
+    "LogoutResult",
     "ManagerConfig",
     "MixUpError",
+    "NoPermissionError",
     "NotFoundError",
     "OAuthClient",
     "OrgInfo",
@@ -55,6 +62,9 @@ PUBLIC = [
     "RateLimitedError",
     "ReauthRequiredError",
     "RecordNotFoundError",
+    "RevokeOutcome",
+    "RevokeResult",
+    "SDKFormatError",
     "SQLTokenStore",
     "ScopeMismatchError",
     "Settings",
@@ -65,6 +75,7 @@ PUBLIC = [
     "ThrottledError",
     "TokenError",
     "TokenManager",
+    "TokenRejectedError",
     "TokenSet",
     "TokenStore",
     "ZohoAuth",
@@ -95,7 +106,14 @@ def test_public_subpackages_pin_their_all() -> None:
     import zohoauth.sdk
     import zohoauth.store
 
-    assert zohoauth.crm.__all__ == ["CRMClient", "Page", "Record", "SyncCRMClient", "criteria"]
+    assert zohoauth.crm.__all__ == [
+        "CRMClient",
+        "Page",
+        "Record",
+        "SyncCRMClient",
+        "check_fields",
+        "criteria",
+    ]
     assert zohoauth.sdk.__all__ == ["ZohoAuthTokenStore"]
     assert "SQLTokenStore" in zohoauth.store.__all__
     assert zohoauth.crm.CRMClient is zohoauth.CRMClient
@@ -211,3 +229,46 @@ def test_no_circular_imports() -> None:
     out = subprocess.run([sys.executable, "-c", code, *names], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert importlib.import_module(names[-1]) is not None
+
+
+#: Besides the top-level package's public names, the web app may import these modules of the
+#: library (and their public names): the error tree, logging, and the CRM client package.
+WEB_MAY_IMPORT = ("zohoauth.errors", "zohoauth.logs", "zohoauth.crm")
+#: ZohoAuth's parts the facade wraps; the web app asks ZohoAuth instead of reaching in.
+FACADE_INTERNALS = frozenset({"store", "manager"})
+
+
+def _public_name_of(module: str, name: str) -> bool:
+    exported = getattr(importlib.import_module(module), "__all__", None)
+    return name in exported if exported is not None else not name.startswith("_")
+
+
+def test_the_web_app_imports_only_the_librarys_public_surface() -> None:
+    bad = set()
+    for m, imports in MODULES.items():
+        if _layer(m) != "web":
+            continue
+        for i in imports:
+            if _layer(i) != "library" or i == "zohoauth" or i in WEB_MAY_IMPORT:
+                continue
+            if i.removeprefix("zohoauth.") in zohoauth.__all__:  # from .. import ZohoAuth
+                continue
+            base, _, name = i.rpartition(".")
+            if base in WEB_MAY_IMPORT and _public_name_of(base, name):
+                continue
+            bad.add((m, i))
+    assert bad == set()
+
+
+def test_the_web_app_does_not_reach_into_the_facade() -> None:
+    """No `auth.store`, `auth.manager` or another object's `_private` in the web package."""
+    bad = set()
+    for path in sorted((SRC / "web").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Attribute):
+                continue
+            private = node.attr.startswith("_") and not node.attr.startswith("__")
+            own = isinstance(node.value, ast.Name) and node.value.id == "self"
+            if node.attr in FACADE_INTERNALS or (private and not own):
+                bad.add((path.name, node.lineno, ast.unparse(node)))
+    assert bad == set()

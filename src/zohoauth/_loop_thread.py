@@ -24,11 +24,16 @@ class LoopThread:
         self._thread.start()
         self.closed = False
 
+    @property
+    def is_current(self) -> bool:
+        """Whether the caller runs on this loop's own thread (where `run` would deadlock)."""
+        return threading.current_thread() is self._thread
+
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         if self.closed:
             coro.close()
             raise RuntimeError(f"{self._thread.name} is closed")
-        if threading.current_thread() is self._thread:
+        if self.is_current:
             coro.close()
             raise RuntimeError(f"{self._thread.name} was called from its own loop (deadlock)")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()

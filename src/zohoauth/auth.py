@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -23,14 +24,62 @@ import httpx
 
 from . import identity, login, oauth
 from .config import Settings
-from .credentials import Connection
+from .credentials import Connection, Login, Status
 from .crm.client import CRMClient
 from .datacenters import DataCenter, DataCenterRegistry
-from .errors import ConfigError, NotFoundError, StateMismatchError
+from .errors import (
+    AmbiguousConnectionError,
+    ConfigError,
+    NotFoundError,
+    StateMismatchError,
+    ZohoAuthError,
+)
 from .events import EventBus
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
+from .revoke import RevokeResult
 from .store.base import TokenStore
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    """A connection as an app shows it: who, which org and data center, and whether its grant
+    still works here. No token in it."""
+
+    connection: Connection
+    status: Status  # of the credential the connection shares with the user's other orgs
+    dc_name: str  # the data center's display name ("Europe"), or its code if unknown
+
+    @property
+    def needs_reconnect(self) -> bool:
+        """The user must log in again before this connection works (reauth, revoke pending)."""
+        return self.status is not Status.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What `ZohoAuth.health()` found: can this instance serve requests?"""
+
+    ok: bool
+    failing: str = ""  # the part that failed ("store"); empty when ok
+    message: str = "ok"  # what failed and what to do
+
+
+@dataclass(frozen=True, slots=True)
+class LogoutResult:
+    """What `ZohoAuth.logout` did."""
+
+    #: The connections this logout ended, which sessions naming them should drop: the one
+    #: logged out, or with `revoke` every org connection sharing its grant (deleted, or kept
+    #: as revoke_pending when Zoho did not confirm). Empty when it was already gone.
+    connection_ids: tuple[str, ...]
+    #: What revoking at Zoho did (None without `revoke`, or when there was nothing to revoke).
+    revocation: RevokeResult | None = None
+
+    @property
+    def revoked(self) -> bool:
+        """The grant no longer works at Zoho (see `RevokeResult.revoked`)."""
+        return self.revocation is not None and self.revocation.revoked
 
 
 class ZohoAuth:
@@ -78,27 +127,16 @@ class ZohoAuth:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kw: Any) -> ZohoAuth:
-        """Build from `ZOHOAUTH_*` settings (environment / `.env`)."""
-        from .crypto import KeyRing
-        from .store.sql import SQLTokenStore
+        """Build from `ZOHOAUTH_*` settings (environment / `.env`); the parts come from
+        `zohoauth.wiring`, like everywhere else settings become components."""
+        from . import wiring
 
         s = settings or Settings.load()
-        s.require("client_id", "client_secret", "encryption_keys")
-        client = OAuthClient(
-            client_id=s.client_id,
-            client_secret=s.client_secret.get_secret_value(),
-            redirect_uri=s.redirect_uri,
-            scopes=s.scope_list,
-            use_pkce=s.use_pkce,
-            client_secrets=s.client_secret_map(),
-            data_centers=s.data_center_codes,
-        )
-        keyring = KeyRing.from_config(s.encryption_keys.get_secret_value())
-        store = SQLTokenStore(
-            s.effective_database_url, keyring, auto_migrate=kw.pop("auto_migrate", False)
-        )
-        registry = DataCenterRegistry.load(s.zoho_endpoints or None)
-        config = kw.pop("manager_config", None) or ManagerConfig(skew=s.refresh_skew)
+        s.require(*wiring.REQUIRED)
+        client = wiring.oauth_client(s)
+        store = wiring.token_store(s, auto_migrate=kw.pop("auto_migrate", False))
+        registry = wiring.dc_registry(s)
+        config = kw.pop("manager_config", None) or wiring.manager_config(s)
         return cls(client=client, store=store, registry=registry, manager_config=config, **kw)
 
     async def open(self) -> ZohoAuth:
@@ -179,7 +217,7 @@ class ZohoAuth:
         if cred is None:
             raise NotFoundError("the credential was deleted; log in again")
         conns = await self.store.save_login(
-            cred.key, cred.email, cred.tokens, cred.api_domain, cred.scopes, [org]
+            Login(cred.key, cred.email, cred.tokens, cred.api_domain, cred.scopes, (org,))
         )
         self.manager.forget(key=cred.key)
         return conns[0]
@@ -188,8 +226,21 @@ class ZohoAuth:
     async def connection(self, connection_id: str) -> Connection:
         return await self.manager.connection(connection_id)
 
+    async def connection_info(self, connection_id: str) -> ConnectionInfo | None:
+        """The connection with its credential's status and its DC's name (one read; no token
+        leaves the store), or None when it no longer exists — what a session shows its user."""
+        found = await self.store.get_connection_with_credential(connection_id)
+        if found is None:
+            return None
+        conn, cred = found
+        dc_name = self.registry.get(conn.dc).name if conn.dc in self.registry else conn.dc
+        return ConnectionInfo(conn, cred.status, dc_name)
+
     async def connection_for(self, email: str, org_id: str | None = None) -> Connection:
-        """The connection of `email` (and org), like the official SDK's `UserSignature`."""
+        """The connection of `email` (and org), like the official SDK's `UserSignature`.
+
+        NotFoundError when nothing matches; AmbiguousConnectionError when the user has several
+        orgs here and `org_id` does not choose one."""
         found = await self.store.find_connections(
             email=email, org_id=org_id, client_id=self.client.client_id
         )
@@ -197,7 +248,9 @@ class ZohoAuth:
             raise NotFoundError(f"no connection for {email}; log that user in first")
         if len(found) > 1 and org_id is None:
             orgs = ", ".join(c.org_id for c in found)
-            raise NotFoundError(f"{email} has several orgs ({orgs}); pass org_id to choose")
+            raise AmbiguousConnectionError(
+                f"{email} has several orgs ({orgs}); pass org_id to choose"
+            )
         return found[0]
 
     async def access_token(self, connection_id: str, *, stale: str | None = None) -> AccessToken:
@@ -208,10 +261,43 @@ class ZohoAuth:
         """An async CRM client for the connection, sharing this object's connection pool."""
         return CRMClient(self.manager, connection_id, http=self.http, registry=self.registry, **kw)
 
+    # -- operations ------------------------------------------------------------------------
+    async def health(self) -> Health:
+        """Readiness: whether the token store answers a read. Never raises — for a probe, any
+        failure is the answer "not ready" (with what failed), not an error."""
+        try:
+            await self.store.get_connection("conn_readiness_probe")
+        except ZohoAuthError as exc:
+            return Health(False, "store", str(exc))
+        except Exception as exc:
+            return Health(False, "store", f"the token store failed ({type(exc).__name__})")
+        return Health(True)
+
     # -- logout ----------------------------------------------------------------------------
-    async def logout(self, connection_id: str, *, revoke: bool = False) -> bool:
-        """Forget the connection; with `revoke`, also revoke the grant at Zoho (which ends
-        every connection sharing that credential)."""
+    async def logout(self, connection_id: str, *, revoke: bool = False) -> LogoutResult:
+        """Log the connection out of this app.
+
+        Without `revoke`, its stored copy is deleted (the grant at Zoho stays; the credential
+        goes with its last connection). With `revoke`, the grant is revoked at Zoho, which
+        ends every connection sharing it, by `revoke()`'s rule: deleted here once Zoho no
+        longer honours it, else kept as revoke_pending. Zoho's failures are not raised: the
+        result says what happened. A connection that is already gone is not an error.
+        """
         if revoke:
-            return await self.manager.revoke(connection_id)
-        return await self.manager.delete(connection_id)
+            try:
+                done = await self.revoke(connection_id)
+            except NotFoundError:
+                return LogoutResult(())
+            return LogoutResult(done.connection_ids or (connection_id,), done)
+        deleted = await self.manager.delete(connection_id)
+        return LogoutResult((connection_id,) if deleted else ())
+
+    async def revoke(self, connection_id: str) -> RevokeResult:
+        """Revoke the connection's grant at Zoho (every org connection sharing it ends).
+
+        The one rule (`zohoauth.revoke`): the local copy is deleted only when Zoho confirmed,
+        or said the token was no longer valid; if Zoho could not be reached or refused, the
+        credential is kept, marked revoke_pending (no token is served from it), and the result
+        says why. NotFoundError when the connection does not exist.
+        """
+        return await self.manager.revoke(connection_id)

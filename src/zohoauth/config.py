@@ -93,7 +93,7 @@ def read_secrets_file(path: Path) -> dict[str, str]:
 
 
 class Settings(BaseSettings):
-    """Everything zohoauth reads from its environment (DESIGN.md "Configuration")."""
+    """Everything zohoauth reads from its environment (README, "Configuration")."""
 
     model_config = SettingsConfigDict(
         env_prefix=PREFIX, env_file=".env", extra="ignore", validate_default=True

@@ -5,7 +5,9 @@ keyed `(client_id, dc, zuid)` and holds the refresh token, the current access to
 refresh lease. A *connection* is a credential plus one CRM org (`org_id` = zgid): a user in two
 orgs has two connections sharing one credential, refreshed once for both.
 
-Everything here is a frozen value; the decisions are pure functions (`needs_refresh`).
+A *login* is what signing in (or an import) hands the store to keep: the credential's content
+and the orgs it connects. Everything here is a frozen value; the decisions are pure functions
+(`needs_refresh`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ class Status(StrEnum):
 
     ACTIVE = "active"
     REAUTH_REQUIRED = "reauth_required"  # the grant is gone: the user must log in again
-    REVOKED = "revoked"  # we revoked it at Zoho (logout with revoke)
+    # A revocation was asked for but Zoho did not confirm it: the grant may still be live, so
+    # the record stays (to revoke again, or for the user to remove the app at Zoho) and no
+    # token is served from it. Logging in again makes it active.
+    REVOKE_PENDING = "revoke_pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,22 @@ class OrgInfo:
 
     org_id: str
     org_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """What one login stores: the credential's content and the orgs it connects.
+
+    From Login with Zoho, `connect_org`, the official SDK's tokens or an import; the store
+    upserts the credential in place and one connection per org (`TokenStore.save_login`).
+    """
+
+    key: CredentialKey
+    email: str
+    tokens: TokenSet = field(repr=False)
+    api_domain: str
+    scopes: tuple[str, ...]
+    orgs: tuple[OrgInfo, ...]
 
 
 def needs_refresh(tokens: TokenSet, now: float, skew: float) -> bool:

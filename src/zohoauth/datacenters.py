@@ -1,6 +1,6 @@
 """The data-center registry: Zoho's nine DCs, and the allow-list every request is checked against.
 
-Zoho runs one accounts server and a few API hosts per DC (docs/data-centers.md). A login
+Zoho runs one accounts server and a few API hosts per DC (docs/zoho-reference.md §5). A login
 callback names its DC in `location` and `accounts-server`, unauthenticated; the token response
 names `api_domain`. RFC 9700 §4.4 (mix-up) requires checking all three against a fixed list, so
 this table is the only place hosts come from. It can be replaced as a whole (an emulator's
@@ -63,7 +63,7 @@ def _dc(
     return DataCenter(code, name, accounts, hosts, login_dc, aliases)
 
 
-#: Zoho's real data centers; the evidence for each row is in docs/data-centers.md.
+#: Zoho's real data centers; the evidence for each row: docs/zoho-reference.md §5.
 ZOHO_DATA_CENTERS: Mapping[str, DataCenter] = {
     dc.code: dc
     for dc in (
@@ -88,14 +88,15 @@ ZOHO_DATA_CENTERS: Mapping[str, DataCenter] = {
         _dc("sa", "Saudi Arabia", "https://accounts.zoho.sa", "sa"),
         # Zoho's Multi-DC page lists the UK's accounts server; www.zohoapis.uk comes from
         # third-party code, and sandbox/developer.zohoapis.uk follow the other DCs' pattern
-        # without a source that confirms them (docs/data-centers.md marks them uncertain).
+        # without a source that confirms them (docs/zoho-reference.md §5 marks them uncertain).
         _dc("uk", "United Kingdom", "https://accounts.zoho.uk", "uk"),
         # China is a separate Zoho: its logins start at its own accounts server.
         _dc("cn", "China", "https://accounts.zoho.com.cn", "com.cn", login_dc="cn"),
     )
 }
 
-#: The DC whose accounts server starts Multi-DC logins (every DC but China), as at Zoho.
+#: The DC whose accounts server starts Multi-DC logins (every DC but China), as at Zoho
+#: (docs/zoho-reference.md §5).
 LOGIN_DC = "us"
 
 

@@ -1,29 +1,40 @@
-"""zohoauth's one error tree.
+"""zohoauth's one error tree: every exception class of the library is defined here.
 
     ZohoAuthError                       base of everything zohoauth raises
     ├── ConfigError                     a setting is missing or invalid (names it, says how to fix)
     ├── DataCenterError                 an unknown DC, or a host that is not on the allow-list
+    ├── ZohoUnavailableError            Zoho unreachable, timed out, or 5xx after bounded retries
     ├── LoginError                      completing "Login with Zoho" failed
     │   ├── StateMismatchError          state missing, wrong, expired or replayed (CSRF defense)
     │   ├── MixUpError                  location, accounts-server, api_domain disagree (RFC 9700)
     │   ├── AccessDeniedError           the user pressed Reject at Zoho
     │   ├── DataCenterNotEnabledError   the user's DC is not one this app accepts
-    │   └── LoginThrottledError         Zoho is limiting sign-ins ("Access Denied"), retry_after
+    │   ├── LoginThrottledError         Zoho is limiting sign-ins ("Access Denied"), retry_after
+    │   └── TokenRejectedError          CRM refused the access token while identifying the user
     ├── TokenError                      getting or refreshing a token failed
     │   ├── ReauthRequiredError         the grant is gone (revoked, invalid_code): log in again
     │   ├── ThrottledError              Zoho's "Access Denied" refresh throttle, with retry_after
-    │   ├── ZohoUnavailableError        network errors / 5xx after bounded retries
+    │   ├── InvalidClientError          Zoho does not accept the client id/secret in that DC
     │   └── LeaseTimeoutError           another process held the refresh lease too long
     ├── StoreError                      the token store failed
     │   ├── NotFoundError               no such credential or connection
+    │   │   └── AmbiguousConnectionError  several connections match where one was asked for
     │   └── DecryptionError             wrong key, tampered or swapped ciphertext
-    └── CRMError                        Zoho CRM answered with an error envelope
-        ├── InvalidTokenError           401 INVALID_TOKEN (after one refresh-and-retry)
-        ├── ScopeMismatchError          401 OAUTH_SCOPE_MISMATCH
-        ├── InvalidModuleError          400 INVALID_MODULE
-        ├── RecordNotFoundError         a record id that is not there
-        ├── InvalidDataError            400 INVALID_DATA, MANDATORY_NOT_FOUND, ...
-        └── RateLimitedError            429 TOO_MANY_REQUESTS, after back-off
+    ├── CRMError                        Zoho CRM answered with an error envelope
+    │   ├── InvalidTokenError           401 INVALID_TOKEN (after one refresh-and-retry)
+    │   ├── ScopeMismatchError          401 OAUTH_SCOPE_MISMATCH
+    │   ├── NoPermissionError           403 NO_PERMISSION: the user's CRM profile forbids it
+    │   ├── InvalidModuleError          400 INVALID_MODULE
+    │   ├── RecordNotFoundError         a record id that is not there
+    │   ├── InvalidDataError            400 INVALID_DATA, MANDATORY_NOT_FOUND, ...
+    │   └── RateLimitedError            429 TOO_MANY_REQUESTS, after back-off
+    └── SDKFormatError                  the input is not an official SDK token store
+
+The tree follows where a failure happens: Zoho being unreachable is neither a token nor a CRM
+error (httpx's `TransportError` sits beside its HTTP status errors the same way), so one
+`except ZohoUnavailableError` covers the accounts server and CRM alike. Callers decide by type
+(and by the attributes some classes carry), never by a message's wording; a test checks this
+drawing against the real classes.
 
 Messages say what happened and what to do; they never contain a token, code or secret.
 httpx and SQLAlchemy errors are converted at the boundary with `raise ... from exc`.
@@ -44,6 +55,12 @@ class ConfigError(ZohoAuthError):
 
 class DataCenterError(ZohoAuthError):
     """An unknown data center, or a URL whose host is not one of Zoho's (the allow-list)."""
+
+
+class ZohoUnavailableError(ZohoAuthError):
+    """Zoho (its accounts server or CRM) could not be reached, did not answer in time, or kept
+    answering 5xx after bounded retries. Nothing is wrong with the token or the request: the
+    message says to try again later, so callers need not add that advice."""
 
 
 class LoginError(ZohoAuthError):
@@ -81,6 +98,15 @@ class LoginThrottledError(LoginError):
         self.retry_after = retry_after
 
 
+class TokenRejectedError(LoginError):
+    """CRM answered 401 to the access token while identifying the user (expired, revoked or
+    evicted): refresh, then retry.
+
+    A LoginError like every identity failure, so login code needs no new case; importers of
+    stored tokens (`zohoauth.sdk`) catch it to refresh once and try again.
+    """
+
+
 class TokenError(ZohoAuthError):
     """Getting a valid access token failed."""
 
@@ -90,15 +116,17 @@ class ReauthRequiredError(TokenError):
 
 
 class ThrottledError(TokenError):
-    """Zoho refuses refreshes for this token until `retry_after` (epoch seconds)."""
+    """Zoho refuses refreshes for this token until `retry_after` (epoch seconds); the message
+    says to try again later."""
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class ZohoUnavailableError(TokenError):
-    """Zoho's accounts server could not be reached or kept failing after retries."""
+class InvalidClientError(TokenError):
+    """Zoho does not accept the client id/secret in this data center (`invalid_client`,
+    `invalid_client_secret`): check the credentials and that Multi-DC is enabled for it."""
 
 
 class LeaseTimeoutError(TokenError):
@@ -111,6 +139,12 @@ class StoreError(ZohoAuthError):
 
 class NotFoundError(StoreError):
     """No credential or connection with that key."""
+
+
+class AmbiguousConnectionError(NotFoundError):
+    """Several connections match where one was asked for (a user in several orgs, a name that
+    fits more than one): name the org or the connection id. A NotFoundError, since no *single*
+    connection was found, so code that handles "not found" keeps working."""
 
 
 class DecryptionError(StoreError):
@@ -142,6 +176,11 @@ class ScopeMismatchError(CRMError):
     """The token lacks the scope this call needs: log in again with the scope added."""
 
 
+class NoPermissionError(CRMError):
+    """Zoho CRM's 403 NO_PERMISSION: this user's CRM profile may not do it. The org's
+    administrator can grant it; logging in again will not help."""
+
+
 class InvalidModuleError(CRMError):
     """The module name is not one this org has."""
 
@@ -158,13 +197,19 @@ class RateLimitedError(CRMError):
     """Zoho's concurrency or credit limit (429) persisted after back-off."""
 
 
+class SDKFormatError(ZohoAuthError):
+    """The input is not an official SDK token store (wrong header, not text, no such table)."""
+
+
 __all__ = [
     "AccessDeniedError",
+    "AmbiguousConnectionError",
     "CRMError",
     "ConfigError",
     "DataCenterError",
     "DataCenterNotEnabledError",
     "DecryptionError",
+    "InvalidClientError",
     "InvalidDataError",
     "InvalidModuleError",
     "InvalidTokenError",
@@ -172,15 +217,18 @@ __all__ = [
     "LoginError",
     "LoginThrottledError",
     "MixUpError",
+    "NoPermissionError",
     "NotFoundError",
     "RateLimitedError",
     "ReauthRequiredError",
     "RecordNotFoundError",
+    "SDKFormatError",
     "ScopeMismatchError",
     "StateMismatchError",
     "StoreError",
     "ThrottledError",
     "TokenError",
+    "TokenRejectedError",
     "ZohoAuthError",
     "ZohoUnavailableError",
 ]

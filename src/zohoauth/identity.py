@@ -1,7 +1,8 @@
 """Who logged in: the current user and their org, asked of CRM right after the code exchange.
 
-The official SDK does the same two calls [S C8 utility.py] but keys users by `email:zgid`; we
-key credentials by the immutable `zuid` and keep email and org name as attributes.
+The official SDK does the same two calls (docs/zoho-reference.md §6.1, §10) but keys users by
+`email:zgid`; we key credentials by the immutable `zuid` and keep email and org name as
+attributes.
 """
 
 from __future__ import annotations
@@ -12,15 +13,7 @@ from typing import Any
 import httpx
 
 from .credentials import OrgInfo
-from .errors import LoginError, ZohoUnavailableError
-
-
-class TokenRejectedError(LoginError):
-    """CRM answered 401 to the access token (expired, revoked or evicted): refresh, then retry.
-
-    A LoginError like every identity failure, so login code needs no new case; importers of
-    stored tokens (`sdk_import`) catch it to refresh once and try again.
-    """
+from .errors import LoginError, TokenRejectedError, ZohoUnavailableError
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +33,11 @@ async def _get(
     try:
         resp = await http.get(url, headers=headers)
     except httpx.HTTPError as exc:
-        raise ZohoUnavailableError(f"could not reach Zoho CRM ({type(exc).__name__})") from exc
+        raise ZohoUnavailableError(
+            f"could not reach Zoho CRM ({type(exc).__name__}) — try again later"
+        ) from exc
     if resp.status_code >= 500:
-        raise ZohoUnavailableError(f"Zoho CRM answered HTTP {resp.status_code}")
+        raise ZohoUnavailableError(f"Zoho CRM answered HTTP {resp.status_code} — try again later")
     try:
         body = resp.json()
     except ValueError:
@@ -83,7 +78,8 @@ async def fetch_org(
 async def current_user(
     http: httpx.AsyncClient, api_domain: str, token: str
 ) -> tuple[str, str, str]:
-    """(zuid, email, full name) of the token's user: `GET users?type=CurrentUser` [D C5]."""
+    """(zuid, email, full name) of the token's user: `GET users?type=CurrentUser`
+    (docs/zoho-reference.md §6.1)."""
     body = await _get(http, f"{api_domain}/crm/v8/users?type=CurrentUser", token)
     users = body.get("users")
     if not isinstance(users, list) or not users or not isinstance(users[0], dict):
@@ -96,7 +92,7 @@ async def current_user(
 
 
 async def identify(http: httpx.AsyncClient, api_domain: str, token: str) -> Identity:
-    """`GET users?type=CurrentUser` and `GET org` [D C5, C6]."""
+    """`GET users?type=CurrentUser` and `GET org` (docs/zoho-reference.md §6.1, §6.2)."""
     zuid, email, full_name = await current_user(http, api_domain, token)
     org = await fetch_org(http, api_domain, token)
     return Identity(zuid=zuid, email=email, full_name=full_name, org=org)

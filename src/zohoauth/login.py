@@ -16,7 +16,7 @@ from collections.abc import Callable
 import httpx
 
 from . import identity, oauth
-from .credentials import Connection, CredentialKey, TokenSet
+from .credentials import Connection, CredentialKey, Login, TokenSet
 from .datacenters import DataCenterRegistry
 from .errors import (
     AccessDeniedError,
@@ -95,7 +95,7 @@ async def _complete(
     key = CredentialKey(client.client_id, dc.code, who.zuid)
     tokens = TokenSet(grant.refresh_token, grant.access_token, grant.expires_at)
     connections = await store.save_login(
-        key, who.email, tokens, grant.api_domain, grant.scopes, [who.org]
+        Login(key, who.email, tokens, grant.api_domain, grant.scopes, (who.org,))
     )
     if not connections:
         raise LoginError("the login could not be stored; try again")

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import structlog
 
-#: Zoho tokens, codes and refresh tokens: `1000.<hex>.<hex>` [D examples].
+#: Zoho tokens, codes and refresh tokens: `1000.<hex>.<hex>` (docs/zoho-reference.md §1).
 ZOHO_TOKEN = re.compile(r"1000\.[0-9a-fA-F]{8,}\.[0-9a-fA-F]{8,}")
 _PARAM = re.compile(
     r"(?i)\b(code|token|access_token|refresh_token|client_secret|code_verifier|state"

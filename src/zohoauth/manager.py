@@ -10,10 +10,11 @@ The path of `access_token()`:
    Processes that lose the lease race *wait and re-read*; they never refresh on their own. A
    crashed holder's lease expires and the next waiter takes over.
 
-Failures (reference §2c, §4): `invalid_code` → the credential is marked `reauth_required` once,
-an event is emitted and no further request goes to Zoho for it; "Access Denied" → no refresh
-until Zoho's window ends, and a still-valid token keeps being served; network errors and 5xx →
-bounded retries with jitter, then ZohoUnavailableError (a still-valid token is served instead).
+Failures (docs/zoho-reference.md §2c, §4): `invalid_code` → the credential is marked
+`reauth_required` once, an event is emitted and no further request goes to Zoho for it;
+"Access Denied" → no refresh until Zoho's window ends, and a still-valid token keeps being
+served; network errors and 5xx → bounded retries with jitter (`retry.ON_UNAVAILABLE`), then
+ZohoUnavailableError (a still-valid token is served instead).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -44,6 +45,8 @@ from .events import Event, EventBus, EventType
 from .logs import get_logger
 from .metrics import LEASE_WAITS, REFRESHES, TOKEN_CACHE
 from .oauth import OAuthClient
+from .retry import ON_UNAVAILABLE, RetryPolicy, failure_of
+from .revoke import RevokeResult, revoke_credential
 from .store.base import TokenStore
 
 log = get_logger("zohoauth.manager")
@@ -54,15 +57,20 @@ _FROM_STORE = TOKEN_CACHE.labels("store")
 
 @dataclass(frozen=True, slots=True)
 class ManagerConfig:
-    skew: float = 300.0  # refresh this many seconds before expiry (DESIGN: 5 minutes)
+    skew: float = 300.0  # refresh this many seconds before expiry (5 minutes)
     lease_ttl: float = 60.0  # must exceed a refresh with all its retries
     lease_wait: float = 75.0  # how long a waiter waits for another worker's refresh
     poll_interval: float = 0.05  # first re-read interval while waiting (doubles up to 0.5 s)
-    max_attempts: int = 3  # network errors / 5xx: tries per refresh
-    retry_base: float = 0.25  # seconds; full jitter, doubling per attempt
-    throttle_window: float = 600.0  # Zoho's refresh window [D C1]
+    max_attempts: int = ON_UNAVAILABLE.attempts  # network errors / 5xx: tries per refresh
+    retry_base: float = ON_UNAVAILABLE.base  # seconds: the first retry waits base/2..base
+    # (equal jitter), each later one up to twice as long (retry.py)
     connection_cache_size: int = 100_000
     use_record_interval: float = 60.0  # write a connection's "last used" at most this often
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """How a refresh is retried: `retry.ON_UNAVAILABLE` with these attempts and base."""
+        return replace(ON_UNAVAILABLE, attempts=max(1, self.max_attempts), base=self.retry_base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,9 +389,10 @@ class TokenManager:
 
     async def _refresh_with_retries(self, cred: Credential) -> oauth.TokenGrant:
         dc = self.registry.get(cred.key.dc)
-        attempt = 0
+        policy = self.config.retry
+        tries = 0
         while True:
-            attempt += 1
+            tries += 1
             try:
                 self.refresh_count += 1
                 grant = await oauth.refresh_access_token(
@@ -400,12 +409,12 @@ class TokenManager:
             except ThrottledError:
                 REFRESHES.labels(dc.code, "throttled").inc()
                 raise
-            except ZohoUnavailableError:
+            except ZohoUnavailableError as exc:
                 REFRESHES.labels(dc.code, "unavailable").inc()
-                if attempt >= self.config.max_attempts:
+                delay = policy.next_delay(failure_of(exc), tries)
+                if delay is None:
                     raise
-                # Full jitter (AWS architecture blog): spreads retries of many workers.
-                await asyncio.sleep(random.uniform(0, self.config.retry_base * 2**attempt))
+                await asyncio.sleep(delay)
             else:
                 REFRESHES.labels(dc.code, "ok").inc()
                 return grant
@@ -415,20 +424,15 @@ class TokenManager:
         await self.events.emit(Event(kind, str(cred.key), cred.email, cred.key.dc, detail))
 
     # -- revoke / delete --------------------------------------------------------------------
-    async def revoke(self, connection_id: str) -> bool:
-        """Revoke the grant at Zoho, then delete the credential and all its connections."""
+    async def revoke(self, connection_id: str) -> RevokeResult:
+        """Revoke the connection's grant at Zoho, by `zohoauth.revoke`'s rule: the credential
+        and all its connections are deleted once Zoho no longer honours it; otherwise they are
+        kept, marked revoke_pending, and the result says why. No token is served after either."""
         conn = await self.connection(connection_id)
-        cred = await self.store.get_credential(conn.credential)
-        revoked = False
-        if cred is not None:
-            try:
-                revoked = await oauth.revoke_token(
-                    self.http, self.registry.get(conn.dc), cred.tokens.refresh_token
-                )
-            finally:
-                await self.store.delete_credential(conn.credential)
-                self.forget(key=conn.credential)
-        return revoked
+        try:
+            return await revoke_credential(self.store, self.registry, self.http, conn.credential)
+        finally:
+            self.forget(key=conn.credential)
 
     async def delete(self, connection_id: str) -> bool:
         """Forget one connection locally (the grant at Zoho stays)."""

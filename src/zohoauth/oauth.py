@@ -14,7 +14,8 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
 import httpx
@@ -24,6 +25,7 @@ from .errors import (
     AccessDeniedError,
     ConfigError,
     DataCenterNotEnabledError,
+    InvalidClientError,
     LoginError,
     LoginThrottledError,
     MixUpError,
@@ -34,7 +36,7 @@ from .errors import (
     ZohoUnavailableError,
 )
 
-#: Scopes every login adds: identity lookup needs them [D C5, C6].
+#: Scopes every login adds: identity lookup needs them (docs/zoho-reference.md §6.1, §6.2).
 IDENTITY_SCOPES = ("ZohoCRM.users.READ", "ZohoCRM.org.READ")
 #: How long a pending login (its `state`) stays valid.
 STATE_MAX_AGE = 600.0
@@ -45,7 +47,7 @@ class OAuthClient:
     """The app's registration in Zoho's API console (server-based, Multi-DC on).
 
     The client id is common to every DC; the secret is common or per DC, as the client's owner
-    chose in the console (docs/data-centers.md). `client_secret` is the common one and
+    chose in the console (docs/zoho-reference.md §5). `client_secret` is the common one and
     `client_secrets` the DCs' own (`{"eu": "..."}`); `secret_for(dc)` picks, and each secret is
     only ever sent to its own DC's accounts server. `data_centers` mirrors the DCs the console
     enables for the client: a user from any other DC is refused before anything is sent to it
@@ -56,8 +58,10 @@ class OAuthClient:
     client_secret: str = field(repr=False)
     redirect_uri: str
     scopes: tuple[str, ...] = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.modules.READ")
-    prompt_consent: bool = True  # Zoho returns a refresh token only on (re)consent [D A1]
-    use_pkce: bool = True  # optional: Zoho documents PKCE only for mobile clients [D A2]
+    # Zoho returns a refresh token only on (re)consent (docs/zoho-reference.md §1)
+    prompt_consent: bool = True
+    # optional: Zoho documents PKCE only for mobile clients (docs/zoho-reference.md §1)
+    use_pkce: bool = True
     client_secrets: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
     data_centers: frozenset[str] | None = None
 
@@ -108,6 +112,9 @@ class PendingLogin:
     `login_dc` is the sign-in entry the login started at ("us" for Multi-DC, "cn" for China):
     only a callback for a DC of that entry can complete it.
     """
+
+    #: Seconds a pending login stays valid: keep it (a cookie, a session) no longer.
+    MAX_AGE: ClassVar[float] = STATE_MAX_AGE
 
     state: str
     code_verifier: str | None = field(repr=False)
@@ -204,8 +211,8 @@ def start_login(
     """A fresh single-use `state` (and PKCE verifier) and the URL to send the browser to.
 
     Multi-DC logins start at the US accounts server, which routes the user to their DC and
-    reports it back in `location` [D A9, A10]; China's start at China's accounts server, the
-    only one that knows its users (docs/data-centers.md). `region` chooses (`sign_in_entry`).
+    reports it back in `location`; China's start at China's accounts server, the only one that
+    knows its users (docs/zoho-reference.md §5). `region` chooses (`sign_in_entry`).
     """
     entry = sign_in_entry(registry, client, region)
     state = secrets.token_urlsafe(32)
@@ -256,7 +263,7 @@ def verify_callback(
     if callback.error:
         if callback.error == "access_denied":
             # Also what Zoho sends past its grant-code limit; the redirect does not say which
-            # (docs/data-centers.md, "Limits"), so the user's Reject is the reading we give.
+            # (docs/zoho-reference.md §4), so the user's Reject is the reading we give.
             raise AccessDeniedError("access was declined at Zoho; log in again to grant it")
         raise LoginError(f"Zoho reported an error ({callback.error[:60]}); try logging in again")
     if not callback.code:
@@ -285,7 +292,8 @@ def verify_callback(
 
 
 def _expires_at(body: Mapping[str, Any], now: float) -> float:
-    """Expiry from `expires_in`; the legacy shape with `expires_in_sec` gave milliseconds [S C8]."""
+    """Expiry from `expires_in`; the legacy shape with `expires_in_sec` gave milliseconds
+    (docs/zoho-reference.md §2a)."""
     if "expires_in_sec" in body:
         return now + float(body["expires_in_sec"])
     raw = body.get("expires_in")
@@ -300,25 +308,29 @@ def parse_token_response(
     now: float,
     client: OAuthClient | None = None,
 ) -> TokenGrant:
-    """Check and parse a token endpoint answer (errors are HTTP 200 bodies at Zoho [O]).
-
-    With `client`, a refused client secret says which setting holds that DC's secret.
-    """
+    """Check and parse a token endpoint answer (errors are HTTP 200 bodies at Zoho:
+    docs/zoho-reference.md §2c). With `client`, a refused client secret says which setting
+    holds that DC's secret."""
     if not isinstance(body, Mapping):
-        raise ZohoUnavailableError("Zoho's token endpoint answered with something not JSON")
+        raise ZohoUnavailableError(
+            "Zoho's token endpoint answered with something not JSON — try again later"
+        )
     error = body.get("error")
     if error == "Access Denied":
-        raise ThrottledError("Zoho is throttling token requests for this user", now + 600.0)
+        # no refresh for the rest of Zoho's 10-minute window (docs/zoho-reference.md §4)
+        raise ThrottledError(
+            "Zoho is throttling token requests for this user; try again later", now + 600.0
+        )
     if error == "invalid_code":
         raise ReauthRequiredError("the grant is no longer valid at Zoho; log in again")
     if error == "invalid_client_secret":
         hint = client.secret_hint(dc.code) if client is not None else "check the client secret"
-        raise TokenError(
+        raise InvalidClientError(
             f"Zoho rejected this app's client secret for data center {dc.name} ({dc.code}) "
             f"(invalid_client_secret); the app's operator should {hint}"
         )
     if error == "invalid_client":
-        raise TokenError(
+        raise InvalidClientError(
             "Zoho does not accept this app's client id/secret in data center "
             f"{dc.name} ({dc.code}) (invalid_client); the app's operator should check the "
             "credentials and that the client has this DC enabled (Multi-DC) in Zoho's console"
@@ -353,17 +365,20 @@ async def _post_token(http: httpx.AsyncClient, dc: DataCenter, data: dict[str, s
         resp = await http.post(url, data=data)
     except httpx.HTTPError as exc:
         raise ZohoUnavailableError(
-            f"could not reach Zoho's accounts server for {dc.code} ({type(exc).__name__})"
+            f"could not reach Zoho's accounts server for {dc.code} ({type(exc).__name__}) "
+            "— try again later"
         ) from exc
     if resp.status_code >= 500:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code}"
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} "
+            "— try again later"
         )
     try:
         return resp.json()
     except ValueError as exc:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} without JSON"
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} without JSON "
+            "— try again later"
         ) from exc
 
 
@@ -392,12 +407,13 @@ async def exchange_code(
     except ReauthRequiredError as exc:
         raise LoginError("the login code expired or was already used; log in again") from exc
     except ThrottledError as exc:
-        # "Access Denied" at the exchange: Zoho's limit on new grants per client and user
-        # (docs/data-centers.md, "Limits") — a wait, not a fault of this login.
+        # "Access Denied" at the exchange: Zoho's limit on new refresh tokens per user and
+        # client (docs/zoho-reference.md §4) — a wait, not a fault of this login.
         raise LoginThrottledError(
             "Zoho is limiting sign-ins; try again in a few minutes", exc.retry_after
         ) from exc
-    except TokenError as exc:
+    except (TokenError, ZohoUnavailableError) as exc:
+        # A code is single use: whatever stopped the exchange, the way on is a new login.
         raise LoginError(f"Zoho refused the login: {exc}") from exc
     if grant.refresh_token is None:
         raise LoginError(
@@ -425,13 +441,47 @@ async def refresh_access_token(
     return parse_token_response(registry, dc, await _post_token(http, dc, data), now, client)
 
 
-async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> bool:
-    """Revoke a refresh token at Zoho (its access tokens die with it) [D A7]. True on success."""
+class RevokeAnswer(StrEnum):
+    """What Zoho's revoke endpoint said about a token."""
+
+    REVOKED = "revoked"  # HTTP 200 {"status":"success"}: revoked now
+    INVALID = "invalid"  # HTTP 400, the documented answer for a token it does not honour
+    REFUSED = "refused"  # anything else: not revoked, and not known to be dead either
+
+
+def parse_revoke_response(status: int, body: Any) -> RevokeAnswer:
+    """Zoho's answer to a revocation (pure). Success is HTTP 200 `{"status":"success"}`; an
+    invalid token is HTTP 400 with an undocumented body (docs/zoho-reference.md §3), so a 400 counts
+    as "invalid" unless its body names another error (a malformed request, a client problem):
+    only then might the grant still be live. 5xx is the caller's ZohoUnavailableError."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if status == 200 and error is None:
+        return RevokeAnswer.REVOKED
+    if status in (200, 400) and error in (None, "invalid_token", "invalid_code"):
+        return RevokeAnswer.INVALID
+    return RevokeAnswer.REFUSED
+
+
+async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> RevokeAnswer:
+    """Revoke a refresh token at Zoho (its access tokens die with it) (docs/zoho-reference.md §3).
+
+    ZohoUnavailableError when Zoho cannot be reached or answers 5xx: nothing is known then.
+    """
     url = f"{dc.accounts_server.rstrip('/')}/oauth/v2/token/revoke"
     try:
         resp = await http.post(url, data={"token": token})
     except httpx.HTTPError as exc:
         raise ZohoUnavailableError(
-            f"could not reach Zoho's accounts server for {dc.code} to revoke access"
+            f"could not reach Zoho's accounts server for {dc.code} to revoke access "
+            f"({type(exc).__name__}) — try again later"
         ) from exc
-    return resp.status_code == 200
+    if resp.status_code >= 500:
+        raise ZohoUnavailableError(
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} to the "
+            "revocation — try again later"
+        )
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    return parse_revoke_response(resp.status_code, body)

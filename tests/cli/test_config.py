@@ -12,7 +12,9 @@ from pydantic import SecretStr
 from zohoauth.config import Settings
 from zohoauth.errors import ConfigError
 
-from .conftest import Env, arun
+from ..support.cli import Env, secrets_of
+from ..support.logs import reset_logging
+from ..support.tokens import zoho_token
 
 
 def test_precedence_dotenv_then_environment_then_flags(
@@ -77,17 +79,7 @@ def test_global_database_url_flag_wins_over_the_environment(env: Env, tmp_path: 
 
 def test_json_logs_carry_a_request_id_and_mask_tokens(env: Env) -> None:
     env.login("clara@brightwave.eu")
-
-    async def tokens() -> list[str]:
-        async with env.store() as store:
-            return [
-                t
-                async for c in store.iter_credentials()
-                for t in (c.tokens.refresh_token, c.tokens.access_token)
-                if t
-            ]
-
-    before = arun(tokens)
+    before = secrets_of(env)
     result = env.cli(
         "--log-format", "json", "--log-level", "DEBUG", "tokens", "refresh", "--all", "--force"
     )
@@ -98,8 +90,8 @@ def test_json_logs_carry_a_request_id_and_mask_tokens(env: Env) -> None:
     assert any(line.get("logger", "").startswith("httpx") for line in lines)  # stdlib logger
     ids = {line.get("request_id") for line in lines}
     assert len(ids) == 1 and next(iter(ids), "").startswith("cli-")
-    for token in [*before, *arun(tokens), env.client.client_secret]:
-        assert token not in result.output
+    for secret in [*before, *secrets_of(env)]:
+        assert secret not in result.output
 
 
 def test_tokens_logged_on_purpose_through_every_logger_are_masked(
@@ -114,7 +106,7 @@ def test_tokens_logged_on_purpose_through_every_logger_are_masked(
     from zohoauth.cli.app import GlobalOptions, _configure_logs
     from zohoauth.logs import get_logger
 
-    token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+    token = zoho_token()
     secret = secrets.token_hex(20)
     _configure_logs(GlobalOptions(log_format="json", log_level="DEBUG"))
     try:
@@ -127,9 +119,7 @@ def test_tokens_logged_on_purpose_through_every_logger_are_masked(
         worker.start()
         worker.join()
     finally:
-        root = logging.getLogger()
-        root.handlers = [h for h in root.handlers if h.get_name() != "zohoauth"]
-        root.setLevel(logging.WARNING)
+        reset_logging()
     err = capsys.readouterr().err
     lines = [json.loads(line) for line in err.splitlines()]
     assert len(lines) == 4

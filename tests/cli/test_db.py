@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from ..conftest import _in_thread, _server_sql
-from .conftest import make_env
+from ..support.cli import make_env
+from ..support.databases import scratch_database
 
 ENGINES = {"postgres": "ZOHOAUTH_TEST_POSTGRES_URL", "mysql": "ZOHOAUTH_TEST_MYSQL_URL"}
 
@@ -29,16 +26,8 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/fresh.db"
         return
-    server = os.environ.get(ENGINES[request.param])
-    if not server:
-        pytest.skip(f"{ENGINES[request.param]} is not set (.ci/run sets it)")
-    name = f"zohoauth_t_{secrets.token_hex(6)}"
-    _in_thread(lambda: _server_sql(server, f"CREATE DATABASE {name}"))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        force = " WITH (FORCE)" if request.param == "postgres" else ""
-        _in_thread(lambda: _server_sql(server, f"DROP DATABASE IF EXISTS {name}{force}"))
+    with scratch_database(ENGINES[request.param], migrate=False) as url:
+        yield url
 
 
 def test_upgrade_a_fresh_database_then_use_it(

@@ -13,8 +13,8 @@ from zohoauth.crypto import KeyRing
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.ops.checks import check_redirect_uri, compare_serverinfo
 
+from ..support.cli import Env, unreachable_db
 from ..support.trap import TrapServer
-from .conftest import Env, unreachable_db
 
 
 def lines(output: str) -> dict[str, str]:

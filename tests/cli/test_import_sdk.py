@@ -17,19 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from zohoauth.emulator import BackgroundEmulator
 from zohoauth.oauth import OAuthClient
-from zohoauth.store.urls import normalize_url
 
+from ..support.aio import arun
+from ..support.cli import Env, listed, make_env, stored_tokens, unreachable_db
+from ..support.databases import table_dump
 from ..support.sdk import MYSQL_TABLE_DDL, MySQLTarget, read_rows, run_sdk, write_rows
-from ..support.zoho import make_auth, register_client
-from .conftest import Env, arun, make_env, unreachable_db
+from ..support.zoho import emulator_stats, make_auth, register_client
 
 pytest.importorskip("zohocrmsdk", reason="the official SDK (dev dependency zohocrmsdk8-0)")
 
@@ -67,49 +65,6 @@ def target(sdk_file: SDKFile, store_url: str, keys: str, tmp_path: Path) -> Env:
     return env
 
 
-def stats(emu: BackgroundEmulator) -> dict[str, Any]:
-    body: dict[str, Any] = httpx.get(emu.url + "/_emulator/stats").json()
-    return body
-
-
-def listed(env: Env) -> list[dict[str, Any]]:
-    result = env.cli("tokens", "list", "--json")
-    assert result.exit_code == 0, result.output
-    rows: list[dict[str, Any]] = json.loads(result.stdout)
-    return rows
-
-
-def stored_tokens(env: Env) -> dict[str, tuple[str, str | None]]:
-    """email -> (refresh token, access token), decrypted from the store."""
-
-    async def read() -> dict[str, tuple[str, str | None]]:
-        async with env.store() as store:
-            return {
-                c.email: (c.tokens.refresh_token, c.tokens.access_token)
-                async for c in store.iter_credentials()
-            }
-
-    return arun(read)
-
-
-def raw_dump(url: str) -> str:
-    """Every cell of zohoauth's tables, as text (what a database thief would see)."""
-
-    async def dump() -> str:
-        engine = create_async_engine(normalize_url(url))
-        try:
-            async with engine.connect() as conn:
-                cells = []
-                for table in ("zohoauth_credentials", "zohoauth_connections"):
-                    for row in (await conn.execute(text(f"SELECT * FROM {table}"))).all():
-                        cells.extend(str(v) for v in row)
-                return "\n".join(cells)
-        finally:
-            await engine.dispose()
-
-    return arun(dump)
-
-
 def imported(env: Env, path: Path, *args: str, **overrides: str | None) -> Any:
     return env.cli("tokens", "import-sdk", "--csv", str(path), *args, **overrides)
 
@@ -120,7 +75,7 @@ def imported(env: Env, path: Path, *args: str, **overrides: str | None) -> Any:
 def test_imports_the_csv_the_sdk_wrote_and_a_rerun_changes_nothing(
     sdk_file: SDKFile, target: Env
 ) -> None:
-    before = stats(sdk_file.emulator)
+    before = emulator_stats(sdk_file.emulator.url)
     result = imported(target, sdk_file.path)
     assert result.exit_code == 0, result.output
     assert "3 imported" in result.stderr
@@ -137,17 +92,19 @@ def test_imports_the_csv_the_sdk_wrote_and_a_rerun_changes_nothing(
     # The tokens moved as they were (still valid, so no refresh), encrypted at rest.
     sdk = {r[1].split(":")[0]: (r[REFRESH], r[ACCESS]) for r in sdk_file.rows[1:]}
     assert stored_tokens(target) == sdk
-    dump = raw_dump(target.url)
+    dump = arun(lambda: table_dump(target.url))
     for refresh, access in sdk.values():
         assert refresh not in dump and access not in dump
     assert sdk_file.client.client_secret not in dump
-    after = stats(sdk_file.emulator)
+    after = emulator_stats(sdk_file.emulator.url)
     assert after["token_requests"] == before["token_requests"]  # identified, not refreshed
 
     again = imported(target, sdk_file.path)
     assert again.exit_code == 0, again.output
     assert "3 unchanged" in again.stderr
-    assert stats(sdk_file.emulator)["api_requests"] == after["api_requests"]  # no Zoho call
+    assert (
+        emulator_stats(sdk_file.emulator.url)["api_requests"] == after["api_requests"]
+    )  # no Zoho call
     assert [r["connection_id"] for r in listed(target)] == [r["connection_id"] for r in rows]
 
 
@@ -171,11 +128,11 @@ def test_expired_rows_are_refreshed_once_each(
     for row in rows[1:]:
         row[EXPIRY] = "1600000000000"  # 2020: the SDK would refresh these before any call
     write_rows(tmp_path / "expired.csv", rows)
-    before = stats(sdk_file.emulator)["token_requests"]["refresh_token"]
+    before = emulator_stats(sdk_file.emulator.url)["token_requests"]["refresh_token"]
     result = imported(target, tmp_path / "expired.csv")
     assert result.exit_code == 0, result.output
     assert "3 imported" in result.stderr and "3 refresh request(s)" in result.stderr
-    assert stats(sdk_file.emulator)["token_requests"]["refresh_token"] == before + 3
+    assert emulator_stats(sdk_file.emulator.url)["token_requests"]["refresh_token"] == before + 3
     stored = stored_tokens(target)
     for row in rows[1:]:
         refresh, access = stored[row[1].split(":")[0]]
@@ -191,18 +148,18 @@ def test_other_clients_rows_are_refreshed_only_when_asked(
         row[EXPIRY] = "1600000000000"
     write_rows(tmp_path / "expired.csv", rows)
     other = {"client_id": "1000.ANOTHERCLIENT", "client_secret": "another-secret"}
-    before = stats(sdk_file.emulator)["token_requests"]["refresh_token"]
+    before = emulator_stats(sdk_file.emulator.url)["token_requests"]["refresh_token"]
 
     refused = imported(target, tmp_path / "expired.csv", **other)
     assert refused.exit_code == 3
     assert refused.stdout.count("needs the client secret") == 3
     assert listed(target) == []
-    assert stats(sdk_file.emulator)["token_requests"]["refresh_token"] == before
+    assert emulator_stats(sdk_file.emulator.url)["token_requests"]["refresh_token"] == before
 
     allowed = imported(target, tmp_path / "expired.csv", "--use-row-secrets", **other)
     assert allowed.exit_code == 0, allowed.output
     assert {r["client_id"] for r in listed(target)} == {sdk_file.client.client_id}
-    assert sdk_file.client.client_secret not in raw_dump(target.url)
+    assert sdk_file.client.client_secret not in arun(lambda: table_dump(target.url))
 
 
 def test_old_nine_column_file_needs_the_dc(sdk_file: SDKFile, target: Env, tmp_path: Path) -> None:

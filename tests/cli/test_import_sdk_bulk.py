@@ -37,9 +37,9 @@ import pytest
 
 from zohoauth.oauth import OAuthClient
 
+from ..support.cli import ALL_VARS, Env, make_env
 from ..support.sdk import read_rows, run_sdk, write_rows
-from ..support.zoho import register_client
-from .conftest import ALL_VARS, Env, make_env
+from ..support.zoho import refresh_requests, register_client
 
 pytest.importorskip("zohocrmsdk", reason="the official SDK (dev dependency zohocrmsdk8-0)")
 
@@ -62,15 +62,9 @@ def seed() -> dict[str, Any]:
         }
         for i in range(USERS)
     ]
-    # Minting 3,000 grants is set-up here, not a test of Zoho's grant limits (tests/emulator has
-    # those): without this, the 11th Self Client code is refused (429).
-    return {
-        "orgs": orgs,
-        "users": users,
-        "clients": [],
-        "generate_records": 0,
-        "config": {"grant_limits": False},
-    }
+    # 3,000 grants for one client: far past Zoho's grant-code limit, which the set-up is not testing
+    config = {"grant_limits": False}
+    return {"orgs": orgs, "users": users, "clients": [], "generate_records": 0, "config": config}
 
 
 @pytest.fixture(scope="module")
@@ -202,9 +196,7 @@ def test_ten_thousand_rows(
     env.vars["ZOHOAUTH_CLIENT_ID"] = bulk_file.client.client_id
     env.vars["ZOHOAUTH_CLIENT_SECRET"] = bulk_file.client.client_secret
     report = tmp_path / "report.csv"
-    refreshes_before = httpx.get(bulk_emulator + "/_emulator/stats").json()["token_requests"][
-        "refresh_token"
-    ]
+    refreshes_before = refresh_requests(bulk_emulator)
 
     started = time.monotonic()
     first = run_cli(
@@ -229,7 +221,7 @@ def test_ten_thousand_rows(
     assert rows_saying("rejected the refresh token") == 2000
     refreshed = sum(1 for r in reported if "refreshed once" in r[3])
     assert refreshed == 1000
-    after = httpx.get(bulk_emulator + "/_emulator/stats").json()["token_requests"]["refresh_token"]
+    after = refresh_requests(bulk_emulator)
     assert after - refreshes_before == 1000 + 2000  # one per expired row, never more
     problems = [line for line in first.stdout.splitlines() if line.startswith("line ")]
     assert len(problems) == 10_000 - got["imported"]  # each one printed with its reason

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from zohoauth.credentials import CredentialKey, OrgInfo, TokenSet
+from zohoauth.credentials import CredentialKey, Login, OrgInfo, TokenSet
 from zohoauth.crypto import KeyRing
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.store.upsert import Login
 
-from .conftest import ALL_VARS, Env, arun, unreachable_db
+from ..support.aio import arun
+from ..support.cli import ALL_VARS, Env, stored_tokens, unreachable_db
+from ..support.tokens import zoho_token
 
 CLI = [sys.executable, "-c", "from zohoauth.cli import main; main()"]
 
@@ -33,37 +34,27 @@ def counts(url: str, keys: str) -> dict[str, int]:
     return arun(read)
 
 
-def all_tokens(url: str, keys: str) -> dict[str, str]:
-    """zuid -> refresh token, decrypting every row (DecryptionError if any row won't open)."""
-
-    async def read() -> dict[str, str]:
-        async with SQLTokenStore(url, KeyRing.from_config(keys)) as store:
-            return {c.key.zuid: c.tokens.refresh_token async for c in store.iter_credentials()}
-
-    return arun(read)
-
-
-def fill(url: str, keys: str, n: int) -> dict[str, str]:
-    """`n` credentials encrypted with `keys`' active key; returns zuid -> refresh token."""
+def fill(env: Env, keys: str, n: int) -> dict[str, tuple[str, str | None]]:
+    """`n` credentials encrypted with `keys`' active key; returns what `stored_tokens` reads."""
 
     async def write() -> None:
-        async with SQLTokenStore(url, KeyRing.from_config(keys)) as store:
+        async with env.store(keys) as store:
             for start in range(0, n, 500):
                 batch = [
                     Login(
                         CredentialKey("1000.ROTATE", "us", f"{i:06d}"),
                         f"u{i}@example.com",
-                        TokenSet(f"1000.{i:032x}.{'r' * 32}", f"1000.{i:032x}.{'a' * 32}", 0.0),
+                        TokenSet(zoho_token(), zoho_token(), 0.0),
                         "https://www.zohoapis.com",
                         (),
-                        [OrgInfo("1", "Org")],
+                        (OrgInfo("1", "Org"),),
                     )
                     for i in range(start, min(n, start + 500))
                 ]
                 await store.save_logins(batch)
 
     arun(write)
-    return all_tokens(url, keys)
+    return stored_tokens(env, keys)
 
 
 @pytest.fixture
@@ -79,7 +70,7 @@ def new_key() -> str:
 def test_rotate_re_encrypts_everything_and_a_rerun_does_nothing(
     env: Env, old_key: str, new_key: str
 ) -> None:
-    before = fill(env.url, old_key, 30)
+    before = fill(env, old_key, 30)
     ring = f"{new_key},{old_key}"
     status = env.cli("keys", "status", encryption_keys=ring)
     assert status.exit_code == 0, status.output
@@ -89,19 +80,19 @@ def test_rotate_re_encrypts_everything_and_a_rerun_does_nothing(
     assert result.exit_code == 0, result.output
     assert "re-encrypted 30 credential(s)" in result.stdout
     assert counts(env.url, new_key) == {kid(new_key): 30}
-    assert all_tokens(env.url, new_key) == before  # the old key is no longer needed
+    assert stored_tokens(env, new_key) == before  # the old key is no longer needed
 
     again = env.cli("keys", "rotate", encryption_keys=ring)
     assert again.exit_code == 0 and "nothing to do" in again.stdout
 
 
 def test_rotate_without_the_old_key_changes_nothing(env: Env, old_key: str, new_key: str) -> None:
-    before = fill(env.url, old_key, 5)
+    before = fill(env, old_key, 5)
     result = env.cli("keys", "rotate", encryption_keys=new_key)
     assert result.exit_code == 1
     assert kid(old_key) in result.stderr and "add that key back" in result.stderr
     assert counts(env.url, old_key) == {kid(old_key): 5}
-    assert all_tokens(env.url, old_key) == before
+    assert stored_tokens(env, old_key) == before
 
     status = env.cli("keys", "status", encryption_keys=new_key)
     assert status.exit_code == 1
@@ -119,7 +110,7 @@ def test_rotate_killed_mid_way_leaves_every_row_readable_and_a_rerun_completes(
     env: Env, old_key: str, new_key: str, tmp_path: Path
 ) -> None:
     total = 2000
-    before = fill(env.url, old_key, total)
+    before = fill(env, old_key, total)
     ring = f"{new_key},{old_key}"
     child_env = {k: v for k, v in os.environ.items() if k not in ALL_VARS}
     child_env.update(env.vars, ZOHOAUTH_ENCRYPTION_KEYS=ring)
@@ -144,10 +135,10 @@ def test_rotate_killed_mid_way_leaves_every_row_readable_and_a_rerun_completes(
     mid = counts(env.url, ring)
     assert 0 < mid.get(kid(new_key), 0) < total
     assert sum(mid.values()) == total
-    assert all_tokens(env.url, ring) == before  # every row opens with the ring
+    assert stored_tokens(env, ring) == before  # every row opens with the ring
 
     rerun = env.cli("keys", "rotate", encryption_keys=ring)
     assert rerun.exit_code == 0, rerun.output
     assert f"re-encrypted {mid[kid(old_key)]} credential(s)" in rerun.stdout
     assert counts(env.url, new_key) == {kid(new_key): total}
-    assert all_tokens(env.url, new_key) == before
+    assert stored_tokens(env, new_key) == before

@@ -7,52 +7,16 @@ command runs with the installation's settings as environment variables.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 import pytest
 
 from zohoauth.crypto import KeyRing
 
-from .conftest import Env, arun, unreachable_db
+from ..support.cli import Env, listed, secrets_of, stored_tokens, unreachable_db
+from ..support.zoho import emulator_stats, refresh_requests
 
 AVA, CLARA, DEV = "ava@zylker.com", "clara@brightwave.eu", "dev@sunrise.in"
-
-
-def listed(env: Env, *args: str) -> list[dict[str, Any]]:
-    result = env.cli("tokens", "list", "--json", *args)
-    assert result.exit_code == 0, result.output
-    rows: list[dict[str, Any]] = json.loads(result.stdout)
-    return rows
-
-
-def refreshes(env: Env) -> int:
-    stats = httpx.get(env.emulator_url + "/_emulator/stats").json()
-    count: int = stats["token_requests"]["refresh_token"]
-    return count
-
-
-def tokens_of(env: Env) -> dict[str, tuple[str, str | None]]:
-    async def read() -> dict[str, tuple[str, str | None]]:
-        async with env.store() as store:
-            return {
-                c.email: (c.tokens.refresh_token, c.tokens.access_token)
-                async for c in store.iter_credentials()
-            }
-
-    return arun(read)
-
-
-def secrets_of(env: Env) -> list[str]:
-    async def read() -> list[str]:
-        async with env.store() as store:
-            out: list[str] = []
-            async for cred in store.iter_credentials():
-                out.append(cred.tokens.refresh_token)
-                out.append(cred.tokens.access_token or "")
-            return out
-
-    return [*arun(read), env.client.client_secret, env.keys]
 
 
 @pytest.fixture
@@ -157,33 +121,33 @@ def test_missing_key_and_unreachable_database(env: Env) -> None:
 
 
 def test_refresh_all_sends_nothing_while_tokens_are_fresh(env: Env, users: dict[str, str]) -> None:
-    before = refreshes(env)
+    before = refresh_requests(env.emulator_url)
     result = env.cli("tokens", "refresh", "--all")
     assert result.exit_code == 0, result.output
     assert "3 fresh" in result.stdout  # three credentials (ava's two orgs share one)
-    assert refreshes(env) == before
+    assert refresh_requests(env.emulator_url) == before
 
 
 def test_refresh_all_force_refreshes_each_credential_once(env: Env, users: dict[str, str]) -> None:
-    old = tokens_of(env)
-    before = refreshes(env)
+    old = stored_tokens(env)
+    before = refresh_requests(env.emulator_url)
     result = env.cli("tokens", "refresh", "--all", "--force")
     assert result.exit_code == 0, result.output
     assert "3 refreshed" in result.stdout
-    assert refreshes(env) == before + 3
+    assert refresh_requests(env.emulator_url) == before + 3
     rows = listed(env)
     assert all(r["refreshed_at"] for r in rows)
-    new = tokens_of(env)
+    new = stored_tokens(env)
     for email, (refresh, access) in old.items():  # refresh tokens kept, access tokens new
         assert new[email][0] == refresh and new[email][1] != access
 
 
 def test_refresh_one_by_email(env: Env, users: dict[str, str]) -> None:
-    before = refreshes(env)
+    before = refresh_requests(env.emulator_url)
     result = env.cli("tokens", "refresh", CLARA, "--force")
     assert result.exit_code == 0, result.output
     assert "refreshed clara@brightwave.eu (eu)" in result.stdout
-    assert refreshes(env) == before + 1
+    assert refresh_requests(env.emulator_url) == before + 1
 
 
 def test_refresh_reports_a_revoked_user_and_keeps_going(env: Env, users: dict[str, str]) -> None:
@@ -208,8 +172,29 @@ def test_refresh_during_an_outage_loses_nothing(env: Env, users: dict[str, str])
     result = env.cli("tokens", "refresh", CLARA, "--force")
     assert result.exit_code == 1
     assert "unavailable" in result.stdout
+    due = env.cli("tokens", "refresh", CLARA, refresh_skew="100000")  # due, still valid
+    assert due.exit_code == 1
+    assert "unavailable clara@brightwave.eu (eu)" in due.stdout
+    assert "the current token stays valid" in due.stdout
     assert secrets_of(env) == old  # still there, still decrypts, still active
     assert {r["status"] for r in listed(env)} == {"active"}
+
+
+def test_refresh_while_zoho_throttles_says_so_and_keeps_the_token(
+    env: Env, users: dict[str, str]
+) -> None:
+    old = secrets_of(env)
+    httpx.post(
+        env.emulator_url + "/_emulator/config", json={"max_refreshes_per_window": 0}
+    ).raise_for_status()
+    # A skew longer than a token lives: the stored token is due, yet Zoho still accepts it.
+    result = env.cli("tokens", "refresh", CLARA, refresh_skew="100000")
+    assert result.exit_code == 1
+    assert "throttled clara@brightwave.eu (eu)" in result.stdout
+    assert "the current token stays valid" in result.stdout
+    assert secrets_of(env) == old
+    again = env.cli("tokens", "refresh", CLARA, "--force")
+    assert "skipped clara@brightwave.eu" in again.stdout  # inside Zoho's window: not asked
 
 
 def test_refresh_needs_a_key_or_all(env: Env) -> None:
@@ -221,13 +206,13 @@ def test_refresh_needs_a_key_or_all(env: Env) -> None:
 
 
 def test_revoke_ends_the_grant_at_zoho_then_forgets_it(env: Env, users: dict[str, str]) -> None:
-    refresh_token = tokens_of(env)[CLARA][0]
-    stats = httpx.get(env.emulator_url + "/_emulator/stats").json()["token_requests"]["revoke"]
+    refresh_token = stored_tokens(env)[CLARA][0]
+    stats = emulator_stats(env.emulator_url)["token_requests"]["revoke"]
     result = env.cli("tokens", "revoke", CLARA, "--yes")
     assert result.exit_code == 0, result.output
     assert "revoked at Zoho and deleted" in result.stdout
     assert [r["email"] for r in listed(env)] == [AVA, AVA, DEV]
-    after = httpx.get(env.emulator_url + "/_emulator/stats").json()["token_requests"]["revoke"]
+    after = emulator_stats(env.emulator_url)["token_requests"]["revoke"]
     assert after == stats + 1
     dead = httpx.post(
         env.emulator_url + "/eu/accounts/oauth/v2/token",
@@ -256,7 +241,24 @@ def test_revoke_during_an_outage_keeps_the_credential(env: Env, users: dict[str,
     result = env.cli("tokens", "revoke", CLARA, "--yes")
     assert result.exit_code == 1
     assert "error:" in result.stderr
-    assert CLARA in [r["email"] for r in listed(env)]
+    assert "nothing was deleted" in result.stderr
+    status = {r["email"]: r["status"] for r in listed(env)}
+    assert status[CLARA] == "revoke_pending"  # kept, and shown, until a revocation succeeds
+    httpx.post(
+        env.emulator_url + "/_emulator/faults", json={"target": "accounts", "dc": "eu"}
+    ).raise_for_status()
+    again = env.cli("tokens", "revoke", CLARA, "--yes")
+    assert again.exit_code == 0, again.output
+    assert "revoked at Zoho and deleted" in again.stdout
+    assert CLARA not in [r["email"] for r in listed(env)]
+
+
+def test_revoke_of_a_grant_zoho_already_ended_forgets_it(env: Env, users: dict[str, str]) -> None:
+    httpx.post(env.emulator_url + "/_emulator/revoke-user", json={"email": CLARA})
+    result = env.cli("tokens", "revoke", CLARA, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "already invalid at Zoho; deleted" in result.stdout
+    assert CLARA not in [r["email"] for r in listed(env)]
 
 
 def test_delete_asks_first(env: Env, users: dict[str, str]) -> None:

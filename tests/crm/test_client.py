@@ -8,16 +8,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.support.crm import EmulatorTokens, Login, RequestLog, login, org_ids
+from tests.support.crm import EmulatorTokens, Login, RequestLog, org_ids
 from zohoauth import criteria as c
 from zohoauth.crm import CRMClient
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.errors import DataCenterError, InvalidDataError, RecordNotFoundError
-
-
-@pytest.fixture
-def ava(admin: httpx.Client) -> Login:
-    return login(admin, "ava@zylker.com")
 
 
 @pytest.fixture

@@ -25,11 +25,13 @@ def test_and_or_group_and_flatten() -> None:
 @pytest.mark.parametrize(
     ("value", "escaped"),
     [
-        ("Patricia(Boyle)", r"Patricia\(Boyle\)"),  # Zoho's own example [D Kaizen #82]
+        # Zoho's own example (docs/zoho-reference.md §6.3)
+        ("Patricia(Boyle)", r"Patricia\(Boyle\)"),
         ("Burns,B", r"Burns\,B"),
         ("back\\slash", r"back\\slash"),
         ("ends with \\", "ends with \\\\"),
-        ("a:b", "a:b"),  # colons are URL-encoded by httpx, not escaped [D Kaizen #82]
+        # colons are URL-encoded by httpx, not escaped (docs/zoho-reference.md §6.3)
+        ("a:b", "a:b"),
     ],
 )
 def test_values_are_escaped(value: str, escaped: str) -> None:

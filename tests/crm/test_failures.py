@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.crm import EmulatorTokens, Login, RequestLog, login
 from tests.support.logs import capture_logs
+from tests.support.zoho import advance_clock
 from zohoauth.crm import CRMClient
 from zohoauth.errors import (
     CRMError,
@@ -23,11 +24,6 @@ from zohoauth.errors import (
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def ava(admin: httpx.Client) -> Login:
-    return login(admin, "ava@zylker.com")
-
-
 def assert_no_secret(exc: BaseException, *secrets: str) -> None:
     for text in (str(exc), repr(exc), str(getattr(exc, "details", ""))):
         for secret in secrets:
@@ -41,7 +37,7 @@ async def test_expired_token_is_refreshed_once_and_the_call_retried(
     async with CRMClient(tokens, "ava") as crm:
         await crm.org()
         old = tokens.token
-        admin.post("/_emulator/clock", json={"advance_seconds": 3601})
+        advance_clock(admin.base_url, 3601)
         with capture_logs() as logs:
             assert (await crm.org())["zgid"]
     assert tokens.refreshes == 1

@@ -1,13 +1,13 @@
-"""Pure decisions of the CRM client: error mapping, redaction, back-off, checks, next page."""
+"""Pure decisions of the CRM client: error mapping, redaction, checks, next page (back-off:
+tests/test_retry.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 
 import pytest
 
+from tests.support.tokens import zoho_token
 from zohoauth.crm._params import (
     MAX_PAGED_RECORDS,
     check_fields,
@@ -18,25 +18,20 @@ from zohoauth.crm._params import (
     next_page,
     search_param,
 )
-from zohoauth.crm._responses import (
-    backoff_delay,
-    error_from_response,
-    redact,
-    retry_after_seconds,
-    scope_hint,
-)
+from zohoauth.crm._responses import error_from_response, redact, scope_hint
 from zohoauth.errors import (
     CRMError,
     InvalidDataError,
     InvalidModuleError,
     InvalidTokenError,
+    NoPermissionError,
     RateLimitedError,
     RecordNotFoundError,
     ScopeMismatchError,
     ZohoUnavailableError,
 )
 
-TOKEN = "1000." + "a" * 32 + "." + "b" * 32
+TOKEN = zoho_token()
 
 
 def envelope(code: str, message: str = "m", **details: Any) -> dict[str, Any]:
@@ -56,7 +51,7 @@ def envelope(code: str, message: str = "m", **details: Any) -> dict[str, Any]:
         (400, "LIMIT_EXCEEDED", InvalidDataError),
         (400, "DUPLICATE_DATA", InvalidDataError),
         (429, "TOO_MANY_REQUESTS", RateLimitedError),
-        (403, "NO_PERMISSION", CRMError),
+        (403, "NO_PERMISSION", NoPermissionError),
         (500, "INTERNAL_ERROR", CRMError),
         (405, "INVALID_REQUEST_METHOD", CRMError),
     ],
@@ -129,29 +124,6 @@ def test_tokens_never_reach_a_message() -> None:
 def test_long_zoho_messages_are_cut() -> None:
     err = error_from_response(400, envelope("INVALID_DATA", "x" * 5000), method="GET", path="L")
     assert len(str(err)) < 400
-
-
-def test_retry_after_parsing() -> None:
-    assert retry_after_seconds(None) is None
-    assert retry_after_seconds("") is None
-    assert retry_after_seconds("2") == 2.0
-    assert retry_after_seconds("-5") == 0.0
-    assert retry_after_seconds("nan") is None
-    assert retry_after_seconds("soon") is None
-    now = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
-    later = format_datetime(datetime(2024, 5, 1, 10, 0, 30, tzinfo=UTC), usegmt=True)
-    assert retry_after_seconds(later, now=now.timestamp()) == 30.0
-
-
-def test_backoff_honours_retry_after_within_cap_and_jitters_otherwise() -> None:
-    assert backoff_delay(0, 1.5, base=0.5, cap=10) == 1.5
-    assert backoff_delay(0, 3600, base=0.5, cap=10) is None  # the daily credit limit: give up
-    for attempt in range(6):
-        delay = backoff_delay(attempt, None, base=0.5, cap=4)
-        assert delay is not None
-        full = min(4, 0.5 * 2**attempt)
-        assert full / 2 <= delay <= full
-    assert len({backoff_delay(3, None, base=1, cap=100) for _ in range(20)}) > 1
 
 
 @pytest.mark.parametrize("name", ["Leads", "Price_Books", "CustomModule1"])

@@ -6,20 +6,15 @@ import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 
-from tests.support.crm import EmulatorTokens, Login, login
+from tests.support.crm import EmulatorTokens, Login
 from zohoauth import criteria as c
 from zohoauth.crm.sync import SyncCRMClient
 from zohoauth.errors import RecordNotFoundError
+from zohoauth.manager import AccessToken
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def ava(admin: httpx.Client) -> Login:
-    return login(admin, "ava@zylker.com")
 
 
 def test_plain_script_use(ava: Login) -> None:
@@ -89,6 +84,25 @@ def test_breaking_out_of_an_iterator_and_closing(ava: Login) -> None:
     crm.close()  # twice is fine
     with pytest.raises(RuntimeError, match="closed"):
         crm.org()
+
+
+class ReentrantTokens(EmulatorTokens):
+    """A token provider that uses the blocking client itself, i.e. from the client's loop."""
+
+    crm: SyncCRMClient | None = None
+
+    async def access_token(self, connection_id: str, *, stale: str | None = None) -> AccessToken:
+        assert self.crm is not None
+        self.crm.org()
+        return await super().access_token(connection_id, stale=stale)
+
+
+def test_a_call_from_the_clients_own_loop_is_refused_not_a_deadlock(ava: Login) -> None:
+    tokens = ReentrantTokens(ava)
+    with SyncCRMClient(tokens, "ava") as crm:
+        tokens.crm = crm
+        with pytest.raises(RuntimeError, match="own event loop"):
+            crm.org()
 
 
 def test_bad_arguments_raise_and_leave_no_thread(ava: Login) -> None:

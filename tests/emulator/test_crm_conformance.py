@@ -46,7 +46,7 @@ def relax(file: str, pointer: str, why: str) -> Callable[[Callable[[Any], None]]
 @relax("record.json", "/components/schemas/Info/properties", "Zoho sends null tokens")
 def _info_tokens(props: dict[str, Any]) -> None:
     # Zoho's get-records sample: `"previous_page_token": null` (and next_page_token on the
-    # last page, page_token_expiry with no token) [docs/zoho-reference.md §Records]; the schema
+    # last page, page_token_expiry with no token) [docs/zoho-reference.md §6.3]; the schema
     # types them as strings.
     for key in ("next_page_token", "previous_page_token", "page_token_expiry"):
         props[key] = {"anyOf": [props[key], {"type": "null"}]}
@@ -78,7 +78,8 @@ def _count(props: dict[str, Any]) -> None:
 @relax("users.json", "/components/schemas/users/properties", "example-derived patterns")
 def _user_patterns(props: dict[str, Any]) -> None:
     # `email` must match [a-z0-9]{9}@[a-z0-9]{5}.com and `website` [a-z0-9]{5}.com: patterns
-    # derived from one example address; `time_zone` is typed object, Zoho sends "GMT" [§6.1].
+    # derived from one example address; `time_zone` is typed object, Zoho sends "GMT"
+    # (docs/zoho-reference.md §6.1).
     props["email"].pop("pattern")
     props["website"].pop("pattern")
     props["time_zone"] = {"type": ["string", "null"]}
@@ -86,7 +87,10 @@ def _user_patterns(props: dict[str, Any]) -> None:
 
 @relax("users.json", "/components/schemas/owner", "Zoho's sample has name and id only")
 def _owner(schema: dict[str, Any]) -> None:
-    schema["required"] = ["name", "id"]  # users' Modified_By in Zoho's get-users sample [§6.1]
+    schema["required"] = [
+        "name",
+        "id",
+    ]  # users' Modified_By in Zoho's get-users sample (docs/zoho-reference.md §6.1)
 
 
 def _null_objects(props: dict[str, Any]) -> None:
@@ -329,7 +333,7 @@ def test_request_errors(oas: Oas, crm: Crm, crm_for: Callable[..., Crm]) -> None
         body = _json(response, status)
         oas.check(body, "common.json", SCHEMA + "API_Exception")
         oas.check(body, file, pointer)
-    # The observed scope-mismatch message (docs/zoho-reference.md §Error catalogue) is not among
+    # The observed scope-mismatch message (docs/zoho-reference.md §6.5) is not among
     # record.json's enum of messages, so only the envelope is checked.
     scoped = crm_for(scope="ZohoCRM.org.READ").http.get("Leads", params={"fields": "Last_Name"})
     oas.check(_json(scoped, 401), "common.json", SCHEMA + "API_Exception")

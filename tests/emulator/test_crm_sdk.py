@@ -121,8 +121,8 @@ print(json.dumps({
 }), flush=True)
 """
 
-# FileStore CSV columns (official-sdk.md): id,user_name,client_id,client_secret,refresh_token,
-# access_token,grant_token,expiry_time,redirect_uri,api_domain
+# FileStore CSV columns (docs/zoho-reference.md §10): id,user_name,client_id,client_secret,
+# refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain
 ACCESS_TOKEN_COL, EXPIRY_COL = 5, 7
 ADVANCE = 3601  # seconds: past the 1-hour access token
 

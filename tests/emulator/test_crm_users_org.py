@@ -20,7 +20,7 @@ def test_current_user_is_the_tokens_user(crm: Crm) -> None:
     assert me["confirm"] is True
     assert set(me["role"]) == set(me["profile"]) == {"name", "id"}
     assert "created_time" in me
-    assert "Modified_Time" in me  # Zoho's mixed case (docs/zoho-reference.md §Current user)
+    assert "Modified_Time" in me  # Zoho's mixed case (docs/zoho-reference.md §6.1)
     assert body["info"] == {"per_page": 200, "count": 1, "page": 1, "more_records": False}
 
 

@@ -1,4 +1,4 @@
-"""The pure parts of `tokens_admin`: whether to refresh a credential now, and durations."""
+"""The pure parts of `zohoauth.ops.admin`: whether to refresh a credential now, and durations."""
 
 from __future__ import annotations
 

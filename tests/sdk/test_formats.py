@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from zohoauth.datacenters import DataCenterRegistry
+from zohoauth.errors import SDKFormatError
 from zohoauth.sdk._formats import (
     CSV_COLUMNS,
     ImportPolicy,
     RowPlan,
     RowResult,
-    SDKFormatError,
     SDKRow,
     parse_csv,
     plan_row,

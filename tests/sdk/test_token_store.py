@@ -3,8 +3,9 @@
 End to end, the SDK runs in a subprocess (its Initializer is process-global) with the store as
 its `store=`: it exchanges a Self Client code, reads records, then — after the test moved the
 emulator's clock an hour on and the stored expiry the same hour back — six threads read records
-at once. The official SDK alone sends six refreshes then (official-sdk.md); with this store
-exactly one is sent. Around that, the TokenStore methods are checked one by one in-process.
+at once. The official SDK alone sends six refreshes then (docs/zoho-reference.md §10); with
+this store exactly one is sent. Around that, the TokenStore methods are checked one by one
+in-process.
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from zohoauth.config import Settings
 from zohoauth.store import schema
 from zohoauth.store.urls import normalize_url
 
-from ..cli.conftest import ALL_VARS, Env, arun, make_env
+from ..support.aio import arun
+from ..support.cli import ALL_VARS, Env, make_env
+from ..support.databases import table_dump
+from ..support.zoho import advance_clock, emulator_stats
 
 pytest.importorskip("zohocrmsdk", reason="the official SDK (dev dependency zohocrmsdk8-0)")
 
@@ -142,19 +146,6 @@ def move_stored_expiry(url: str, seconds: int) -> None:
     arun(go)
 
 
-def raw_dump(url: str) -> str:
-    async def go() -> str:
-        engine = create_async_engine(normalize_url(url))
-        try:
-            async with engine.connect() as conn:
-                rows = (await conn.execute(text("SELECT * FROM zohoauth_credentials"))).all()
-                return "\n".join(str(v) for row in rows for v in row)
-        finally:
-            await engine.dispose()
-
-    return arun(go)
-
-
 def test_official_sdk_on_the_zohoauth_store(emulator: Any, sdk_env: Env, tmp_path: Path) -> None:
     grant = self_client(sdk_env, "ava@zylker.com")
     endpoints = httpx.get(emulator.url + "/_emulator/endpoints").json()
@@ -183,8 +174,8 @@ def test_official_sdk_on_the_zohoauth_store(emulator: Any, sdk_env: Env, tmp_pat
         assert first.get("first") == [200, 3], child.stderr.read() if child.stderr else ""
         [(token_id, user_name)] = first["tokens"]
         assert token_id.startswith("conn_") and user_name == "ava@zylker.com:80000001"
-        before = httpx.get(emulator.url + "/_emulator/stats").json()["token_requests"]
-        httpx.post(emulator.url + "/_emulator/clock", json={"advance_seconds": ADVANCE})
+        before = emulator_stats(emulator.url)["token_requests"]
+        advance_clock(emulator.url, ADVANCE)
         move_stored_expiry(sdk_env.url, ADVANCE)
         child.stdin.write("go\n")
         child.stdin.flush()
@@ -193,14 +184,14 @@ def test_official_sdk_on_the_zohoauth_store(emulator: Any, sdk_env: Env, tmp_pat
         out, err = child.communicate(timeout=120)
     assert child.returncode == 0, err[-3000:]
     assert second == {"threads": [[200, 3]] * 6, "tokens": 1}
-    after = httpx.get(emulator.url + "/_emulator/stats").json()["token_requests"]
+    after = emulator_stats(emulator.url)["token_requests"]
     assert after["refresh_token"] - before["refresh_token"] == 1  # six threads, one refresh
     assert after["authorization_code"] == before["authorization_code"] == 1
 
     listed = sdk_env.cli("tokens", "list", "--json")
     [row] = json.loads(listed.stdout)
     assert (row["connection_id"], row["email"], row["dc"]) == (token_id, "ava@zylker.com", "us")
-    dump = raw_dump(sdk_env.url)
+    dump = arun(lambda: table_dump(sdk_env.url))
     state = emulator.state
     for token in [*state.access_tokens, *state.refresh_tokens, sdk_env.client.client_secret]:
         assert token not in dump
@@ -250,7 +241,7 @@ def test_save_then_find_every_way(store: ZohoAuthTokenStore, sdk_env: Env) -> No
     assert store.find_token(OAuthToken(user_signature=UserSignature("nobody@x.io"))) is None
     grant = OAuthToken(sdk_env.client.client_id, "x", grant_token="1000.spent.code")
     assert store.find_token(grant) is None  # grant codes are never kept
-    assert sdk_env.client.client_secret not in raw_dump(sdk_env.url)
+    assert sdk_env.client.client_secret not in arun(lambda: table_dump(sdk_env.url))
 
 
 def test_each_dc_hands_the_sdk_its_own_secret(sdk_env: Env) -> None:
@@ -274,7 +265,7 @@ def test_each_dc_hands_the_sdk_its_own_secret(sdk_env: Env) -> None:
         )
     finally:
         store.close()
-    assert own not in raw_dump(sdk_env.url)
+    assert own not in arun(lambda: table_dump(sdk_env.url))
 
 
 def test_saving_again_updates_in_place(store: ZohoAuthTokenStore, sdk_env: Env) -> None:

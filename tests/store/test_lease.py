@@ -94,7 +94,7 @@ async def test_write_during_lease_makes_the_refresh_stale(store: SQLTokenStore) 
     assert await store.try_acquire_lease(k, "a", 60)
     cred = await store.get_credential(k)
     assert cred is not None
-    await store.set_status(k, Status.REVOKED)  # e.g. `zohoauth tokens revoke` meanwhile
+    await store.set_status(k, Status.REAUTH_REQUIRED)  # any write meanwhile bumps the version
     assert not await store.save_refreshed(k, "a", cred.version, new_tokens())
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from zohoauth.crypto import KeyRing
 from zohoauth.errors import StoreError
 from zohoauth.store import migrate
-from zohoauth.store.schema import VERSION_TABLE, metadata
+from zohoauth.store.schema import HEAD_REVISION, VERSION_TABLE, metadata
 from zohoauth.store.sql import SQLTokenStore
 
 from ..support.store import key, login
@@ -36,12 +36,12 @@ def _diff(sync_conn: Connection) -> list[Any]:
 async def test_migrated_schema_matches_schema_py(store: SQLTokenStore) -> None:
     async with store.engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
-        assert await migrate.current_revision_on(conn) == migrate.head_revision()
+        assert await migrate.current_revision_on(conn) == HEAD_REVISION
 
 
 async def test_upgrade_is_idempotent(store_url: str) -> None:
     await migrate.upgrade_async(store_url)
-    assert await migrate.current_revision(store_url) == migrate.head_revision()
+    assert await migrate.current_revision(store_url) == HEAD_REVISION
 
 
 async def test_unmigrated_database_is_refused_then_auto_migrated(
@@ -70,7 +70,7 @@ async def test_schema_from_a_newer_zohoauth_is_refused(tmp_path: Any, keyring: K
 
 
 def test_schema_problem_is_pure_and_says_what_to_do() -> None:
-    head = migrate.head_revision()
+    head = HEAD_REVISION
     assert migrate.schema_problem(head) is None
     assert "zohoauth db upgrade" in (migrate.schema_problem(None) or "")
     assert "newer" in (migrate.schema_problem("deadbeef") or "")
@@ -147,5 +147,5 @@ async def test_auto_migrate_creates_the_sqlite_directory(tmp_path: Any, keyring:
 def test_head_constant_matches_the_packaged_scripts() -> None:
     """Opening a store compares against HEAD_REVISION without importing Alembic; it must be
     the head of the shipped migration scripts."""
-    assert migrate.script_head() == migrate.head_revision()
-    assert migrate.head_revision() in migrate.known_revisions()
+    assert migrate.script_head() == HEAD_REVISION
+    assert HEAD_REVISION in migrate.known_revisions()

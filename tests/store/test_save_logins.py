@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from zohoauth.credentials import OrgInfo
+from zohoauth.credentials import Login, OrgInfo
 from zohoauth.errors import StoreError
 from zohoauth.store.sql import SQLTokenStore
-from zohoauth.store.upsert import Login
 
 from ..support.store import API_DOMAIN, SCOPES, key, login, new_tokens
 
@@ -22,18 +21,18 @@ async def test_batch_inserts_new_users_and_updates_known_ones_in_order(
             new_tokens(),
             API_DOMAIN,
             SCOPES,
-            [OrgInfo("6000001", "Acme")],
+            (OrgInfo("6000001", "Acme"),),
         ),
-        Login(key("2"), "two@example.com", first, API_DOMAIN, SCOPES, [OrgInfo("6000002", "B")]),
+        Login(key("2"), "two@example.com", first, API_DOMAIN, SCOPES, (OrgInfo("6000002", "B"),)),
         Login(
             key("3"),
             "three@example.com",
             new_tokens(),
             API_DOMAIN,
             (),
-            [OrgInfo("6000003", "C"), OrgInfo("6000004", "D")],
+            (OrgInfo("6000003", "C"), OrgInfo("6000004", "D")),
         ),
-        Login(key("2"), "Two@Example.com", later, API_DOMAIN, SCOPES, [OrgInfo("6000002", "B2")]),
+        Login(key("2"), "Two@Example.com", later, API_DOMAIN, SCOPES, (OrgInfo("6000002", "B2"),)),
     ]
     saved = await store.save_logins(batch)
     assert not any(isinstance(s, StoreError) for s in saved)
@@ -52,8 +51,8 @@ async def test_batch_inserts_new_users_and_updates_known_ones_in_order(
 async def test_a_batch_that_fails_is_saved_one_by_one(store: SQLTokenStore) -> None:
     too_long = "x" * 400  # longer than the email column: the batch (and that login) fail
     batch = [
-        Login(key("1"), "ok@example.com", new_tokens(), API_DOMAIN, SCOPES, [OrgInfo("1", "A")]),
-        Login(key("2"), too_long, new_tokens(), API_DOMAIN, SCOPES, [OrgInfo("2", "B")]),
+        Login(key("1"), "ok@example.com", new_tokens(), API_DOMAIN, SCOPES, (OrgInfo("1", "A"),)),
+        Login(key("2"), too_long, new_tokens(), API_DOMAIN, SCOPES, (OrgInfo("2", "B"),)),
     ]
     saved = await store.save_logins(batch)
     if store.dialect == "sqlite":  # SQLite does not enforce VARCHAR lengths

@@ -7,27 +7,19 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 from zohoauth.crypto import KeyRing
 from zohoauth.errors import DecryptionError
 from zohoauth.store import schema
 from zohoauth.store.queries import key_where
-from zohoauth.store.rotate import count_by_key_id, rotate_keys
+from zohoauth.store.rotate import rotate_keys
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.store.urls import normalize_url, sqlite_path
 
-from ..support.store import ZOHO_TOKEN_RE, key, login, new_tokens
-
-
-async def _dump(store: SQLTokenStore) -> bytes:
-    """Every column of every row of both tables, as the database returns them."""
-    out = []
-    async with store.engine.connect() as conn:
-        for table in ("zohoauth_credentials", "zohoauth_connections"):
-            rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
-            out.append(repr(rows))
-    return "\n".join(out).encode()
+from ..support.databases import table_dump
+from ..support.store import key, login, new_tokens
+from ..support.tokens import ZOHO_TOKEN_RE
 
 
 async def test_no_token_reaches_the_database(store_url: str, store: SQLTokenStore) -> None:
@@ -44,7 +36,7 @@ async def test_no_token_reaches_the_database(store_url: str, store: SQLTokenStor
     written.append(refreshed.access_token or "")
     assert await store.save_refreshed(k, "w", cred.version, refreshed)
 
-    dumps = [await _dump(store)]
+    dumps = [(await table_dump(store_url)).encode()]
     path = sqlite_path(normalize_url(store_url))
     if path is not None:  # the file itself, and the WAL where recent writes still live
         await store.close()
@@ -97,9 +89,9 @@ async def test_rotate_keys_reencrypts_everything_then_is_a_no_op(
     new = rotated_ring.active_kid
 
     async with SQLTokenStore(store_url, rotated_ring) as rotated:
-        assert await count_by_key_id(rotated) == {old: 7}
+        assert await rotated.count_by_key_id() == {old: 7}
         assert await rotate_keys(rotated, batch=3) == 7
-        assert await count_by_key_id(rotated) == {new: 7}
+        assert await rotated.count_by_key_id() == {new: 7}
         assert await rotate_keys(rotated, batch=3) == 0
         versions = {cred.key: cred.version async for cred in rotated.iter_credentials()}
     assert set(versions.values()) == {1}  # rotation is not a content change
@@ -139,11 +131,11 @@ async def test_interrupted_rotation_keeps_rows_readable_and_rerun_finishes(
         failing: Any = _FailingRing(ring, 3)
         with pytest.raises(RuntimeError, match="interrupted"):
             await rotate_keys(rotated, failing, batch=2)
-        counts = await count_by_key_id(rotated)
+        counts = await rotated.count_by_key_id()
         assert counts == {ring.active_kid: 2, keyring.active_kid: 3}  # first batch committed
         assert len([c async for c in rotated.iter_credentials()]) == 5  # all still readable
         assert await rotate_keys(rotated, batch=2) == 3
-        assert await count_by_key_id(rotated) == {ring.active_kid: 5}
+        assert await rotated.count_by_key_id() == {ring.active_kid: 5}
 
 
 async def test_rotation_needs_the_old_key(store_url: str, store: SQLTokenStore) -> None:

@@ -124,11 +124,11 @@ async def test_iter_credentials_in_key_order_across_batches(store: SQLTokenStore
 async def test_status_and_throttle_bump_version(store: SQLTokenStore) -> None:
     k = key()
     await login(store, k)
-    await store.set_status(k, Status.REVOKED)
+    await store.set_status(k, Status.REAUTH_REQUIRED)
     await store.set_throttled_until(k, 1234.5)
     cred = await store.get_credential(k)
     assert cred is not None
-    assert (cred.status, cred.throttled_until, cred.version) == (Status.REVOKED, 1234.5, 3)
+    assert (cred.status, cred.throttled_until, cred.version) == (Status.REAUTH_REQUIRED, 1234.5, 3)
     await store.set_throttled_until(k, None)
     cred = await store.get_credential(k)
     assert cred is not None and cred.throttled_until is None

@@ -1,22 +1,17 @@
-"""Small builders for the store's tests: Zoho-shaped tokens, keys and logins."""
+"""Small builders for the store's tests: token sets, keys and logins."""
 
 from __future__ import annotations
 
-import secrets
 import time
 
-from zohoauth.credentials import Connection, CredentialKey, OrgInfo, TokenSet
+from zohoauth.credentials import Connection, CredentialKey, Login, OrgInfo, TokenSet
 from zohoauth.store.sql import SQLTokenStore
+
+from .tokens import zoho_token
 
 CLIENT_ID = "1000.TESTCLIENT0000000000000000000"
 API_DOMAIN = "https://www.zohoapis.com"
 SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL", "ZohoCRM.users.READ")
-ZOHO_TOKEN_RE = rb"1000\.[0-9a-f]{32}\.[0-9a-f]{32}"
-
-
-def zoho_token() -> str:
-    """A token shaped like Zoho's: `1000.<32 hex>.<32 hex>`."""
-    return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
 
 
 def new_tokens(expires_in: float = 3600) -> TokenSet:
@@ -34,11 +29,7 @@ async def login(
     orgs: tuple[tuple[str, str], ...] = (("6000001", "Acme"),),
     tokens: TokenSet | None = None,
 ) -> list[Connection]:
+    org_infos = tuple(OrgInfo(org_id, name) for org_id, name in orgs)
     return await store.save_login(
-        k,
-        email,
-        tokens or new_tokens(),
-        API_DOMAIN,
-        SCOPES,
-        [OrgInfo(org_id, name) for org_id, name in orgs],
+        Login(k, email, tokens or new_tokens(), API_DOMAIN, SCOPES, org_infos)
     )

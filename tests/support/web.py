@@ -12,8 +12,10 @@ import asyncio
 import dataclasses
 import secrets
 import socket
+import sys
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -47,6 +49,12 @@ def free_port() -> int:
     with free_socket() as sock:
         port: int = sock.getsockname()[1]
         return port
+
+
+def zohoauth_command() -> list[str]:
+    """The installed `zohoauth` console script, as a user runs it (else `python -m`)."""
+    script = Path(sys.executable).with_name("zohoauth")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "zohoauth.cli"]
 
 
 class LiveApp:

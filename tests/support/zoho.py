@@ -1,4 +1,5 @@
-"""Test helpers: wire a ZohoAuth to a running emulator and log users in without a browser."""
+"""Test helpers: wire a ZohoAuth to a running emulator, log users in without a browser, and
+read or move the emulator's counters and clock."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 from zohoauth.auth import ZohoAuth
 from zohoauth.credentials import Connection
@@ -77,3 +80,21 @@ def self_client_code(emulator_url: str, client: OAuthClient, email: str) -> dict
             emulator_url, client.client_id, email, ",".join(client.all_scopes)
         )
     )
+
+
+def emulator_stats(emulator_url: str | httpx.URL) -> dict[str, Any]:
+    """`GET /_emulator/stats`: requests served, by kind (`token_requests`, `api_requests`, ...)."""
+    url = str(emulator_url).rstrip("/") + "/_emulator/stats"
+    stats: dict[str, Any] = httpx.get(url, timeout=10).json()
+    return stats
+
+
+def refresh_requests(emulator_url: str | httpx.URL) -> int:
+    """How many refresh_token grants the emulator has answered since its last reset."""
+    return int(emulator_stats(emulator_url)["token_requests"]["refresh_token"])
+
+
+def advance_clock(emulator_url: str | httpx.URL, seconds: float) -> None:
+    """Move the emulator's virtual clock on (tokens expire without anyone sleeping)."""
+    url = str(emulator_url).rstrip("/") + "/_emulator/clock"
+    httpx.post(url, json={"advance_seconds": seconds}, timeout=10).raise_for_status()

@@ -10,6 +10,7 @@ import httpx
 from zohoauth.web.session import LOGIN_COOKIE, SESSION_COOKIE
 
 from ..support.web import Browser, LiveApp
+from ..support.zoho import emulator_stats
 
 
 def _set_cookie(resp: httpx.Response, name: str) -> str:
@@ -175,7 +176,7 @@ def test_logout_ends_the_session_and_forgets_the_tokens(
     assert stolen is not None
     thief.cookies.set(SESSION_COOKIE, stolen)
     assert thief.get("/api/records/Leads").json()["error"] == "not_logged_in"
-    assert admin.get("/_emulator/stats").json()["token_requests"]["revoke"] == 0
+    assert emulator_stats(admin.base_url)["token_requests"]["revoke"] == 0
 
 
 def test_logout_with_revoke_revokes_at_zoho_and_switches_to_the_next_account(
@@ -187,12 +188,49 @@ def test_logout_with_revoke_revokes_at_zoho_and_switches_to_the_next_account(
     resp = b.post("/api/auth/logout", json={"revoke": True})
     assert resp.status_code == 200, resp.text
     assert resp.json()["revoked"] is True
+    assert resp.json()["message"] == "logged out; access was revoked at Zoho"
     assert resp.json()["active"]["email"] == "clara@brightwave.eu"
-    assert admin.get("/_emulator/stats").json()["token_requests"]["revoke"] == 1
+    assert emulator_stats(admin.base_url)["token_requests"]["revoke"] == 1
     assert b.get("/api/me").json()["email"] == "clara@brightwave.eu"
     assert b.post("/api/auth/logout").status_code == 200  # no body: revoke defaults to false
     assert b.get("/api/me").status_code == 401
     assert b.post("/api/auth/logout").json()["error"] == "not_logged_in"
+
+
+def test_logout_with_revoke_while_zoho_is_down_ends_the_session_but_keeps_the_grant(
+    live: LiveApp, browser: Callable[[], Browser], admin: httpx.Client
+) -> None:
+    b, elsewhere = browser(), browser()
+    b.login("ava@zylker.com")
+    elsewhere.login("ava@zylker.com")  # the same user in another browser
+    admin.post("/_emulator/faults", json={"target": "accounts", "outage": True})
+    resp = b.post("/api/auth/logout", json={"revoke": True})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["revoked"] is False
+    assert resp.json()["active"] is None
+    assert "could not be reached" in resp.json()["message"]
+    assert "Connected Apps" in resp.json()["message"]
+    assert b.get("/api/me").status_code == 401
+    # Still on record (the grant may be live at Zoho), and no longer used: Reconnect.
+    me = elsewhere.get("/api/me").json()
+    assert (me["status"], me["needs_reconnect"]) == ("revoke_pending", True)
+    assert elsewhere.get("/api/records/Leads").json()["error"] == "reauth_required"
+    admin.post("/_emulator/faults", json={"target": "accounts"})
+    assert elsewhere.login("ava@zylker.com")["me"]["status"] == "active"
+
+
+def test_logout_with_revoke_of_a_grant_zoho_already_ended_forgets_it(
+    live: LiveApp, browser: Callable[[], Browser], admin: httpx.Client
+) -> None:
+    b, elsewhere = browser(), browser()
+    b.login("clara@brightwave.eu")
+    elsewhere.login("clara@brightwave.eu")
+    admin.post("/_emulator/revoke-user", json={"email": "clara@brightwave.eu"})
+    resp = b.post("/api/auth/logout", json={"revoke": True})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["revoked"] is True
+    assert resp.json()["message"] == "logged out; Zoho had already ended this app's access"
+    assert elsewhere.get("/api/me").status_code == 401  # deleted here too
 
 
 def test_a_revoked_grant_asks_for_reconnect_and_reconnecting_keeps_the_connection(

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from ..support.web import LiveApp
+from ..support.zoho import emulator_stats
 from .test_static import SCRIPTS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -289,7 +290,7 @@ def test_several_accounts_switch_and_logout_ends_the_session(
     page.get_by_test_id("revoke").check()
     page.get_by_test_id("logout").click()
     expect(page.get_by_test_id("user-email")).to_have_text("haru@sakura.jp")
-    assert admin.get("/_emulator/stats").json()["token_requests"]["revoke"] == 1
+    assert emulator_stats(admin.base_url)["token_requests"]["revoke"] == 1
 
     page.get_by_test_id("account-menu").click()
     page.get_by_test_id("logout").click()

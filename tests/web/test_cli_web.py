@@ -7,7 +7,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,14 +18,9 @@ from typer.testing import CliRunner
 
 from zohoauth.cli import app
 
-from ..support.web import Browser, free_port
+from ..support.web import Browser, free_port, zohoauth_command
 
 READY = "zohoauth demo ready: "
-
-
-def zohoauth_command() -> list[str]:
-    script = Path(sys.executable).with_name("zohoauth")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "zohoauth.cli"]
 
 
 class Demo:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from zohoauth.emulator import BackgroundEmulator
-from zohoauth.logs import configure_logging
 
 from ..support.web import Browser, LiveApp
+from ..support.zoho import advance_clock, refresh_requests
 
 
 @pytest.mark.parametrize(
@@ -128,16 +127,6 @@ def test_an_unexpected_error_is_a_json_500_without_a_trace(
     assert "internals" not in resp.text and "Traceback" not in resp.text
 
 
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    buf = io.StringIO()
-    configure_logging("json", "DEBUG", stream=buf)
-    yield buf
-    root = logging.getLogger()
-    root.handlers = [h for h in root.handlers if h.get_name() != "zohoauth"]
-    root.setLevel(logging.WARNING)
-
-
 def test_no_token_code_or_secret_in_logs_pages_or_answers(
     live: LiveApp,
     browser: Callable[[], Browser],
@@ -158,9 +147,9 @@ def test_no_token_code_or_secret_in_logs_pages_or_answers(
         b.get("/api/records/Nope"),
         b.get("/redirect.html", params={"code": params["code"], "state": params["state"]}),
     ]
-    admin.post("/_emulator/clock", json={"advance_seconds": 4000}).raise_for_status()
+    advance_clock(admin.base_url, 4000)
     answers.append(b.get("/api/records/Leads"))  # a refresh happens on the way
-    assert admin.get("/_emulator/stats").json()["token_requests"]["refresh_token"] == 1
+    assert refresh_requests(admin.base_url) == 1
     seen.update(issued.access_tokens, issued.refresh_tokens)
     answers.append(b.post("/api/auth/logout", json={"revoke": True}))
 

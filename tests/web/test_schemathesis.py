@@ -31,9 +31,10 @@ USER = "ava@zylker.com"
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApp, Browser]]:
     """A private emulator and app for the module (fuzzing must not see other tests' resets)."""
     db = tmp_path_factory.mktemp("fuzz") / "web.db"
-    # Every fuzzed logout is followed by a new login: set-up, not a test of Zoho's grant limits.
-    emulator = BackgroundEmulator(config={"grant_limits": False})
-    with emulator as emu, LiveApp(emu.url, f"sqlite:///{db}") as app:
+    with (
+        BackgroundEmulator(config={"grant_limits": False}) as emu,
+        LiveApp(emu.url, f"sqlite:///{db}") as app,
+    ):
         browser = app.browser()
         browser.login(USER)
         yield app, browser

@@ -14,22 +14,20 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.support.zoho import register_client
+from tests.support.zoho import advance_clock, refresh_requests, register_client
 from zohoauth.crypto import KeyRing
 from zohoauth.emulator import BackgroundEmulator
-from zohoauth.store.urls import normalize_url
 
-from ..support.web import Browser, free_port
+from ..support.databases import pg_connect
+from ..support.web import Browser, free_port, zohoauth_command
 
 pytestmark = pytest.mark.postgres
 
@@ -89,11 +87,6 @@ class Served:
                 self.proc.wait(timeout=10)
 
 
-def zohoauth_command() -> list[str]:
-    script = Path(sys.executable).with_name("zohoauth")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "zohoauth.cli"]
-
-
 @pytest.fixture
 def served(emulator: BackgroundEmulator, pg_db_url: str, tmp_path: Path) -> Iterator[Served]:
     port = free_port()
@@ -121,14 +114,7 @@ def served(emulator: BackgroundEmulator, pg_db_url: str, tmp_path: Path) -> Iter
 
 async def _expire_stored_tokens(db_url: str, client_id: str) -> int:
     """What a token an hour old looks like to the app: its stored expiry has passed."""
-    url = normalize_url(db_url)
-    conn = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-    )
+    conn = await pg_connect(db_url)
     try:
         status = await conn.execute(
             "UPDATE zohoauth_credentials SET expires_at = $1 WHERE client_id = $2",
@@ -146,11 +132,6 @@ async def _storm(url: str, cookies: httpx.Cookies, n: int) -> list[httpx.Respons
         return await asyncio.gather(
             *(http.get("/api/records/Leads", params={"per_page": 5}) for _ in range(n))
         )
-
-
-def _refreshes(admin: httpx.Client) -> int:
-    count: int = admin.get("/_emulator/stats").json()["token_requests"]["refresh_token"]
-    return count
 
 
 def _workers_of(served: Served, responses: list[httpx.Response]) -> set[object]:
@@ -175,19 +156,20 @@ def test_two_workers_share_sessions_and_refresh_an_expired_token_exactly_once(
     browser = Browser(served.url)
     try:
         assert browser.login("ava@zylker.com")["me"]["email"] == "ava@zylker.com"
-        assert _refreshes(admin) == 0
+        assert refresh_requests(admin.base_url) == 0
         # Which worker accepts a new connection is the kernel's choice; a storm that happened to
         # land on one worker proves nothing about two, so it is repeated (each time with a
         # freshly expired token, each time exactly one refresh) until one lands on both.
         for storm in range(1, 4):
             # The token expires: at Zoho (virtual clock) and in the app's view (stored expiry).
-            admin.post("/_emulator/clock", json={"advance_seconds": 3700}).raise_for_status()
+            advance_clock(admin.base_url, 3700)
             assert asyncio.run(_expire_stored_tokens(pg_db_url, served.client_id)) == 1
 
             responses = asyncio.run(_storm(served.url, browser.cookies, 100))
             assert [r.status_code for r in responses] == [200] * 100, responses[0].text
             assert all(len(r.json()["data"]) == 5 for r in responses)
-            assert _refreshes(admin) == storm  # exactly one more refresh for this storm
+            # exactly one more refresh for this storm
+            assert refresh_requests(admin.base_url) == storm
             if len(_workers_of(served, responses)) == 2:
                 break
         else:

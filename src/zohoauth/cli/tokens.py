@@ -12,25 +12,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from .app import EXIT_FAILED, EXIT_PARTIAL, console, err_console, fail, run, settings, tokens_app
 
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..store.sql import SQLTokenStore
+
 KEY_HELP = "A connection id (conn_...), an email, email:org_id, or client_id:dc:zuid."
 
 
 @asynccontextmanager
-async def open_store(s: Any) -> AsyncIterator[Any]:
+async def open_store(s: Settings) -> AsyncIterator[SQLTokenStore]:
     """The encrypted store the settings point at (not migrated: says to run `db upgrade`)."""
-    from ..crypto import KeyRing
-    from ..store.sql import SQLTokenStore
+    from .. import wiring
 
-    s.require("encryption_keys")
-    keyring = KeyRing.from_config(s.encryption_keys.get_secret_value())
-    async with SQLTokenStore(s.effective_database_url, keyring) as store:
+    async with wiring.token_store(s) as store:
         yield store
 
 
@@ -62,7 +63,11 @@ def _row_json(row: Any) -> dict[str, Any]:
     return data
 
 
-_STATUS_STYLE = {"active": "green", "reauth_required": "red", "revoked": "red"}
+_STATUS_STYLE = {
+    "active": "green",
+    "reauth_required": "red",
+    "revoke_pending": "red",
+}
 
 
 @tokens_app.command("list")
@@ -70,7 +75,8 @@ def tokens_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")] = False,
     email: Annotated[str | None, typer.Option(help="Only this user's connections.")] = None,
     status: Annotated[
-        str | None, typer.Option(help="Only this status: active, reauth_required, revoked.")
+        str | None,
+        typer.Option(help="Only this status: active, reauth_required, revoke_pending."),
     ] = None,
 ) -> None:
     """Every stored connection: email, org, DC, status, expiry, last refresh, last use."""
@@ -255,8 +261,8 @@ def tokens_revoke(
     """Revoke the user's grant at Zoho, then delete it here (kept if Zoho can't confirm)."""
     import httpx
 
-    from ..datacenters import DataCenterRegistry
-    from ..ops.admin import revoke
+    from .. import wiring
+    from ..revoke import RevokeOutcome, revoke_credential
 
     s = settings()
     conn = _resolve(s, key)
@@ -266,13 +272,18 @@ def tokens_revoke(
         yes,
     )
 
-    async def body() -> None:
-        registry = DataCenterRegistry.load(s.zoho_endpoints or None)
+    async def body() -> Any:
+        registry = wiring.dc_registry(s)
         async with open_store(s) as store, httpx.AsyncClient(timeout=15) as http:
-            await revoke(store, registry, http, conn)
+            return await revoke_credential(store, registry, http, conn.credential)
 
-    run(body())
-    console.print(f"revoked at Zoho and deleted: {conn.email} ({conn.dc})")
+    done = run(body())
+    if not done.deleted:
+        fail(f"{done.detail} (`zohoauth tokens revoke` again, or `tokens delete` to forget it)")
+    if done.outcome is RevokeOutcome.ALREADY_INVALID:
+        console.print(f"already invalid at Zoho; deleted: {conn.email} ({conn.dc})")
+    else:
+        console.print(f"revoked at Zoho and deleted: {conn.email} ({conn.dc})")
 
 
 @tokens_app.command("delete")

@@ -85,14 +85,14 @@ async def _import(
     import httpx
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ..datacenters import DataCenterRegistry
+    from .. import wiring
     from ..sdk._formats import ImportPolicy
     from ..sdk._importer import SDKImporter, read_csv, read_db
     from .tokens import open_store
 
     s = settings()
     s.require("encryption_keys")  # before reading anything: fail fast on config
-    registry = DataCenterRegistry.load(s.zoho_endpoints or None)
+    registry = wiring.dc_registry(s)
     if dc is not None:
         dc = registry.get(dc).code
     if csv_file is not None:

@@ -253,13 +253,14 @@ def check_serve_settings(migrate: bool) -> str | None:
     """Everything `serve` needs, checked once before any worker starts; the problem or None."""
     import asyncio
 
+    from .. import wiring
     from ..auth import ZohoAuth
     from ..config import Settings
     from ..errors import ZohoAuthError
 
     try:
         settings = Settings.load()
-        settings.require("client_id", "client_secret", "encryption_keys", "session_secret")
+        settings.require(*wiring.REQUIRED, "session_secret")
         if not settings.redirect_uri.split("?")[0].endswith("/redirect.html"):
             return (
                 "ZOHOAUTH_REDIRECT_URI must end with /redirect.html (the page that finishes the "

@@ -15,9 +15,10 @@ from typing import Any, Final, TypeVar
 from ..errors import CRMError, InvalidDataError, InvalidModuleError
 from .criteria import Criteria
 
-#: Zoho's batch limit for insert, update, upsert and delete [reference/zoho-api.md §6.3].
+#: Zoho's batch limit for insert, update, upsert and delete (docs/zoho-reference.md §6.3).
 MAX_BATCH: Final = 100
-#: `page`/`per_page` reach only this many records; beyond, `page_token` is needed [§6.3].
+#: `page`/`per_page` reach only this many records; beyond, `page_token` is needed
+#: (docs/zoho-reference.md §6.3).
 MAX_PAGED_RECORDS: Final = 2000
 
 _MODULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
@@ -56,7 +57,8 @@ def check_id(record_id: Any) -> str:
 
 
 def check_fields(fields: Sequence[str]) -> str:
-    """Field API names, comma-joined as Zoho's `fields` parameter wants them."""
+    """Field API names (a list, or one comma-separated string), comma-joined as Zoho's `fields`
+    parameter wants them; ValueError names the first that is not a field API name."""
     if isinstance(fields, str):
         fields = fields.split(",")
     for name in fields:
@@ -78,7 +80,8 @@ def search_param(
     *,
     required: bool,
 ) -> tuple[str, str]:
-    """The one search parameter given, as (name, value); Zoho takes exactly one [§6.3].
+    """The one search parameter given, as (name, value); Zoho takes exactly one
+    (docs/zoho-reference.md §6.3).
 
     With `required=False` (count), none at all gives ("", "").
     """
@@ -113,9 +116,10 @@ def next_page(
 
     `page` is the page just read (None if it was read by token). Zoho serves the first 2,000
     records by page number and the rest only by `page_token` = the previous
-    `info.next_page_token` [§6.3, D Kaizen #60]: we switch as soon as the next numbered page
-    would reach past record 2,000. Without a token there, `strict` (record lists) raises
-    rather than silently stopping; search results simply end (Zoho caps them at 2,000).
+    `info.next_page_token` (docs/zoho-reference.md §6.3): we switch as soon as the next
+    numbered page would reach past record 2,000. Without a token there, `strict` (record
+    lists) raises rather than silently stopping; search results simply end (Zoho caps them at
+    2,000).
     """
     if not info.get("more_records"):
         return None
@@ -134,7 +138,7 @@ def next_page(
 
 
 def per_page_param(per_page: int) -> int:
-    """`per_page` if Zoho accepts it (1..200) [§6.3]."""
+    """`per_page` if Zoho accepts it (1..200) (docs/zoho-reference.md §6.3)."""
     if not isinstance(per_page, int) or not 1 <= per_page <= 200:
         raise ValueError(f"per_page must be 1..200 (Zoho's maximum is 200), got {per_page!r}")
     return per_page
@@ -148,7 +152,8 @@ def list_params(
         raise ValueError("fields is required: Zoho's list call needs the field API names")
     params: Params = {"fields": check_fields(fields), "per_page": per_page_param(per_page)}
     if sort_by is not None:
-        params["sort_by"] = check_fields([sort_by])  # id, Created_Time, Modified_Time [§6.3]
+        # id, Created_Time, Modified_Time (docs/zoho-reference.md §6.3)
+        params["sort_by"] = check_fields([sort_by])
     if sort_order is not None:
         if sort_order not in ("asc", "desc"):
             raise ValueError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}")

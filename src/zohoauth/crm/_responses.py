@@ -1,21 +1,17 @@
-"""Pure decisions for the CRM client's failure paths: error mapping, redaction, back-off.
+"""Pure decisions for the CRM client's failure paths: error mapping and redaction.
 
-Kept out of `crm.py` so the hot path stays short and these can be tested exhaustively without
+Kept out of `client.py` so the hot path stays short and these can be tested exhaustively without
 HTTP. Nothing here does I/O.
 
 Zoho answers request-level failures with an envelope `{"code","details","message","status"}`
-[reference/zoho-api.md §6, §6.5]; `error_from_response` turns it into the matching class of the
+(docs/zoho-reference.md §6, §6.5); `error_from_response` turns it into the matching class of the
 error tree, keeping Zoho's `code`, the HTTP status and `details` on the exception.
 """
 
 from __future__ import annotations
 
-import math
-import random
 import re
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 from ..errors import (
@@ -23,6 +19,7 @@ from ..errors import (
     InvalidDataError,
     InvalidModuleError,
     InvalidTokenError,
+    NoPermissionError,
     RateLimitedError,
     RecordNotFoundError,
     ScopeMismatchError,
@@ -30,7 +27,7 @@ from ..errors import (
     ZohoUnavailableError,
 )
 
-#: Codes that mean "the data or parameters you sent are wrong" [§6.5].
+#: Codes that mean "the data or parameters you sent are wrong" (docs/zoho-reference.md §6.5).
 INVALID_DATA_CODES: Final = frozenset(
     {
         "INVALID_DATA",
@@ -44,8 +41,8 @@ INVALID_DATA_CODES: Final = frozenset(
     }
 )
 
-# Zoho tokens, codes and secrets look like 1000.<32 hex>.<32 hex> [§1]; anything shaped like one
-# is cut from text we put into a message, whatever its source.
+# Zoho tokens, codes and secrets look like 1000.<32 hex>.<32 hex> (docs/zoho-reference.md §1);
+# anything shaped like one is cut from text we put into a message, whatever its source.
 _TOKENISH = re.compile(r"\b1000\.[0-9a-fA-F]{16,}\.[0-9a-fA-F]{16,}\b")
 _MAX_ZOHO_MESSAGE = 200
 
@@ -59,7 +56,7 @@ def redact(text: str, *secrets: str) -> str:
 
 
 def scope_hint(path: str) -> str:
-    """The scope a CRM path needs [reference/zoho-api.md §7], for ScopeMismatchError's advice."""
+    """The scope a CRM path needs (docs/zoho-reference.md §7), for ScopeMismatchError's advice."""
     if path.startswith("settings/"):
         return "ZohoCRM.settings.modules.READ (or ZohoCRM.settings.ALL)"
     if path.startswith("users"):
@@ -75,7 +72,7 @@ def _envelope(body: Any) -> tuple[str, str, dict[str, Any]]:
     if isinstance(body, Mapping):
         if "code" not in body and isinstance(body.get("data"), list) and body["data"]:
             # Some failures arrive as a one-item `data` array rather than the top-level
-            # envelope (a by-id PUT/DELETE on a missing record) [§6.3].
+            # envelope (a by-id PUT/DELETE on a missing record) (docs/zoho-reference.md §6.3).
             first = body["data"][0]
             if isinstance(first, Mapping):
                 body = first
@@ -154,7 +151,7 @@ def error_from_response(
             **kw,
         )
     if code == "NO_PERMISSION":
-        return CRMError(
+        return NoPermissionError(
             f"this user's CRM profile may not do {where}{said} {tag}; ask the org's "
             "administrator for the permission (a new login will not help)",
             **kw,
@@ -167,37 +164,3 @@ def error_from_response(
 def _about_id(details: Mapping[str, Any], message: str) -> bool:
     # Zoho: `{"id": ...}` or `{"resource_path_index": ...}`, "the id given seems to be invalid".
     return "id" in details or "resource_path_index" in details or " id " in f" {message} "
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """A `Retry-After` header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) in seconds."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when - (time.time() if now is None else now)
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(0.0, seconds)
-
-
-def backoff_delay(
-    attempt: int, retry_after: float | None, *, base: float, cap: float
-) -> float | None:
-    """Seconds to wait before retry `attempt` (0-based) after a 429, or None to give up now.
-
-    Zoho's 429 is either the concurrency limit (clears in moments) or the rolling 24-hour
-    credit limit (does not) [§6.6]. A Retry-After is honoured when it fits under `cap`; a longer
-    one means waiting is pointless for a caller, so we fail fast. Without one: exponential with
-    "equal jitter" (half fixed, half random) so concurrent clients spread out.
-    """
-    if retry_after is not None:
-        return retry_after if retry_after <= cap else None
-    delay = min(cap, base * (2**attempt))
-    return float(delay / 2 + random.uniform(0, delay / 2))

@@ -1,16 +1,17 @@
 """The CRM client's one request path: token, host check, headers, retries, error mapping.
 
 Every request goes to `{api_domain}/crm/v8/...` with `Authorization: Zoho-oauthtoken <token>`
-and, for a connection bound to an org, `X-CRM-ORG: <zgid>` [reference/zoho-api.md §6]. What a
+and, for a connection bound to an org, `X-CRM-ORG: <zgid>` (docs/zoho-reference.md §6). What a
 request may meet on the way, and what happens:
 
 - 401 INVALID_TOKEN: ask the token provider once for a fresh token (`stale=` the rejected one),
-  retry once; a second 401 raises InvalidTokenError [§6.5; DESIGN "refresh ... once more"].
-- 429 TOO_MANY_REQUESTS: back off (Retry-After, else exponential with jitter) a bounded number
-  of times, then RateLimitedError [§6.6].
+  retry once; a second 401 raises InvalidTokenError (docs/zoho-reference.md §6.5;
+  docs/architecture.md, "Refresh exactly once").
+- 429 TOO_MANY_REQUESTS: back off as `retry.ON_RATE_LIMIT` says (Retry-After, else exponential
+  with jitter) a bounded number of times, then RateLimitedError (docs/zoho-reference.md §6.6).
 - timeouts and network errors: ZohoUnavailableError; nothing is retried blindly, because a
   POST that timed out may have been applied.
-- any other error envelope: the typed error from `crm_errors.error_from_response`.
+- any other error envelope: the typed error from `_responses.error_from_response`.
 
 The hot path is one cached token lookup, one f-string URL, cached headers, one request on a
 kept-alive connection and one JSON parse; nothing is logged on success.
@@ -27,8 +28,9 @@ import httpx
 from ..errors import CRMError, DataCenterError, ZohoUnavailableError
 from ..logs import get_logger
 from ..metrics import CRM_CALLS
+from ..retry import ON_RATE_LIMIT, RetryPolicy, failure_of_status, retry_after_seconds
 from ._params import Params
-from ._responses import backoff_delay, error_from_response, retry_after_seconds
+from ._responses import error_from_response
 
 if TYPE_CHECKING:
     from ..datacenters import DataCenterRegistry
@@ -50,6 +52,8 @@ class CRMTransport:
 
     `http`: a shared `httpx.AsyncClient` (not closed by us); else one is created and owned.
     `timeout`: seconds (or an `httpx.Timeout`) for each request, applied even to a shared client.
+    `max_retries_429`, `backoff_base`, `backoff_max`: the 429 back-off (`retry.ON_RATE_LIMIT`
+    by default): retries after a 429, the first wait's ceiling, the longest wait.
     `registry`: when given, a token whose `api_domain` is not one of its DC's API hosts is
     refused (DataCenterError) before any request: defense in depth against a poisoned store.
     """
@@ -61,9 +65,9 @@ class CRMTransport:
         *,
         http: httpx.AsyncClient | None = None,
         timeout: float | httpx.Timeout = 30.0,
-        max_retries_429: int = 3,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
+        max_retries_429: int = ON_RATE_LIMIT.attempts - 1,
+        backoff_base: float = ON_RATE_LIMIT.base,
+        backoff_max: float = ON_RATE_LIMIT.cap,
         registry: DataCenterRegistry | None = None,
     ) -> None:
         self.tokens = tokens
@@ -74,9 +78,12 @@ class CRMTransport:
             self._timeout = httpx.Timeout(timeout, connect=min(float(timeout), 10.0))
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=self._timeout)
-        self.max_retries_429 = max_retries_429
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        self.retry = RetryPolicy(
+            attempts=max_retries_429 + 1,
+            base=backoff_base,
+            cap=backoff_max,
+            retry_on=ON_RATE_LIMIT.retry_on,
+        )
         self.registry = registry
         self._bases: dict[tuple[str, str], str] = {}  # (dc, api_domain) -> checked base URL
         self._auth: tuple[str, str, dict[str, str]] = ("", "", {})  # (token, org, headers)
@@ -130,11 +137,11 @@ class CRMTransport:
         """(status, parsed JSON or None) of a successful call; raises on anything else.
 
         `batch`: a write whose failures are per record in `data[]` (207, or 400 when all
-        fail): those are results to return, not errors to raise [§6.3].
+        fail): those are results to return, not errors to raise (docs/zoho-reference.md §6.3).
         """
         tok = await self.tokens.access_token(self.connection_id)
         refreshed = False
-        attempt = 0
+        retries = 0  # back-offs so far (the one resend after a refresh is not one)
         while True:
             try:
                 resp = await self._http.request(
@@ -163,7 +170,7 @@ class CRMTransport:
             CRM_CALLS.labels(method, str(status)).inc()
             if status < 300:
                 if status == 204 or not content:
-                    return status, None  # 204: no records, empty body [§6.3]
+                    return status, None  # 204: no records, empty body (docs/zoho-reference.md §6.3)
                 try:
                     return status, json.loads(content)
                 except ValueError as exc:
@@ -182,20 +189,17 @@ class CRMTransport:
                 tok = await self.tokens.access_token(self.connection_id, stale=tok.token)
                 continue
             retry_after = retry_after_seconds(resp.headers.get("retry-after"))
-            if status == 429 and attempt < self.max_retries_429:
-                delay = backoff_delay(
-                    attempt, retry_after, base=self.backoff_base, cap=self.backoff_max
+            delay = self.retry.next_delay(failure_of_status(status), retries + 1, retry_after)
+            if delay is not None:
+                retries += 1
+                log.info(
+                    "crm rate limited; backing off",
+                    connection=self.connection_id,
+                    attempt=retries,
+                    delay=round(delay, 3),
                 )
-                if delay is not None:
-                    attempt += 1
-                    log.info(
-                        "crm rate limited; backing off",
-                        connection=self.connection_id,
-                        attempt=attempt,
-                        delay=round(delay, 3),
-                    )
-                    await asyncio.sleep(delay)
-                    continue
+                await asyncio.sleep(delay)
+                continue
             if batch and code is None and isinstance(data, dict) and "data" in data:
                 return status, data
             err = error_from_response(

@@ -1,10 +1,10 @@
 """CRMClient: Zoho CRM v8 records for one connection, with the right token, DC and org.
 
-The methods map one-to-one onto Zoho's endpoints [reference/zoho-api.md §6] and return Zoho's
+The methods map one-to-one onto Zoho's endpoints (docs/zoho-reference.md §6) and return Zoho's
 own dicts, so anyone who knows Zoho's API knows ours. What this module adds is what every
 caller would otherwise get wrong: automatic pagination across the 2,000-record `page` limit,
 batches of 100 for writes, per-record results for partial failures, and checked module names
-and ids. How requests are sent (tokens, retries, errors) lives in `crm_transport.py`.
+and ids. How requests are sent (tokens, retries, errors) lives in `_transport.py`.
 
     async with CRMClient(manager, connection_id, registry=registry) as crm:
         async for lead in crm.iter_records("Leads", ["Last_Name", "Email"]):
@@ -71,7 +71,7 @@ class CRMClient(CRMTransport):
 
     # -- metadata ----------------------------------------------------------------------------
     async def modules(self) -> list[Record]:
-        """`GET settings/modules` → the `modules` array [§6.4]."""
+        """`GET settings/modules` → the `modules` array (docs/zoho-reference.md §6.4)."""
         body = await self._get("settings/modules")
         return list(body.get("modules", [])) if body else []
 
@@ -81,7 +81,7 @@ class CRMClient(CRMTransport):
         return list(body.get("fields", [])) if body else []
 
     async def current_user(self) -> Record:
-        """`GET users?type=CurrentUser` → the one user [§6.1]."""
+        """`GET users?type=CurrentUser` → the one user (docs/zoho-reference.md §6.1)."""
         body = await self._get("users", {"type": "CurrentUser"})
         users = body.get("users") if body else None
         if not users:
@@ -89,7 +89,8 @@ class CRMClient(CRMTransport):
         return dict(users[0])
 
     async def org(self) -> Record:
-        """`GET org` → the org (Zoho wraps it in a one-element array) [§6.2]."""
+        """`GET org` → the org (Zoho wraps it in a one-element array)
+        (docs/zoho-reference.md §6.2)."""
         body = await self._get("org")
         orgs = body.get("org") if body else None
         if not orgs:
@@ -115,7 +116,8 @@ class CRMClient(CRMTransport):
         page: int | None = None,
     ) -> Page:
         """One page of `GET {module}`. `page` reaches the first 2,000 records, `page_token`
-        (the previous `info.next_page_token`) the rest; Zoho refuses both at once [§6.3]."""
+        (the previous `info.next_page_token`) the rest; Zoho refuses both at once
+        (docs/zoho-reference.md §6.3)."""
         if page is not None and page_token is not None:
             raise ValueError("pass page or page_token, not both: Zoho cannot combine them")
         params = list_params(fields, per_page, sort_by, sort_order)
@@ -136,7 +138,8 @@ class CRMClient(CRMTransport):
         sort_order: str | None = None,
     ) -> AsyncIterator[Record]:
         """Every record (or the first `limit`), page after page: `page` for the first 2,000
-        records, then `page_token` [§6.3 Pagination]. Arguments are checked on call."""
+        records, then `page_token` (docs/zoho-reference.md §6.3, pagination). Arguments are
+        checked on call."""
         params = list_params(fields, per_page, sort_by, sort_order)
         return self._paginate(check_module(module), params, limit, strict=True)
 
@@ -177,7 +180,8 @@ class CRMClient(CRMTransport):
         params: Params | None = {"fields": check_fields(fields)} if fields else None
         _, body = await self._send("GET", path, params, record_id=rid)
         data = body.get("data") if body else None
-        if not data:  # 204: Zoho's answer for an id that is not there [§6.5, §8]
+        # 204: Zoho's answer for an id that is not there (docs/zoho-reference.md §6.5, §8)
+        if not data:
             missing = {"code": "INVALID_DATA", "details": {"id": rid}}
             raise error_from_response(204, missing, method="GET", path=path, record_id=rid)
         return dict(data[0])
@@ -209,8 +213,8 @@ class CRMClient(CRMTransport):
     async def create(
         self, module: str, records: Sequence[Record], *, trigger: Sequence[str] | None = None
     ) -> list[Record]:
-        """`POST {module}` in batches of 100 [§6.3]. Per-record results (`code`, `status`,
-        `message`, `details`), failures included, are returned, not raised."""
+        """`POST {module}` in batches of 100 (docs/zoho-reference.md §6.3). Per-record results
+        (`code`, `status`, `message`, `details`), failures included, are returned, not raised."""
         extra = {"trigger": list(trigger)} if trigger is not None else {}
         return await self._write("POST", check_module(module), records, extra)
 
@@ -232,7 +236,7 @@ class CRMClient(CRMTransport):
         trigger: Sequence[str] | None = None,
     ) -> list[Record]:
         """`POST {module}/upsert`: update the record matching `duplicate_check_fields` or
-        insert; each result says which in `action` [§6.3]."""
+        insert; each result says which in `action` (docs/zoho-reference.md §6.3)."""
         extra: dict[str, Any] = {}
         if duplicate_check_fields:
             check_fields(duplicate_check_fields)
@@ -260,7 +264,7 @@ class CRMClient(CRMTransport):
         limit: int | None = None,
     ) -> AsyncIterator[Record]:
         """Every match of `GET {module}/search`, paginated; exactly one of `criteria`, `word`,
-        `email`, `phone` (ValueError otherwise, raised on call) [§6.3]."""
+        `email`, `phone` (ValueError otherwise, raised on call) (docs/zoho-reference.md §6.3)."""
         key, value = search_param(criteria, word, email, phone, required=True)
         params: Params = {key: value, "per_page": per_page_param(per_page)}
         if fields:

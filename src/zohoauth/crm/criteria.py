@@ -1,9 +1,9 @@
 r"""Search criteria for Zoho CRM's Search Records API, built safely.
 
 Zoho's syntax is `(Field:operator:value)`, grouped as `((A)and(B))` or `((A)or(B))`, at most
-10 conditions per search [D v8 search-records; reference/zoho-api.md §6.3]. Parentheses and
-commas inside a value must be escaped with a backslash (`Patricia\(Boyle\)`) [D Kaizen #82];
-a backslash itself is escaped too, or a value ending in `\` would eat the closing parenthesis.
+10 conditions per search (docs/zoho-reference.md §6.3). Parentheses and commas inside a value
+must be escaped with a backslash (`Patricia\(Boyle\)`) (docs/zoho-reference.md §6.3); a
+backslash itself is escaped too, or a value ending in `\` would eat the closing parenthesis.
 Building the string by hand from user input is an injection risk, so:
 
     >>> from zohoauth import criteria as c
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Final
 
-#: Zoho allows at most this many conditions in one search [D v8 search-records].
+#: Zoho allows at most this many conditions in one search (docs/zoho-reference.md §6.3).
 MAX_CONDITIONS: Final = 10
 
 # Field API names are letters, digits and underscores; `$` appears in system fields and `.`
@@ -40,7 +40,8 @@ def escape(value: Value) -> str:
     if isinstance(value, bool):  # before int: bool is an int
         text = "true" if value else "false"
     elif isinstance(value, datetime | date):
-        text = value.isoformat()  # Zoho takes ISO 8601 date-times with an offset [D]
+        # Zoho takes ISO 8601 date-times with an offset (docs/zoho-reference.md §6.3)
+        text = value.isoformat()
     else:
         text = str(value)
     return text.translate(_ESCAPES)

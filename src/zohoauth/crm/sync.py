@@ -65,16 +65,17 @@ class SyncCRMClient:
         return f"SyncCRMClient(connection_id={self._client.connection_id!r})"
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._loop.is_current:  # e.g. from a token provider running on this loop
+            coro.close()
+            raise RuntimeError(
+                "SyncCRMClient was called from its own event loop (would deadlock); "
+                "in async code use CRMClient"
+            )
         try:
             return self._loop.run(coro)
         except RuntimeError as exc:
             if self._loop.closed:
                 raise RuntimeError("this SyncCRMClient is closed") from exc
-            if "deadlock" in str(exc):
-                raise RuntimeError(
-                    "SyncCRMClient was called from its own event loop (would deadlock); "
-                    "in async code use CRMClient"
-                ) from exc
             raise
 
     def close(self) -> None:

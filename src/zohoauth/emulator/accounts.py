@@ -2,7 +2,7 @@
 
 Token errors are HTTP 200 with `{"error": ...}` as Zoho sends them, and parameters are read from the
 form body or the query string, since Zoho's own examples use the query string of a POST and its SDK
-the body (docs/zoho-reference.md §Token endpoint). Garbage in (odd content types, bad encodings,
+the body (docs/zoho-reference.md §2). Garbage in (odd content types, bad encodings,
 oversized bodies, unknown DC prefixes) is answered as a client error, never a 500.
 
 The consent page is served under every DC prefix, and knows the users of its sign-in entry only
@@ -10,7 +10,7 @@ The consent page is served under every DC prefix, and knows the users of its sig
 user and none from China; the China page (`/cn/accounts`) signs in China's users and nobody else.
 The code it issues belongs to the user's own DC, named in the redirect's `location` and
 `accounts-server`, and `GET /oauth/serverinfo` lists the accounts servers of the sign-in entry
-it is asked at (docs/zoho-reference.md §Authorization endpoint, §Data centres).
+it is asked at (docs/zoho-reference.md §1, §Data centres).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _page(html: str, status: int = 200) -> Response:
 
 async def params_of(request: Request) -> dict[str, str]:
     """Query-string parameters overlaid by form-body ones (either place works at Zoho
-    [docs/zoho-reference.md §Token endpoint]).
+    [docs/zoho-reference.md §2]).
 
     Other content types (JSON, text) contribute nothing, so their parameters count as missing.
     Raises BadInput when a form body is malformed or too large.
@@ -275,7 +275,7 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
             return Response("Not Found", status_code=404)
         state.stats.token_requests["revoke"] += 1
         # Zoho answers a failed revocation with HTTP 400; the body is undocumented [?]
-        # [docs/zoho-reference.md §Revoke].
+        # [docs/zoho-reference.md §3].
         try:
             p = await params_of(request)
         except BadInput:
@@ -306,7 +306,7 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def revoke_newer(request: Request) -> Response:
         """`POST /oauth/v2/revoke/token` with Basic client auth and token_type
-        [docs/zoho-reference.md §Revoke]."""
+        [docs/zoho-reference.md §3]."""
         return await revoke(request, needs_client_auth=True)
 
     return [

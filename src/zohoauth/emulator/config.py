@@ -1,8 +1,8 @@
 """Emulator limits and switches.
 
 Every number Zoho documents (and every guess, marked `[?]`) is a field here, so a test or a
-`--seed` file can tighten or loosen it. Defaults follow docs/zoho-reference.md §Lifetimes and
-limits.
+`--seed` file can tighten or loosen it. Defaults follow docs/zoho-reference.md §4.
+
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class EmulatorConfig:
     max_new_refresh_tokens_per_window: int = 10
     new_refresh_token_window: float = 600.0
     # Zoho returns a refresh token only on a user's first offline consent to a client, or when
-    # prompt=consent was sent [docs/zoho-reference.md §Authorization endpoint]. False: every offline
+    # prompt=consent was sent [docs/zoho-reference.md §1]. False: every offline
     # consent returns one.
     refresh_token_only_on_first_consent: bool = True
     # Whether `Authorization: Bearer <token>` is accepted by CRM. Zoho documents only

@@ -5,7 +5,7 @@ Real Zoho gives each DC its own hosts (`accounts.zoho.eu`, `www.zohoapis.eu`); t
 each its own prefix: accounts server `{base}/{dc}/accounts`, API domain `{base}/{dc}/api`.
 Clients learn these from `GET /_emulator/endpoints` and never guess.
 
-Zoho runs two separate sign-in worlds (docs/zoho-reference.md §Data centres): the Multi-DC DCs
+Zoho runs two separate sign-in worlds (docs/zoho-reference.md §5): the Multi-DC DCs
 (US, EU, IN, AU, JP, CA, SA, UK), whose logins start at accounts.zoho.com and are sent on to the
 user's own DC, and China, a separate Zoho whose logins start at accounts.zoho.com.cn and which
 knows nothing of the others' users (nor they of its).

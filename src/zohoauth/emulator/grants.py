@@ -3,9 +3,9 @@ limits, revocation.
 
 Pure state transitions on `EmulatorState` (no HTTP here; `accounts.py` is the HTTP face).
 Token-endpoint errors are `GrantError(<Zoho's error string>)`, which Zoho sends as HTTP 200 bodies
-(docs/zoho-reference.md §Token endpoint errors); a refused authorization request is
+(docs/zoho-reference.md §2c); a refused authorization request is
 `AuthRequestError`, which Zoho shows on its own page and never sends to an unverified redirect URI
-(docs/zoho-reference.md §Authorization endpoint).
+(docs/zoho-reference.md §1).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthR
     if not redirect_uri:
         raise AuthRequestError("Missing redirect URI", "The request has no redirect_uri.")
     # Exact string match against the registered URIs, no prefix or normalisation
-    # [docs/zoho-reference.md §Authorization endpoint].
+    # [docs/zoho-reference.md §1].
     if redirect_uri not in client.redirect_uris:
         raise AuthRequestError(
             "Invalid redirect URI",
@@ -135,7 +135,7 @@ def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthR
             f"for {client.name}.",
         )
     response_type = params.get("response_type", "")
-    if response_type != "code":  # [docs/zoho-reference.md §Authorization endpoint]: must be `code`
+    if response_type != "code":  # [docs/zoho-reference.md §1]: must be `code`
         raise AuthRequestError(
             "Unsupported response type",
             f"response_type must be 'code', not '{_short(response_type)}'.",
@@ -143,7 +143,7 @@ def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthR
     scopes = parse_scopes(params.get("scope", ""))
     if not scopes:
         raise AuthRequestError("Missing scope", "The request names no scope.")
-    # online by default [docs/zoho-reference.md §Authorization endpoint]
+    # online by default [docs/zoho-reference.md §1]
     access_type = (params.get("access_type") or "online").lower()
     if access_type not in ("online", "offline"):
         # What Zoho does with another value is undocumented [?]; refusing surfaces the bug.
@@ -154,7 +154,7 @@ def parse_auth_request(state: EmulatorState, params: Mapping[str, str]) -> AuthR
     challenge = params.get("code_challenge") or None
     method: str | None = None
     if challenge is not None:
-        # plain by default [docs/zoho-reference.md §Authorization endpoint]
+        # plain by default [docs/zoho-reference.md §1]
         method = params.get("code_challenge_method") or "plain"
         if method not in ("S256", "plain"):
             raise AuthRequestError(
@@ -177,7 +177,7 @@ def refresh_on_consent(state: EmulatorState, request: AuthRequest, user: User) -
     """Whether this consent's code will yield a refresh token, recording the consent.
 
     Zoho returns a refresh token only on a user's first offline consent to a client, unless
-    `prompt=consent` was sent [docs/zoho-reference.md §Authorization endpoint]. The consent is
+    `prompt=consent` was sent [docs/zoho-reference.md §1]. The consent is
     remembered per (zuid, client_id) until the user removes the app (`revoke_user`). Whether
     revoking the refresh token alone makes the next consent "first" again is undocumented [?]; here
     it does not, so clients that need a new refresh token must send prompt=consent, as Zoho advises.
@@ -229,9 +229,9 @@ def check_client(state: EmulatorState, client_id: str, client_secret: str, dc: s
     """The client, if the id is known and the secret is the one `dc` expects; else a GrantError.
 
     An unknown client, or one not enabled in this DC (it has neither a common secret nor one for
-    `dc`), is `invalid_client` [docs/zoho-reference.md §Token endpoint errors]. A wrong secret,
+    `dc`), is `invalid_client` [docs/zoho-reference.md §2c]. A wrong secret,
     including another DC's per-DC secret, is `invalid_client_secret`, as client libraries observed
-    it [docs/zoho-reference.md §Token endpoint errors]. A missing secret is taken for an
+    it [docs/zoho-reference.md §2c]. A missing secret is taken for an
     unauthenticated client: `invalid_client` [?].
     """
     client = state.clients.get(client_id)
@@ -258,13 +258,13 @@ def issue_code(
     issue_refresh: bool = True,
 ) -> GrantCode:
     """A single-use grant code for `user`, valid only at the user's DC for `code_ttl`
-    [docs/zoho-reference.md §Lifetimes and limits].
+    [docs/zoho-reference.md §4].
 
     `redirect_uri=None` marks a Self Client code, exchanged without one [docs/zoho-reference.md
     §Token endpoint]; Self Client codes keep the default `issue_refresh=True` (every offline Self
     Client code yields a refresh token). Past `max_grant_codes_per_window` codes per client in
     `grant_code_window`, Zoho refuses with `access_denied` for the rest of the window
-    [docs/zoho-reference.md §Lifetimes and limits]: GrantError("access_denied").
+    [docs/zoho-reference.md §4]: GrantError("access_denied").
     """
     now = state.clock.now()
     cfg = state.config
@@ -318,7 +318,7 @@ def exchange_code(
     redirect_uri: str | None,
     code_verifier: str | None,
 ) -> dict[str, Any]:
-    """`grant_type=authorization_code`: the token response [docs/zoho-reference.md §Token endpoint],
+    """`grant_type=authorization_code`: the token response [docs/zoho-reference.md §2],
     or GrantError."""
     client = check_client(state, client_id, client_secret, dc)
     grant = state.codes.get(code)
@@ -327,23 +327,23 @@ def exchange_code(
         del state.codes[code]
         grant = None
     # Expired, reused or unknown codes, or another client's, are all invalid_code
-    # [docs/zoho-reference.md §Token endpoint errors].
+    # [docs/zoho-reference.md §2c].
     if grant is None or grant.used or grant.client_id != client.client_id:
         raise GrantError("invalid_code")
     if grant.dc != dc:
         # A code redeemed at another DC's accounts server: Zoho answers invalid_client there
-        # [docs/zoho-reference.md §Data centres]; the code is not burnt and still works at its
+        # [docs/zoho-reference.md §5]; the code is not burnt and still works at its
         # own DC.
         raise GrantError("invalid_client")
     if grant.redirect_uri is not None and redirect_uri != grant.redirect_uri:
         # Not burnt either: whether Zoho burns the code here is undocumented [?].
-        raise GrantError("invalid_redirect_uri")  # [docs/zoho-reference.md §Token endpoint errors]
+        raise GrantError("invalid_redirect_uri")  # [docs/zoho-reference.md §2c]
     if not _pkce_ok(grant, code_verifier):
         # Zoho's PKCE error string is undocumented [?]; the code is burnt like any failed use.
         grant.used = True
         raise GrantError("invalid_code")
     # Offline gives a refresh token, but only on first consent or with prompt=consent
-    # [docs/zoho-reference.md §Authorization endpoint].
+    # [docs/zoho-reference.md §1].
     mints_refresh = grant.access_type == "offline" and grant.issue_refresh
     if mints_refresh:
         _count_new_refresh_token(state, grant)
@@ -371,13 +371,13 @@ def refresh_access_token(
     client = check_client(state, client_id, client_secret, dc)
     rt = state.refresh_tokens.get(refresh_token)
     # Revoked, unknown, another client's, or another DC's (unknown there): invalid_code
-    # [docs/zoho-reference.md §Token endpoint errors].
+    # [docs/zoho-reference.md §2c].
     if rt is None or rt.client_id != client.client_id or rt.dc != dc:
         raise GrantError("invalid_code")
     now = state.clock.now()
     # At most max_refreshes_per_window access tokens per refresh token in any refresh_window, then
-    # "Access Denied" until the oldest mint leaves the window [docs/zoho-reference.md §Lifetimes
-    # and limits]. Refused attempts are not counted; nor is the code exchange's own access token
+    # "Access Denied" until the oldest mint leaves the window [docs/zoho-reference.md §4].
+    # Refused attempts are not counted; nor is the code exchange's own access token
     # [?].
     cfg = state.config
     if not _room(rt.mint_times, now, cfg.refresh_window, cfg.max_refreshes_per_window):
@@ -400,7 +400,7 @@ def revoke_token(
     kind: str | None = None,
 ) -> bool:
     """Revoke a refresh token (and every access token it minted) or one access token
-    [docs/zoho-reference.md §Revoke].
+    [docs/zoho-reference.md §3].
 
     `dc` limits it to tokens of that DC (each DC's accounts server knows only its own tokens);
     `client_id` to that client's tokens; `kind` ("refresh_token" | "access_token") to one kind.
@@ -453,7 +453,7 @@ def _count_new_refresh_token(state: EmulatorState, grant: GrantCode) -> None:
     """Count a refresh token about to be minted for (user, client), or refuse it.
 
     Past `max_new_refresh_tokens_per_window` in `new_refresh_token_window`, Zoho answers "Access
-    Denied" with HTTP 200 [docs/zoho-reference.md §Lifetimes and limits]; that the body is the
+    Denied" with HTTP 200 [docs/zoho-reference.md §4]; that the body is the
     refresh throttle's is a guess [?]. The code is not used up by the refusal [?].
     """
     cfg = state.config
@@ -535,7 +535,7 @@ def _mint_access(
 
 def _token_body(state: EmulatorState, access: IssuedAccessToken, api_domain: str) -> dict[str, Any]:
     """Zoho's token response: `expires_in` in seconds, no legacy `expires_in_sec`
-    [docs/zoho-reference.md §Token endpoint]."""
+    [docs/zoho-reference.md §2]."""
     return {
         "access_token": access.token,
         "scope": " ".join(access.scopes),

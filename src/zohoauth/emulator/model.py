@@ -86,7 +86,7 @@ class GrantCode:
     code_challenge_method: str | None = None
     used: bool = False
     # Whether exchanging an offline code yields a refresh token: only on first consent or with
-    # prompt=consent [docs/zoho-reference.md §Authorization endpoint] (see grants.authorize); Self
+    # prompt=consent [docs/zoho-reference.md §1] (see grants.authorize); Self
     # Client codes always do.
     issue_refresh: bool = True
 

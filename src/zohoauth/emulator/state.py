@@ -63,7 +63,7 @@ class EmulatorState:
         self.refresh_tokens: dict[str, IssuedRefreshToken] = {}
         self.access_tokens: dict[str, IssuedAccessToken] = {}
         # (zuid, client_id) pairs with an offline consent on record: later offline consents without
-        # prompt=consent give no refresh token [docs/zoho-reference.md §Authorization endpoint].
+        # prompt=consent give no refresh token [docs/zoho-reference.md §1].
         # Cleared by revoke-user.
         self.consents: set[tuple[str, str]] = set()
         # Zoho's grant limits (sliding windows of virtual time): when each client was issued

@@ -1,5 +1,6 @@
 """Operating the token store: list what is stored, find a connection by a name people type,
-refresh many credentials within Zoho's limits, revoke without losing a token to a network error.
+refresh many credentials within Zoho's limits. (Revoking is `zohoauth.revoke`, one rule for
+the CLI, the web app and the library.)
 
 The CLI (`zohoauth tokens ...`) is a thin shell over these; scripts and the web app can use them
 too. Nothing here returns or prints a token: rows carry who, where and when, never the secret.
@@ -15,12 +16,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import httpx
-
-from .. import oauth
 from ..credentials import Connection, Credential, CredentialKey, Status, needs_refresh
-from ..datacenters import DataCenterRegistry
 from ..errors import (
+    AmbiguousConnectionError,
     NotFoundError,
     ReauthRequiredError,
     StoreError,
@@ -98,7 +96,8 @@ async def resolve(store: TokenStore, ref: str) -> Connection:
     """The one connection `ref` names: a connection id (`conn_...`), an email, `email:org_id`
     (the official SDK's user name), or a credential key `client_id:dc:zuid` with one org.
 
-    NotFoundError when nothing matches or several do (listing their ids to choose from).
+    NotFoundError when nothing matches; AmbiguousConnectionError when several do (listing
+    their ids to choose from).
     """
     ref = ref.strip()
     if not ref:
@@ -122,7 +121,9 @@ async def resolve(store: TokenStore, ref: str) -> Connection:
         raise NotFoundError(f"nothing stored for {ref}; `zohoauth tokens list` shows what is")
     if len(matches) > 1:
         ids = ", ".join(f"{c.id} ({c.email}, {c.dc}, org {c.org_id})" for c in matches)
-        raise NotFoundError(f"{ref} matches {len(matches)} connections: {ids}; pick one by id")
+        raise AmbiguousConnectionError(
+            f"{ref} matches {len(matches)} connections: {ids}; pick one by id"
+        )
     return matches[0]
 
 
@@ -249,10 +250,15 @@ async def _refresh_one(
         return RefreshResult(key, email, "refreshed", f"valid for {_left(got.expires_at, manager)}")
     reason = failures.get(str(key))
     if reason:  # the manager kept serving a still-valid token after a failed refresh
+        # It records Zoho's throttle window on the credential before it reports the failure;
+        # any other failed refresh that still serves a token was Zoho being unavailable.
+        now = await manager.store.get_credential(key)
+        window = now.throttled_until if now is not None else None
+        throttled = window is not None and window > manager.clock()
         return RefreshResult(
             key,
             email,
-            "throttled" if "throttl" in reason else "unavailable",
+            "throttled" if throttled else "unavailable",
             f"{reason}; the current token stays valid",
         )
     return RefreshResult(key, email, "fresh", f"valid for {_left(got.expires_at, manager)}")
@@ -260,28 +266,6 @@ async def _refresh_one(
 
 def _left(expires_at: float, manager: TokenManager) -> str:
     return format_duration(expires_at - manager.clock())
-
-
-# -- revoke --------------------------------------------------------------------------------
-
-
-async def revoke(
-    store: TokenStore, registry: DataCenterRegistry, http: httpx.AsyncClient, conn: Connection
-) -> None:
-    """Revoke the grant at Zoho, then delete the credential and all its connections.
-
-    Unlike a web logout, the local copy is deleted only after Zoho confirmed: if Zoho cannot be
-    reached or refuses, the credential stays (ZohoUnavailableError / TokenError) so the refresh
-    token is never lost while it still works at Zoho.
-    """
-    cred = await credential_of(store, conn)
-    dc = registry.get(conn.dc)
-    if not await oauth.revoke_token(http, dc, cred.tokens.refresh_token):
-        raise TokenError(
-            f"Zoho's accounts server for {dc.code} refused to revoke the grant (already revoked?); "
-            "nothing was deleted — `zohoauth tokens delete` forgets it locally"
-        )
-    await store.delete_credential(conn.credential)
 
 
 # -- formatting ----------------------------------------------------------------------------
@@ -319,5 +303,4 @@ __all__ = [
     "refresh_credentials",
     "refresh_plan",
     "resolve",
-    "revoke",
 ]

@@ -20,15 +20,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..config import Settings
+from .. import wiring
+from ..config import Settings, env_name
 from ..crypto import KeyRing
 from ..datacenters import DataCenter, DataCenterRegistry
 from ..errors import ZohoAuthError
 
 Level = Literal["ok", "warn", "fail"]
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-#: Settings every installation needs (the web app and scripts alike).
-REQUIRED = ("client_id", "client_secret", "encryption_keys")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +42,7 @@ class Check:
 
 
 def check_settings(s: Settings) -> Check:
-    missing = [f"ZOHOAUTH_{n.upper()}" for n in REQUIRED if not s.is_set(n)]
+    missing = [env_name(n) for n in wiring.REQUIRED if not s.is_set(n)]
     if missing:
         return Check("settings", "fail", f"missing {', '.join(missing)} (environment or .env)")
     if not s.is_set("session_secret"):
@@ -53,7 +52,7 @@ def check_settings(s: Settings) -> Check:
 
 def check_keyring(s: Settings) -> tuple[Check, KeyRing | None]:
     try:
-        ring = KeyRing.from_config(s.encryption_keys.get_secret_value())
+        ring = wiring.key_ring(s)
     except ZohoAuthError as exc:
         return Check("key ring", "fail", str(exc)), None
     older = f", {len(ring.kids) - 1} older" if len(ring.kids) > 1 else ""
@@ -80,12 +79,10 @@ def check_redirect_uri(uri: str) -> Check:
 
 async def check_store(s: Settings, ring: KeyRing) -> list[Check]:
     """Reachable, migrated, and the ring opens what is stored (one sample per key id)."""
-    from ..store.sql import SQLTokenStore
     from ..store.urls import mask_url
 
-    url = s.effective_database_url
     try:
-        async with SQLTokenStore(url, ring) as store:
+        async with wiring.token_store(s, ring) as store:
             checks = [Check("database", "ok", f"{mask_url(store.url)} reachable, schema current")]
             counts = await store.count_by_key_id()
             unknown = sorted(kid for kid in counts if kid not in ring)
@@ -149,7 +146,7 @@ def enabled_dcs(s: Settings, registry: DataCenterRegistry) -> tuple[DataCenter, 
 
 def load_registry(s: Settings) -> tuple[Check, DataCenterRegistry | None]:
     try:
-        registry = DataCenterRegistry.load(s.zoho_endpoints or None)
+        registry = wiring.dc_registry(s)
     except ZohoAuthError as exc:
         return Check("data centers", "fail", str(exc)), None
     source = s.zoho_endpoints or "Zoho's (built in)"
@@ -208,7 +205,7 @@ SERVERINFO_TIMEOUT = 10.0
 
 async def check_serverinfo(registry: DataCenterRegistry) -> Check:
     """Compare the registry with what the Multi-DC sign-in lists at `GET /oauth/serverinfo`
-    (Zoho's list of its DCs' accounts servers: docs/data-centers.md). A DC Zoho lists that
+    (Zoho's list of its DCs' accounts servers: docs/zoho-reference.md §5). A DC Zoho lists that
     the table lacks is a warning (its users cannot log in); an accounts server that differs
     fails (its users' logins would be refused as a mix-up)."""
     entry = registry.login_dc

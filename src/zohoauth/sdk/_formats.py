@@ -1,6 +1,6 @@
 """The official Zoho SDK's token stores, read (pure: text and tuples in, rows and decisions out).
 
-Formats (reference/official-sdk.md):
+Formats (docs/zoho-reference.md §10):
 
 - FileStore CSV: header `id,user_name,client_id,client_secret,refresh_token,access_token,
   grant_token,expiry_time,redirect_uri,api_domain`; older files have the first 9 columns only.
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..datacenters import DataCenterRegistry
-from ..errors import ZohoAuthError
+from ..errors import SDKFormatError
 
 CSV_COLUMNS = (
     "id",
@@ -56,10 +56,6 @@ DB_TABLE_DDL = """CREATE TABLE {table} (
 DB_COLUMNS = tuple("redirect_url" if c == "redirect_uri" else c for c in CSV_COLUMNS)
 #: An access token this close to expiry is not worth an identity call: refresh instead.
 MIN_VALIDITY = 60.0
-
-
-class SDKFormatError(ZohoAuthError):
-    """The input is not an official SDK token store (wrong header, not text, no such table)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +251,6 @@ __all__ = [
     "ImportPolicy",
     "RowPlan",
     "RowResult",
-    "SDKFormatError",
     "SDKRow",
     "parse_csv",
     "plan_row",

@@ -1,6 +1,6 @@
 """Import the official SDK's tokens into zohoauth's encrypted store (`zohoauth tokens import-sdk`).
 
-Per row (decisions in `sdk_format.plan_row`, the I/O here):
+Per row (decisions in `_formats.plan_row`, the I/O here):
 
 1. a row whose refresh token and org are already stored is `unchanged` — no request to Zoho,
    so a second run costs nothing and changes nothing;
@@ -20,7 +20,6 @@ can't be imported are reported with the reason, never dropped.
 from __future__ import annotations
 
 import asyncio
-import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,24 +33,25 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import identity, oauth
-from ..credentials import CredentialKey, OrgInfo, TokenSet
+from ..credentials import CredentialKey, Login, OrgInfo, TokenSet
 from ..datacenters import DataCenterRegistry
 from ..errors import (
     LoginError,
     ReauthRequiredError,
+    SDKFormatError,
     ThrottledError,
     TokenError,
+    TokenRejectedError,
     ZohoAuthError,
     ZohoUnavailableError,
 )
-from ..store.sql import SQLTokenStore
-from ..store.upsert import Login
+from ..retry import ON_UNAVAILABLE, retrying
+from ..store.base import TokenStore
 from ._formats import (
     DB_COLUMNS,
     ImportPolicy,
     RowPlan,
     RowResult,
-    SDKFormatError,
     SDKRow,
     parse_csv,
     plan_row,
@@ -60,7 +60,6 @@ from ._formats import (
 
 T = TypeVar("T")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_]+$")  # what the SDK's DBStore accepts
-_ATTEMPTS = 3  # tries per request when Zoho is unreachable or answers 5xx
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -127,7 +126,7 @@ class _Stored:
     saved_by: dict[CredentialKey, int] = field(default_factory=dict)  # key -> line this run
 
     @classmethod
-    async def load(cls, store: SQLTokenStore) -> _Stored:
+    async def load(cls, store: TokenStore) -> _Stored:
         stored = cls()
         for conn in await store.find_connections():
             stored.orgs.setdefault(conn.credential, {})[conn.org_id] = conn.id
@@ -149,13 +148,10 @@ class _Stored:
 
 @dataclass(frozen=True, slots=True)
 class _Resolved:
+    """A row ready to save: the login it becomes (one org, the row's)."""
+
     plan: RowPlan
-    key: CredentialKey
-    email: str
-    tokens: TokenSet = field(repr=False)
-    api_domain: str
-    scopes: tuple[str, ...]
-    org: OrgInfo
+    login: Login
     refreshed: bool
 
 
@@ -167,7 +163,7 @@ class SDKImporter:
 
     def __init__(
         self,
-        store: SQLTokenStore,
+        store: TokenStore,
         registry: DataCenterRegistry,
         http: httpx.AsyncClient,
         policy: ImportPolicy,
@@ -241,9 +237,7 @@ class SDKImporter:
             return fail("Zoho rejected the refresh token (revoked or expired); log in again")
         except ThrottledError:
             return fail("Zoho is throttling refreshes for this user (Access Denied); rerun later")
-        except ZohoUnavailableError as exc:
-            return fail(f"{exc}; rerun later")
-        except (LoginError, TokenError) as exc:
+        except (LoginError, TokenError, ZohoUnavailableError) as exc:  # unavailable: "try again"
             return fail(str(exc))
 
     async def _identify(self, plan: RowPlan) -> _Resolved:
@@ -259,7 +253,7 @@ class SDKImporter:
                     partial(identity.current_user, self.http, api_domain, token)
                 )
                 break
-            except identity.TokenRejectedError:
+            except TokenRejectedError:
                 if grant is not None or plan.secret is None:
                     raise LoginError(
                         "Zoho CRM rejected the freshly refreshed access token"
@@ -274,7 +268,8 @@ class SDKImporter:
         expires = grant.expires_at if grant else row.expires_at() or 0.0
         tokens = TokenSet(row.refresh_token, token, expires)
         scopes = grant.scopes if grant else ()
-        return _Resolved(plan, key, email, tokens, api_domain, scopes, org, grant is not None)
+        login = Login(key, email, tokens, api_domain, scopes, (org,))
+        return _Resolved(plan, login, grant is not None)
 
     async def _refresh(self, plan: RowPlan) -> oauth.TokenGrant:
         assert plan.secret is not None
@@ -306,26 +301,25 @@ class SDKImporter:
 
     async def _save(self, items: list[_Resolved], stored: _Stored) -> list[RowResult]:
         """Save a chunk in one transaction, in row order (a later row for a user wins)."""
-        logins = [Login(i.key, i.email, i.tokens, i.api_domain, i.scopes, [i.org]) for i in items]
-        saved = await self.store.save_logins(logins)
+        saved = await self.store.save_logins([item.login for item in items])
         results = []
         for item, got in zip(items, saved, strict=True):
-            row = item.plan.row
+            row, login = item.plan.row, item.login
             if isinstance(got, ZohoAuthError):
                 results.append(RowResult(row.line, row.label, "failed", str(got), item.plan.dc))
                 continue
             notes = []
             if item.refreshed:
                 notes.append("refreshed once to identify the user")
-            earlier = stored.saved_by.get(item.key)
+            earlier = stored.saved_by.get(login.key)
             if earlier is not None:
                 notes.append(f"same user as line {earlier}; this later row wins")
-            if row.email and row.email.lower() != item.email.lower():
-                notes.append(f"Zoho says the user is {item.email}")
-            outcome = "updated" if item.key in stored.orgs else "imported"
-            stored.saved_by[item.key] = row.line
-            stored.by_refresh[row.refresh_token] = item.key
-            stored.orgs.setdefault(item.key, {})[item.org.org_id] = got[0].id
+            if row.email and row.email.lower() != login.email.lower():
+                notes.append(f"Zoho says the user is {login.email}")
+            outcome = "updated" if login.key in stored.orgs else "imported"
+            stored.saved_by[login.key] = row.line
+            stored.by_refresh[row.refresh_token] = login.key
+            stored.orgs.setdefault(login.key, {})[login.orgs[0].org_id] = got[0].id
             results.append(
                 RowResult(row.line, row.label, outcome, "; ".join(notes), item.plan.dc, got[0].id)
             )
@@ -334,14 +328,7 @@ class SDKImporter:
 
 async def _retry(call: Callable[[], Awaitable[T]]) -> T:
     """`call()`, tried again (spaced, with jitter) while Zoho is unreachable or answers 5xx."""
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            return await call()
-        except ZohoUnavailableError:
-            if attempt == _ATTEMPTS:
-                raise
-            await asyncio.sleep(random.uniform(0.2, 0.5) * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return await retrying(ON_UNAVAILABLE, call)
 
 
 __all__ = ["SDKImporter", "read_csv", "read_db"]

@@ -49,16 +49,12 @@ except ImportError as exc:  # pragma: no cover - depends on the extra
 
 import httpx
 
-from .. import identity
+from .. import identity, wiring
 from .._loop_thread import LoopThread
 from ..config import Settings
-from ..credentials import Connection, Credential, CredentialKey, OrgInfo, TokenSet
-from ..crypto import KeyRing
-from ..datacenters import DataCenterRegistry
-from ..errors import TokenError, ZohoAuthError
+from ..credentials import Connection, Credential, CredentialKey, Login, OrgInfo, TokenSet
+from ..errors import DataCenterError, TokenError, ZohoAuthError, ZohoUnavailableError
 from ..manager import ManagerConfig, TokenManager
-from ..oauth import OAuthClient
-from ..store.sql import SQLTokenStore
 
 _STORE = "TOKEN_STORE"  # the SDK's error code for store failures
 
@@ -74,27 +70,16 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
         clock: Callable[[], float] = time.time,
     ) -> None:
         s = settings or Settings.load()
-        s.require("client_id", "client_secret", "encryption_keys")
-        self._client = OAuthClient(
-            s.client_id,
-            s.client_secret.get_secret_value(),
-            s.redirect_uri,
-            s.scope_list,
-            client_secrets=s.client_secret_map(),
-        )
-        self._registry = DataCenterRegistry.load(s.zoho_endpoints or None)
-        self._store = SQLTokenStore(
-            s.effective_database_url,
-            KeyRing.from_config(s.encryption_keys.get_secret_value()),
-            auto_migrate=auto_migrate,
-            clock=clock,
-        )
+        s.require(*wiring.REQUIRED)
+        self._client = wiring.oauth_client(s)
+        self._registry = wiring.dc_registry(s)
+        self._store = wiring.token_store(s, auto_migrate=auto_migrate, clock=clock)
         self._loop = LoopThread("zohoauth-sdk-store")
         self._http: httpx.AsyncClient | None = None
         self._manager: TokenManager | None = None
         self._clock = clock
         try:
-            self._loop.run(self._open(ManagerConfig(skew=s.refresh_skew)))
+            self._loop.run(self._open(wiring.manager_config(s)))
         except BaseException:
             self._loop.close()
             raise
@@ -183,7 +168,7 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
         if conn.credential.client_id == self._client.client_id:
             manager.forget(key=conn.credential)  # read the store: another process may write
             # Reauth needed, throttled or unreachable: the SDK gets what is stored.
-            with contextlib.suppress(TokenError):
+            with contextlib.suppress(TokenError, ZohoUnavailableError):
                 await manager.access_token(conn.id)
         cred = await self._store.get_credential(conn.credential)
         return None if cred is None else (conn, cred)
@@ -238,7 +223,8 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
         else:
             key, email, api_domain, org = await self._identify(token, access)
             scopes = ()
-        [saved] = await self._store.save_login(key, email, tokens, api_domain, scopes, [org])
+        login = Login(key, email, tokens, api_domain, scopes, (org,))
+        [saved] = await self._store.save_login(login)
         got = await self._store.get_credential(key)
         assert got is not None
         return saved, got
@@ -259,7 +245,7 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
         api_domain = (token.get_api_domain() or "").rstrip("/")
         dc = self._registry.dc_of_api_domain(api_domain) if api_domain else None
         if dc is None:
-            raise TokenError(
+            raise DataCenterError(
                 f"api_domain {api_domain or '(none)'} is not an API host of a known data center"
             )
         assert self._http is not None

@@ -2,17 +2,17 @@
 MySQL/MariaDB), with packaged Alembic migrations and key rotation."""
 
 from .base import TokenStore
-from .migrate import current_revision, head_revision, upgrade, upgrade_async
-from .rotate import count_by_key_id, rotate_keys
+from .migrate import current_revision, upgrade, upgrade_async
+from .rotate import rotate_keys
+from .schema import HEAD_REVISION
 from .sql import SQLTokenStore
 from .urls import mask_url, normalize_url, sqlite_url
 
 __all__ = [
+    "HEAD_REVISION",
     "SQLTokenStore",
     "TokenStore",
-    "count_by_key_id",
     "current_revision",
-    "head_revision",
     "mask_url",
     "normalize_url",
     "rotate_keys",

@@ -1,4 +1,11 @@
-"""The `TokenStore` protocol: what the manager, the web app and the CLI need from storage.
+"""The `TokenStore` protocol: what the library, the web app and the CLI need from storage.
+
+It declares exactly the methods callers use: the login and import paths (`save_login`,
+`save_logins`), the token manager (reads, lease, status, use times, deletes), `ZohoAuth` and
+the web routes through it, and `ops.admin` for the CLI. Code that constructs the store itself
+may use more of `SQLTokenStore` (the CLI's key commands: `count_by_key_id`, `keyring`, key
+rotation on its engine); everything else is typed against this protocol, so mypy proves both
+that callers need nothing more and that `SQLTokenStore` satisfies it (`store/sql.py`).
 
 One implementation ships (`store.sql.SQLTokenStore`: SQLAlchemy 2 Core, async, for SQLite,
 PostgreSQL and MySQL/MariaDB). Secrets are encrypted before they reach it and decrypted after;
@@ -17,7 +24,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
-from ..credentials import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
+from ..credentials import Connection, Credential, CredentialKey, Login, Status, TokenSet
+from ..errors import StoreError
 
 
 class TokenStore(Protocol):
@@ -27,20 +35,19 @@ class TokenStore(Protocol):
     async def close(self) -> None: ...
 
     # -- login ---------------------------------------------------------------------------
-    async def save_login(
-        self,
-        key: CredentialKey,
-        email: str,
-        tokens: TokenSet,
-        api_domain: str,
-        scopes: Sequence[str],
-        orgs: Sequence[OrgInfo],
-    ) -> list[Connection]:
+    async def save_login(self, login: Login) -> list[Connection]:
         """Insert or update in place the credential and one connection per org.
 
         Logging in again keeps connection ids, sets status active, bumps the version, clears
-        any lease or throttle. Returns the connections for `orgs`, in that order.
+        any lease or throttle. Returns the connections for `login.orgs`, in that order.
         """
+        ...
+
+    async def save_logins(self, logins: Sequence[Login]) -> list[list[Connection] | StoreError]:
+        """Save many logins (bulk imports), in order: a later login of the same user wins.
+
+        Each login's connections, or the StoreError that login met (one bad login costs only
+        itself)."""
         ...
 
     # -- reads ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from ..errors import StoreError
-from .urls import ENV_VAR, dialect_of, mask_url, sqlite_path
+from .urls import ENV_VAR, mask_url, sqlite_path
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 BEGIN_OPTION = "zohoauth_begin"  # SQLite: the statement that opens a transaction
@@ -42,7 +42,7 @@ def make_engine(
     echo: bool = False,
 ) -> AsyncEngine:
     """An async engine for a normalised URL (see `urls.normalize_url`)."""
-    dialect = dialect_of(url)
+    dialect = url.get_backend_name()  # sqlite, postgresql or mysql
     kwargs: dict[str, Any] = {"echo": echo}
     if dialect == "sqlite":
         if sqlite_path(url) is None:
@@ -122,7 +122,7 @@ async def single_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection
 
 def _where(url: URL) -> str:
     """Where the database is, for messages: host, port, database, user; never the password."""
-    dialect = dialect_of(url)
+    dialect = url.get_backend_name()  # sqlite, postgresql or mysql
     if dialect == "sqlite":
         path = sqlite_path(url)
         return f"SQLite database {str(path) if path else ':memory:'}"

@@ -13,13 +13,14 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import column, inspect, select, table, text
+from sqlalchemy import inspect
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import StoreError
 from ..logs import get_logger
+from . import queries as q
 from .engine import make_engine, to_store_error, write_transaction
 from .schema import HEAD_REVISION, VERSION_TABLE
 
@@ -32,7 +33,6 @@ from .urls import mask_url, normalize_url, sqlite_path
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 log = get_logger("zohoauth.store")
-_LOCK_KEY = 0x7A6F686F61757468  # "zohoauth": the advisory lock id for migrations
 
 
 def alembic_config(url: URL | None = None) -> Config:
@@ -46,12 +46,6 @@ def alembic_config(url: URL | None = None) -> Config:
             "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
         )
     return cfg
-
-
-def head_revision() -> str:
-    """The revision this version of zohoauth needs (a constant; a test holds it equal to the
-    head of the packaged Alembic scripts)."""
-    return HEAD_REVISION
 
 
 def script_head() -> str | None:
@@ -69,14 +63,11 @@ def known_revisions() -> frozenset[str]:
     return frozenset(rev.revision for rev in script.walk_revisions())
 
 
-_VERSION = table(VERSION_TABLE, column("version_num"))
-
-
 def _current(sync_conn: Connection) -> str | None:
     """Read Alembic's version table directly (what MigrationContext would, without Alembic)."""
     if not inspect(sync_conn).has_table(VERSION_TABLE):
         return None
-    rows = sync_conn.execute(select(_VERSION.c.version_num)).scalars().all()
+    rows = sync_conn.execute(q.SCHEMA_REVISION).scalars().all()
     return rows[0] if len(rows) == 1 else None
 
 
@@ -87,7 +78,7 @@ async def current_revision_on(conn: AsyncConnection) -> str | None:
 
 def schema_problem(current: str | None) -> str | None:
     """Why a database at `current` can't be used by this code, or None if it can (pure)."""
-    head = head_revision()
+    head = HEAD_REVISION
     if current == head:
         return None
     if current is None:
@@ -107,14 +98,12 @@ async def _serialize(conn: AsyncConnection) -> None:
     """Let one migrator at a time through, so app workers that all start with auto_migrate
     don't race to create the same tables (the others then find the schema at head).
 
-    SQLite needs nothing: the write transaction's BEGIN IMMEDIATE already serializes.
+    SQLite needs nothing: the write transaction's BEGIN IMMEDIATE already serializes. MySQL's
+    lock is session-level: released when the migration's connection closes (engine disposed).
     """
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    elif dialect == "mysql":
-        # Session-level; released when the migration's connection closes (engine disposed).
-        await conn.execute(text("SELECT GET_LOCK('zohoauth_migrate', 120)"))
+    lock = q.MIGRATION_LOCKS.get(conn.dialect.name)
+    if lock is not None:
+        await conn.execute(lock)
 
 
 def ensure_sqlite_dir(url: URL) -> None:
@@ -212,7 +201,6 @@ def upgrade_sql(url: str | URL, revision: str = "head") -> str:
 __all__ = [
     "current_revision",
     "downgrade_async",
-    "head_revision",
     "migrate_with",
     "schema_problem",
     "upgrade",

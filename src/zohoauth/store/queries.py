@@ -1,9 +1,17 @@
-"""The store's SQL statements, built by pure functions (no I/O): easy to read in one place,
-and each one a single indexed statement that stays O(log n) as the tables grow.
+"""Every SQL statement the store runs, in one place (no I/O here): the store's reads and
+writes, the login upsert, key rotation, and the schema-version read and lock of migrations.
+Each one is a single indexed statement that stays O(log n) as the tables grow.
 
 - lookups go through a primary key or an index: `pk_zohoauth_connections` (id), the credential
   primary key (client_id, dc, zuid), `ix_zohoauth_connections_email_norm` (email_norm, org_id);
 - the lease statements are conditional UPDATEs whose matched-row count is the answer.
+
+Statements of a fixed shape are built once, at import, with bind parameters: execute them with
+`key_params(key)` or the names their comment gives. Those whose shape depends on the call
+(filters, SET values) are built by pure functions. UPDATEs that find their row by credential
+key are built per call: a bind parameter named after a column is reserved for that column's
+SET value, so the key can't be bound by its column names there. The schema is `schema.py`;
+DDL lives in the migrations.
 """
 
 from __future__ import annotations
@@ -12,21 +20,29 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Delete,
+    Insert,
     Select,
     Table,
+    TextClause,
     Update,
     and_,
     bindparam,
+    column,
+    delete,
     func,
+    insert,
     or_,
     select,
+    table,
+    text,
     true,
     update,
 )
 
 from ..credentials import CredentialKey
 from .codec import normalize_email
-from .schema import connections, credentials
+from .schema import VERSION_TABLE, connections, credentials
 
 JOIN_PREFIX = "conn_"  # labels of the connection's columns in the joined hot-path query
 
@@ -35,6 +51,19 @@ def key_where(table: Table, key: CredentialKey) -> ColumnElement[bool]:
     """`client_id = ? AND dc = ? AND zuid = ?` on either table (both lead with the key)."""
     c: Any = table.c
     return and_(c.client_id == key.client_id, c.dc == key.dc, c.zuid == key.zuid)
+
+
+def _key_bound(table: Table) -> ColumnElement[bool]:
+    """`client_id = :client_id AND dc = :dc AND zuid = :zuid` (execute with `key_params`)."""
+    c: Any = table.c
+    return and_(
+        c.client_id == bindparam("client_id"), c.dc == bindparam("dc"), c.zuid == bindparam("zuid")
+    )
+
+
+def key_params(key: CredentialKey) -> dict[str, str]:
+    """The bind parameters of a statement built with the key bound (`*_OF_KEY`, `*_BY_KEY`)."""
+    return {"client_id": key.client_id, "dc": key.dc, "zuid": key.zuid}
 
 
 def after_key(key: CredentialKey | None) -> ColumnElement[bool]:
@@ -74,14 +103,8 @@ def _connection_with_credential() -> Select[Any]:
 #: (bench/lookup.py, A/B on all three engines). Execute with {"connection_id": ...}.
 CONNECTION_WITH_CREDENTIAL = _connection_with_credential()
 
-#: One credential by its key; execute with {"client_id", "dc", "zuid"}.
-CREDENTIAL_BY_KEY = select(credentials).where(
-    and_(
-        credentials.c.client_id == bindparam("client_id"),
-        credentials.c.dc == bindparam("dc"),
-        credentials.c.zuid == bindparam("zuid"),
-    )
-)
+#: One credential by its key; execute with `key_params(key)`.
+CREDENTIAL_BY_KEY = select(credentials).where(_key_bound(credentials))
 
 #: One connection by id; execute with {"connection_id": ...}.
 CONNECTION_BY_ID = select(connections).where(connections.c.id == bindparam("connection_id"))
@@ -94,9 +117,19 @@ TOUCH_CONNECTION = (
     .values(last_used_at=bindparam("at"))
 )
 
+#: A credential's connections, oldest first; execute with `key_params(key)`.
+CONNECTIONS_OF_KEY = (
+    select(connections)
+    .where(_key_bound(connections))
+    .order_by(connections.c.created_at, connections.c.id)
+)
 
-def key_params(key: CredentialKey) -> dict[str, str]:
-    return {"client_id": key.client_id, "dc": key.dc, "zuid": key.zuid}
+#: The version of a credential (is it there?); execute with `key_params(key)`.
+CREDENTIAL_VERSION = select(credentials.c.version).where(_key_bound(credentials))
+
+#: The same, locking the row until the transaction ends (no-op on SQLite, whose write
+#: transactions are serialized already).
+LOCK_CREDENTIAL = CREDENTIAL_VERSION.with_for_update()
 
 
 def find_connections(email: str | None, org_id: str | None, client_id: str | None) -> Select[Any]:
@@ -171,29 +204,133 @@ def update_content(key: CredentialKey, now: float, **values: Any) -> Update:
     )
 
 
-def credential_exists(key: CredentialKey) -> Select[Any]:
-    return select(credentials.c.version).where(key_where(credentials, key))
-
-
 def count_by_key_id() -> Select[Any]:
     return select(credentials.c.key_id, func.count()).group_by(credentials.c.key_id)
 
 
+# -- saving a login (store/upsert.py) -------------------------------------------------------
+
+#: One credential row, or many (executemany); execute with the row's columns.
+INSERT_CREDENTIAL: Insert = insert(credentials)
+
+#: One connection row, or many (executemany); execute with the row's columns.
+INSERT_CONNECTION: Insert = insert(connections)
+
+#: The keys of credentials whose zuid is one of `zuids` (one indexed lookup per zuid; the
+#: caller keeps those of the right client and DC); execute with {"zuids": [...]}.
+KEYS_WITH_ZUIDS = select(credentials.c.client_id, credentials.c.dc, credentials.c.zuid).where(
+    credentials.c.zuid.in_(bindparam("zuids", expanding=True))
+)
+
+#: A credential's connections to any of `org_ids`; execute with `key_params(key)` and
+#: {"org_ids": [...]}.
+CONNECTIONS_OF_KEY_IN_ORGS = select(
+    connections.c.id, connections.c.org_id, connections.c.created_at
+).where(_key_bound(connections), connections.c.org_id.in_(bindparam("org_ids", expanding=True)))
+
+
+def update_connection(connection_id: str, **values: Any) -> Update:
+    """Change a connection's attributes (org name, email) in place; its id stays."""
+    return update(connections).where(connections.c.id == connection_id).values(**values)
+
+
+# -- deleting -------------------------------------------------------------------------------
+
+#: Delete one connection; execute with {"connection_id": ...}.
+DELETE_CONNECTION: Delete = delete(connections).where(
+    connections.c.id == bindparam("connection_id")
+)
+
+#: Delete every connection of a credential; execute with `key_params(key)`.
+DELETE_CONNECTIONS_OF_KEY: Delete = delete(connections).where(_key_bound(connections))
+
+#: Delete a credential; execute with `key_params(key)`.
+DELETE_CREDENTIAL: Delete = delete(credentials).where(_key_bound(credentials))
+
+#: How many connections a credential has; execute with `key_params(key)`.
+COUNT_CONNECTIONS_OF_KEY = (
+    select(func.count()).select_from(connections).where(_key_bound(connections))
+)
+
+
+# -- key rotation (store/rotate.py) ---------------------------------------------------------
+
+
+def rotation_page(active_kid: str, after: CredentialKey | None, batch: int) -> Select[Any]:
+    """The next `batch` credentials after `after`, in key order, not under the active key:
+    just what re-encrypting needs (key, ciphertext, key id, version)."""
+    c = credentials.c
+    return (
+        select(c.client_id, c.dc, c.zuid, c.secret, c.key_id, c.version)
+        .where(c.key_id != active_kid, after_key(after))
+        .order_by(c.client_id, c.dc, c.zuid)
+        .limit(batch)
+    )
+
+
+def reencrypt(
+    key: CredentialKey, version: int, key_id: str, secret: str, active_kid: str
+) -> Update:
+    """Swap in the secret re-encrypted under `active_kid`, only if the row is still at the
+    version and key id it was read with. The version is not bumped: the tokens are the same."""
+    c = credentials.c
+    return (
+        update(credentials)
+        .where(key_where(credentials, key), c.version == version, c.key_id == key_id)
+        .values(secret=secret, key_id=active_kid)
+    )
+
+
+# -- migrations (store/migrate.py) ----------------------------------------------------------
+
+_alembic_version = table(VERSION_TABLE, column("version_num"))
+
+#: The schema revision(s) recorded in zohoauth's own Alembic version table.
+SCHEMA_REVISION = select(_alembic_version.c.version_num)
+
+#: "zohoauth": the PostgreSQL advisory lock id that lets one migrator through at a time.
+MIGRATION_LOCK_ID = 0x7A6F686F61757468
+
+#: Per dialect, the statement that waits for the migration lock (SQLite needs none: its
+#: write transaction's BEGIN IMMEDIATE already serializes). PostgreSQL's is transaction-level;
+#: MySQL's is session-level, released when the migration's connection closes.
+MIGRATION_LOCKS: dict[str, TextClause] = {
+    "postgresql": text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=MIGRATION_LOCK_ID),
+    "mysql": text("SELECT GET_LOCK('zohoauth_migrate', 120)"),
+}
+
+
 __all__ = [
+    "CONNECTIONS_OF_KEY",
+    "CONNECTIONS_OF_KEY_IN_ORGS",
     "CONNECTION_BY_ID",
     "CONNECTION_WITH_CREDENTIAL",
+    "COUNT_CONNECTIONS_OF_KEY",
     "CREDENTIAL_BY_KEY",
+    "CREDENTIAL_VERSION",
+    "DELETE_CONNECTION",
+    "DELETE_CONNECTIONS_OF_KEY",
+    "DELETE_CREDENTIAL",
+    "INSERT_CONNECTION",
+    "INSERT_CREDENTIAL",
     "JOIN_PREFIX",
+    "KEYS_WITH_ZUIDS",
+    "LOCK_CREDENTIAL",
+    "MIGRATION_LOCKS",
+    "MIGRATION_LOCK_ID",
+    "SCHEMA_REVISION",
     "TOUCH_CONNECTION",
     "acquire_lease",
     "after_key",
     "count_by_key_id",
-    "credential_exists",
     "credentials_page",
     "find_connections",
     "key_params",
     "key_where",
+    "reencrypt",
     "release_lease",
+    "rotation_page",
     "save_refreshed",
+    "update_connection",
     "update_content",
 ]

@@ -2,7 +2,8 @@
 
 How to rotate: put the new key first in `ZOHOAUTH_ENCRYPTION_KEYS` and keep the old ones after
 it, restart the apps (new writes use the new key; old rows stay readable), then run
-`zohoauth keys rotate`. When `count_by_key_id` shows only the new key id, drop the old keys.
+`zohoauth keys rotate`. When `zohoauth keys status` shows only the new key id, drop the old
+keys.
 
 Each batch is its own short transaction and each row update is conditional on the version and
 key id it read, so rotation can run next to live apps, be interrupted at any point, and be
@@ -15,14 +16,11 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select, update
-
 from ..credentials import CredentialKey
 from ..crypto import KeyRing
+from . import queries as q
 from .codec import key_of
 from .engine import write_transaction
-from .queries import after_key, key_where
-from .schema import credentials
 from .sql import SQLTokenStore
 
 
@@ -43,29 +41,17 @@ async def rotate_keys(
     """
     ring = keyring or store.keyring
     active = ring.active_kid
-    c = credentials.c
     rotated = 0
     last: CredentialKey | None = None
     while True:
-        stmt = (
-            select(c.client_id, c.dc, c.zuid, c.secret, c.key_id, c.version)
-            .where(c.key_id != active, after_key(last))
-            .order_by(c.client_id, c.dc, c.zuid)
-            .limit(batch)
-        )
+        stmt = q.rotation_page(active, last, batch)
         async with store.guard("re-encrypt credentials"), write_transaction(store.engine) as conn:
             rows = (await conn.execute(stmt)).mappings().all()
             for row in rows:
                 key = key_of(row)
                 blob = ring.encrypt(ring.decrypt(row["secret"], key.aad), key.aad)
                 result = await conn.execute(
-                    update(credentials)
-                    .where(
-                        key_where(credentials, key),
-                        c.version == row["version"],
-                        c.key_id == row["key_id"],
-                    )
-                    .values(secret=blob, key_id=active)
+                    q.reencrypt(key, row["version"], row["key_id"], blob, active)
                 )
                 rotated += result.rowcount
         if on_batch is not None:
@@ -80,9 +66,4 @@ async def _maybe_await(value: object) -> None:
         await value
 
 
-async def count_by_key_id(store: SQLTokenStore) -> dict[str, int]:
-    """Credentials per encryption key id (what `zohoauth keys rotate` reports)."""
-    return await store.count_by_key_id()
-
-
-__all__ = ["count_by_key_id", "rotate_keys"]
+__all__ = ["rotate_keys"]

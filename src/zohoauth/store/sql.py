@@ -15,14 +15,13 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..credentials import Connection, Credential, CredentialKey, OrgInfo, Status, TokenSet
+from ..credentials import Connection, Credential, CredentialKey, Login, Status, TokenSet
 from ..crypto import KeyRing
 from ..errors import NotFoundError, StoreError, ZohoAuthError
 from . import queries as q
@@ -36,13 +35,11 @@ from .engine import make_engine, single_statement, to_store_error, write_transac
 from .migrate import (
     current_revision_on,
     ensure_sqlite_dir,
-    head_revision,
     migrate_with,
     schema_problem,
 )
-from .queries import key_where
-from .schema import connections, credentials
-from .upsert import Login, save_login, save_logins
+from .schema import HEAD_REVISION
+from .upsert import save_login, save_logins
 from .urls import mask_url, normalize_url
 
 Clock = Callable[[], float]
@@ -99,7 +96,7 @@ class SQLTokenStore:
         engine = make_engine(self.url, **self._engine_options)
         try:
             current = await self._revision(engine)
-            if self.auto_migrate and current != head_revision():
+            if self.auto_migrate and current != HEAD_REVISION:
                 await migrate_with(engine)
                 current = await self._revision(engine)
             problem = schema_problem(current)
@@ -157,28 +154,10 @@ class SQLTokenStore:
             yield conn
 
     # -- login ---------------------------------------------------------------------------
-    async def save_login(
-        self,
-        key: CredentialKey,
-        email: str,
-        tokens: TokenSet,
-        api_domain: str,
-        scopes: Sequence[str],
-        orgs: Sequence[OrgInfo],
-    ) -> list[Connection]:
+    async def save_login(self, login: Login) -> list[Connection]:
         """Insert or update in place the credential and one connection per org (see base)."""
         async with self.guard("save the login"):
-            return await save_login(
-                self.engine,
-                self.keyring,
-                self.clock(),
-                key,
-                email,
-                tokens,
-                api_domain,
-                scopes,
-                orgs,
-            )
+            return await save_login(self.engine, self.keyring, self.clock(), login)
 
     async def save_logins(self, logins: Sequence[Login]) -> list[list[Connection] | StoreError]:
         """Save many logins (`zohoauth tokens import-sdk`): one transaction for the batch, or,
@@ -190,13 +169,9 @@ class SQLTokenStore:
         except StoreError:
             pass
         results: list[list[Connection] | StoreError] = []
-        for item in logins:
+        for login in logins:
             try:
-                results.append(
-                    await self.save_login(
-                        item.key, item.email, item.tokens, item.api_domain, item.scopes, item.orgs
-                    )
-                )
+                results.append(await self.save_login(login))
             except StoreError as exc:
                 results.append(exc)
         return results
@@ -239,13 +214,8 @@ class SQLTokenStore:
         return [connection_from_row(row) for row in rows]
 
     async def connections_of(self, key: CredentialKey) -> list[Connection]:
-        stmt = (
-            select(connections)
-            .where(key_where(connections, key))
-            .order_by(connections.c.created_at, connections.c.id)
-        )
         async with self._one("list connections") as conn:
-            rows = (await conn.execute(stmt)).mappings().all()
+            rows = (await conn.execute(q.CONNECTIONS_OF_KEY, q.key_params(key))).mappings().all()
         return [connection_from_row(row) for row in rows]
 
     async def iter_credentials(self, batch: int = 500) -> AsyncIterator[Credential]:
@@ -277,8 +247,10 @@ class SQLTokenStore:
         stmt = q.acquire_lease(key, owner, self.clock(), ttl)
         async with self._one("take the refresh lease") as conn:
             won = (await conn.execute(stmt)).rowcount == 1
-            if not won and (await conn.execute(q.credential_exists(key))).first() is None:
-                raise NotFoundError(f"no credential {key} in the token store")
+            if not won:
+                found = await conn.execute(q.CREDENTIAL_VERSION, q.key_params(key))
+                if found.first() is None:
+                    raise NotFoundError(f"no credential {key} in the token store")
         return won
 
     async def release_lease(self, key: CredentialKey, owner: str) -> None:
@@ -325,9 +297,10 @@ class SQLTokenStore:
     # -- delete --------------------------------------------------------------------------
     async def delete_credential(self, key: CredentialKey) -> bool:
         """Delete the credential and all its connections; False if it did not exist."""
+        params = q.key_params(key)
         async with self._write("delete a credential") as conn:
-            await conn.execute(delete(connections).where(key_where(connections, key)))
-            result = await conn.execute(delete(credentials).where(key_where(credentials, key)))
+            await conn.execute(q.DELETE_CONNECTIONS_OF_KEY, params)
+            result = await conn.execute(q.DELETE_CREDENTIAL, params)
         return result.rowcount > 0
 
     async def touch_connections(self, used: Mapping[str, float]) -> None:
@@ -348,17 +321,21 @@ class SQLTokenStore:
             )
             if row is None:
                 return False
-            key = key_of(row)
+            params = q.key_params(key_of(row))
             # Lock the credential first so two concurrent deletes of its last two connections
             # can't each see the other's connection and both leave the credential behind.
-            await conn.execute(q.credential_exists(key).with_for_update())
-            await conn.execute(delete(connections).where(connections.c.id == connection_id))
-            remaining = await conn.scalar(
-                select(func.count()).select_from(connections).where(key_where(connections, key))
-            )
+            await conn.execute(q.LOCK_CREDENTIAL, params)
+            await conn.execute(q.DELETE_CONNECTION, {"connection_id": connection_id})
+            remaining = await conn.scalar(q.COUNT_CONNECTIONS_OF_KEY, params)
             if not remaining:
-                await conn.execute(delete(credentials).where(key_where(credentials, key)))
+                await conn.execute(q.DELETE_CREDENTIAL, params)
         return True
 
+
+if TYPE_CHECKING:
+    from .base import TokenStore
+
+    # mypy proves here that SQLTokenStore satisfies the TokenStore protocol.
+    _SATISFIES_PROTOCOL: type[TokenStore] = SQLTokenStore
 
 __all__ = ["SQLTokenStore"]

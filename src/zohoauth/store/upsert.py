@@ -9,19 +9,16 @@ the winner's row and updates it. Connection ids survive re-logins: an app's sess
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..credentials import Connection, CredentialKey, OrgInfo, Status, TokenSet
+from ..credentials import Connection, CredentialKey, Login, OrgInfo, Status
 from ..crypto import KeyRing
+from . import queries as q
 from .codec import encode_scopes, encrypt_tokens, new_connection_id, normalize_email
 from .engine import write_transaction
-from .queries import key_where
-from .schema import connections, credentials
 
 
 def _unique_orgs(orgs: Sequence[OrgInfo]) -> list[OrgInfo]:
@@ -33,38 +30,18 @@ def _unique_orgs(orgs: Sequence[OrgInfo]) -> list[OrgInfo]:
 
 
 async def save_login(
-    engine: AsyncEngine,
-    keyring: KeyRing,
-    now: float,
-    key: CredentialKey,
-    email: str,
-    tokens: TokenSet,
-    api_domain: str,
-    scopes: Sequence[str],
-    orgs: Sequence[OrgInfo],
+    engine: AsyncEngine, keyring: KeyRing, now: float, login: Login
 ) -> list[Connection]:
-    """Store a login; returns the connections for `orgs` in that order (duplicates once)."""
+    """Store a login; returns the connections for its orgs in that order (duplicates once)."""
     for attempt in (1, 2):
         try:
             async with write_transaction(engine) as conn:
-                await _upsert_credential(conn, keyring, now, key, email, tokens, api_domain, scopes)
-                return await _upsert_connections(conn, now, key, email, _unique_orgs(orgs))
+                await _upsert_credential(conn, keyring, now, login)
+                return await _upsert_connections(conn, now, login)
         except IntegrityError:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-@dataclass(frozen=True, slots=True)
-class Login:
-    """One login to save: `save_login`'s arguments as a value (for batches)."""
-
-    key: CredentialKey
-    email: str
-    tokens: TokenSet = field(repr=False)
-    api_domain: str
-    scopes: Sequence[str]
-    orgs: Sequence[OrgInfo]
 
 
 async def save_logins(
@@ -90,60 +67,40 @@ async def save_logins(
             conn_rows: list[dict[str, Any]] = []
             for k, i in first_of_new.items():
                 item = logins[i]
-                values = _credential_values(
-                    keyring, now, k, item.email, item.tokens, item.api_domain, item.scopes
-                )
-                cred_rows.append(_new_credential(k, now, values))
+                cred_rows.append(_new_credential(k, now, _credential_values(keyring, now, item)))
                 made = [_new_connection(now, k, item.email, org) for org in _unique_orgs(item.orgs)]
                 conn_rows.extend(row for row, _ in made)
                 saved[i] = [c for _, c in made]
-            await conn.execute(insert(credentials), cred_rows)
+            await conn.execute(q.INSERT_CREDENTIAL, cred_rows)
             if conn_rows:
-                await conn.execute(insert(connections), conn_rows)
+                await conn.execute(q.INSERT_CONNECTION, conn_rows)
         for i, item in enumerate(logins):
             if saved[i] is None:
-                k = item.key
-                await _upsert_credential(
-                    conn, keyring, now, k, item.email, item.tokens, item.api_domain, item.scopes
-                )
-                saved[i] = await _upsert_connections(
-                    conn, now, k, item.email, _unique_orgs(item.orgs)
-                )
+                await _upsert_credential(conn, keyring, now, item)
+                saved[i] = await _upsert_connections(conn, now, item)
     return [conns or [] for conns in saved]
 
 
 async def _stored_keys(conn: AsyncConnection, keys: Sequence[CredentialKey]) -> set[CredentialKey]:
     """Which of `keys` have a credential row (one indexed query by zuid, filtered here)."""
-    c = credentials.c
-    rows = await conn.execute(
-        select(c.client_id, c.dc, c.zuid).where(c.zuid.in_({k.zuid for k in keys}))
-    )
+    rows = await conn.execute(q.KEYS_WITH_ZUIDS, {"zuids": sorted({k.zuid for k in keys})})
     wanted = set(keys)
     return {k for row in rows if (k := CredentialKey(row.client_id, row.dc, row.zuid)) in wanted}
 
 
-def _credential_values(
-    keyring: KeyRing,
-    now: float,
-    key: CredentialKey,
-    email: str,
-    tokens: TokenSet,
-    api_domain: str,
-    scopes: Sequence[str],
-) -> dict[str, Any]:
+def _credential_values(keyring: KeyRing, now: float, login: Login) -> dict[str, Any]:
     """The columns a login sets, whether it inserts or updates the credential."""
     return {
-        "email": email,
-        "api_domain": api_domain,
-        "scopes": encode_scopes(scopes),
-        "secret": encrypt_tokens(keyring, key, tokens),
+        "email": login.email,
+        "api_domain": login.api_domain,
+        "scopes": encode_scopes(login.scopes),
+        "secret": encrypt_tokens(keyring, login.key, login.tokens),
         "key_id": keyring.active_kid,
-        "expires_at": tokens.expires_at,
+        "expires_at": login.tokens.expires_at,
         "status": Status.ACTIVE.value,
         "lease_owner": None,
         "lease_expires_at": None,
         "throttled_until": None,
-        "updated_at": now,
     }
 
 
@@ -155,6 +112,7 @@ def _new_credential(key: CredentialKey, now: float, values: dict[str, Any]) -> d
         "version": 1,
         "refreshed_at": None,
         "created_at": now,
+        "updated_at": now,
         **values,
     }
 
@@ -179,35 +137,21 @@ def _new_connection(
 
 
 async def _upsert_credential(
-    conn: AsyncConnection,
-    keyring: KeyRing,
-    now: float,
-    key: CredentialKey,
-    email: str,
-    tokens: TokenSet,
-    api_domain: str,
-    scopes: Sequence[str],
+    conn: AsyncConnection, keyring: KeyRing, now: float, login: Login
 ) -> None:
-    values = _credential_values(keyring, now, key, email, tokens, api_domain, scopes)
-    updated = await conn.execute(
-        update(credentials)
-        .where(key_where(credentials, key))
-        .values(**values, version=credentials.c.version + 1)
-    )
+    values = _credential_values(keyring, now, login)
+    updated = await conn.execute(q.update_content(login.key, now, **values))
     if updated.rowcount == 0:
-        await conn.execute(insert(credentials).values(**_new_credential(key, now, values)))
+        await conn.execute(q.INSERT_CREDENTIAL, _new_credential(login.key, now, values))
 
 
-async def _upsert_connections(
-    conn: AsyncConnection, now: float, key: CredentialKey, email: str, orgs: list[OrgInfo]
-) -> list[Connection]:
+async def _upsert_connections(conn: AsyncConnection, now: float, login: Login) -> list[Connection]:
+    key, email, orgs = login.key, login.email, _unique_orgs(login.orgs)
     if not orgs:
         return []
     existing_rows = await conn.execute(
-        select(connections.c.id, connections.c.org_id, connections.c.created_at).where(
-            key_where(connections, key),
-            connections.c.org_id.in_([org.org_id for org in orgs]),
-        )
+        q.CONNECTIONS_OF_KEY_IN_ORGS,
+        {**q.key_params(key), "org_ids": [org.org_id for org in orgs]},
     )
     existing = {row.org_id: (row.id, float(row.created_at)) for row in existing_rows}
     email_norm = normalize_email(email)
@@ -216,18 +160,18 @@ async def _upsert_connections(
         if org.org_id in existing:
             connection_id, created_at = existing[org.org_id]
             await conn.execute(
-                update(connections)
-                .where(connections.c.id == connection_id)
-                .values(org_name=org.org_name, email=email, email_norm=email_norm)
+                q.update_connection(
+                    connection_id, org_name=org.org_name, email=email, email_norm=email_norm
+                )
             )
             result.append(
                 Connection(connection_id, key, org.org_id, org.org_name, email, created_at)
             )
         else:
             row, made = _new_connection(now, key, email, org)
-            await conn.execute(insert(connections).values(**row))
+            await conn.execute(q.INSERT_CONNECTION, row)
             result.append(made)
     return result
 
 
-__all__ = ["Login", "save_login", "save_logins"]
+__all__ = ["save_login", "save_logins"]

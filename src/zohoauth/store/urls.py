@@ -77,15 +77,12 @@ def normalize_url(url: str | URL) -> URL:
     return parsed.set(query=query)
 
 
-def dialect_of(url: URL) -> str:
-    """`sqlite`, `postgresql` or `mysql`."""
-    return url.get_backend_name()
-
-
 def sqlite_path(url: URL) -> Path | None:
     """The database file of a SQLite URL (None for in-memory databases)."""
     database = url.database or ""
-    if dialect_of(url) != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+    if url.get_backend_name() != "sqlite":
+        return None
+    if database in ("", ":memory:") or database.startswith("file:"):
         return None
     return Path(database)
 
@@ -95,4 +92,4 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite+aiosqlite:///{Path(path).resolve()}"
 
 
-__all__ = ["ENV_VAR", "dialect_of", "mask_url", "normalize_url", "sqlite_path", "sqlite_url"]
+__all__ = ["ENV_VAR", "mask_url", "normalize_url", "sqlite_path", "sqlite_url"]

@@ -2,7 +2,7 @@
 
 `create_app(settings | auth)` builds the FastAPI app; `app_factory()` is what `zohoauth serve`
 gives uvicorn (one app per worker process). Pages live in `static/` (plain HTML, CSS and
-JavaScript, no build step); the HTTP API is listed in DESIGN.md and served at /openapi.json.
+JavaScript, no build step); the HTTP API is described in the README and served at /openapi.json.
 """
 
 from __future__ import annotations

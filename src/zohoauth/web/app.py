@@ -2,6 +2,7 @@
 
     browser ─► RequestContext (request id, headers, access log, 500 guard)
             ─► BodyLimit (413) ─► CSRFMiddleware (403 on unsafe calls without proof)
+            ─► SessionMiddleware (the signed session cookie in; out again if it changed)
             ─► routes: pages and ops · Login with Zoho and accounts · CRM records
 
 The app owns the `ZohoAuth` it is given: opened on start-up, closed on shutdown. It keeps no
@@ -18,16 +19,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from .._version import __version__
-from ..auth import ZohoAuth
-from ..config import Settings
+from .. import Settings, ZohoAuth, __version__
 from ..errors import ConfigError
 from ..logs import configure_logging
 from . import errors, routes_auth, routes_ops, routes_records
 from .context import WebContext
 from .csrf import CSRFMiddleware, CSRFTokens, origin_of
 from .middleware import BodyLimit, RequestContext
-from .session import CookieCodec
+from .session import CookieCodec, SessionMiddleware
 
 #: Request bodies above this are refused with 413 (100 records of a busy module fit easily).
 MAX_BODY_BYTES = 1024 * 1024
@@ -91,6 +90,7 @@ def create_app(
     app.include_router(routes_auth.router)
     app.include_router(routes_records.router)
     # Added innermost first: the last one added runs first.
+    app.add_middleware(SessionMiddleware, cookies=ctx.cookies)
     app.add_middleware(
         CSRFMiddleware,
         tokens=CSRFTokens(secret),

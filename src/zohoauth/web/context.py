@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from ..auth import ZohoAuth
-from ..credentials import Status
+from .. import ZohoAuth
 from .errors import not_logged_in
-from .session import SESSION_COOKIE, CookieCodec, Session
+from .responses import json_response
+from .session import SESSION_STATE, CookieCodec, Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,15 @@ def web(request: Request) -> WebContext:
 
 
 def session_of(request: Request) -> Session:
-    return web(request).cookies.load_session(request.cookies.get(SESSION_COOKIE))
+    """This browser's session, as `SessionMiddleware` loaded it (or a route replaced it)."""
+    session: Session = getattr(request.state, SESSION_STATE)
+    return session
+
+
+def set_session(request: Request, session: Session) -> None:
+    """Make `session` this browser's session: `SessionMiddleware` re-signs the cookie on the way
+    out if it differs from the one the request came with. Call it once the route succeeded."""
+    setattr(request.state, SESSION_STATE, session)
 
 
 def active_connection(request: Request) -> str:
@@ -44,11 +52,10 @@ def active_connection(request: Request) -> str:
 
 async def describe(ctx: WebContext, connection_id: str) -> dict[str, Any] | None:
     """What the UI shows about a connection (no secrets), or None if it no longer exists."""
-    found = await ctx.auth.store.get_connection_with_credential(connection_id)
-    if found is None:
+    info = await ctx.auth.connection_info(connection_id)
+    if info is None:
         return None
-    conn, cred = found
-    dc_name = ctx.auth.registry.get(conn.dc).name if conn.dc in ctx.auth.registry else conn.dc
+    conn = info.connection
     return {
         "id": conn.id,
         "email": conn.email,
@@ -56,9 +63,9 @@ async def describe(ctx: WebContext, connection_id: str) -> dict[str, Any] | None
         "org_id": conn.org_id,
         "org_name": conn.org_name,
         "dc": conn.dc,
-        "dc_name": dc_name,
-        "status": cred.status.value,
-        "needs_reconnect": cred.status is not Status.ACTIVE,
+        "dc_name": info.dc_name,
+        "status": info.status.value,
+        "needs_reconnect": info.needs_reconnect,
     }
 
 
@@ -81,16 +88,6 @@ async def profile(ctx: WebContext, session: Session) -> tuple[dict[str, Any] | N
     return me, cleaned
 
 
-def respond(
-    ctx: WebContext,
-    body: dict[str, Any],
-    *,
-    status: int = 200,
-    before: Session | None = None,
-    after: Session | None = None,
-) -> JSONResponse:
-    """A JSON answer that re-signs the session cookie when the session changed."""
-    response = JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
-    if after is not None and after != before:
-        ctx.cookies.save_session(response, after)
-    return response
+def respond(body: dict[str, Any], *, status: int = 200) -> JSONResponse:
+    """A JSON answer no cache keeps (it names who is logged in)."""
+    return json_response(body, status)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -28,8 +27,9 @@ from urllib.parse import urlsplit
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .responses import send_json
+
 CSRF_COOKIE = "zohoauth_csrf"
-CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _MESSAGE = (
     "this request did not prove it came from the app's own page (missing or wrong CSRF token, "
@@ -138,16 +138,4 @@ _CHECKED = frozenset({b"sec-fetch-site", b"origin", b"host", b"x-csrf-token"})
 
 
 async def _refuse(send: Send) -> None:
-    body = json.dumps({"error": "csrf", "message": _MESSAGE}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 403, {"error": "csrf", "message": _MESSAGE})

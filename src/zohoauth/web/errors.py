@@ -1,6 +1,6 @@
 """Every failure the web app answers becomes `{"error": "<code>", "message": "<what to do>"}`.
 
-One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
+One table maps zohoauth's error tree to HTTP (the README lists the codes for users):
 
     401 not_logged_in     no session, or its connection is gone          → log in
     401 reauth_required   the Zoho grant is gone (revoked, expired), the token lacks a scope,
@@ -25,6 +25,10 @@ One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
 
 Messages come from the exceptions, which already say what to do and never hold a token, code or
 secret; they are redacted once more on the way out all the same.
+
+`ApiError` and `BodyTooLarge` are the web app's own, internal to this package: answers it
+decides on itself, never raised by the library (whose every error class is in
+`zohoauth.errors`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import errors as z
 from ..logs import get_logger, redact_text
+from .responses import json_response
 
 log = get_logger("zohoauth.web")
 
@@ -83,6 +88,7 @@ _BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], 
     (z.NotFoundError, 401, "not_logged_in"),
     (z.DecryptionError, 503, "store_unavailable"),  # the key ring does not open the store
     ((z.ReauthRequiredError, z.InvalidTokenError, z.ScopeMismatchError), 401, "reauth_required"),
+    (z.NoPermissionError, 403, "no_permission"),
     (z.InvalidModuleError, 404, "unknown_module"),
     (z.RecordNotFoundError, 404, "not_found"),
     (z.InvalidDataError, 422, "invalid_data"),
@@ -100,14 +106,16 @@ _BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], 
 )
 
 
+#: Errors whose messages already say to try again later (documented on each class).
+_SAY_WHEN_TO_RETRY = (z.ZohoUnavailableError, z.ThrottledError, z.LoginThrottledError)
+
+
 def classify(exc: Exception) -> tuple[int, str]:
     """(HTTP status, error code) for an exception from the library."""
     for kinds, status, code in _BY_TYPE:
         if isinstance(exc, kinds):
             return status, code
     if isinstance(exc, z.CRMError):
-        if exc.code == "NO_PERMISSION":
-            return 403, "no_permission"
         if 400 <= exc.status < 500:
             return 422, "invalid_data"  # Zoho refused what we passed on (a criteria, a token)
         if exc.status >= 500:
@@ -129,14 +137,9 @@ def retry_after(exc: Exception) -> dict[str, str]:
     return {"Retry-After": str(max(1, int(wait + 0.999)))}
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    hdrs = {"Cache-Control": "no-store", **(headers or {})}
-    return JSONResponse(body, status_code=status, headers=hdrs)
-
-
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return _json(exc.status, error_body(exc.code, exc.message, **exc.extra))
+    return json_response(error_body(exc.code, exc.message, **exc.extra), exc.status)
 
 
 async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:
@@ -144,9 +147,9 @@ async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.warning("request failed", error=code, kind=type(exc).__name__, detail=str(exc))
     message = str(exc) if status != 500 else INTERNAL
-    if status in (502, 503) and "again" not in message:
+    if status in (502, 503) and not isinstance(exc, _SAY_WHEN_TO_RETRY):
         message += " — try again in a moment"
-    return _json(status, error_body(code, message), retry_after(exc))
+    return json_response(error_body(code, message), status, retry_after(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -155,16 +158,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     for problem in problems:
         loc = tuple(problem.get("loc", ()))
         if loc[:2] == ("path", "module"):
-            return _json(404, error_body("unknown_module", _UNKNOWN_MODULE))
+            return json_response(error_body("unknown_module", _UNKNOWN_MODULE), 404)
         if loc[:2] == ("path", "record_id"):
-            return _json(404, error_body("not_found", _BAD_ID))
+            return json_response(error_body("not_found", _BAD_ID), 404)
         if problem.get("type") == "json_invalid":
-            return _json(400, error_body("bad_json", "the request body is not valid JSON"))
+            return json_response(error_body("bad_json", "the request body is not valid JSON"), 400)
     described = "; ".join(
         f"{'.'.join(str(p) for p in p_['loc'] if p != 'body') or 'body'}: {p_['msg']}"
         for p_ in problems[:5]
     )
-    return _json(422, error_body("invalid_request", f"invalid request — {described}"))
+    return json_response(error_body("invalid_request", f"invalid request — {described}"), 422)
 
 
 _UNKNOWN_MODULE = "no such module here; use Leads, Contacts, Deals or Accounts (GET /api/modules)"
@@ -179,7 +182,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         404: "no such page or API endpoint",
         405: "this endpoint does not accept that HTTP method",
     }.get(exc.status_code, str(exc.detail))
-    return _json(exc.status_code, error_body(code, message), dict(exc.headers or {}))
+    return json_response(error_body(code, message), exc.status_code, exc.headers)
 
 
 INTERNAL = "something went wrong on our side; try again in a moment"

@@ -6,7 +6,6 @@ streamed through untouched (the size guard counts it as it goes).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -17,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..logs import get_logger
 from .errors import INTERNAL, TOO_LARGE, BodyTooLarge, error_body
+from .responses import send_json
 
 log = get_logger("zohoauth.web.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -77,7 +77,7 @@ class RequestContext:
         except Exception as exc:
             log.error("unhandled error", kind=type(exc).__name__, exc_info=exc)
             if status == 0:
-                await _send_json(send_wrapper, 500, error_body("internal", INTERNAL))
+                await send_json(send_wrapper, 500, error_body("internal", INTERNAL))
         finally:
             log.info(
                 "request",
@@ -104,7 +104,7 @@ class BodyLimit:
             return
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _send_json(send, 413, error_body("too_large", TOO_LARGE))
+            await send_json(send, 413, error_body("too_large", TOO_LARGE))
             return
         seen = 0
 
@@ -118,19 +118,3 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
-
-
-async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
-    raw = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(raw)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw})

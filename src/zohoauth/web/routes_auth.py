@@ -19,13 +19,21 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from ..errors import DataCenterError, LoginError, NotFoundError, ZohoAuthError
-from ..logs import get_logger
-from .context import active_connection, describe, profile, respond, session_of, web
+from .. import RevokeOutcome
+from ..errors import DataCenterError, LoginError, ZohoAuthError
+from .context import (
+    active_connection,
+    describe,
+    profile,
+    respond,
+    session_of,
+    set_session,
+    web,
+)
 from .errors import ApiError, classify, error_body, not_logged_in, retry_after
+from .responses import NO_STORE, json_response
 from .session import LOGIN_COOKIE
 
-log = get_logger("zohoauth.web.auth")
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The login failed (state, data center, code); start it again."},
@@ -89,7 +97,7 @@ async def login(
         raise ApiError(
             400, "unknown_region", "no such Zoho data center; leave region out, or use cn"
         ) from exc
-    response = RedirectResponse(pending.url, status_code=302, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(pending.url, status_code=302, headers=NO_STORE)
     ctx.cookies.save_login(response, pending, popup)
     return response
 
@@ -106,17 +114,14 @@ async def callback(request: Request, body: CallbackIn) -> JSONResponse:
         status, code = classify(exc)
         # `region` lets the page offer "Try again" at the same sign-in (Multi-DC or China).
         region = pending.login_dc if pending is not None else None
-        failed = JSONResponse(
-            error_body(code, str(exc), popup=popup, region=region),
-            status_code=status,
-            headers={"Cache-Control": "no-store", **retry_after(exc)},
+        failed = json_response(
+            error_body(code, str(exc), popup=popup, region=region), status, retry_after(exc)
         )
         ctx.cookies.clear_login(failed)
         return failed
-    before = session_of(request)
-    after = before.with_login(conn.id)
-    me, after = await profile(ctx, after)
-    response = respond(ctx, {"status": "ok", "popup": popup, "me": me}, before=before, after=after)
+    me, after = await profile(ctx, session_of(request).with_login(conn.id))
+    set_session(request, after)
+    response = respond({"status": "ok", "popup": popup, "me": me})
     ctx.cookies.clear_login(response)
     return response
 
@@ -125,19 +130,11 @@ async def callback(request: Request, body: CallbackIn) -> JSONResponse:
 async def me(request: Request) -> JSONResponse:
     """`{"email","zuid","org_id","org_name","dc", ..., "accounts":[...]}` of the active
     connection; `accounts` are this browser's other connections."""
-    ctx = web(request)
-    before = session_of(request)
-    body, after = await profile(ctx, before)
+    body, after = await profile(web(request), session_of(request))
+    set_session(request, after)  # vanished connections dropped, on the 401 too
     if body is None:
-        response = JSONResponse(
-            error_body("not_logged_in", not_logged_in().message),
-            status_code=401,
-            headers={"Cache-Control": "no-store"},
-        )
-        if before.ids:
-            ctx.cookies.save_session(response, after)
-        return response
-    return respond(ctx, body, before=before, after=after)
+        return respond(error_body("not_logged_in", not_logged_in().message), status=401)
+    return respond(body)
 
 
 @router.get("/api/session")
@@ -147,27 +144,25 @@ async def session(request: Request) -> JSONResponse:
     whose users may log in, each with the sign-in it uses (`login_dc`: "us" for Zoho's
     Multi-DC sign-in, "cn" for Zoho China's), so the page can offer China's when it applies."""
     ctx = web(request)
-    before = session_of(request)
-    body, after = await profile(ctx, before)
+    body, after = await profile(ctx, session_of(request))
+    set_session(request, after)
     dcs = [
         {"code": dc.code, "name": dc.name, "login_dc": dc.login_dc} for dc in ctx.auth.data_centers
     ]
-    answer = {"authenticated": body is not None, "me": body, "data_centers": dcs}
-    return respond(ctx, answer, before=before, after=after)
+    return respond({"authenticated": body is not None, "me": body, "data_centers": dcs})
 
 
 @router.post("/api/accounts/switch", responses={**ERRORS, 404: {"description": "not yours"}})
 async def switch(request: Request, body: SwitchIn) -> JSONResponse:
     """Make another connection of this browser active (only ids its signed cookie names)."""
-    ctx = web(request)
-    before = session_of(request)
-    after = before.switched(body.id)
-    if after is None:
+    switched = session_of(request).switched(body.id)
+    if switched is None:
         raise ApiError(404, "unknown_account", "this browser has no such account; connect it first")
-    me, after = await profile(ctx, after)
+    me, after = await profile(web(request), switched)
     if me is None or after.active != body.id:
         raise ApiError(404, "unknown_account", "that account was logged out; connect it again")
-    return respond(ctx, me, before=before, after=after)
+    set_session(request, after)
+    return respond(me)
 
 
 @router.post("/api/accounts/connect-org", responses=ERRORS)
@@ -184,50 +179,48 @@ async def connect_org(request: Request, body: ConnectOrgIn) -> JSONResponse:
             f"Zoho does not let this user into org {body.org_id}; check the org ID "
             "(Zoho CRM → Setup → Company Details)",
         ) from exc
-    before = session_of(request)
-    me, after = await profile(ctx, before.with_login(conn.id))
-    return respond(ctx, me or {}, before=before, after=after)
+    me, after = await profile(ctx, session_of(request).with_login(conn.id))
+    set_session(request, after)
+    return respond(me or {})
 
 
 @router.post("/api/auth/logout", responses=ERRORS)
 async def logout(request: Request, body: Annotated[LogoutIn | None, Body()] = None) -> JSONResponse:
     """Log the active account out of this app: its stored tokens are deleted, so every browser
     signed in to it must log in again. With `revoke`, the grant is revoked at Zoho too, which
-    ends every org connection sharing it. The next account of this browser becomes active."""
+    ends every org connection sharing it; if Zoho cannot confirm that, the grant is kept on
+    record (unused) and the message says to remove the app at Zoho. The next account of this
+    browser becomes active."""
     ctx = web(request)
     revoke = body.revoke if body is not None else False
     before = session_of(request)
     active = before.active
     if active is None:
         raise not_logged_in()
-    dropped = [active]
-    revoked = False
-    message = "logged out"
-    try:
-        conn = await ctx.auth.connection(active)
-        if revoke:
-            dropped += [c.id for c in await ctx.auth.store.connections_of(conn.credential)]
-        done = await ctx.auth.logout(active, revoke=revoke)  # deleted, resp. revoked
-        revoked = revoke and done
-        if revoke:
-            message = (
-                "logged out; access was revoked at Zoho"
-                if revoked
-                else (
-                    "logged out and the tokens were deleted here, but Zoho did not confirm the "
-                    "revocation; remove the app under Connected Apps in your Zoho account"
-                )
-            )
-    except NotFoundError:
-        pass  # already gone: the cookie just stops naming it
-    except ZohoAuthError as exc:
-        log.warning("revoke at logout failed", kind=type(exc).__name__)
-        message = (
-            "logged out and the tokens were deleted here, but Zoho could not be reached to "
-            "revoke access; remove the app under Connected Apps in your Zoho account"
-        )
-    after = before.without(*dropped)
-    ctx.auth.manager.forget(active)
+    done = await ctx.auth.logout(active, revoke=revoke)
+    after = before.without(active, *done.connection_ids)
     remaining = await describe(ctx, after.active) if after.active else None
-    body_out = {"status": "ok", "revoked": revoked, "message": message, "active": remaining}
-    return respond(ctx, body_out, before=before, after=after)
+    set_session(request, after)
+    return respond(
+        {
+            "status": "ok",
+            "revoked": done.revoked,
+            "message": _LOGOUT_MESSAGES[done.revocation.outcome if done.revocation else None],
+            "active": remaining,
+        }
+    )
+
+
+_REMOVE_AT_ZOHO = "remove the app under Connected Apps in your Zoho account"
+#: The logout's message by what revoking at Zoho did (None: no revocation asked or needed).
+_LOGOUT_MESSAGES: dict[RevokeOutcome | None, str] = {
+    None: "logged out",
+    RevokeOutcome.REVOKED: "logged out; access was revoked at Zoho",
+    RevokeOutcome.ALREADY_INVALID: "logged out; Zoho had already ended this app's access",
+    RevokeOutcome.UNAVAILABLE: (
+        f"logged out here, but Zoho could not be reached to revoke access; {_REMOVE_AT_ZOHO}"
+    ),
+    RevokeOutcome.REFUSED: (
+        f"logged out here, but Zoho did not confirm the revocation; {_REMOVE_AT_ZOHO}"
+    ),
+}

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..errors import ZohoAuthError
 from .context import web
 from .errors import error_body
+from .responses import json_response
 
 router = APIRouter()
 
@@ -86,20 +86,16 @@ for _url in PAGES:
 @router.get("/healthz")
 async def healthz() -> JSONResponse:
     """The process is up (liveness)."""
-    return JSONResponse({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @router.get("/readyz", responses={503: {"description": "`store_unavailable`"}})
 async def readyz(request: Request) -> JSONResponse:
     """The token store answers (readiness)."""
-    try:
-        await web(request).auth.store.get_connection("conn_readiness_probe")
-    except ZohoAuthError as exc:
-        return JSONResponse(error_body("store_unavailable", str(exc)), status_code=503)
-    except Exception as exc:  # a probe answers "not ready" for anything, never a 500
-        message = f"the token store failed ({type(exc).__name__})"
-        return JSONResponse(error_body("store_unavailable", message), status_code=503)
-    return JSONResponse({"status": "ok"})
+    health = await web(request).auth.health()  # never raises: "not ready" is an answer
+    if not health.ok:
+        return json_response(error_body("store_unavailable", health.message), 503)
+    return json_response({"status": "ok"})
 
 
 @router.get("/metrics", response_class=Response)

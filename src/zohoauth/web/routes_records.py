@@ -17,10 +17,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..crm._params import check_fields
-from ..crm.client import CRMClient
+from ..crm import CRMClient, check_fields
 from .context import active_connection, web
 from .errors import ApiError
+from .responses import json_response
 
 router = APIRouter(prefix="/api")
 T = TypeVar("T")
@@ -110,10 +110,6 @@ async def _checked(call: Awaitable[T]) -> T:
         raise ApiError(422, "invalid_request", str(exc)) from None
 
 
-def _ok(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
-
-
 def _about_id(result: dict[str, Any]) -> bool:
     """Whether a failed by-id write failed because the id is not there (Zoho: INVALID_DATA
     with `details.id`, or `api_name` "id")."""
@@ -129,9 +125,9 @@ def write_answer(results: list[dict[str, Any]], *, success: int, by_id: bool) ->
     record, else 422 `invalid_data`), with Zoho's results attached as `data`."""
     good = sum(1 for r in results if r.get("status") == "success")
     if results and good == len(results):
-        return _ok({"data": results}, success)
+        return json_response({"data": results}, success)
     if good:
-        return _ok({"data": results}, 207)
+        return json_response({"data": results}, 207)
     first = results[0] if results else {}
     if by_id and _about_id(first):
         raise ApiError(404, "not_found", "no such record here (or you cannot see it)")
@@ -156,7 +152,7 @@ async def modules(request: Request) -> JSONResponse:
     found = [m for m in await _crm(request).modules() if m.get("api_name") in offered]
     order = [m.value for m in Module]
     found.sort(key=lambda m: order.index(m["api_name"]))
-    return _ok(
+    return json_response(
         {
             "modules": found,
             "default_fields": {m.value: DEFAULT_FIELDS[m] for m in Module},
@@ -168,7 +164,7 @@ async def modules(request: Request) -> JSONResponse:
 @router.get("/modules/{module}/fields", responses=ERRORS)
 async def fields(request: Request, module: ModulePath) -> JSONResponse:
     """The module's fields (`GET settings/fields`); `system_mandatory` marks required ones."""
-    return _ok({"fields": await _crm(request).fields(module.value)})
+    return json_response({"fields": await _crm(request).fields(module.value)})
 
 
 # -- reads ---------------------------------------------------------------------------------
@@ -197,7 +193,7 @@ async def list_records(
             sort_order=sort_order,
         )
     )
-    return _ok(got.as_dict())
+    return json_response(got.as_dict())
 
 
 @router.get("/records/{module}/search", responses=ERRORS)
@@ -225,7 +221,7 @@ async def search(
             per_page=per_page,
         )
     )
-    return _ok(got.as_dict())
+    return json_response(got.as_dict())
 
 
 @router.get("/records/{module}/{record_id}", responses=ERRORS)
@@ -235,7 +231,7 @@ async def get_record(
     """One record, every field unless `fields` names some."""
     chosen = _fields(module, fields) if fields else None
     record = await _checked(_crm(request).get_record(module.value, record_id, chosen))
-    return _ok({"data": [record]})
+    return json_response({"data": [record]})
 
 
 # -- writes --------------------------------------------------------------------------------

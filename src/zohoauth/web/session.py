@@ -1,4 +1,5 @@
-"""The web app's two signed cookies: the session and the pending login.
+"""The web app's two signed cookies, the session and the pending login, and the middleware
+that keeps the session.
 
 Both are signed with itsdangerous (HMAC-SHA256 keyed by `ZOHOAUTH_SESSION_SECRET`), so a browser
 can read neither more nor less than we put in, and can change nothing:
@@ -14,6 +15,10 @@ can read neither more nor less than we put in, and can change nothing:
   minutes (RFC 6749 §10.12: `state` binds the callback to this browser) on the callback's path
   only, and is cleared by the callback whatever the outcome, so it is single use here as well as
   in `ZohoAuth.complete_login`.
+
+`SessionMiddleware` is the one place the session cookie is read and written, as Starlette's
+own SessionMiddleware does: routes read the request's `Session` and replace it with another;
+the cookie is re-signed on the way out only when the session changed.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..oauth import STATE_MAX_AGE, PendingLogin
+from .. import PendingLogin
 
 SESSION_COOKIE = "zohoauth_session"
 LOGIN_COOKIE = "zohoauth_login"
@@ -96,24 +103,25 @@ class CookieCodec:
         data = {"ids": list(session.ids), "active": session.active}
         return str(self._serializer("zohoauth.session").dumps(data))
 
-    def save_session(self, response: Response, session: Session) -> None:
-        if not session.ids:
-            self.clear_session(response)
-            return
-        response.set_cookie(
-            SESSION_COOKIE,
-            self.dump_session(session),
-            max_age=SESSION_MAX_AGE,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=self.secure,
-        )
-
-    def clear_session(self, response: Response) -> None:
-        response.delete_cookie(
-            SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=self.secure
-        )
+    def session_headers(self, session: Session) -> list[tuple[bytes, bytes]]:
+        """The `Set-Cookie` header that stores `session`, or deletes the cookie when it names
+        no connection (written by Starlette's own cookie code, on a scratch response)."""
+        scratch = Response()
+        if session.ids:
+            scratch.set_cookie(
+                SESSION_COOKIE,
+                self.dump_session(session),
+                max_age=SESSION_MAX_AGE,
+                path="/",
+                httponly=True,
+                samesite="lax",
+                secure=self.secure,
+            )
+        else:
+            scratch.delete_cookie(
+                SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=self.secure
+            )
+        return [(k, v) for k, v in scratch.raw_headers if k == b"set-cookie"]
 
     # -- pending login ---------------------------------------------------------------------
     def _fernet(self) -> Fernet:
@@ -132,7 +140,7 @@ class CookieCodec:
         response.set_cookie(
             LOGIN_COOKIE,
             value,
-            max_age=int(STATE_MAX_AGE),
+            max_age=int(PendingLogin.MAX_AGE),
             path=LOGIN_COOKIE_PATH,
             httponly=True,
             samesite="lax",
@@ -145,7 +153,9 @@ class CookieCodec:
         if not raw or len(raw) > 4096:
             return None, False
         try:
-            data = json.loads(self._fernet().decrypt(raw.encode("ascii"), ttl=int(STATE_MAX_AGE)))
+            data = json.loads(
+                self._fernet().decrypt(raw.encode("ascii"), ttl=int(PendingLogin.MAX_AGE))
+            )
         except (InvalidToken, ValueError, UnicodeEncodeError):
             return None, False
         if not isinstance(data, dict):
@@ -175,3 +185,40 @@ class CookieCodec:
             return self._serializer(salt).loads(raw, max_age=max_age)
         except BadSignature:  # includes SignatureExpired
             return None
+
+
+#: Where SessionMiddleware keeps the request's session: `request.state.session`.
+SESSION_STATE = "session"
+
+
+class SessionMiddleware:
+    """Loads the signed session cookie into `request.state.session` on the way in, and on the
+    way out re-signs it only if a route put a different `Session` there.
+
+    Pure ASGI, like the other middleware. Routes replace the session only once they succeed,
+    so an error answer leaves the browser's session as it was.
+    """
+
+    def __init__(self, app: ASGIApp, *, cookies: CookieCodec) -> None:
+        self.app = app
+        self.cookies = cookies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loaded = self.cookies.load_session(HTTPConnection(scope).cookies.get(SESSION_COOKIE))
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state[SESSION_STATE] = loaded
+
+        async def send_with_session(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                current = state.get(SESSION_STATE, loaded)
+                if current != loaded:
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        *self.cookies.session_headers(current),
+                    ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)

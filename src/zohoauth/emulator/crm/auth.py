@@ -1,9 +1,9 @@
 """Who is calling: the Authorization header, the token's user and org, and the token's scopes.
 
-Zoho CRM takes only `Authorization: Zoho-oauthtoken <token>` [docs/zoho-reference.md §CRM REST API].
+Zoho CRM takes only `Authorization: Zoho-oauthtoken <token>` [docs/zoho-reference.md §6].
 A token is good only in the DC that issued it (each DC is its own Zoho). A user in several orgs
 works in the first by default and picks another with `X-CRM-ORG: <zgid>`, as the official SDK does.
-Scopes are checked per call: `ZohoCRM.<resource>.<operation>` [docs/zoho-reference.md §Scopes],
+Scopes are checked per call: `ZohoCRM.<resource>.<operation>` [docs/zoho-reference.md §7],
 compared case-insensitively.
 """
 
@@ -72,7 +72,7 @@ def authenticate(state: EmulatorState, headers: Headers, dc: str) -> Caller:
         raise errors.authentication_failure()
     token = state.authenticate(token_value)
     if token is None or token.dc != dc:
-        # A token used at another DC's API is unknown there [docs/zoho-reference.md §Data centres:
+        # A token used at another DC's API is unknown there [docs/zoho-reference.md §5:
         # each DC is separate].
         raise errors.invalid_token()
     user = state.users.get(token.zuid)
@@ -106,7 +106,7 @@ def _scopes(raw: tuple[str, ...]) -> frozenset[str]:
     return found
 
 
-# -- scope rules [docs/zoho-reference.md §Scopes] ----------------------------------------------
+# -- scope rules [docs/zoho-reference.md §7] ----------------------------------------------
 
 #: Which module-scope operations allow each record action. WRITE covers create and update [?].
 _RECORD_OPS: Final[dict[str, tuple[str, ...]]] = {

@@ -1,11 +1,10 @@
 """Zoho's search criteria: `((Last_Name:equals:Burns)and(First_Name:starts_with:B))`.
 
 Each condition is `(field:operator:value)`; groups join with `and` / `or` and nest; at most 10
-conditions [docs/zoho-reference.md §Records]. In values, `(`, `)`, `,` and `\\` are escaped with a
+conditions [docs/zoho-reference.md §6.3]. In values, `(`, `)`, `,` and `\\` are escaped with a
 backslash; `in` / `between` take comma-separated values. Text compares ignore case, as Zoho's search
 does. `and` binds tighter than `or` when a group mixes them [?]. The parse yields a predicate over a
-stored record; errors are INVALID_QUERY (`invalid query formed`) [docs/zoho-reference.md §Error
-catalogue].
+stored record; errors are INVALID_QUERY (`invalid query formed`) [docs/zoho-reference.md §6.5].
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ _ORDER_OPS: Final = frozenset(
 )
 _EQ_OPS: Final = frozenset({"equals", "not_equal", "in", "not_in"})
 _TEXTUAL: Final = frozenset({"text", "textarea", "email", "phone", "website", "picklist"})
-_EMPTY: Final = "${EMPTY}"  # Zoho's token for "no value" [docs/zoho-reference.md §Records]
+_EMPTY: Final = "${EMPTY}"  # Zoho's token for "no value" [docs/zoho-reference.md §6.3]
 
 
 def invalid_query(reason: str, **details: Any) -> errors.CrmError:

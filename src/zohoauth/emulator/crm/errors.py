@@ -1,9 +1,9 @@
 """Zoho CRM's error envelope and the JSON responses every CRM route sends.
 
 Request-level failures are one object, `{"code", "details", "message", "status": "error"}`
-[docs/zoho-reference.md §CRM REST API]; per-record failures use the same shape inside `data[]`.
+[docs/zoho-reference.md §6]; per-record failures use the same shape inside `data[]`.
 Handlers raise `CrmError`; the router turns it into a response, so no handler builds one by hand.
-Codes and messages are Zoho's where known (docs/zoho-reference.md §Error catalogue); guesses are
+Codes and messages are Zoho's where known (docs/zoho-reference.md §6.5); guesses are
 marked [?].
 """
 
@@ -57,11 +57,11 @@ class CrmError(Exception):
         return json_response(self.body(), self.status)
 
 
-# -- the catalogue (docs/zoho-reference.md §Error catalogue) ------------------------------------
+# -- the catalogue (docs/zoho-reference.md §6.5) ------------------------------------
 
 
 def invalid_token() -> CrmError:
-    # [docs/zoho-reference.md §Error catalogue]: unknown, expired, evicted and revoked tokens all
+    # [docs/zoho-reference.md §6.5]: unknown, expired, evicted and revoked tokens all
     # look like this.
     return CrmError("INVALID_TOKEN", "invalid oauth token", 401)
 
@@ -72,12 +72,12 @@ def authentication_failure() -> CrmError:
 
 
 def scope_mismatch() -> CrmError:
-    # [docs/zoho-reference.md §Error catalogue].
+    # [docs/zoho-reference.md §6.5].
     return CrmError("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", 401)
 
 
 def invalid_module(resource_path_index: int = 0) -> CrmError:
-    # Message as observed [docs/zoho-reference.md §Error catalogue]; record.json's enum spells it
+    # Message as observed [docs/zoho-reference.md §6.5]; record.json's enum spells it
     # with a capital T.
     return CrmError(
         "INVALID_MODULE",
@@ -94,7 +94,7 @@ def invalid_module_param(param: str = "module") -> CrmError:
 
 
 def invalid_url() -> CrmError:
-    # HTTP 404 is a guess [?]; the message is the spec's [docs/zoho-reference.md §Error catalogue].
+    # HTTP 404 is a guess [?]; the message is the spec's [docs/zoho-reference.md §6.5].
     return CrmError(
         "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", 404
     )
@@ -132,7 +132,7 @@ def invalid_id(resource_path_index: int) -> CrmError:
 
 def invalid_body() -> CrmError:
     # Malformed, empty or non-object JSON. "body" is a message Zoho's spec enumerates for
-    # INVALID_DATA [docs/zoho-reference.md §Records]; which case sends it is not documented [?].
+    # INVALID_DATA [docs/zoho-reference.md §6.3]; which case sends it is not documented [?].
     return CrmError("INVALID_DATA", "body", 400, {"expected_data_type": "jsonobject"})
 
 
@@ -152,7 +152,7 @@ def body_too_large(limit: int) -> CrmError:
 
 
 def too_many_requests(reason: str, limit: int) -> CrmError:
-    # 429 TOO_MANY_REQUESTS [docs/zoho-reference.md §Error catalogue, §API credits and concurrency];
+    # 429 TOO_MANY_REQUESTS [docs/zoho-reference.md §6.5, §API credits and concurrency];
     # the body was never captured, so this one is a guess [?].
     return CrmError(
         "TOO_MANY_REQUESTS",

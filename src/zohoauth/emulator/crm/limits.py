@@ -1,8 +1,8 @@
 """Optional API limits per org: concurrent requests in flight, and credits per rolling 24 hours.
 
 Zoho caps both per org by edition (concurrency 5–25, credits 5k–5M per rolling day; 1 credit per Get
-Records call) and answers 429 TOO_MANY_REQUESTS beyond either [docs/zoho-reference.md §API credits
-and concurrency]. Both are off unless `EmulatorConfig.max_concurrent_requests` /
+Records call) and answers 429 TOO_MANY_REQUESTS beyond either [docs/zoho-reference.md §6.6].
+Both are off unless `EmulatorConfig.max_concurrent_requests` /
 `max_credits_per_day` are set, so tests of other behaviour never trip them. Credits use the
 *virtual* clock, so advancing it frees them.
 """
@@ -15,7 +15,7 @@ from typing import Final
 from ..state import EmulatorState
 from . import errors
 
-#: The credit window: a rolling 24 hours [docs/zoho-reference.md §API credits and concurrency].
+#: The credit window: a rolling 24 hours [docs/zoho-reference.md §6.6].
 CREDIT_WINDOW: Final = 24 * 3600.0
 
 
@@ -39,7 +39,7 @@ def enter(state: EmulatorState, zgid: str) -> None:
             del spent[:expired]
         if len(spent) >= daily:
             raise errors.too_many_requests("credits", daily)
-        # 1 credit per call [docs/zoho-reference.md §API credits and concurrency]; heavier APIs
+        # 1 credit per call [docs/zoho-reference.md §6.6]; heavier APIs
         # are not emulated.
         spent.append(now)
     state.in_flight[zgid] = state.in_flight.get(zgid, 0) + 1

@@ -3,7 +3,7 @@
 Zoho: `per_page` ≤ 200 (default 200); `page`/`per_page` reach only the first 2,000 records,
 beyond that a `page_token` (the previous response's `next_page_token`, valid 24 h, bound to the
 request's other parameters) reaches up to 100,000; `page` and `page_token` can't be combined
-[docs/zoho-reference.md §Records]. Error codes from Zoho's get-records page as quoted by clients:
+[docs/zoho-reference.md §6.3]. Error codes from Zoho's get-records page as quoted by clients:
 DISCRETE_PAGINATION_LIMIT_EXCEEDED, AMBIGUITY_DURING_PROCESSING, TOKEN_BOUND_DATA_MISMATCH,
 EXPIRED_VALUE, PAGINATION_LIMIT_EXCEEDED.
 
@@ -26,7 +26,7 @@ from . import errors
 from .call import zoho_time
 
 MAX_PER_PAGE: Final = 200
-# Paging's reach and token lifetime [docs/zoho-reference.md §Records]:
+# Paging's reach and token lifetime [docs/zoho-reference.md §6.3]:
 DISCRETE_LIMIT: Final = 2000  # records reachable with page/per_page
 TOKEN_LIMIT: Final = 100_000  # records reachable with page_token
 TOKEN_TTL: Final = 24 * 3600.0  # page_token_expiry: a day
@@ -149,7 +149,7 @@ def check_discrete(page: int, per_page: int) -> None:
 def info(
     seq: list[Key], window: Window, count: int, bound: str | None, now: float, sort: tuple[str, str]
 ) -> dict[str, Any]:
-    """Zoho's `info` object [docs/zoho-reference.md §Records]; tokens only when `bound` is given."""
+    """Zoho's `info` object [docs/zoho-reference.md §6.3]; tokens only when `bound` is given."""
     offset, per_page, done = window.offset, window.per_page, window.delivered
     more = offset + count < len(seq)
     next_token = prev_token = None

@@ -1,9 +1,9 @@
 """Reading records: `GET /{module}` (list) and `GET /{module}/{id}`.
 
-Listing needs `fields` (REQUIRED_PARAM_MISSING without it [docs/zoho-reference.md §Records]; more
-than 50 → LIMIT_EXCEEDED [docs/zoho-reference.md §Records]), sorts by id / Created_Time /
+Listing needs `fields` (REQUIRED_PARAM_MISSING without it [docs/zoho-reference.md §6.3]; more
+than 50 → LIMIT_EXCEEDED [docs/zoho-reference.md §6.3]), sorts by id / Created_Time /
 Modified_Time (default id, desc), pages as `paging.py` describes and answers 204 with an EMPTY body
-when nothing is left [docs/zoho-reference.md §Records]. Each record carries `id` and the requested
+when nothing is left [docs/zoho-reference.md §6.3]. Each record carries `id` and the requested
 fields, null when unset, as Zoho does. Reads never copy a module: they sort keys and build only the
 page they send.
 """
@@ -38,7 +38,7 @@ def wanted_fields(module: ModuleDef, params: QueryParams, required: bool) -> tup
             raise errors.required_param("fields")
         return ALL_FIELDS[module.api_name]
     if len(names) > MAX_FIELDS:
-        # The message is one record.json enumerates [docs/zoho-reference.md §Records]; details [?].
+        # The message is one record.json enumerates [docs/zoho-reference.md §6.3]; details [?].
         raise errors.limit_exceeded(
             "Max field limit exceeded", param_name="fields", limit=MAX_FIELDS
         )
@@ -114,7 +114,7 @@ async def list_records(call: Call) -> Response:
     if since_header is not None:
         rows = _modified_since(rows, _since(since_header))
         if not rows:
-            # 304 with If-Modified-Since [docs/zoho-reference.md §Error catalogue]
+            # 304 with If-Modified-Since [docs/zoho-reference.md §6.5]
             return no_content(304)
     if not rows:
         return no_content()

@@ -3,8 +3,8 @@
 Search takes exactly one of `criteria`, `email` (every email field, whole address, any case),
 `phone` (every phone field, digits only, the number or its trailing digits [?]) and `word` (every
 text field contains it, any case); pages with `page`/`per_page` over at most 2,000 matches and
-answers 204 when nothing matches [docs/zoho-reference.md §Records]. Count takes the same filters, or
-none, and answers `{"count": n}` [docs/zoho-reference.md §Records].
+answers 204 when nothing matches [docs/zoho-reference.md §6.3]. Count takes the same filters, or
+none, and answers `{"count": n}` [docs/zoho-reference.md §6.3].
 """
 
 from __future__ import annotations

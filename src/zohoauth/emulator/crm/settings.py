@@ -2,7 +2,7 @@
 
 The official SDK reads `settings/fields?module=X` before it parses a module's records. The bodies
 are static (`modules_metadata.py`, `fields_metadata.py`), so they are serialised once here; shapes
-follow Zoho's OpenAPI spec, modules.json / fields.json [docs/zoho-reference.md §Modules].
+follow Zoho's OpenAPI spec, modules.json / fields.json [docs/zoho-reference.md §6.4].
 """
 
 from __future__ import annotations

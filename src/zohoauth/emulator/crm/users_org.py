@@ -2,7 +2,7 @@
 
 The official SDK calls `users?type=CurrentUser` and `org` right after a code exchange: it keys
 its token store by `users[0].email` and `org[0].zgid`. Shapes follow Zoho's OpenAPI spec
-(users.json, org.json) and Zoho's samples (docs/zoho-reference.md §Current user, §Org).
+(users.json, org.json) and Zoho's samples (docs/zoho-reference.md §6.1, §Org).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ _CURRENCIES: Final = {
     "SAR": ("Saudi Riyal", "SAR", "ar_SA"),
     "GBP": ("Pound Sterling", "£", "en_GB"),
 }
-#: `users?type=` values [docs/zoho-reference.md §Current user] and whether each lists all
+#: `users?type=` values [docs/zoho-reference.md §6.1] and whether each lists all
 #: (active, confirmed) members.
 _ALL_TYPES: Final = ("AllUsers", "ActiveUsers", "ConfirmedUsers", "ActiveConfirmedUsers")
 _ADMIN_TYPES: Final = ("AdminUsers", "ActiveConfirmedAdmins")

@@ -2,8 +2,8 @@
 
 Every record gets its own result in `data[]`, in input order: a success item `{"code": "SUCCESS",
 "details": {id, Created_Time, ...}, "message": "record added", ...}` or an error object
-[docs/zoho-reference.md §Records]. HTTP status: the success status when all succeed (201 insert, 200
-update/delete), 207 when some fail [docs/zoho-reference.md §Error catalogue], 400 when all fail [?].
+[docs/zoho-reference.md §6.3]. HTTP status: the success status when all succeed (201 insert, 200
+update/delete), 207 when some fail [docs/zoho-reference.md §6.5], 400 when all fail [?].
 Writes stamp Created/Modified Time and By, and Owner, with the caller's CRM user.
 """
 
@@ -19,7 +19,7 @@ from .errors import CrmError, json_response
 from .records import find
 from .validate import Cleaner, RecordError
 
-# per insert/update/upsert/delete call [docs/zoho-reference.md §API credits and concurrency]
+# per insert/update/upsert/delete call [docs/zoho-reference.md §6.6]
 MAX_RECORDS: Final = 100
 
 
@@ -156,7 +156,7 @@ async def create(call: Call) -> Response:
 
 
 def _duplicate_error(call: Call, name: str, path: str, record: dict[str, Any]) -> dict[str, Any]:
-    # DUPLICATE_DATA with the clashing record [docs/zoho-reference.md §Error catalogue].
+    # DUPLICATE_DATA with the clashing record [docs/zoho-reference.md §6.5].
     return errors.record_error(
         "DUPLICATE_DATA",
         "duplicate data",

@@ -1,0 +1,169 @@
+"""What limited each workload, in words, from the numbers themselves.
+
+`auto_notes(doc)` picks pieces of `templates/pieces.md` by what the numbers show and fills them
+in; the result is published in `results.json` under `notes` and shown under each table. What
+profiling changed in the library is not a note: it is dated history, in bench/CHANGELOG.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .summary import ratio
+from .targets import TARGETS
+from .text import NAN, fmt, piece, transport
+
+
+def summary_note(doc: dict[str, Any]) -> str:
+    missed = [t for t in doc["targets"] if not t["met"]]
+    text = piece("summary", met=len(doc["targets"]) - len(missed), total=len(doc["targets"]))
+    if not missed:
+        return text
+    items = (
+        piece(
+            "summary_missed_item",
+            what=t["what"],
+            measured=fmt(t["measured"], t["unit"]),
+            target=t["target"],
+        )
+        for t in missed
+    )
+    return text + " " + piece("summary_missed", missed="; ".join(items))
+
+
+def lookup_note(doc: dict[str, Any]) -> str:
+    lk = doc["lookup"]
+    sdk_file = lk.get("details", {}).get("sdk", {}).get("file", {})
+    n = lk.get("n_users") or [0]
+    sizes = {"n_lo": f"{n[0]:,}", "n_hi": f"{n[-1]:,}"}
+    mb = sdk_file.get("file_mb", {}).get(str(n[-1]))
+    g = lk.get("growth_by_path", {})
+    text = []
+    if mb:
+        text.append(
+            piece("lookup_filestore", growth=fmt(g.get("sdk_filestore"), "×"), mb=fmt(mb), **sizes)
+        )
+    if g.get("sdk_dbstore") is not None:
+        text.append(
+            piece(
+                "lookup_dbstore",
+                growth=fmt(g.get("sdk_dbstore"), "×"),
+                by_user=fmt(g.get("sdk_dbstore_find_token"), "×"),
+            )
+        )
+    text.append(
+        piece(
+            "lookup_zohoauth",
+            hit=fmt(g.get("zohoauth_cache_hit"), "×"),
+            all_cached=fmt(g.get("zohoauth_cache_hit_all_cached"), "×"),
+            **sizes,
+        )
+    )
+    return " ".join(text)
+
+
+def storm_note(doc: dict[str, Any]) -> str | None:
+    st = doc["refresh_storm"]
+    sdk_runs = st.get("sdk_runs", [])
+    if not sdk_runs:
+        return None
+    plain = [r for r in sdk_runs if not r.get("token_latency_ms")]
+    slow = [r for r in sdk_runs if r.get("token_latency_ms")]
+    slow_words = "."
+    if slow:
+        latency = st.get("sdk_with_token_latency", {})
+        slow_words = piece(
+            "storm_slow",
+            latency=f"{slow[0]['token_latency_ms']:g}",
+            refreshes=fmt(latency.get("refresh_requests")),
+            failed=fmt(latency.get("failed_reads")),
+            corrupted=fmt(latency.get("corrupted_rows")),
+        )
+    return piece(
+        "storm", refreshes=fmt(st.get("sdk_refresh_requests")), runs=len(plain), slow=slow_words
+    )
+
+
+def crm_block_note(block: dict[str, Any]) -> str | None:
+    """One transport's CRM figures in words; None if it lacks raw httpx or CRMClient."""
+    per = block.get("per_call_us", {})
+    if not (per.get("raw_httpx") and per.get("zohoauth")):
+        return None
+    how = transport(block)
+    cpu = block.get("client_cpu_per_call_us", {})
+    extra = per["zohoauth"]["median"] - per["raw_httpx"]["median"]
+    text = piece(
+        "crm_overhead",
+        transport=how,
+        extra=fmt(abs(extra)),
+        more_or_less="more" if extra >= 0 else "less",
+        raw_cpu=fmt(cpu.get("raw_httpx", {}).get("median")),
+    )
+    if not per.get("sdk"):
+        return text
+    vs_raw = ratio(per["sdk"]["median"], per["raw_httpx"]["median"])
+    floor = "."
+    if how != "https" and vs_raw < TARGETS["sdk_vs_crm"]:
+        floor = piece("crm_sdk_floor", target=f"{TARGETS['sdk_vs_crm']:g}×")
+    return (
+        text
+        + " "
+        + piece(
+            "crm_sdk",
+            sdk_cpu=fmt(cpu.get("sdk", {}).get("median")),
+            handshake=piece("crm_sdk_handshake") if how == "https" else "",
+            vs_raw=fmt(vs_raw, "×"),
+            floor=floor,
+        )
+    )
+
+
+def web_note(doc: dict[str, Any]) -> str | None:
+    web = doc["web"]
+    closed = web.get("closed_loop", {})
+    if not (closed.get("app") and closed.get("direct")):
+        return None
+    a, d = closed["app"], closed["direct"]
+    words = [
+        piece(
+            "web",
+            app_share=f"{a['cpu_servers'][1]:.0%}",
+            app_cpu=fmt(a["cpu_servers"][1] / a["rps"] * 1e6 if a["rps"] else NAN),
+            emulator_cpu=fmt(d["cpu_servers"][0] / d["rps"] * 1e6 if d["rps"] else NAN),
+        )
+    ]
+    rate = (web.get("fixed_rate") or {}).get("rps")
+    if rate:
+        words.append(
+            piece(
+                "web_fixed_rate",
+                rate=f"{rate:,.0f}",
+                app_use=f"{rate / a['rps'] if a['rps'] else NAN:.0%}",
+                direct_use=f"{rate / d['rps'] if d['rps'] else NAN:.0%}",
+            )
+        )
+    words.append(
+        piece(
+            "web_load",
+            loadgen_app=f"{a['cpu_loadgen']:.0%}",
+            loadgen_direct=f"{d['cpu_loadgen']:.0%}",
+            others_app=f"{a['cpu_others']:.0%}",
+            others_direct=f"{d['cpu_others']:.0%}",
+        )
+    )
+    return " ".join(words)
+
+
+def auto_notes(doc: dict[str, Any]) -> dict[str, str]:
+    """The notes under each table, by workload, plus the targets' summary."""
+    crm = doc["crm"]
+    blocks = (crm_block_note(b) for b in (crm, crm.get("plain_http") or {}))
+    crm_words = " ".join(b for b in blocks if b)
+    notes = {
+        "summary": summary_note(doc),
+        "lookup": lookup_note(doc),
+        "storm": storm_note(doc),
+        "crm": crm_words or None,
+        "web": web_note(doc),
+    }
+    return {k: v for k, v in notes.items() if v}

@@ -1,0 +1,163 @@
+"""The report's PNG plots (matplotlib, a dev dependency, imported only when plotting).
+
+`plots(doc, out_dir)` draws one plot per workload that has data and returns the file names it
+wrote; ALT is each plot's alt text on the page.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from .tables import LOOKUP_PATHS, storm_groups
+from .text import transport
+
+ALT = {
+    "lookup.png": "token lookup",
+    "refresh_storm.png": "refresh storm",
+    "crm.png": "CRM read cost",
+    "web.png": "web app",
+}
+
+
+def plots(doc: dict[str, Any], out_dir: Path) -> list[str]:
+    """PNG plots of each workload that has data; returns their file names."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = (draw(doc, out_dir) for draw in (lookup_plot, storm_plot, crm_plot, web_plot))
+    return [name for name in made if name]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def lookup_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
+    """µs per lookup against N, log-log, one line per path."""
+    lk = doc["lookup"]
+    if not lk.get("n_users"):
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    for key, label in LOOKUP_PATHS:
+        data = lk.get(key) or {}
+        xs = [n for n in lk["n_users"] if str(n) in data]
+        if not xs:
+            continue
+        ys = [data[str(n)]["median"] for n in xs]
+        lo = [data[str(n)]["median"] - data[str(n)]["p10"] for n in xs]
+        hi = [data[str(n)]["p90"] - data[str(n)]["median"] for n in xs]
+        style = "--" if key.startswith("sdk") else "-"
+        ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o" + style, label=label, capsize=3)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("stored users (N)")
+    ax.set_ylabel("µs per lookup (median, p10–p90)")
+    ax.set_title("Token lookup vs number of stored users")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    fig.tight_layout()
+    fig.savefig(out_dir / "lookup.png", dpi=110)
+    plt.close(fig)
+    return "lookup.png"
+
+
+def storm_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
+    """Refresh requests per kind of storm, median and min–max over runs."""
+    groups = storm_groups(doc)
+    if not groups:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(groups) + 1.5))
+    labels = [f"{who}, {callers}" for who, callers, _ in groups]
+    values = [statistics.median(r["refresh_requests"] for r in runs) for _, _, runs in groups]
+    highs = [max(r["refresh_requests"] for r in runs) for _, _, runs in groups]
+    lows = [min(r["refresh_requests"] for r in runs) for _, _, runs in groups]
+    colors = ["tab:green" if who.startswith("zohoauth") else "tab:red" for who, _, _ in groups]
+    ys = list(range(len(groups)))[::-1]
+    ax.barh(
+        ys,
+        values,
+        color=colors,
+        xerr=[
+            [v - lo for v, lo in zip(values, lows, strict=True)],
+            [hi - v for v, hi in zip(values, highs, strict=True)],
+        ],
+        capsize=3,
+    )
+    for y, v, hi in zip(ys, values, highs, strict=True):
+        ax.text(hi, y, f"  {v:g}", va="center")
+    ax.set_yticks(ys, labels, fontsize=8)
+    ax.set_xscale("symlog")
+    ax.set_xlabel("refresh requests at Zoho (median, min–max over runs)")
+    ax.set_title("Refresh storm: one expired token, concurrent callers", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out_dir / "refresh_storm.png", dpi=110)
+    plt.close(fig)
+    return "refresh_storm.png"
+
+
+def crm_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
+    """µs per read by client, one bar per transport."""
+    blocks = [b for b in (doc["crm"], doc["crm"].get("plain_http") or {}) if b.get("per_call_us")]
+    if not blocks:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    names = ["raw_httpx", "zohoauth", "sdk"]
+    width = 0.8 / len(blocks)
+    for j, block in enumerate(blocks):
+        per = block["per_call_us"]
+        xs = [i + (j - (len(blocks) - 1) / 2) * width for i, k in enumerate(names) if k in per]
+        meds = [per[k]["median"] for k in names if k in per]
+        err = [
+            [per[k]["median"] - per[k]["p10"] for k in names if k in per],
+            [per[k]["p90"] - per[k]["median"] for k in names if k in per],
+        ]
+        ax.bar(xs, meds, width, yerr=err, capsize=3, label=transport(block))
+        for x, v in zip(xs, meds, strict=True):
+            ax.text(x, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(names)), ["raw httpx", "zohoauth CRMClient", "official SDK"])
+    ax.set_ylabel("µs per GET record (median, p10–p90)")
+    ax.set_title("CRM read cost, sequential, same emulator")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_dir / "crm.png", dpi=110)
+    plt.close(fig)
+    return "crm.png"
+
+
+def web_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
+    """p50 and p99, web app vs direct, at the same offered load and in the closed loop."""
+    web = doc["web"]
+    if not (web.get("closed_loop") and web.get("fixed_rate")):
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, mode, title in (
+        (
+            axes[0],
+            "fixed_rate",
+            f"same offered load ({web['fixed_rate'].get('rps', 0):,.0f} req/s)",
+        ),
+        (axes[1], "closed_loop", f"closed loop, {web.get('users')} users"),
+    ):
+        block = web[mode]
+        paths = [p for p in ("direct", "app") if p in block]
+        x = range(len(paths))
+        ax.bar([i - 0.2 for i in x], [block[p]["p50_ms"] for p in paths], 0.4, label="p50")
+        ax.bar([i + 0.2 for i in x], [block[p]["p99_ms"] for p in paths], 0.4, label="p99")
+        ax.set_xticks(list(x), ["emulator direct" if p == "direct" else "web app" for p in paths])
+        ax.set_ylabel("ms")
+        ax.set_title(title, fontsize=9)
+        ax.legend()
+    fig.suptitle("Reading records: web app vs straight to the emulator")
+    fig.tight_layout()
+    fig.savefig(out_dir / "web.png", dpi=110)
+    plt.close(fig)
+    return "web.png"

@@ -1,0 +1,155 @@
+"""The report's tables as rows of strings, and the text report printed after a run.
+
+Each `*_rows(doc)` is one table of the page (`render.py` makes it markdown) and of the terminal
+report (`text_report`, plain columns): the same rows, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._common import table
+from .text import fmt, p10_p90, transport, us
+
+
+def targets_table(doc: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            t["workload"],
+            t["what"],
+            t["target"],
+            fmt(t["measured"], t["unit"]),
+            "yes" if t["met"] else "NO",
+        ]
+        for t in doc["targets"]
+    ]
+
+
+LOOKUP_PATHS = (
+    ("zohoauth_cache_hit_us", "zohoauth, cache hit (before every CRM call)"),
+    ("zohoauth_cache_hit_all_cached_us", "zohoauth, cache hit, all N users cached"),
+    ("zohoauth_sqlite_us", "zohoauth, cache miss, SQLite"),
+    ("zohoauth_postgres_us", "zohoauth, cache miss, PostgreSQL"),
+    ("zohoauth_mariadb_us", "zohoauth, cache miss, MariaDB"),
+    ("sdk_filestore_us", "SDK FileStore.find_token_by_id (before every CRM call)"),
+    ("sdk_filestore_find_token_us", "SDK FileStore.find_token (by user)"),
+    ("sdk_dbstore_us", "SDK DBStore.find_token_by_id (before every CRM call)"),
+    ("sdk_dbstore_find_token_us", "SDK DBStore.find_token (by user)"),
+)
+
+
+def lookup_rows(doc: dict[str, Any]) -> list[list[str]]:
+    lk = doc["lookup"]
+    rows = []
+    for key, label in LOOKUP_PATHS:
+        data = lk.get(key) or {}
+        if not data:
+            continue
+        growth = lk.get("growth_by_path", {}).get(key[:-3])
+        rows.append(
+            [label]
+            + [us(data.get(str(n))) for n in lk["n_users"]]
+            + [fmt(growth, "×") if growth is not None else "-"]
+        )
+    return rows
+
+
+def storm_groups(doc: dict[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(who, callers, runs) per kind of storm, in the order they ran."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in doc["refresh_storm"].get("zohoauth_runs", []):
+        who = f"zohoauth ({r['engine']}{', ' + r['variant'] if r.get('variant') else ''})"
+        groups.setdefault((who, f"{r['processes']} × {r['callers_per_process']}"), []).append(r)
+    for r in doc["refresh_storm"].get("sdk_runs", []):
+        who = f"SDK (FileStore{', ' + r['variant'] if r.get('variant') else ''})"
+        groups.setdefault((who, f"1 × {r['threads']} threads"), []).append(r)
+    return [(who, callers, runs) for (who, callers), runs in groups.items()]
+
+
+def _runs(values: list[Any]) -> str:
+    """One run: its value; several: every value (they are counts, each one matters)."""
+    return ", ".join(str(v) for v in values)
+
+
+def storm_rows(doc: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            who,
+            callers,
+            str(len(runs)),
+            _runs([r["refresh_requests"] for r in runs]),
+            _runs([r["reads_failed"] for r in runs]),
+            _runs([r["corrupted_rows"] for r in runs]),
+        ]
+        for who, callers, runs in storm_groups(doc)
+    ]
+
+
+def crm_rows(crm: dict[str, Any]) -> list[list[str]]:
+    names = {
+        "raw_httpx": "raw httpx, fixed token",
+        "zohoauth": "zohoauth CRMClient",
+        "sdk": "official SDK",
+    }
+    cpu = crm.get("client_cpu_per_call_us", {})
+    return [
+        [names.get(k, k), fmt(v["median"]), p10_p90(v), fmt(cpu.get(k, {}).get("median"))]
+        for k, v in crm.get("per_call_us", {}).items()
+    ]
+
+
+def web_rows(doc: dict[str, Any]) -> list[list[str]]:
+    web = doc["web"]
+    rows = []
+    for mode, label in (
+        ("closed_loop", f"closed loop, {web.get('users')} users"),
+        ("fixed_rate", ""),
+    ):
+        block = web.get(mode) or {}
+        for path in ("app", "direct"):
+            r = block.get(path)
+            if not r:
+                continue
+            load = label or f"{block.get('rps', 0):,.0f} req/s offered"
+            rows.append(
+                [
+                    "web app" if path == "app" else "emulator direct",
+                    load,
+                    fmt(r["rps"]),
+                    fmt(r["p50_ms"]),
+                    fmt(r["p99_ms"]),
+                    str(r["errors"]),
+                ]
+            )
+    return rows
+
+
+def text_report(doc: dict[str, Any]) -> str:
+    """What `python -m bench` prints: every table of the page, as plain columns."""
+    lines = ["Targets", ""]
+    lines.append(table(["workload", "measure", "target", "measured", "met"], targets_table(doc)))
+    lk = doc["lookup"]
+    lines += ["", "Token lookup (median per lookup; growth = largest N / smallest N)", ""]
+    lines.append(
+        table(
+            ["path", *(f"N={n:,}" for n in lk["n_users"]), "growth"],
+            lookup_rows(doc),
+        )
+    )
+    lines += ["", "Refresh storm", ""]
+    lines.append(
+        table(
+            ["who", "callers", "runs", "refresh requests", "failed reads", "corrupted rows"],
+            storm_rows(doc),
+        )
+    )
+    for block in (doc["crm"], doc["crm"].get("plain_http") or {}):
+        if block.get("per_call_us"):
+            lines += ["", f"CRM read cost over {transport(block)} (µs per GET record)", ""]
+            lines.append(
+                table(["client", "µs per read", "p10–p90", "client CPU µs"], crm_rows(block))
+            )
+    if doc["web"].get("closed_loop"):
+        lines += ["", "Web app vs straight to the emulator", ""]
+        lines.append(table(["path", "load", "req/s", "p50 ms", "p99 ms", "errors"], web_rows(doc)))
+    return "\n".join(lines)

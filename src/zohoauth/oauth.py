@@ -14,11 +14,10 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import httpx
-
+from ._http import TransportError
 from .datacenters import DataCenter, DataCenterRegistry
 from .errors import (
     AccessDeniedError,
@@ -30,6 +29,9 @@ from .errors import (
     TokenError,
     ZohoUnavailableError,
 )
+
+if TYPE_CHECKING:
+    from ._http import ZohoHTTP
 
 #: Scopes every login adds: identity lookup needs them [D C5, C6].
 IDENTITY_SCOPES = ("ZohoCRM.users.READ", "ZohoCRM.org.READ")
@@ -227,28 +229,28 @@ def parse_token_response(
     )
 
 
-async def _post_token(http: httpx.AsyncClient, dc: DataCenter, data: dict[str, str]) -> Any:
+async def _post_token(http: ZohoHTTP, dc: DataCenter, data: dict[str, str]) -> Any:
     url = f"{dc.accounts_server.rstrip('/')}/oauth/v2/token"
     try:
-        resp = await http.post(url, data=data)
-    except httpx.HTTPError as exc:
+        resp = await http.request("POST", url, data=data)
+    except TransportError as exc:
         raise ZohoUnavailableError(
-            f"could not reach Zoho's accounts server for {dc.code} ({type(exc).__name__})"
+            f"could not reach Zoho's accounts server for {dc.code} ({exc.reason})"
         ) from exc
-    if resp.status_code >= 500:
+    if resp.status >= 500:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code}"
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status}"
         )
     try:
         return resp.json()
     except ValueError as exc:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} without JSON"
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status} without JSON"
         ) from exc
 
 
 async def exchange_code(
-    http: httpx.AsyncClient,
+    http: ZohoHTTP,
     registry: DataCenterRegistry,
     client: OAuthClient,
     dc: DataCenter,
@@ -281,7 +283,7 @@ async def exchange_code(
 
 
 async def refresh_access_token(
-    http: httpx.AsyncClient,
+    http: ZohoHTTP,
     registry: DataCenterRegistry,
     client: OAuthClient,
     dc: DataCenter,
@@ -298,13 +300,13 @@ async def refresh_access_token(
     return parse_token_response(registry, dc, await _post_token(http, dc, data), now)
 
 
-async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> bool:
+async def revoke_token(http: ZohoHTTP, dc: DataCenter, token: str) -> bool:
     """Revoke a refresh token at Zoho (its access tokens die with it) [D A7]. True on success."""
     url = f"{dc.accounts_server.rstrip('/')}/oauth/v2/token/revoke"
     try:
-        resp = await http.post(url, data={"token": token})
-    except httpx.HTTPError as exc:
+        resp = await http.request("POST", url, data={"token": token})
+    except TransportError as exc:
         raise ZohoUnavailableError(
             f"could not reach Zoho's accounts server for {dc.code} to revoke access"
         ) from exc
-    return resp.status_code == 200
+    return resp.status == 200

@@ -253,8 +253,7 @@ def tokens_revoke(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
 ) -> None:
     """Revoke the user's grant at Zoho, then delete it here (kept if Zoho can't confirm)."""
-    import httpx
-
+    from .._http import ZohoHTTP
     from ..datacenters import DataCenterRegistry
     from ..ops.admin import revoke
 
@@ -267,8 +266,8 @@ def tokens_revoke(
     )
 
     async def body() -> None:
-        registry = DataCenterRegistry.load(s.zoho_endpoints or None)
-        async with open_store(s) as store, httpx.AsyncClient(timeout=15) as http:
+        registry = DataCenterRegistry.load(s.zoho_endpoints or None, ca_bundle=s.ca_bundle)
+        async with open_store(s) as store, ZohoHTTP(ca_bundle=s.ca_bundle or None) as http:
             await revoke(store, registry, http, conn)
 
     run(body())

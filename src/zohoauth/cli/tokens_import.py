@@ -82,9 +82,9 @@ async def _import(
     use_row_secrets: bool,
     concurrency: int,
 ) -> tuple[list[Any], int]:
-    import httpx
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from .._http import ZohoHTTP
     from ..datacenters import DataCenterRegistry
     from ..sdk._formats import ImportPolicy
     from ..sdk._importer import SDKImporter, read_csv, read_db
@@ -92,7 +92,7 @@ async def _import(
 
     s = settings()
     s.require("encryption_keys")  # before reading anything: fail fast on config
-    registry = DataCenterRegistry.load(s.zoho_endpoints or None)
+    registry = DataCenterRegistry.load(s.zoho_endpoints or None, ca_bundle=s.ca_bundle)
     if dc is not None:
         dc = registry.get(dc).code
     if csv_file is not None:
@@ -106,10 +106,10 @@ async def _import(
         use_row_secrets=use_row_secrets,
         dc=dc,
     )
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
+    pool = concurrency * 2  # connections in all, to any one host too
     async with (
         open_store(s) as store,
-        httpx.AsyncClient(timeout=httpx.Timeout(15, connect=5), limits=limits) as http,
+        ZohoHTTP(limit=pool, limit_per_host=pool, ca_bundle=s.ca_bundle or None) as http,
     ):
         importer = SDKImporter(store, registry, http, policy, concurrency=concurrency)
         with Progress(

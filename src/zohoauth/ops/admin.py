@@ -14,8 +14,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from .. import oauth
 from ..credentials import Connection, Credential, CredentialKey, Status, needs_refresh
@@ -31,6 +30,9 @@ from ..errors import (
 from ..events import Event, EventType
 from ..manager import TokenManager
 from ..store.base import TokenStore
+
+if TYPE_CHECKING:
+    from .._http import ZohoHTTP
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +268,7 @@ def _left(expires_at: float, manager: TokenManager) -> str:
 
 
 async def revoke(
-    store: TokenStore, registry: DataCenterRegistry, http: httpx.AsyncClient, conn: Connection
+    store: TokenStore, registry: DataCenterRegistry, http: ZohoHTTP, conn: Connection
 ) -> None:
     """Revoke the grant at Zoho, then delete the credential and all its connections.
 

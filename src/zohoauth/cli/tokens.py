@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from .app import EXIT_FAILED, EXIT_PARTIAL, console, err_console, fail, run, settings, tokens_app
 
@@ -92,6 +91,8 @@ def tokens_list(
     if not rows:
         console.print("no stored tokens yet — users log in through the web app or a script")
         return
+    from rich.table import Table
+
     table = Table(title=f"{len(rows)} connection(s)", title_justify="left")
     columns = (
         "email",
@@ -137,6 +138,8 @@ def tokens_show(
     if as_json:
         print(json.dumps(_row_json(row), indent=2))
         return
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     for label, value in (
         ("connection", row.connection_id),
@@ -201,7 +204,7 @@ async def _refresh(key: str | None, force: bool, concurrency: int) -> list[Any]:
             TextColumn("refreshing"),
             BarColumn(),
             MofNCompleteColumn(),
-            console=err_console,
+            console=err_console.get(),
             transient=True,
             disable=len(targets) < 2,
         ) as progress:

@@ -117,7 +117,7 @@ async def _import(
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[bad]} not imported"),
-            console=err_console,
+            console=err_console.get(),
             transient=True,
         ) as progress:
             bad = len(unreadable)  # short or long lines count as done (and not imported)

@@ -67,6 +67,7 @@ PUBLIC = [
     "TokenStore",
     "ZohoAuth",
     "ZohoAuthError",
+    "ZohoHTTP",
     "ZohoUnavailableError",
     "__version__",
     "criteria",

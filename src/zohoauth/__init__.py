@@ -10,7 +10,8 @@ See README.md for a full script and the web app.
 
 Everything a user imports is named here and in `__all__` (pinned by a test). The names load on
 first use (PEP 562), so `import zohoauth` and the CLI's `--help` stay fast: the store
-(SQLAlchemy), the settings (pydantic) and the HTTP client are imported only by what needs them.
+(SQLAlchemy), the settings (pydantic) and the HTTP client (aiohttp) are imported only by what
+needs them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._http import (
+        ZohoHTTP,
+    )
     from .auth import (
         ZohoAuth,
     )
@@ -99,6 +103,7 @@ if TYPE_CHECKING:
 
 #: public name -> the module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
+    "ZohoHTTP": "._http",
     "ZohoAuth": ".auth",
     "Settings": ".config",
     "Connection": ".credentials",
@@ -198,6 +203,7 @@ __all__ = [
     "TokenStore",
     "ZohoAuth",
     "ZohoAuthError",
+    "ZohoHTTP",
     "ZohoUnavailableError",
     "__version__",
     "criteria",

@@ -65,6 +65,7 @@ CA_BUNDLE_ENV: Final = "ZOHOAUTH_CA_BUNDLE"
 DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=15.0, sock_connect=5.0)
 
 
+@lru_cache(maxsize=64)
 def crm_timeout(seconds: float) -> aiohttp.ClientTimeout:
     """A CRM call's timeout: `seconds` for the whole call (default 30), of which at most 10 to
     connect (before aiohttp: httpx `Timeout(seconds, connect=min(seconds, 10))`)."""

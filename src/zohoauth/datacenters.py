@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,11 +58,14 @@ ZOHO_DATA_CENTERS: Mapping[str, DataCenter] = {
 LOGIN_DC = "us"
 
 
+@lru_cache(maxsize=512)
 def normalize_url(url: str) -> str:
     """Scheme, lower-cased host, explicit non-default port and path without trailing slash.
 
     Used for exact comparisons: `https://Accounts.Zoho.EU/` equals `https://accounts.zoho.eu`,
-    but `https://accounts.zoho.eu.evil.example` equals nothing on the list.
+    but `https://accounts.zoho.eu.evil.example` equals nothing on the list. Cached: the web app
+    checks a connection's `api_domain` on every request (a new CRM client each time), and
+    there are only a few dozen distinct hosts.
     """
     try:
         parts = urlsplit(url.strip())

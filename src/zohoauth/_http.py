@@ -213,9 +213,9 @@ class ZohoHTTP:
         self._borrowed = session
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
         self._orphans: list[aiohttp.ClientSession] = []  # of closed loops, to close
-        # The last (loop, session) pair: the hot path is one identity check.
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._session: aiohttp.ClientSession | None = None
+        # The last (loop, session) pair, one attribute so that threads running other loops
+        # never see half an update: the hot path is one identity check.
+        self._last: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -232,15 +232,16 @@ class ZohoHTTP:
     def session(self) -> aiohttp.ClientSession:
         """The running loop's session (created on first use on that loop)."""
         loop = asyncio.get_running_loop()
-        if loop is self._loop and self._session is not None:
-            return self._session
+        last = self._last
+        if last is not None and last[0] is loop:
+            return last[1]
         if self._borrowed is not None:
             return self._borrowed
         session = self._sessions.get(loop)
         if session is None or session.closed:
             self._forget_dead_loops()
             session = self._sessions[loop] = self._new_session()
-        self._loop, self._session = loop, session
+        self._last = (loop, session)
         return session
 
     def _new_session(self) -> aiohttp.ClientSession:
@@ -264,8 +265,10 @@ class ZohoHTTP:
         """Set aside sessions whose loop has closed (a script's earlier `asyncio.run` that did
         not `aclose()`): the next request marks them closed. Their sockets cannot be closed
         without their loop and are left to the garbage collector."""
-        for loop in [lp for lp in self._sessions if lp.is_closed()]:
-            self._orphans.append(self._sessions.pop(loop))
+        for loop in [lp for lp in list(self._sessions) if lp.is_closed()]:  # other threads add
+            dead = self._sessions.pop(loop, None)
+            if dead is not None:
+                self._orphans.append(dead)
 
     async def _close_orphans(self) -> None:
         orphans, self._orphans = self._orphans, []
@@ -277,7 +280,7 @@ class ZohoHTTP:
         another thread's running loop there; one on a closed loop is dropped. A borrowed
         session is left open. The object stays usable: the next request opens a new one."""
         sessions, self._sessions = self._sessions, {}
-        self._loop = self._session = None
+        self._last = None
         await self._close_orphans()
         current = asyncio.get_running_loop()
         for loop, session in sessions.items():

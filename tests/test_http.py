@@ -9,6 +9,7 @@ aiohttp servers on 127.0.0.1 — real HTTP, no mocks.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
 import json
@@ -181,6 +182,31 @@ def test_one_session_per_loop_each_closed_by_aclose(emulator: Any) -> None:
         with warnings.catch_warnings():  # sockets of the two dead loops: the GC reaps them
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
+
+
+def test_threads_with_their_own_loops_each_get_their_own_session(emulator: Any) -> None:
+    """SyncCRMClient and the SDK store run loops on threads beside the app's: used at once,
+    one transport never hands a thread another loop's session."""
+    http = ZohoHTTP()
+    health = f"{emulator.url}/_emulator/health"
+
+    async def hammer() -> set[int]:
+        seen = set()
+        for _ in range(30):
+            assert (await http.request("GET", health)).status == 200
+            seen.add(id(http.session()))
+        return seen
+
+    threads = [LoopThread(f"test-http-{i}") for i in range(3)]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            seen = list(pool.map(lambda t: t.run(hammer()), threads))
+        assert all(len(s) == 1 for s in seen)  # one session per loop, every time
+        assert len(set.union(*seen)) == 3  # and not shared between loops
+    finally:
+        for t in threads:
+            t.run(http.aclose())
+            t.close()
 
 
 # -- the pool ---------------------------------------------------------------------------------

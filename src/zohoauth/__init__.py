@@ -10,7 +10,8 @@ See README.md for a full script and the web app.
 
 Everything a user imports is named here and in `__all__` (pinned by a test). The names load on
 first use (PEP 562), so `import zohoauth` and the CLI's `--help` stay fast: the store
-(SQLAlchemy), the settings (pydantic) and the HTTP client are imported only by what needs them.
+(SQLAlchemy), the settings (pydantic) and the HTTP client (aiohttp) are imported only by what
+needs them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._http import (
+        ZohoHTTP,
+    )
     from .auth import (
         ConnectionInfo,
         Health,
@@ -79,8 +83,11 @@ if TYPE_CHECKING:
         StateMismatchError,
         StoreError,
         ThrottledError,
+        TLSVerificationError,
         TokenError,
         TokenRejectedError,
+        TransportError,
+        TransportTimeout,
         ZohoAuthError,
         ZohoUnavailableError,
     )
@@ -115,6 +122,7 @@ _EXPORTS: dict[str, str] = {
     "ConnectionInfo": ".auth",
     "Health": ".auth",
     "LogoutResult": ".auth",
+    "ZohoHTTP": "._http",
     "ZohoAuth": ".auth",
     "Settings": ".config",
     "Connection": ".credentials",
@@ -154,6 +162,9 @@ _EXPORTS: dict[str, str] = {
     "TokenError": ".errors",
     "ZohoAuthError": ".errors",
     "ZohoUnavailableError": ".errors",
+    "TLSVerificationError": ".errors",
+    "TransportError": ".errors",
+    "TransportTimeout": ".errors",
     "AmbiguousConnectionError": ".errors",
     "InvalidClientError": ".errors",
     "NoPermissionError": ".errors",
@@ -225,14 +236,18 @@ __all__ = [
     "Status",
     "StoreError",
     "SyncCRMClient",
+    "TLSVerificationError",
     "ThrottledError",
     "TokenError",
     "TokenManager",
     "TokenRejectedError",
     "TokenSet",
     "TokenStore",
+    "TransportError",
+    "TransportTimeout",
     "ZohoAuth",
     "ZohoAuthError",
+    "ZohoHTTP",
     "ZohoUnavailableError",
     "__version__",
     "criteria",

@@ -1,7 +1,8 @@
 """`ZohoAuth`: the one object an app or a script holds.
 
 It wires the pieces together — registry, OAuth client, encrypted store, token manager, event
-hooks, CRM clients — and owns the shared HTTP connection pool:
+hooks, CRM clients — and owns the HTTP transport to Zoho (`ZohoHTTP`: one aiohttp session, with
+its connection pool, per event loop it is used on):
 
     async with ZohoAuth.from_settings() as auth:
         pending = auth.start_login()              # send the browser to pending.url
@@ -19,9 +20,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
+import aiohttp
 
 from . import identity, login, oauth
+from ._http import ZohoHTTP, as_http
 from .config import Settings
 from .credentials import Connection, Login, Status
 from .crm.client import CRMClient
@@ -84,7 +86,7 @@ class ZohoAuth:
         client: OAuthClient,
         store: TokenStore,
         registry: DataCenterRegistry | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: ZohoHTTP | aiohttp.ClientSession | None = None,
         manager_config: ManagerConfig | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -92,10 +94,9 @@ class ZohoAuth:
         self.store = store
         self.registry = registry or DataCenterRegistry.zoho()
         self._own_http = http is None
-        self.http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(15.0, connect=5.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        )
+        # ZohoHTTP's defaults: 15 s per token/identity call (5 to connect), 200 connections
+        # per loop of which 100 to one host; CRM clients set their own 30 s per call.
+        self.http = as_http(http)
         self.events = EventBus()
         self.clock = clock
         # States already redeemed in this process (single use, RFC 6749 §10.12). Across
@@ -123,7 +124,17 @@ class ZohoAuth:
         store = wiring.token_store(s, auto_migrate=kw.pop("auto_migrate", False))
         registry = wiring.dc_registry(s)
         config = kw.pop("manager_config", None) or wiring.manager_config(s)
-        return cls(client=client, store=store, registry=registry, manager_config=config, **kw)
+        http = kw.pop("http", None)
+        auth = cls(
+            client=client,
+            store=store,
+            registry=registry,
+            manager_config=config,
+            http=http or wiring.zoho_http(s),
+            **kw,
+        )
+        auth._own_http = http is None  # the transport made here is closed with `auth`
+        return auth
 
     async def open(self) -> ZohoAuth:
         await self.store.open()

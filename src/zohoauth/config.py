@@ -29,6 +29,7 @@ _HOW_TO_FIX: dict[str, str] = {
     "log_format": "console or json",
     "log_level": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
     "data_dir": "a directory path",
+    "ca_bundle": "the path of a PEM file of CA certificates",
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     session_secret: SecretStr = Field(SecretStr(""), description="Signs the web app's cookies.")
     zoho_endpoints: str = Field(
         "", description="An emulator's /_emulator/endpoints URL or a JSON file; empty = Zoho."
+    )
+    ca_bundle: str = Field(
+        "", description="A PEM file of CAs to trust for Zoho's hosts instead of the system's."
     )
     data_dir: Path = Field(Path(".zohoauth"), description="Where the demo keeps its files.")
     refresh_skew: float = Field(300.0, ge=0, description="Refresh this many seconds early.")

@@ -4,6 +4,9 @@
     ├── ConfigError                     a setting is missing or invalid (names it, says how to fix)
     ├── DataCenterError                 an unknown DC, or a host that is not on the allow-list
     ├── ZohoUnavailableError            Zoho unreachable, timed out, or 5xx after bounded retries
+    │   └── TransportError              no complete answer (refused, reset, DNS, died mid-answer)
+    │       ├── TransportTimeout        no complete answer within the timeout
+    │       └── TLSVerificationError    the server's certificate was not trusted
     ├── LoginError                      completing "Login with Zoho" failed
     │   ├── StateMismatchError          state missing, wrong, expired or replayed (CSRF defense)
     │   ├── MixUpError                  location, accounts-server, api_domain disagree (RFC 9700)
@@ -29,13 +32,14 @@
     └── SDKFormatError                  the input is not an official SDK token store
 
 The tree follows where a failure happens: Zoho being unreachable is neither a token nor a CRM
-error (httpx's `TransportError` sits beside its HTTP status errors the same way), so one
+error (like httpx's `TransportError`, which sits beside its HTTP status errors the same way), so one
 `except ZohoUnavailableError` covers the accounts server and CRM alike. Callers decide by type
 (and by the attributes some classes carry), never by a message's wording; a test checks this
 drawing against the real classes.
 
 Messages say what happened and what to do; they never contain a token, code or secret.
-httpx and SQLAlchemy errors are converted at the boundary with `raise ... from exc`.
+aiohttp and SQLAlchemy errors are converted at the boundary (`_http.py`, `store/engine.py`) with
+`raise ... from exc`.
 """
 
 from __future__ import annotations
@@ -59,6 +63,25 @@ class ZohoUnavailableError(ZohoAuthError):
     """Zoho (its accounts server or CRM) could not be reached, did not answer in time, or kept
     answering 5xx after bounded retries. Nothing is wrong with the token or the request: the
     message says to try again later, so callers need not add that advice."""
+
+
+class TransportError(ZohoUnavailableError):
+    """A request got no complete answer: connection refused or reset, DNS, TLS, timeout, or a
+    connection that died mid-response. `reason` says which in a few words (no URL, no secret);
+    callers put it into their own message, which says what was being done."""
+
+    def __init__(self, reason: str, host: str = "") -> None:
+        super().__init__(f"{reason} ({host})" if host else reason)
+        self.reason = reason
+        self.host = host
+
+
+class TransportTimeout(TransportError):
+    """No complete answer within the timeout."""
+
+
+class TLSVerificationError(TransportError):
+    """The server's certificate was not trusted (or the TLS handshake failed)."""
 
 
 class LoginError(ZohoAuthError):
@@ -203,9 +226,12 @@ __all__ = [
     "ScopeMismatchError",
     "StateMismatchError",
     "StoreError",
+    "TLSVerificationError",
     "ThrottledError",
     "TokenError",
     "TokenRejectedError",
+    "TransportError",
+    "TransportTimeout",
     "ZohoAuthError",
     "ZohoUnavailableError",
 ]

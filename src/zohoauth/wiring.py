@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .crypto import KeyRing
@@ -25,6 +26,9 @@ from .datacenters import DataCenterRegistry
 from .manager import ManagerConfig
 from .oauth import OAuthClient
 from .store.sql import SQLTokenStore
+
+if TYPE_CHECKING:
+    from ._http import ZohoHTTP
 
 #: Settings every installation needs: the web app, scripts and the SDK's store alike (`doctor`
 #: checks these; the web app also needs ZOHOAUTH_SESSION_SECRET).
@@ -39,7 +43,14 @@ def key_ring(s: Settings) -> KeyRing:
 def dc_registry(s: Settings) -> DataCenterRegistry:
     """Zoho's data centers, or those `ZOHOAUTH_ZOHO_ENDPOINTS` describes (a JSON file, or an
     emulator's `/_emulator/endpoints` URL, read now)."""
-    return DataCenterRegistry.load(s.zoho_endpoints or None)
+    return DataCenterRegistry.load(s.zoho_endpoints or None, ca_bundle=s.ca_bundle)
+
+
+def zoho_http(s: Settings) -> ZohoHTTP:
+    """The transport for calls to Zoho, trusting `ZOHOAUTH_CA_BUNDLE` when it is set."""
+    from ._http import ZohoHTTP
+
+    return ZohoHTTP(ca_bundle=s.ca_bundle or None)
 
 
 def oauth_client(s: Settings) -> OAuthClient:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from .app import EXIT_FAILED, app, console, settings
 
@@ -20,6 +18,10 @@ def doctor(
     ] = True,
 ) -> None:
     """Check settings, database, encryption keys, Zoho's data centers and the redirect URI."""
+    import asyncio
+
+    from rich.markup import escape
+
     from ..errors import ZohoAuthError
     from ..ops.checks import Check, run_checks
 

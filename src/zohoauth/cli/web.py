@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from .app import app, console, err_console
@@ -62,6 +61,8 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _wait_ready(urls: list[str], timeout: float = 30.0) -> bool:
+    import httpx  # only the demo talks to its own servers; `--help` never loads a client
+
     deadline = time.monotonic() + timeout
     pending = list(urls)
     with httpx.Client(timeout=2.0) as http:
@@ -97,6 +98,8 @@ def _stop_on_signals(server: Any) -> Iterator[None]:
 
 
 def _print_accounts(emulator_url: str) -> None:
+    import httpx
+
     users = httpx.get(f"{emulator_url}/_emulator/users", timeout=5).json()["users"]
     console.print("Seeded Zoho accounts (type one of these emails on the consent page):")
     for user in users:
@@ -117,6 +120,7 @@ def demo(
     ] = False,
 ) -> None:
     """Run the web app against the offline Zoho emulator: nothing to register or configure."""
+    import httpx
     import uvicorn
 
     from ..config import Settings

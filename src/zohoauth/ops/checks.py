@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from .. import wiring
+from .._http import ZohoHTTP
 from ..config import Settings, env_name
 from ..crypto import KeyRing
 from ..datacenters import DataCenter, DataCenterRegistry
-from ..errors import ZohoAuthError
+from ..errors import TransportError, ZohoAuthError
 
 Level = Literal["ok", "warn", "fail"]
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -110,22 +109,20 @@ async def check_store(s: Settings, ring: KeyRing) -> list[Check]:
 DC_TIMEOUT = 3.0
 
 
-async def check_dcs(registry: DataCenterRegistry) -> list[Check]:
+async def check_dcs(registry: DataCenterRegistry, ca_bundle: str | None = None) -> list[Check]:
     """Each DC's accounts server and API host answers HTTP at all (any status counts)."""
-    async with httpx.AsyncClient(timeout=DC_TIMEOUT) as http:
+    async with ZohoHTTP(timeout=DC_TIMEOUT, ca_bundle=ca_bundle) as http:
         return list(await asyncio.gather(*(_check_dc(http, dc) for dc in registry)))
 
 
-async def _check_dc(http: httpx.AsyncClient, dc: DataCenter) -> Check:
+async def _check_dc(http: ZohoHTTP, dc: DataCenter) -> Check:
     parts = []
     for label, url in (("accounts", dc.accounts_server), ("api", dc.api_domain)):
         started = time.monotonic()
         try:
-            await http.get(url)
-        except httpx.HTTPError as exc:
-            return Check(
-                f"dc {dc.code}", "fail", f"{label} {url} unreachable ({type(exc).__name__})"
-            )
+            await http.request("GET", url)
+        except TransportError as exc:
+            return Check(f"dc {dc.code}", "fail", f"{label} {url} unreachable ({exc.reason})")
         parts.append(f"{label} {url} {int((time.monotonic() - started) * 1000)} ms")
     return Check(f"dc {dc.code}", "ok", ", ".join(parts))
 
@@ -150,7 +147,7 @@ async def run_checks(s: Settings, *, network: bool = True) -> list[Check]:
     reg_check, registry = load_registry(s)
     checks.append(reg_check)
     if network and registry is not None:
-        checks.extend(await check_dcs(registry))
+        checks.extend(await check_dcs(registry, s.ca_bundle or None))
     return checks
 
 

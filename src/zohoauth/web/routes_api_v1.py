@@ -225,11 +225,6 @@ async def delete_connection(
 _PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-@router.api_route(
-    "/proxy/{connection_id}/{path:path}",
-    methods=_PROXY_METHODS,
-    responses={**_ERRORS, 400: {"description": "`bad_proxy_path`", "model": ErrorOut}},
-)
 async def proxy(request: Request, creds: Bearer, connection_id: str, path: str) -> Response:
     """Forward a Zoho CRM v8 call (`crm/v8/...`) for the connection with its token and
     `X-CRM-ORG`; Zoho's status and body come back as they are."""
@@ -252,3 +247,13 @@ async def proxy(request: Request, creds: Bearer, connection_id: str, path: str) 
     except NotFoundError:
         raise _not_found() from None
     return Response(resp.content, status_code=resp.status, headers=dict(resp.headers))
+
+
+for _method in _PROXY_METHODS:  # one operation per method, so the OpenAPI ids stay unique
+    router.add_api_route(
+        "/proxy/{connection_id}/{path:path}",
+        proxy,
+        methods=[_method],
+        operation_id=f"proxy_{_method.lower()}",
+        responses={**_ERRORS, 400: {"description": "`bad_proxy_path`", "model": ErrorOut}},
+    )

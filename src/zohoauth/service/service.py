@@ -490,9 +490,7 @@ class TokenService:
             ttl = self.config.webhook_timeout * 3
             await conn.execute(q.claim_deliveries(ids, self.owner, now, ttl))
         async with self.store.guard("read deliveries"), self.store.engine.connect() as conn:
-            rows = (
-                (await conn.execute(q.CLAIMED_DELIVERIES, {"owner": self.owner})).mappings().all()
-            )
+            rows = (await conn.execute(q.claimed_deliveries(self.owner))).mappings().all()
         await asyncio.gather(*(self._send(dict(r)) for r in rows))
         return len(rows)
 

@@ -424,17 +424,18 @@ def due_deliveries(now: float, limit: int) -> Select[Any]:
     )
 
 
-#: The deliveries this worker holds, with their endpoint; execute with {"owner": ...}.
-CLAIMED_DELIVERIES = (
-    select(webhook_deliveries, webhooks.c.url, webhooks.c.secret.label("webhook_secret"))
-    .select_from(
-        webhook_deliveries.join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+def claimed_deliveries(owner: str) -> Select[Any]:
+    """The pending deliveries `owner` holds the lease of, with their endpoint."""
+    return (
+        select(webhook_deliveries, webhooks.c.url, webhooks.c.secret.label("webhook_secret"))
+        .select_from(
+            webhook_deliveries.join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+        )
+        .where(
+            webhook_deliveries.c.lease_owner == owner,
+            webhook_deliveries.c.state == "pending",
+        )
     )
-    .where(
-        webhook_deliveries.c.lease_owner == bindparam("owner"),
-        webhook_deliveries.c.state == "pending",
-    )
-)
 
 
 def finish_delivery(delivery_id: str, owner: str, **values: Any) -> Update:
@@ -476,7 +477,6 @@ MIGRATION_LOCKS: dict[str, TextClause] = {
 
 
 __all__ = [
-    "CLAIMED_DELIVERIES",
     "CONNECTIONS_OF_KEY",
     "CONNECTIONS_OF_KEY_IN_ORGS",
     "CONNECTION_BY_ID",
@@ -511,6 +511,7 @@ __all__ = [
     "after_key",
     "audit_rows",
     "claim_deliveries",
+    "claimed_deliveries",
     "connections_page",
     "count_by_key_id",
     "credentials_page",

@@ -87,12 +87,14 @@ def test_a_receiver_that_is_down_gets_the_signed_delivery_when_it_is_back(
 def test_a_restarted_service_still_delivers(emulator: BackgroundEmulator, tmp_path: Path) -> None:
     port = free_port()
     store = f"sqlite:///{tmp_path / 'w.db'}"
-    with LiveApp(emulator.url, store, service_config=FAST) as first:
+    # The first attempt fails at once; the next is due 2 s later, after the restart.
+    slow = ServiceConfig(webhook_poll=0.1, webhook_backoff=2.0)
+    with LiveApp(emulator.url, store, service_config=slow) as first:
         keys = first.keys
         with_service(first, lambda s: s.add_webhook(f"http://127.0.0.1:{port}/h", ("login",)))
         _login(first)
         _wait(lambda: any(d.attempts >= 1 for d in with_service(first, lambda s: s.deliveries())))
     # The first service is gone; a new one on the same database, with the receiver up.
     with receiver(port) as got, LiveApp(emulator.url, store, service_config=FAST, keys=keys):
-        _wait(lambda: got)
+        _wait(lambda: got, seconds=60)
     assert b'"type":"login"' in got[0][1]

@@ -293,13 +293,14 @@ class ZohoHTTP:
         *,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str | int] | None = None,
-        data: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | bytes | None = None,
         json: Any = None,
         timeout: aiohttp.ClientTimeout | None = None,  # noqa: ASYNC109 (aiohttp applies it per phase)
     ) -> Response:
         """Send one request and read the whole answer; TransportError if none came.
 
-        `data` is sent form-encoded, `json` as JSON; `timeout` overrides the default.
+        `data` is sent form-encoded (a mapping) or as it is (bytes: the token service's proxy),
+        `json` as JSON; `timeout` overrides the default.
         """
         session = self.session()
         if self._orphans:

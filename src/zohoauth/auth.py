@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
@@ -28,12 +28,21 @@ from .config import Settings
 from .credentials import Connection, Login, Status
 from .crm.client import CRMClient
 from .datacenters import DataCenterRegistry
-from .errors import AmbiguousConnectionError, NotFoundError, StateMismatchError, ZohoAuthError
-from .events import EventBus
+from .errors import (
+    AmbiguousConnectionError,
+    ConfigError,
+    NotFoundError,
+    StateMismatchError,
+    ZohoAuthError,
+)
+from .events import Event, EventBus, EventType
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
 from .revoke import RevokeResult
 from .store.base import TokenStore
+
+if TYPE_CHECKING:
+    from .service import ServiceConfig, TokenService
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +98,11 @@ class ZohoAuth:
         http: ZohoHTTP | aiohttp.ClientSession | None = None,
         manager_config: ManagerConfig | None = None,
         clock: Callable[[], float] = time.time,
+        service_config: ServiceConfig | None = None,
     ) -> None:
         self.client = client
+        self.service_config = service_config
+        self._service: TokenService | None = None
         self.store = store
         self.registry = registry or DataCenterRegistry.zoho()
         self._own_http = http is None
@@ -124,6 +136,7 @@ class ZohoAuth:
         store = wiring.token_store(s, auto_migrate=kw.pop("auto_migrate", False))
         registry = wiring.dc_registry(s)
         config = kw.pop("manager_config", None) or wiring.manager_config(s)
+        kw.setdefault("service_config", wiring.service_config(s))
         http = kw.pop("http", None)
         auth = cls(
             client=client,
@@ -141,6 +154,8 @@ class ZohoAuth:
         return self
 
     async def aclose(self) -> None:
+        if self._service is not None:
+            await self._service.aclose()  # writes queued audit rows while the store is open
         await self.manager.aclose()  # writes pending "last used" times while the store is open
         await self.store.close()
         if self._own_http:
@@ -246,6 +261,19 @@ class ZohoAuth:
         """An async CRM client for the connection, sharing this object's connection pool."""
         return CRMClient(self.manager, connection_id, http=self.http, registry=self.registry, **kw)
 
+    @property
+    def service(self) -> TokenService:
+        """The token service for other backends (service keys, tokens, proxy, audit log,
+        webhooks): what `zohoauth serve`'s /api/v1 uses. Needs the SQL token store."""
+        if self._service is None:
+            from .service import TokenService
+            from .store.sql import SQLTokenStore
+
+            if not isinstance(self.store, SQLTokenStore):
+                raise ConfigError("the token service needs the SQL token store (SQLTokenStore)")
+            self._service = TokenService(self.store, self.service_config, auth=self)
+        return self._service
+
     # -- operations ------------------------------------------------------------------------
     async def health(self) -> Health:
         """Readiness: whether the token store answers a read. Never raises — for a probe, any
@@ -274,7 +302,11 @@ class ZohoAuth:
             except NotFoundError:
                 return LogoutResult(())
             return LogoutResult(done.connection_ids or (connection_id,), done)
+        conn = await self.store.get_connection(connection_id)
         deleted = await self.manager.delete(connection_id)
+        if deleted and conn is not None:
+            key = conn.credential
+            await self.events.emit(Event(EventType.LOGGED_OUT, str(key), conn.email, key.dc))
         return LogoutResult((connection_id,) if deleted else ())
 
     async def revoke(self, connection_id: str) -> RevokeResult:
@@ -285,4 +317,9 @@ class ZohoAuth:
         credential is kept, marked revoke_pending (no token is served from it), and the result
         says why. NotFoundError when the connection does not exist.
         """
-        return await self.manager.revoke(connection_id)
+        conn = await self.store.get_connection(connection_id)
+        done = await self.manager.revoke(connection_id)
+        if done.revoked and conn is not None:
+            key = conn.credential
+            await self.events.emit(Event(EventType.REVOKED, str(key), conn.email, key.dc))
+        return done

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     use_pkce: bool = Field(True, description="Send a PKCE S256 challenge with each login.")
     log_format: str = Field("console", description="Log lines for people (console) or json.")
     log_level: str = Field("", description="Log level; empty = the command's default.")
+    service_key_pepper: SecretStr = Field(
+        SecretStr(""),
+        description="Pepper of service-key hashes; empty = derived from the encryption keys.",
+    )
+    service_rate_limit: float = Field(
+        20.0, description="Token service: calls per second per service key (0 = no limit)."
+    )
+    service_rate_burst: float = Field(
+        200.0, ge=1, description="Token service: calls a service key may make at once."
+    )
 
     @field_validator("redirect_uri")
     @classmethod

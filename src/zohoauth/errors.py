@@ -29,7 +29,11 @@
     │   ├── RecordNotFoundError         a record id that is not there
     │   ├── InvalidDataError            400 INVALID_DATA, MANDATORY_NOT_FOUND, ...
     │   └── RateLimitedError            429 TOO_MANY_REQUESTS, after back-off
-    └── SDKFormatError                  the input is not an official SDK token store
+    ├── SDKFormatError                  the input is not an official SDK token store
+    └── ServiceError                    the token service refused a caller or a request
+        ├── ServiceKeyError             no, malformed, unknown, revoked or expired service key
+        ├── ServiceScopeError           the key's scope or connections do not allow this
+        └── ProxyPathError              a proxy path that is not a CRM v8 path of this connection
 
 The tree follows where a failure happens: Zoho being unreachable is neither a token nor a CRM
 error (like httpx's `TransportError`, which sits beside its HTTP status errors the same way), so one
@@ -203,6 +207,24 @@ class SDKFormatError(ZohoAuthError):
     """The input is not an official SDK token store (wrong header, not text, no such table)."""
 
 
+class ServiceError(ZohoAuthError):
+    """The token service (`zohoauth serve`'s /api/v1) refused a caller or a request."""
+
+
+class ServiceKeyError(ServiceError):
+    """The request carries no service key, or one that is malformed, unknown, revoked or
+    expired: ask the operator for a key (`zohoauth keys service create`)."""
+
+
+class ServiceScopeError(ServiceError):
+    """The service key is valid but its scope or its connections do not allow this call."""
+
+
+class ProxyPathError(ServiceError):
+    """A proxy path that is not a plain `crm/v8/...` path (absolute URL, `..`, encoded
+    slashes or dots, `@`, backslashes): refused before any request leaves."""
+
+
 __all__ = [
     "AccessDeniedError",
     "AmbiguousConnectionError",
@@ -219,11 +241,15 @@ __all__ = [
     "MixUpError",
     "NoPermissionError",
     "NotFoundError",
+    "ProxyPathError",
     "RateLimitedError",
     "ReauthRequiredError",
     "RecordNotFoundError",
     "SDKFormatError",
     "ScopeMismatchError",
+    "ServiceError",
+    "ServiceKeyError",
+    "ServiceScopeError",
     "StateMismatchError",
     "StoreError",
     "TLSVerificationError",

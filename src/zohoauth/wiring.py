@@ -29,6 +29,7 @@ from .store.sql import SQLTokenStore
 
 if TYPE_CHECKING:
     from ._http import ZohoHTTP
+    from .service.service import ServiceConfig
 
 #: Settings every installation needs: the web app, scripts and the SDK's store alike (`doctor`
 #: checks these; the web app also needs ZOHOAUTH_SESSION_SECRET).
@@ -85,11 +86,24 @@ def manager_config(s: Settings) -> ManagerConfig:
     return ManagerConfig(skew=s.refresh_skew)
 
 
+def service_config(s: Settings) -> ServiceConfig:
+    """The token service's: the service-key pepper (empty: derived from the key ring) and the
+    per-key rate limit."""
+    from .service.service import ServiceConfig
+
+    return ServiceConfig(
+        pepper=s.service_key_pepper.get_secret_value(),
+        rate=s.service_rate_limit,
+        burst=s.service_rate_burst,
+    )
+
+
 __all__ = [
     "REQUIRED",
     "dc_registry",
     "key_ring",
     "manager_config",
     "oauth_client",
+    "service_config",
     "token_store",
 ]

@@ -209,11 +209,15 @@ def serve(
     migrate: Annotated[
         bool, typer.Option("--migrate", help="Create or upgrade the store's schema first.")
     ] = False,
+    api_only: Annotated[
+        bool,
+        typer.Option("--api-only", help="Only the token service (/api/v1) and health checks."),
+    ] = False,
 ) -> None:
     """Serve the web app for real Zoho, configured from ZOHOAUTH_* environment / .env."""
     import uvicorn
 
-    from ..web.app import LOG_FORMAT_ENV, LOG_LEVEL_ENV, uvicorn_options
+    from ..web.app import API_ONLY_ENV, LOG_FORMAT_ENV, LOG_LEVEL_ENV, uvicorn_options
 
     if log_format not in ("console", "json"):
         err_console.print("[red]error:[/red] --log-format must be console or json")
@@ -225,6 +229,7 @@ def serve(
     # Worker processes build their own app (app_factory) and read these to log the same way.
     os.environ[LOG_FORMAT_ENV] = log_format
     os.environ[LOG_LEVEL_ENV] = log_level.upper()
+    os.environ[API_ONLY_ENV] = "1" if api_only else "0"
     from ..logs import configure_logging
 
     configure_logging(log_format, log_level.upper())

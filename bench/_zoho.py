@@ -338,9 +338,10 @@ def self_signed_certificate(directory: Path) -> tuple[str, str]:
 
 @contextlib.contextmanager
 def trusting(cert_file: str | None) -> Any:
-    """While inside, httpx (SSL_CERT_FILE) and requests (REQUESTS_CA_BUNDLE), here and in child
-    processes, trust `cert_file`; nothing changes when it is None."""
-    names = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+    """While inside, zohoauth (ZOHOAUTH_CA_BUNDLE), httpx and aiohttp's default contexts
+    (SSL_CERT_FILE) and requests (REQUESTS_CA_BUNDLE), here and in child processes, trust
+    `cert_file`; nothing changes when it is None."""
+    names = ("ZOHOAUTH_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
     saved = {n: os.environ.get(n) for n in names}
     if cert_file:
         for n in names:

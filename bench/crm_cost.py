@@ -1,19 +1,27 @@
-"""CRM call cost: the same sequential GET-record reads through three clients.
+"""CRM call cost: the same sequential GET-record reads through four clients.
 
 - raw httpx: one kept-alive `httpx.AsyncClient`, a fixed token in a prebuilt header dict,
-  `GET {api}/crm/v8/Leads/{id}` and `json.loads` of the body: the floor for a Python client;
-- zohoauth: `CRMClient.get_record("Leads", id)` from `ZohoAuth.crm(connection)`, on the same
-  kind of client, with a real `TokenManager` (SQLite store, the user logged in through the
-  consent page) whose cache is warm: token lookup, host check, headers, error mapping;
+  `GET {api}/crm/v8/Leads/{id}` and `json.loads` of the body (the baseline before zohoauth
+  moved to aiohttp);
+- raw aiohttp: the same with one kept-alive `aiohttp.ClientSession` (default connector, the
+  same trust): the floor for a Python client, and what zohoauth's transport is built on;
+- zohoauth: `CRMClient.get_record("Leads", id)` from `ZohoAuth.crm(connection)` (its
+  `ZohoHTTP`, aiohttp underneath), with a real `TokenManager` (SQLite store, the user logged in
+  through the consent page) whose cache is warm: token lookup, host check, headers, error
+  mapping;
 - the official SDK: `RecordOperations("Leads").get_record(id)` in a child process (its
   `Initializer` is process-global) with a FileStore, as its users run it: before each call it
   finds the token in the CSV, then sends the request with `requests` on a new connection and
   turns the JSON into `Record` objects.
 
-The emulator runs in its own process pinned to core 0; the three clients run one at a time,
-pinned to core 1, in rounds (raw, zohoauth, SDK, raw, ...) so a burst of other work on the
-machine hits them alike. Each round is `calls` reads after a warm-up; its figure is µs per
-read; the result is the median round, with the spread.
+The emulator runs in its own process pinned to core 0; the clients run one at a time, pinned
+to core 1, in rounds (raw httpx, raw aiohttp, zohoauth, SDK, raw httpx, ...) so a burst of other
+work on the machine hits them alike. Each round is `calls` reads after a warm-up; its figure is
+µs per read; the result is the median round, with the spread.
+
+Keys beside the per-client figures: `zohoauth_vs_raw_httpx` (wall, per-round ratios) and
+`zohoauth_vs_raw_httpx_client_cpu`; `raw_aiohttp_us` (µs per read, spread over rounds) and
+`zohoauth_vs_raw_aiohttp` = {"wall": spread, "client_cpu": spread} of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
 import statistics
 import sys
 import tempfile
@@ -28,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 from zohoauth.crypto import KeyRing
@@ -71,7 +81,12 @@ async def _zohoauth_and_raw(
 ) -> dict[str, Any]:
     client = register_client(url)
     keys = KeyRing.generate_key()
-    samples: dict[str, list[float]] = {"raw_httpx": [], "zohoauth": [], "sdk": []}
+    samples: dict[str, list[float]] = {
+        "raw_httpx": [],
+        "raw_aiohttp": [],
+        "zohoauth": [],
+        "sdk": [],
+    }
     server_cpu: dict[str, list[float]] = {k: [] for k in samples}
     client_cpu: dict[str, list[float]] = {k: [] for k in samples}
     async with make_auth(url, store_url, keys, client) as auth:
@@ -82,7 +97,15 @@ async def _zohoauth_and_raw(
         raw_url = f"{tok.api_domain}/crm/v8/Leads/{lead_id}"
         headers = {"Authorization": f"Zoho-oauthtoken {tok.token}", "X-CRM-ORG": tok.org_id}
 
-        async with httpx.AsyncClient(timeout=30) as http:
+        # A plain session: aiohttp's own defaults but for the CA, which (like httpx's and
+        # zohoauth's) comes from SSL_CERT_FILE when the emulator serves https.
+        connector = aiohttp.TCPConnector(ssl=ssl.create_default_context())
+        async with (
+            httpx.AsyncClient(timeout=30) as http,
+            aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=30)
+            ) as session,
+        ):
 
             async def raw() -> None:
                 resp = await http.get(raw_url, headers=headers)
@@ -90,15 +113,22 @@ async def _zohoauth_and_raw(
                 if json.loads(resp.content)["data"][0]["id"] != lead_id:
                     raise AssertionError("raw read returned another record")
 
+            async def raw_aio() -> None:
+                async with session.get(raw_url, headers=headers) as resp:
+                    resp.raise_for_status()
+                    body = await resp.read()
+                if json.loads(body)["data"][0]["id"] != lead_id:
+                    raise AssertionError("raw aiohttp read returned another record")
+
             async def ours() -> None:
                 if (await crm.get_record("Leads", lead_id))["id"] != lead_id:
                     raise AssertionError("CRMClient read returned another record")
 
-            for fn in (raw, ours):
+            for fn in (raw, raw_aio, ours):
                 for _ in range(WARMUP):
                     await fn()
             for n in range(rounds):
-                for name, fn in (("raw_httpx", raw), ("zohoauth", ours)):
+                for name, fn in (("raw_httpx", raw), ("raw_aiohttp", raw_aio), ("zohoauth", ours)):
                     cpu, own = process_cpu_seconds(emu_pid), time.process_time()
                     started = time.perf_counter()
                     for _ in range(calls):
@@ -220,4 +250,12 @@ def _run(
     result["zohoauth_vs_raw_httpx_client_cpu"] = statistics.median(
         cpu["zohoauth"]
     ) / statistics.median(cpu["raw_httpx"])
+    aio = samples["raw_aiohttp"]
+    result["raw_aiohttp_us"] = spread(aio)
+    result["zohoauth_vs_raw_aiohttp"] = {
+        "wall": spread([o / r for o, r in zip(ours, aio, strict=True)]),
+        "client_cpu": spread(
+            [o / r for o, r in zip(cpu["zohoauth"], cpu["raw_aiohttp"], strict=True)]
+        ),
+    }
     return result

@@ -1,8 +1,10 @@
-"""The CLI through Typer's runner: keys and db commands."""
+"""The CLI through Typer's runner: keys and db commands, help, and what `--help` loads."""
 
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,53 @@ def test_help_texts(args: list[str]) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0
     assert "Usage" in result.output
+
+
+#: What no `--help` needs: the store, the web app, the settings, HTTP clients, crypto, logs.
+HEAVY = (
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "aiohttp",
+    "httpx",
+    "pydantic_settings",
+    "cryptography",
+    "structlog",
+    "zohoauth.config",
+)
+_LOADED = f"""
+import sys
+from zohoauth.cli import main
+sys.argv = ["zohoauth", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code or sys.argv == ["zohoauth"], exc.code  # bare: help, exit 2 (Click)
+print("LOADED=" + ",".join(m for m in {HEAVY!r} if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        [],  # no arguments shows the help too
+        ["tokens", "--help"],
+        ["tokens", "list", "--help"],
+        ["tokens", "import-sdk", "--help"],
+        ["demo", "--help"],
+        ["serve", "--help"],
+        ["doctor", "--help"],
+        ["keys", "rotate", "--help"],
+        ["--log-level", "DEBUG", "db", "upgrade", "--help"],
+    ],
+)
+def test_help_loads_only_the_cli(args: list[str]) -> None:
+    """Start-up: every command imports what it needs when it runs, so help is quick (speed is
+    measured in bench/, not here; this pins what gets imported)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _LOADED, *args], capture_output=True, text=True, check=True
+    )
+    assert "Usage" in out.stdout + out.stderr
+    assert out.stdout.splitlines()[-1] == "LOADED="

@@ -97,17 +97,20 @@ def test_rate_limits_are_four_tries_or_a_retry_after_up_to_thirty_seconds() -> N
 
 
 def test_the_manager_and_the_crm_client_use_these_numbers() -> None:
+    from zohoauth import ZohoHTTP
     from zohoauth.crm._transport import CRMTransport
+
+    http = ZohoHTTP()  # never used: no request is sent
 
     assert ManagerConfig().retry == ON_UNAVAILABLE
     tuned = ManagerConfig(max_attempts=1, retry_base=0.01).retry
     assert (tuned.attempts, tuned.base, tuned.retry_on) == (1, 0.01, ON_UNAVAILABLE.retry_on)
-    transport = CRMTransport(None, "conn_x", http=object())  # type: ignore[arg-type]
+    transport = CRMTransport(None, "conn_x", http=http)  # type: ignore[arg-type]
     assert transport.retry == ON_RATE_LIMIT
     custom = CRMTransport(
         None,  # type: ignore[arg-type]
         "conn_x",
-        http=object(),  # type: ignore[arg-type]
+        http=http,
         max_retries_429=1,
         backoff_base=0.01,
         backoff_max=2.0,

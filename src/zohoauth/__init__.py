@@ -10,7 +10,8 @@ See README.md for a full script and the web app.
 
 Everything a user imports is named here and in `__all__` (pinned by a test). The names load on
 first use (PEP 562), so `import zohoauth` and the CLI's `--help` stay fast: the store
-(SQLAlchemy), the settings (pydantic) and the HTTP client are imported only by what needs them.
+(SQLAlchemy), the settings (pydantic) and the HTTP client (aiohttp) are imported only by what
+needs them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._http import (
+        ZohoHTTP,
+    )
     from .auth import (
         ConnectionInfo,
         Health,
@@ -73,16 +77,23 @@ if TYPE_CHECKING:
         MixUpError,
         NoPermissionError,
         NotFoundError,
+        ProxyPathError,
         RateLimitedError,
         ReauthRequiredError,
         RecordNotFoundError,
         ScopeMismatchError,
         SDKFormatError,
+        ServiceError,
+        ServiceKeyError,
+        ServiceScopeError,
         StateMismatchError,
         StoreError,
         ThrottledError,
+        TLSVerificationError,
         TokenError,
         TokenRejectedError,
+        TransportError,
+        TransportTimeout,
         ZohoAuthError,
         ZohoUnavailableError,
     )
@@ -105,6 +116,11 @@ if TYPE_CHECKING:
         RevokeOutcome,
         RevokeResult,
     )
+    from .service import (
+        ServiceConfig,
+        ServiceKey,
+        TokenService,
+    )
     from .store.base import (
         TokenStore,
     )
@@ -117,6 +133,7 @@ _EXPORTS: dict[str, str] = {
     "ConnectionInfo": ".auth",
     "Health": ".auth",
     "LogoutResult": ".auth",
+    "ZohoHTTP": "._http",
     "ZohoAuth": ".auth",
     "Settings": ".config",
     "Connection": ".credentials",
@@ -158,11 +175,21 @@ _EXPORTS: dict[str, str] = {
     "TokenError": ".errors",
     "ZohoAuthError": ".errors",
     "ZohoUnavailableError": ".errors",
+    "TLSVerificationError": ".errors",
+    "TransportError": ".errors",
+    "TransportTimeout": ".errors",
     "AmbiguousConnectionError": ".errors",
     "InvalidClientError": ".errors",
     "NoPermissionError": ".errors",
     "SDKFormatError": ".errors",
     "TokenRejectedError": ".errors",
+    "ProxyPathError": ".errors",
+    "ServiceError": ".errors",
+    "ServiceKeyError": ".errors",
+    "ServiceScopeError": ".errors",
+    "ServiceConfig": ".service",
+    "ServiceKey": ".service",
+    "TokenService": ".service",
     "Event": ".events",
     "EventBus": ".events",
     "EventType": ".events",
@@ -218,6 +245,7 @@ __all__ = [
     "OrgInfo",
     "Page",
     "PendingLogin",
+    "ProxyPathError",
     "RateLimitedError",
     "ReauthRequiredError",
     "RecordNotFoundError",
@@ -226,19 +254,29 @@ __all__ = [
     "SDKFormatError",
     "SQLTokenStore",
     "ScopeMismatchError",
+    "ServiceConfig",
+    "ServiceError",
+    "ServiceKey",
+    "ServiceKeyError",
+    "ServiceScopeError",
     "Settings",
     "StateMismatchError",
     "Status",
     "StoreError",
     "SyncCRMClient",
+    "TLSVerificationError",
     "ThrottledError",
     "TokenError",
     "TokenManager",
     "TokenRejectedError",
+    "TokenService",
     "TokenSet",
     "TokenStore",
+    "TransportError",
+    "TransportTimeout",
     "ZohoAuth",
     "ZohoAuthError",
+    "ZohoHTTP",
     "ZohoUnavailableError",
     "__version__",
     "criteria",

@@ -1,7 +1,8 @@
 """`ZohoAuth`: the one object an app or a script holds.
 
 It wires the pieces together — registry, OAuth client, encrypted store, token manager, event
-hooks, CRM clients — and owns the shared HTTP connection pool:
+hooks, CRM clients — and owns the HTTP transport to Zoho (`ZohoHTTP`: one aiohttp session, with
+its connection pool, per event loop it is used on):
 
     async with ZohoAuth.from_settings() as auth:
         pending = auth.start_login()              # send the browser to pending.url
@@ -17,12 +18,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
+import aiohttp
 
 from . import identity, login, oauth
+from ._http import ZohoHTTP, as_http
 from .config import Settings
 from .credentials import Connection, Login, Status
 from .crm.client import CRMClient
@@ -34,11 +36,14 @@ from .errors import (
     StateMismatchError,
     ZohoAuthError,
 )
-from .events import EventBus
+from .events import Event, EventBus, EventType
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
 from .revoke import RevokeResult
 from .store.base import TokenStore
+
+if TYPE_CHECKING:
+    from .service import ServiceConfig, TokenService
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +96,14 @@ class ZohoAuth:
         client: OAuthClient,
         store: TokenStore,
         registry: DataCenterRegistry | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: ZohoHTTP | aiohttp.ClientSession | None = None,
         manager_config: ManagerConfig | None = None,
         clock: Callable[[], float] = time.time,
+        service_config: ServiceConfig | None = None,
     ) -> None:
         self.client = client
+        self.service_config = service_config
+        self._service: TokenService | None = None
         self.store = store
         self.registry = registry or DataCenterRegistry.zoho()
         named = {*client.client_secrets, *(client.data_centers or ())}
@@ -106,10 +114,9 @@ class ZohoAuth:
                 f"data-center registry does not have ({', '.join(self.registry.codes)})"
             )
         self._own_http = http is None
-        self.http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(15.0, connect=5.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        )
+        # ZohoHTTP's defaults: 15 s per token/identity call (5 to connect), 200 connections
+        # per loop of which 100 to one host; CRM clients set their own 30 s per call.
+        self.http = as_http(http)
         self.events = EventBus()
         self.clock = clock
         # States already redeemed in this process (single use, RFC 6749 §10.12). Across
@@ -137,13 +144,26 @@ class ZohoAuth:
         store = wiring.token_store(s, auto_migrate=kw.pop("auto_migrate", False))
         registry = wiring.dc_registry(s)
         config = kw.pop("manager_config", None) or wiring.manager_config(s)
-        return cls(client=client, store=store, registry=registry, manager_config=config, **kw)
+        kw.setdefault("service_config", wiring.service_config(s))
+        http = kw.pop("http", None)
+        auth = cls(
+            client=client,
+            store=store,
+            registry=registry,
+            manager_config=config,
+            http=http or wiring.zoho_http(s),
+            **kw,
+        )
+        auth._own_http = http is None  # the transport made here is closed with `auth`
+        return auth
 
     async def open(self) -> ZohoAuth:
         await self.store.open()
         return self
 
     async def aclose(self) -> None:
+        if self._service is not None:
+            await self._service.aclose()  # writes queued audit rows while the store is open
         await self.manager.aclose()  # writes pending "last used" times while the store is open
         await self.store.close()
         if self._own_http:
@@ -261,6 +281,19 @@ class ZohoAuth:
         """An async CRM client for the connection, sharing this object's connection pool."""
         return CRMClient(self.manager, connection_id, http=self.http, registry=self.registry, **kw)
 
+    @property
+    def service(self) -> TokenService:
+        """The token service for other backends (service keys, tokens, proxy, audit log,
+        webhooks): what `zohoauth serve`'s /api/v1 uses. Needs the SQL token store."""
+        if self._service is None:
+            from .service import TokenService
+            from .store.sql import SQLTokenStore
+
+            if not isinstance(self.store, SQLTokenStore):
+                raise ConfigError("the token service needs the SQL token store (SQLTokenStore)")
+            self._service = TokenService(self.store, self.service_config, auth=self)
+        return self._service
+
     # -- operations ------------------------------------------------------------------------
     async def health(self) -> Health:
         """Readiness: whether the token store answers a read. Never raises — for a probe, any
@@ -289,7 +322,11 @@ class ZohoAuth:
             except NotFoundError:
                 return LogoutResult(())
             return LogoutResult(done.connection_ids or (connection_id,), done)
+        conn = await self.store.get_connection(connection_id)
         deleted = await self.manager.delete(connection_id)
+        if deleted and conn is not None:
+            key = conn.credential
+            await self.events.emit(Event(EventType.LOGGED_OUT, str(key), conn.email, key.dc))
         return LogoutResult((connection_id,) if deleted else ())
 
     async def revoke(self, connection_id: str) -> RevokeResult:
@@ -300,4 +337,9 @@ class ZohoAuth:
         credential is kept, marked revoke_pending (no token is served from it), and the result
         says why. NotFoundError when the connection does not exist.
         """
-        return await self.manager.revoke(connection_id)
+        conn = await self.store.get_connection(connection_id)
+        done = await self.manager.revoke(connection_id)
+        if done.revoked and conn is not None:
+            key = conn.credential
+            await self.events.emit(Event(EventType.REVOKED, str(key), conn.email, key.dc))
+        return done

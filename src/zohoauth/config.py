@@ -34,6 +34,7 @@ _HOW_TO_FIX: dict[str, str] = {
     "client_secrets": "comma-separated dc:secret pairs, e.g. eu:...,in:...",
     "client_secrets_file": 'a JSON file of {"dc": "secret"}, e.g. {"eu": "..."}',
     "data_centers": "comma-separated DC codes, e.g. us,eu,uk; empty = every DC",
+    "ca_bundle": "the path of a PEM file of CA certificates",
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: What a DC code looks like; anything else in a DC position is not echoed back (it may be a
@@ -129,11 +130,24 @@ class Settings(BaseSettings):
     zoho_endpoints: str = Field(
         "", description="An emulator's /_emulator/endpoints URL or a JSON file; empty = Zoho."
     )
+    ca_bundle: str = Field(
+        "", description="A PEM file of CAs to trust for Zoho's hosts instead of the system's."
+    )
     data_dir: Path = Field(Path(".zohoauth"), description="Where the demo keeps its files.")
     refresh_skew: float = Field(300.0, ge=0, description="Refresh this many seconds early.")
     use_pkce: bool = Field(True, description="Send a PKCE S256 challenge with each login.")
     log_format: str = Field("console", description="Log lines for people (console) or json.")
     log_level: str = Field("", description="Log level; empty = the command's default.")
+    service_key_pepper: SecretStr = Field(
+        SecretStr(""),
+        description="Pepper of service-key hashes; empty = derived from the encryption keys.",
+    )
+    service_rate_limit: float = Field(
+        20.0, description="Token service: calls per second per service key (0 = no limit)."
+    )
+    service_rate_burst: float = Field(
+        200.0, ge=1, description="Token service: calls a service key may make at once."
+    )
 
     @field_validator("redirect_uri")
     @classmethod

@@ -159,6 +159,14 @@ class KeyRing:
     def __contains__(self, kid: object) -> bool:
         return kid in self.kids
 
+    def derive(self, kid: str, label: bytes) -> bytes:
+        """A 32-byte subkey of the key `kid` for one purpose (`label`), e.g. the service-key
+        pepper: HMAC-SHA256(key, label), so the subkey reveals nothing of the key itself.
+        KeyError when the ring lacks `kid`."""
+        import hmac
+
+        return hmac.new(dict(self._keys)[kid], b"zohoauth.derive\x00" + label, "sha256").digest()
+
     def encrypt(self, plaintext: bytes, aad: bytes) -> str:
         """Encrypt with the active key, binding `aad` (the record's identity)."""
         kid, key = self._keys[0]

@@ -17,11 +17,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from .errors import ConfigError, DataCenterError
 
@@ -100,11 +99,14 @@ ZOHO_DATA_CENTERS: Mapping[str, DataCenter] = {
 LOGIN_DC = "us"
 
 
+@lru_cache(maxsize=512)
 def normalize_url(url: str) -> str:
     """Scheme, lower-cased host, explicit non-default port and path without trailing slash.
 
     Used for exact comparisons: `https://Accounts.Zoho.EU/` equals `https://accounts.zoho.eu`,
-    but `https://accounts.zoho.eu.evil.example` equals nothing on the list.
+    but `https://accounts.zoho.eu.evil.example` equals nothing on the list. Cached: the web app
+    checks a connection's `api_domain` on every request (a new CRM client each time), and
+    there are only a few dozen distinct hosts.
     """
     try:
         parts = urlsplit(url.strip())
@@ -243,19 +245,27 @@ class DataCenterRegistry:
         return cls(dcs)
 
     @classmethod
-    def load(cls, source: str | None) -> DataCenterRegistry:
+    def load(cls, source: str | None, *, ca_bundle: str | None = None) -> DataCenterRegistry:
         """Zoho's DCs when `source` is empty; else an endpoints URL or a JSON file path.
 
-        This is `ZOHOAUTH_ZOHO_ENDPOINTS`. Failures raise ConfigError saying what to fix.
+        This is `ZOHOAUTH_ZOHO_ENDPOINTS`. Failures raise ConfigError saying what to fix. An
+        https URL is verified like every call to Zoho (`ca_bundle`, else ZOHOAUTH_CA_BUNDLE,
+        else the system's CAs). It is read once, while the app is being built (a synchronous
+        step), so with the standard library's blocking client rather than the async transport.
         """
         if not source:
             return cls.zoho()
         if source.startswith(("http://", "https://")):
+            import urllib.request
+
+            from ._http import tls_context
+
             try:
-                resp = httpx.get(source, timeout=10)
-                resp.raise_for_status()
-                doc = resp.json()
-            except (httpx.HTTPError, ValueError) as exc:
+                with urllib.request.urlopen(  # noqa: S310 (the scheme is checked above)
+                    source, timeout=10, context=tls_context(ca_bundle)
+                ) as resp:
+                    doc = json.loads(resp.read())
+            except (OSError, ValueError) as exc:
                 raise ConfigError(
                     f"ZOHOAUTH_ZOHO_ENDPOINTS: could not read endpoints from {source} ({exc}); "
                     "is the emulator running?"

@@ -4,6 +4,9 @@
     ├── ConfigError                     a setting is missing or invalid (names it, says how to fix)
     ├── DataCenterError                 an unknown DC, or a host that is not on the allow-list
     ├── ZohoUnavailableError            Zoho unreachable, timed out, or 5xx after bounded retries
+    │   └── TransportError              no complete answer (refused, reset, DNS, died mid-answer)
+    │       ├── TransportTimeout        no complete answer within the timeout
+    │       └── TLSVerificationError    the server's certificate was not trusted
     ├── LoginError                      completing "Login with Zoho" failed
     │   ├── StateMismatchError          state missing, wrong, expired or replayed (CSRF defense)
     │   ├── MixUpError                  location, accounts-server, api_domain disagree (RFC 9700)
@@ -28,16 +31,21 @@
     │   ├── RecordNotFoundError         a record id that is not there
     │   ├── InvalidDataError            400 INVALID_DATA, MANDATORY_NOT_FOUND, ...
     │   └── RateLimitedError            429 TOO_MANY_REQUESTS, after back-off
-    └── SDKFormatError                  the input is not an official SDK token store
+    ├── SDKFormatError                  the input is not an official SDK token store
+    └── ServiceError                    the token service refused a caller or a request
+        ├── ServiceKeyError             no, malformed, unknown, revoked or expired service key
+        ├── ServiceScopeError           the key's scope or connections do not allow this
+        └── ProxyPathError              a proxy path that is not a CRM v8 path of this connection
 
 The tree follows where a failure happens: Zoho being unreachable is neither a token nor a CRM
-error (httpx's `TransportError` sits beside its HTTP status errors the same way), so one
+error (like httpx's `TransportError`, which sits beside its HTTP status errors the same way), so one
 `except ZohoUnavailableError` covers the accounts server and CRM alike. Callers decide by type
 (and by the attributes some classes carry), never by a message's wording; a test checks this
 drawing against the real classes.
 
 Messages say what happened and what to do; they never contain a token, code or secret.
-httpx and SQLAlchemy errors are converted at the boundary with `raise ... from exc`.
+aiohttp and SQLAlchemy errors are converted at the boundary (`_http.py`, `store/engine.py`) with
+`raise ... from exc`.
 """
 
 from __future__ import annotations
@@ -61,6 +69,25 @@ class ZohoUnavailableError(ZohoAuthError):
     """Zoho (its accounts server or CRM) could not be reached, did not answer in time, or kept
     answering 5xx after bounded retries. Nothing is wrong with the token or the request: the
     message says to try again later, so callers need not add that advice."""
+
+
+class TransportError(ZohoUnavailableError):
+    """A request got no complete answer: connection refused or reset, DNS, TLS, timeout, or a
+    connection that died mid-response. `reason` says which in a few words (no URL, no secret);
+    callers put it into their own message, which says what was being done."""
+
+    def __init__(self, reason: str, host: str = "") -> None:
+        super().__init__(f"{reason} ({host})" if host else reason)
+        self.reason = reason
+        self.host = host
+
+
+class TransportTimeout(TransportError):
+    """No complete answer within the timeout."""
+
+
+class TLSVerificationError(TransportError):
+    """The server's certificate was not trusted (or the TLS handshake failed)."""
 
 
 class LoginError(ZohoAuthError):
@@ -201,6 +228,24 @@ class SDKFormatError(ZohoAuthError):
     """The input is not an official SDK token store (wrong header, not text, no such table)."""
 
 
+class ServiceError(ZohoAuthError):
+    """The token service (`zohoauth serve`'s /api/v1) refused a caller or a request."""
+
+
+class ServiceKeyError(ServiceError):
+    """The request carries no service key, or one that is malformed, unknown, revoked or
+    expired: ask the operator for a key (`zohoauth keys service create`)."""
+
+
+class ServiceScopeError(ServiceError):
+    """The service key is valid but its scope or its connections do not allow this call."""
+
+
+class ProxyPathError(ServiceError):
+    """A proxy path that is not a plain `crm/v8/...` path (absolute URL, `..`, encoded
+    slashes or dots, `@`, backslashes): refused before any request leaves."""
+
+
 __all__ = [
     "AccessDeniedError",
     "AmbiguousConnectionError",
@@ -219,16 +264,23 @@ __all__ = [
     "MixUpError",
     "NoPermissionError",
     "NotFoundError",
+    "ProxyPathError",
     "RateLimitedError",
     "ReauthRequiredError",
     "RecordNotFoundError",
     "SDKFormatError",
     "ScopeMismatchError",
+    "ServiceError",
+    "ServiceKeyError",
+    "ServiceScopeError",
     "StateMismatchError",
     "StoreError",
+    "TLSVerificationError",
     "ThrottledError",
     "TokenError",
     "TokenRejectedError",
+    "TransportError",
+    "TransportTimeout",
     "ZohoAuthError",
     "ZohoUnavailableError",
 ]

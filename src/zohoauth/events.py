@@ -1,4 +1,5 @@
-"""Hooks an app subscribes to: a token was refreshed, a refresh failed, a user must log in again.
+"""Hooks an app subscribes to: a token was refreshed, a refresh failed, a user must log in again,
+logged in, logged out, or revoked the grant.
 
 Handlers may be plain functions or coroutines. A failing handler is logged and never breaks the
 token flow that emitted the event. Events carry no token, only who and what.
@@ -21,6 +22,8 @@ class EventType(StrEnum):
     REFRESH_FAILED = "refresh_failed"
     REAUTH_REQUIRED = "reauth_required"
     LOGGED_IN = "logged_in"
+    LOGGED_OUT = "logged_out"  # a connection was logged out of this app (not revoked)
+    REVOKED = "revoked"  # the grant was revoked at Zoho (every connection sharing it ended)
 
 
 @dataclass(frozen=True, slots=True)

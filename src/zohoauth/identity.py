@@ -8,12 +8,13 @@ attributes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .credentials import OrgInfo
-from .errors import LoginError, TokenRejectedError, ZohoUnavailableError
+from .errors import LoginError, TokenRejectedError, TransportError, ZohoUnavailableError
+
+if TYPE_CHECKING:
+    from ._http import ZohoHTTP
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,27 +25,25 @@ class Identity:
     org: OrgInfo
 
 
-async def _get(
-    http: httpx.AsyncClient, url: str, token: str, org_id: str | None = None
-) -> dict[str, Any]:
+async def _get(http: ZohoHTTP, url: str, token: str, org_id: str | None = None) -> dict[str, Any]:
     headers = {"Authorization": f"Zoho-oauthtoken {token}"}
     if org_id:
         headers["X-CRM-ORG"] = org_id
     try:
-        resp = await http.get(url, headers=headers)
-    except httpx.HTTPError as exc:
+        resp = await http.request("GET", url, headers=headers)
+    except TransportError as exc:
         raise ZohoUnavailableError(
-            f"could not reach Zoho CRM ({type(exc).__name__}) — try again later"
+            f"could not reach Zoho CRM ({exc.reason}) — try again later"
         ) from exc
-    if resp.status_code >= 500:
-        raise ZohoUnavailableError(f"Zoho CRM answered HTTP {resp.status_code} — try again later")
+    if resp.status >= 500:
+        raise ZohoUnavailableError(f"Zoho CRM answered HTTP {resp.status} — try again later")
     try:
         body = resp.json()
     except ValueError:
         body = None
-    if resp.status_code != 200 or not isinstance(body, dict):
+    if resp.status != 200 or not isinstance(body, dict):
         code = body.get("code") if isinstance(body, dict) else None
-        if resp.status_code == 401 and code != "OAUTH_SCOPE_MISMATCH":
+        if resp.status == 401 and code != "OAUTH_SCOPE_MISMATCH":
             raise TokenRejectedError(
                 f"Zoho CRM rejected the access token (HTTP 401{', ' + str(code) if code else ''})"
             )
@@ -54,14 +53,14 @@ async def _get(
             else ""
         )
         raise LoginError(
-            f"could not identify the user at Zoho CRM (HTTP {resp.status_code}"
+            f"could not identify the user at Zoho CRM (HTTP {resp.status}"
             f"{', ' + str(code) if code else ''}){hint}"
         )
     return body
 
 
 async def fetch_org(
-    http: httpx.AsyncClient, api_domain: str, token: str, org_id: str | None = None
+    http: ZohoHTTP, api_domain: str, token: str, org_id: str | None = None
 ) -> OrgInfo:
     """The org the token works in (the default one, or `org_id` via X-CRM-ORG)."""
     body = await _get(http, f"{api_domain}/crm/v8/org", token, org_id)
@@ -75,9 +74,7 @@ async def fetch_org(
     return OrgInfo(org_id=zgid, org_name=str(org.get("company_name") or ""))
 
 
-async def current_user(
-    http: httpx.AsyncClient, api_domain: str, token: str
-) -> tuple[str, str, str]:
+async def current_user(http: ZohoHTTP, api_domain: str, token: str) -> tuple[str, str, str]:
     """(zuid, email, full name) of the token's user: `GET users?type=CurrentUser`
     (docs/zoho-reference.md §6.1)."""
     body = await _get(http, f"{api_domain}/crm/v8/users?type=CurrentUser", token)
@@ -91,7 +88,7 @@ async def current_user(
     return zuid, email, str(user.get("full_name") or "")
 
 
-async def identify(http: httpx.AsyncClient, api_domain: str, token: str) -> Identity:
+async def identify(http: ZohoHTTP, api_domain: str, token: str) -> Identity:
     """`GET users?type=CurrentUser` and `GET org` (docs/zoho-reference.md §6.1, §6.2)."""
     zuid, email, full_name = await current_user(http, api_domain, token)
     org = await fetch_org(http, api_domain, token)

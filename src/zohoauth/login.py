@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-
-import httpx
+from typing import TYPE_CHECKING
 
 from . import identity, oauth
 from .credentials import Connection, CredentialKey, Login, TokenSet
@@ -32,12 +31,15 @@ from .metrics import LOGINS
 from .oauth import Callback, OAuthClient, PendingLogin
 from .store.base import TokenStore
 
+if TYPE_CHECKING:
+    from ._http import ZohoHTTP
+
 log = get_logger("zohoauth.login")
 
 
 async def complete_login(
     *,
-    http: httpx.AsyncClient,
+    http: ZohoHTTP,
     registry: DataCenterRegistry,
     client: OAuthClient,
     store: TokenStore,
@@ -75,7 +77,7 @@ async def complete_login(
 
 
 async def _complete(
-    http: httpx.AsyncClient,
+    http: ZohoHTTP,
     registry: DataCenterRegistry,
     client: OAuthClient,
     store: TokenStore,

@@ -29,9 +29,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import httpx
+import aiohttp
 
 from . import oauth
+from ._http import ZohoHTTP, as_http
 from .credentials import Connection, Credential, CredentialKey, Status, TokenSet, needs_refresh
 from .datacenters import DataCenterRegistry
 from .errors import (
@@ -104,7 +105,7 @@ class TokenManager:
         registry: DataCenterRegistry,
         client: OAuthClient,
         *,
-        http: httpx.AsyncClient | None = None,
+        http: ZohoHTTP | aiohttp.ClientSession | None = None,
         config: ManagerConfig | None = None,
         events: EventBus | None = None,
         clock: Callable[[], float] = time.time,
@@ -115,7 +116,8 @@ class TokenManager:
         self.config = config or ManagerConfig()
         self.events = events or EventBus()
         self.clock = clock
-        self._http = http
+        # Alone (no `http`), its own transport: 10 s per token call, 5 to connect.
+        self._http = as_http(http, timeout=aiohttp.ClientTimeout(total=10.0, sock_connect=5.0))
         self._own_http = http is None
         self._tokens: dict[CredentialKey, _Cached] = {}
         self._connections: dict[str, Connection] = {}
@@ -132,9 +134,8 @@ class TokenManager:
         self._flusher: asyncio.Task[None] | None = None
 
     @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+    def http(self) -> ZohoHTTP:
+        """The transport token calls go through (its aiohttp session opens per loop)."""
         return self._http
 
     async def aclose(self) -> None:
@@ -144,9 +145,8 @@ class TokenManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._flush_uses()
-        if self._own_http and self._http is not None:
+        if self._own_http:
             await self._http.aclose()
-            self._http = None
 
     # -- lookups ----------------------------------------------------------------------------
     async def connection(self, connection_id: str) -> Connection:

@@ -15,10 +15,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlencode
-
-import httpx
 
 from .datacenters import DataCenter, DataCenterRegistry
 from .errors import (
@@ -33,8 +31,12 @@ from .errors import (
     StateMismatchError,
     ThrottledError,
     TokenError,
+    TransportError,
     ZohoUnavailableError,
 )
+
+if TYPE_CHECKING:
+    from ._http import ZohoHTTP
 
 #: Scopes every login adds: identity lookup needs them (docs/zoho-reference.md §6.1, §6.2).
 IDENTITY_SCOPES = ("ZohoCRM.users.READ", "ZohoCRM.org.READ")
@@ -359,31 +361,29 @@ def parse_token_response(
     )
 
 
-async def _post_token(http: httpx.AsyncClient, dc: DataCenter, data: dict[str, str]) -> Any:
+async def _post_token(http: ZohoHTTP, dc: DataCenter, data: dict[str, str]) -> Any:
     url = f"{dc.accounts_server.rstrip('/')}/oauth/v2/token"
     try:
-        resp = await http.post(url, data=data)
-    except httpx.HTTPError as exc:
+        resp = await http.request("POST", url, data=data)
+    except TransportError as exc:
         raise ZohoUnavailableError(
-            f"could not reach Zoho's accounts server for {dc.code} ({type(exc).__name__}) "
-            "— try again later"
+            f"could not reach Zoho's accounts server for {dc.code} ({exc.reason}) — try again later"
         ) from exc
-    if resp.status_code >= 500:
+    if resp.status >= 500:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} "
-            "— try again later"
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status} — try again later"
         )
     try:
         return resp.json()
     except ValueError as exc:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} without JSON "
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status} without JSON "
             "— try again later"
         ) from exc
 
 
 async def exchange_code(
-    http: httpx.AsyncClient,
+    http: ZohoHTTP,
     registry: DataCenterRegistry,
     client: OAuthClient,
     dc: DataCenter,
@@ -424,7 +424,7 @@ async def exchange_code(
 
 
 async def refresh_access_token(
-    http: httpx.AsyncClient,
+    http: ZohoHTTP,
     registry: DataCenterRegistry,
     client: OAuthClient,
     dc: DataCenter,
@@ -462,26 +462,26 @@ def parse_revoke_response(status: int, body: Any) -> RevokeAnswer:
     return RevokeAnswer.REFUSED
 
 
-async def revoke_token(http: httpx.AsyncClient, dc: DataCenter, token: str) -> RevokeAnswer:
+async def revoke_token(http: ZohoHTTP, dc: DataCenter, token: str) -> RevokeAnswer:
     """Revoke a refresh token at Zoho (its access tokens die with it) (docs/zoho-reference.md §3).
 
     ZohoUnavailableError when Zoho cannot be reached or answers 5xx: nothing is known then.
     """
     url = f"{dc.accounts_server.rstrip('/')}/oauth/v2/token/revoke"
     try:
-        resp = await http.post(url, data={"token": token})
-    except httpx.HTTPError as exc:
+        resp = await http.request("POST", url, data={"token": token})
+    except TransportError as exc:
         raise ZohoUnavailableError(
             f"could not reach Zoho's accounts server for {dc.code} to revoke access "
             f"({type(exc).__name__}) — try again later"
         ) from exc
-    if resp.status_code >= 500:
+    if resp.status >= 500:
         raise ZohoUnavailableError(
-            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status_code} to the "
+            f"Zoho's accounts server for {dc.code} answered HTTP {resp.status} to the "
             "revocation — try again later"
         )
     try:
         body = resp.json()
     except ValueError:
         body = None
-    return parse_revoke_response(resp.status_code, body)
+    return parse_revoke_response(resp.status, body)

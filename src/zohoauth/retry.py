@@ -81,8 +81,13 @@ class RetryPolicy:
         """The longest wait before retry `retry` (0-based): min(cap, base·2^retry)."""
         if retry < 0:
             raise ValueError("retries count from 0")
-        # 2.0**1023 is the largest power of two a float holds; the product may be inf.
-        return min(self.cap, self.base * 2.0 ** min(retry, 1023))
+        # ldexp scales by 2^retry exactly, also for a tiny (subnormal) base, where base·2.0**n
+        # with n capped at the largest float power of two would come out too small.
+        try:
+            raw = math.ldexp(self.base, retry)
+        except OverflowError:
+            raw = math.inf
+        return min(self.cap, raw)
 
     def delay(
         self,

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-import httpx
+from typing import TYPE_CHECKING
 
 from . import oauth
 from .credentials import CredentialKey, Status
@@ -26,6 +25,9 @@ from .datacenters import DataCenterRegistry
 from .errors import NotFoundError, ZohoUnavailableError
 from .logs import get_logger
 from .store.base import TokenStore
+
+if TYPE_CHECKING:
+    from ._http import ZohoHTTP
 
 log = get_logger("zohoauth.revoke")
 
@@ -78,7 +80,7 @@ _DETAIL = {
 
 
 async def revoke_credential(
-    store: TokenStore, registry: DataCenterRegistry, http: httpx.AsyncClient, key: CredentialKey
+    store: TokenStore, registry: DataCenterRegistry, http: ZohoHTTP, key: CredentialKey
 ) -> RevokeResult:
     """Revoke the credential's grant at Zoho and apply the rule above.
 

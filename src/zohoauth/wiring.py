@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .crypto import KeyRing
@@ -25,6 +26,10 @@ from .datacenters import DataCenterRegistry
 from .manager import ManagerConfig
 from .oauth import OAuthClient
 from .store.sql import SQLTokenStore
+
+if TYPE_CHECKING:
+    from ._http import ZohoHTTP
+    from .service.service import ServiceConfig
 
 #: Settings every installation needs: the web app, scripts and the SDK's store alike (`doctor`
 #: checks these; the web app also needs ZOHOAUTH_SESSION_SECRET).
@@ -39,7 +44,14 @@ def key_ring(s: Settings) -> KeyRing:
 def dc_registry(s: Settings) -> DataCenterRegistry:
     """Zoho's data centers, or those `ZOHOAUTH_ZOHO_ENDPOINTS` describes (a JSON file, or an
     emulator's `/_emulator/endpoints` URL, read now)."""
-    return DataCenterRegistry.load(s.zoho_endpoints or None)
+    return DataCenterRegistry.load(s.zoho_endpoints or None, ca_bundle=s.ca_bundle)
+
+
+def zoho_http(s: Settings) -> ZohoHTTP:
+    """The transport for calls to Zoho, trusting `ZOHOAUTH_CA_BUNDLE` when it is set."""
+    from ._http import ZohoHTTP
+
+    return ZohoHTTP(ca_bundle=s.ca_bundle or None)
 
 
 def oauth_client(s: Settings) -> OAuthClient:
@@ -77,11 +89,24 @@ def manager_config(s: Settings) -> ManagerConfig:
     return ManagerConfig(skew=s.refresh_skew)
 
 
+def service_config(s: Settings) -> ServiceConfig:
+    """The token service's: the service-key pepper (empty: derived from the key ring) and the
+    per-key rate limit."""
+    from .service.service import ServiceConfig
+
+    return ServiceConfig(
+        pepper=s.service_key_pepper.get_secret_value(),
+        rate=s.service_rate_limit,
+        burst=s.service_rate_burst,
+    )
+
+
 __all__ = [
     "REQUIRED",
     "dc_registry",
     "key_ring",
     "manager_config",
     "oauth_client",
+    "service_config",
     "token_store",
 ]

@@ -18,11 +18,16 @@ from zohoauth.store.sql import SQLTokenStore
 SRC = Path(zohoauth.__file__).parent
 
 #: SQL-only members, used only by code that constructs the SQLTokenStore itself: the CLI's
-#: key commands (their store comes from `cli.tokens.open_store`) and `doctor`'s checks.
+#: key commands (their store comes from `cli.tokens.open_store`), `doctor`'s checks, and the
+#: token service, which runs its own statements on the store's engine (it needs SQLTokenStore:
+#: `ZohoAuth.service` checks).
 CONCRETE_ONLY = {
     "count_by_key_id": {"cli/keys.py", "ops/checks.py"},
-    "keyring": {"cli/keys.py"},
+    "keyring": {"cli/keys.py", "service/service.py"},
     "url": {"ops/checks.py"},
+    "engine": {"service/service.py"},
+    "guard": {"service/service.py"},
+    "clock": {"service/service.py"},
 }
 
 

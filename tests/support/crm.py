@@ -8,10 +8,16 @@ asked with `stale=` the token it holds, refreshes it at the emulator's token end
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import aiohttp
 import httpx
+from multidict import CIMultiDictProxy
+from yarl import URL
 
+from zohoauth._http import ZohoHTTP
 from zohoauth.manager import AccessToken
 
 CLIENT_ID = "1000.CRMTESTCLIENT0000000000000000000"
@@ -115,24 +121,39 @@ class EmulatorTokens:
         self.token = body["access_token"]
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One request as it went out: method, URL with its query, headers (case-insensitive)."""
+
+    method: str
+    url: URL
+    headers: CIMultiDictProxy[str]
+
+
 class RequestLog:
-    """httpx event hooks that record every CRM request and response status."""
+    """aiohttp trace hooks that record every request sent and every response status; each of
+    `on_status` is awaited with the status as a response arrives (to change the emulator's
+    behaviour between two requests of one call)."""
 
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
+    def __init__(self, *on_status: Callable[[int], Awaitable[None]]) -> None:
+        self.requests: list[Sent] = []
         self.statuses: list[int] = []
+        self.on_status = on_status
+        self.trace = aiohttp.TraceConfig()
+        self.trace.on_request_start.append(self._start)
+        self.trace.on_request_end.append(self._end)
 
-    async def on_request(self, request: httpx.Request) -> None:
-        self.requests.append(request)
+    async def _start(self, _s: Any, _c: Any, sent: aiohttp.TraceRequestStartParams) -> None:
+        self.requests.append(Sent(sent.method, sent.url, CIMultiDictProxy(sent.headers)))
 
-    async def on_response(self, response: httpx.Response) -> None:
-        self.statuses.append(response.status_code)
+    async def _end(self, _s: Any, _c: Any, end: aiohttp.TraceRequestEndParams) -> None:
+        self.statuses.append(end.response.status)
+        for hook in self.on_status:
+            await hook(end.response.status)
 
-    def client(self, **kw: object) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            event_hooks={"request": [self.on_request], "response": [self.on_response]},
-            **kw,  # type: ignore[arg-type]
-        )
+    def client(self, **kw: Any) -> ZohoHTTP:
+        """A transport whose requests this log records."""
+        return ZohoHTTP(trace_configs=[self.trace], **kw)
 
     def params(self) -> list[dict[str, str]]:
-        return [dict(r.url.params) for r in self.requests]
+        return [dict(r.url.query) for r in self.requests]

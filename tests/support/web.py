@@ -29,6 +29,7 @@ from zohoauth.crypto import KeyRing
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.manager import ManagerConfig
 from zohoauth.oauth import OAuthClient
+from zohoauth.service import ServiceConfig
 from zohoauth.store.sql import SQLTokenStore
 from zohoauth.web import create_app
 from zohoauth.web.app import uvicorn_options
@@ -68,6 +69,9 @@ class LiveApp:
         manager_config: ManagerConfig | None = None,
         max_body_bytes: int | None = None,
         data_centers: frozenset[str] | None = None,
+        service_config: ServiceConfig | None = None,
+        api_only: bool = False,
+        keys: str | None = None,
     ) -> None:
         self._sock = free_socket()
         self.port: int = self._sock.getsockname()[1]
@@ -77,16 +81,23 @@ class LiveApp:
         self.client: OAuthClient = dataclasses.replace(
             registered, scopes=APP_SCOPES, data_centers=data_centers
         )
-        self.keys = KeyRing.generate_key()
+        self.keys = keys or KeyRing.generate_key()
         self.session_secret = secrets.token_urlsafe(32)
         store = SQLTokenStore(store_url, KeyRing.from_config(self.keys), auto_migrate=True)
         registry = DataCenterRegistry.load(f"{emulator_url}/_emulator/endpoints")
+        self.store_url = store_url
         self.auth = ZohoAuth(
-            client=self.client, store=store, registry=registry, manager_config=manager_config
+            client=self.client,
+            store=store,
+            registry=registry,
+            manager_config=manager_config,
+            service_config=service_config,
         )
         extra: dict[str, Any] = {}
         if max_body_bytes is not None:
             extra["max_body_bytes"] = max_body_bytes
+        if api_only:
+            extra["api_only"] = True
         self.app = create_app(auth=self.auth, session_secret=self.session_secret, **extra)
         config = uvicorn.Config(self.app, log_level="warning", **uvicorn_options())
         self._server = uvicorn.Server(config)

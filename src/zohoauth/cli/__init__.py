@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (registers commands)
     doctor,
     emulator,
     keys,
+    service,
     tokens,
     tokens_import,
     web,

@@ -5,21 +5,29 @@ command: `zohoauth --database-url postgresql://... tokens list`. They sit on top
 `ZOHOAUTH_*` environment and `.env` (see `config.py`); commands read the merged result with
 `settings()`. Every command reports failures through `fail()`: a red `error:` line on stderr
 and a non-zero exit, never a traceback, never a secret.
+
+Start-up: importing the command modules loads Typer and nothing else heavy. Each command
+imports what it uses when it runs (the store, the settings, aiohttp, the web app), the
+consoles load rich on first print, and a `--help` anywhere on the line skips the global
+logging set-up, so `zohoauth --help` and `zohoauth tokens list --help` read no settings.
+Help is Click's plain text (`rich_markup_mode=None`): Typer's rich help formatter alone
+imports markdown and syntax highlighting, ~2x the rest of `--help`'s start-up.
 """
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 T = TypeVar("T")
 
@@ -27,17 +35,56 @@ T = TypeVar("T")
 EXIT_FAILED = 1
 EXIT_PARTIAL = 3
 
+
+class LazyConsole:
+    """A rich `Console` made on first use (importing rich costs more than the rest of a
+    `--help`); `print` passes through, `get()` is the console itself (for rich's Progress)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def print(self, *objects: Any, **kw: Any) -> None:
+        self.get().print(*objects, **kw)
+
+
+class _Root(TyperGroup):
+    """The root command group; notes whether `--help` is anywhere on the command line (the
+    root callback runs before a subcommand parses its own `--help`)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[_HELP] = "--help" in args
+        return super().parse_args(ctx, args)
+
+
+_HELP = "zohoauth.help_requested"
+
 app = typer.Typer(
     name="zohoauth",
+    cls=_Root,
     help="Multi-user, multi-data-center OAuth 2.0 for Zoho CRM, and an offline Zoho emulator.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
-keys_app = typer.Typer(help="Encryption keys for the token store.", no_args_is_help=True)
-db_app = typer.Typer(help="The token store's database schema.", no_args_is_help=True)
-tokens_app = typer.Typer(help="Stored tokens: list, inspect, refresh, revoke, import.")
+console = LazyConsole(soft_wrap=True)
+err_console = LazyConsole(stderr=True, soft_wrap=True)
+keys_app = typer.Typer(
+    help="Encryption keys for the token store.", no_args_is_help=True, rich_markup_mode=None
+)
+db_app = typer.Typer(
+    help="The token store's database schema.", no_args_is_help=True, rich_markup_mode=None
+)
+tokens_app = typer.Typer(
+    help="Stored tokens: list, inspect, refresh, revoke, import.", rich_markup_mode=None
+)
 tokens_app.info.no_args_is_help = True
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
@@ -84,11 +131,14 @@ def _root(
     """Multi-user, multi-data-center OAuth 2.0 for Zoho CRM, and an offline Zoho emulator."""
     global _options
     _options = ctx.obj = GlobalOptions(env_file, database_url, log_format, log_level)
-    _configure_logs(_options)
+    if not ctx.meta.get(_HELP):  # help is printed before any command runs: no logs needed
+        _configure_logs(_options)
 
 
 def _configure_logs(opts: GlobalOptions) -> None:
     """Redacting structlog pipeline on stderr; every line of this run carries one request id."""
+    import secrets
+
     import structlog
 
     from ..config import Settings
@@ -146,5 +196,7 @@ def reported() -> Iterator[None]:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run an async command body, with zohoauth's errors reported."""
+    import asyncio
+
     with reported():
         return asyncio.run(coro)

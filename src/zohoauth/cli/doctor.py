@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from .app import EXIT_FAILED, app, console, settings
 
@@ -29,6 +27,10 @@ def doctor(
 ) -> None:
     """Check settings, database, encryption keys, Zoho's data centers, the client secrets each
     DC uses and the redirect URI."""
+    import asyncio
+
+    from rich.markup import escape
+
     from ..errors import ZohoAuthError
     from ..ops.checks import Check, run_checks
 

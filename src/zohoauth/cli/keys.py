@@ -8,11 +8,9 @@ killing it at any moment leaves every row readable with the ring; running it aga
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from .app import console, err_console, fail, keys_app, run, settings
 
@@ -28,6 +26,8 @@ def keys_generate() -> None:
 @keys_app.command("status")
 def keys_status() -> None:
     """How many stored credentials each key id protects, and whether the ring has that key."""
+    from rich.table import Table
+
     from .tokens import open_store
 
     async def body() -> tuple[dict[str, int], Any]:
@@ -58,6 +58,8 @@ def keys_rotate(
     ] = 0.0,
 ) -> None:
     """Re-encrypt every credential with the active (first) key; safe to interrupt and rerun."""
+    import asyncio
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ..store.rotate import rotate_keys
@@ -72,7 +74,7 @@ def keys_rotate(
                 TextColumn(f"re-encrypting with key {active}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                console=err_console,
+                console=err_console.get(),
                 transient=True,
             ) as progress:
                 task = progress.add_task("rotate", total=todo)

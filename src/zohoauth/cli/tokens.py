@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from .app import EXIT_FAILED, EXIT_PARTIAL, console, err_console, fail, run, settings, tokens_app
 
@@ -98,6 +97,8 @@ def tokens_list(
     if not rows:
         console.print("no stored tokens yet — users log in through the web app or a script")
         return
+    from rich.table import Table
+
     table = Table(title=f"{len(rows)} connection(s)", title_justify="left")
     columns = (
         "email",
@@ -143,6 +144,8 @@ def tokens_show(
     if as_json:
         print(json.dumps(_row_json(row), indent=2))
         return
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     for label, value in (
         ("connection", row.connection_id),
@@ -207,7 +210,7 @@ async def _refresh(key: str | None, force: bool, concurrency: int) -> list[Any]:
             TextColumn("refreshing"),
             BarColumn(),
             MofNCompleteColumn(),
-            console=err_console,
+            console=err_console.get(),
             transient=True,
             disable=len(targets) < 2,
         ) as progress:
@@ -259,8 +262,6 @@ def tokens_revoke(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
 ) -> None:
     """Revoke the user's grant at Zoho, then delete it here (kept if Zoho can't confirm)."""
-    import httpx
-
     from .. import wiring
     from ..revoke import RevokeOutcome, revoke_credential
 
@@ -274,7 +275,7 @@ def tokens_revoke(
 
     async def body() -> Any:
         registry = wiring.dc_registry(s)
-        async with open_store(s) as store, httpx.AsyncClient(timeout=15) as http:
+        async with open_store(s) as store, wiring.zoho_http(s) as http:
             return await revoke_credential(store, registry, http, conn.credential)
 
     done = run(body())

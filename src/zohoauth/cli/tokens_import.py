@@ -82,10 +82,10 @@ async def _import(
     use_row_secrets: bool,
     concurrency: int,
 ) -> tuple[list[Any], int]:
-    import httpx
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from .. import wiring
+    from .._http import ZohoHTTP
     from ..sdk._formats import ImportPolicy
     from ..sdk._importer import SDKImporter, read_csv, read_db
     from .tokens import open_store
@@ -107,10 +107,10 @@ async def _import(
         use_row_secrets=use_row_secrets,
         dc=dc,
     )
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
+    pool = concurrency * 2  # connections in all, to any one host too
     async with (
         open_store(s) as store,
-        httpx.AsyncClient(timeout=httpx.Timeout(15, connect=5), limits=limits) as http,
+        ZohoHTTP(limit=pool, limit_per_host=pool, ca_bundle=s.ca_bundle or None) as http,
     ):
         importer = SDKImporter(store, registry, http, policy, concurrency=concurrency)
         with Progress(
@@ -118,7 +118,7 @@ async def _import(
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[bad]} not imported"),
-            console=err_console,
+            console=err_console.get(),
             transient=True,
         ) as progress:
             bad = len(unreadable)  # short or long lines count as done (and not imported)

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from .app import app, console, err_console
@@ -62,6 +61,8 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _wait_ready(urls: list[str], timeout: float = 30.0) -> bool:
+    import httpx  # only the demo talks to its own servers; `--help` never loads a client
+
     deadline = time.monotonic() + timeout
     pending = list(urls)
     with httpx.Client(timeout=2.0) as http:
@@ -103,6 +104,8 @@ CHINA_CHOICE = "Zoho China (zoho.com.cn)"
 def _print_accounts(emulator_url: str) -> None:
     """The seeded accounts, and how each signs in: "Login with Zoho" (Zoho's Multi-DC sign-in)
     for all but China's, whose users exist only at Zoho China's own sign-in."""
+    import httpx
+
     users = httpx.get(f"{emulator_url}/_emulator/users", timeout=5).json()["users"]
     endpoints = httpx.get(f"{emulator_url}/_emulator/endpoints", timeout=5).json()
     console.print("Seeded Zoho accounts (type one of these emails on the consent page).")
@@ -131,6 +134,7 @@ def demo(
     ] = False,
 ) -> None:
     """Run the web app against the offline Zoho emulator: nothing to register or configure."""
+    import httpx
     import uvicorn
 
     from ..config import Settings
@@ -219,11 +223,15 @@ def serve(
     migrate: Annotated[
         bool, typer.Option("--migrate", help="Create or upgrade the store's schema first.")
     ] = False,
+    api_only: Annotated[
+        bool,
+        typer.Option("--api-only", help="Only the token service (/api/v1) and health checks."),
+    ] = False,
 ) -> None:
     """Serve the web app for real Zoho, configured from ZOHOAUTH_* environment / .env."""
     import uvicorn
 
-    from ..web.app import LOG_FORMAT_ENV, LOG_LEVEL_ENV, uvicorn_options
+    from ..web.app import API_ONLY_ENV, LOG_FORMAT_ENV, LOG_LEVEL_ENV, uvicorn_options
 
     if log_format not in ("console", "json"):
         err_console.print("[red]error:[/red] --log-format must be console or json")
@@ -235,6 +243,7 @@ def serve(
     # Worker processes build their own app (app_factory) and read these to log the same way.
     os.environ[LOG_FORMAT_ENV] = log_format
     os.environ[LOG_LEVEL_ENV] = log_level.upper()
+    os.environ[API_ONLY_ENV] = "1" if api_only else "0"
     from ..logs import configure_logging
 
     configure_logging(log_format, log_level.upper())

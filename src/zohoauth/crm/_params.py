@@ -2,7 +2,7 @@
 
 Nothing from a caller reaches a URL path unchecked: module names must look like Zoho API names
 and record ids must be ASCII digits, so `../settings` or `1?x=` can never reshape a request.
-Query values are left to httpx to encode.
+Query values are left to the HTTP transport (aiohttp, yarl) to encode.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ request may meet on the way, and what happens:
 - any other error envelope: the typed error from `_responses.error_from_response`.
 
 The hot path is one cached token lookup, one f-string URL, cached headers, one request on a
-kept-alive connection and one JSON parse; nothing is logged on success.
+kept-alive aiohttp connection (`zohoauth._http`) and one JSON parse; nothing is logged on
+success.
 """
 
 from __future__ import annotations
@@ -23,9 +24,16 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-import httpx
+import aiohttp
 
-from ..errors import CRMError, DataCenterError, ZohoUnavailableError
+from .._http import ZohoHTTP, as_http, crm_timeout
+from ..errors import (
+    CRMError,
+    DataCenterError,
+    TransportError,
+    TransportTimeout,
+    ZohoUnavailableError,
+)
 from ..logs import get_logger
 from ..metrics import CRM_CALLS
 from ..retry import ON_RATE_LIMIT, RetryPolicy, failure_of_status, retry_after_seconds
@@ -50,8 +58,10 @@ class TokenProvider(Protocol):
 class CRMTransport:
     """Sends CRM requests for one connection; `CRMClient` adds the API on top.
 
-    `http`: a shared `httpx.AsyncClient` (not closed by us); else one is created and owned.
-    `timeout`: seconds (or an `httpx.Timeout`) for each request, applied even to a shared client.
+    `http`: a shared `ZohoHTTP` or `aiohttp.ClientSession` (not closed by us); else a
+    `ZohoHTTP` is created and owned.
+    `timeout`: seconds for each request, of which at most 10 to connect (or an
+    `aiohttp.ClientTimeout`), applied even to a shared transport.
     `max_retries_429`, `backoff_base`, `backoff_max`: the 429 back-off (`retry.ON_RATE_LIMIT`
     by default): retries after a 429, the first wait's ceiling, the longest wait.
     `registry`: when given, a token whose `api_domain` is not one of its DC's API hosts is
@@ -63,8 +73,8 @@ class CRMTransport:
         tokens: TokenProvider,
         connection_id: str,
         *,
-        http: httpx.AsyncClient | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        http: ZohoHTTP | aiohttp.ClientSession | None = None,
+        timeout: float | aiohttp.ClientTimeout = 30.0,
         max_retries_429: int = ON_RATE_LIMIT.attempts - 1,
         backoff_base: float = ON_RATE_LIMIT.base,
         backoff_max: float = ON_RATE_LIMIT.cap,
@@ -72,12 +82,12 @@ class CRMTransport:
     ) -> None:
         self.tokens = tokens
         self.connection_id = connection_id
-        if isinstance(timeout, httpx.Timeout):
+        if isinstance(timeout, aiohttp.ClientTimeout):
             self._timeout = timeout
         else:
-            self._timeout = httpx.Timeout(timeout, connect=min(float(timeout), 10.0))
+            self._timeout = crm_timeout(float(timeout))
         self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=self._timeout)
+        self._http = as_http(http, timeout=self._timeout)
         self.retry = RetryPolicy(
             attempts=max_retries_429 + 1,
             base=backoff_base,
@@ -92,7 +102,7 @@ class CRMTransport:
         return f"{type(self).__name__}(connection_id={self.connection_id!r})"  # never a token
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this object created it (a shared one is left open)."""
+        """Close the HTTP transport if this object created it (a shared one is left open)."""
         if self._own_http:
             await self._http.aclose()
 
@@ -152,21 +162,21 @@ class CRMTransport:
                     headers=self._headers(tok),
                     timeout=self._timeout,
                 )
-            except httpx.TimeoutException as exc:
+            except TransportTimeout as exc:
                 CRM_CALLS.labels(method, "0").inc()
                 raise ZohoUnavailableError(
                     f"Zoho CRM did not answer {method} {path} in time "
-                    f"({type(exc).__name__}, timeout {self._timeout.read}s); it may be slow or "
+                    f"({exc.reason}, timeout {self._timeout.total}s); it may be slow or "
                     "unreachable — try again later or raise the client's timeout"
                 ) from exc
-            except httpx.HTTPError as exc:
+            except TransportError as exc:
                 CRM_CALLS.labels(method, "0").inc()
                 raise ZohoUnavailableError(
-                    f"could not reach Zoho CRM for {method} {path} ({type(exc).__name__}); "
+                    f"could not reach Zoho CRM for {method} {path} ({exc.reason}); "
                     "check the network and try again"
                 ) from exc
-            status = resp.status_code
-            content = resp.content
+            status = resp.status
+            content = resp.body
             CRM_CALLS.labels(method, str(status)).inc()
             if status < 300:
                 if status == 204 or not content:

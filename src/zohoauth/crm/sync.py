@@ -11,7 +11,7 @@ records across in pages, not one thread hop per record.
             print(lead["Last_Name"])
 
 The token provider runs on the private loop too: give it one that is not tied to another
-loop (a TokenManager used only here creates its HTTP client lazily, on this loop).
+loop (a TokenManager's `ZohoHTTP` opens one aiohttp session per loop, this one included).
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ async def _take(agen: AsyncIterator[Record], n: int) -> list[Record]:
 class SyncCRMClient:
     """Blocking twin of `CRMClient`: same methods and arguments, plain return values.
 
-    Keyword arguments are `CRMClient`'s (`http` excepted: an AsyncClient belongs to one loop,
-    so this facade makes its own). `close()` (or `with`) stops the loop thread.
+    Keyword arguments are `CRMClient`'s (`http` excepted: this facade makes its own transport,
+    whose aiohttp session lives on the private loop). `close()` (or `with`) stops the loop
+    thread.
     """
 
     def __init__(self, tokens: TokenProvider, connection_id: str, **kwargs: Any) -> None:
@@ -52,7 +53,7 @@ class SyncCRMClient:
         self._loop = LoopThread(f"zohoauth-crm-{connection_id}")
         self._lock = threading.Lock()
 
-        async def make() -> CRMClient:  # the AsyncClient is born on the loop that uses it
+        async def make() -> CRMClient:  # built on the loop that will use it
             return CRMClient(tokens, connection_id, **kwargs)
 
         try:

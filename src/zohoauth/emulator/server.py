@@ -40,6 +40,8 @@ class BackgroundEmulator:
 
     `config` is an EmulatorConfig or overrides of the default one; `POST /_emulator/reset`
     returns to it.
+    `tls=(certificate file, key file)` serves https, as Zoho does (clients must trust the
+    certificate's CA: zohoauth's `ZOHOAUTH_CA_BUNDLE`, httpx's `SSL_CERT_FILE`).
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class BackgroundEmulator:
         config: EmulatorConfig | Mapping[str, Any] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: tuple[str, str] | None = None,
     ) -> None:
         self.app = create_app(seed, config)
         self.host = host
@@ -55,8 +58,15 @@ class BackgroundEmulator:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
-        self.url = f"http://{host}:{self.port}"
-        cfg = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
+        cfg = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
+        )
         self._server = uvicorn.Server(cfg)
         self._thread = threading.Thread(
             target=self._server.run,

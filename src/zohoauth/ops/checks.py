@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from .. import wiring
+from .._http import ZohoHTTP
 from ..config import Settings, env_name
 from ..crypto import KeyRing
 from ..datacenters import DataCenter, DataCenterRegistry
-from ..errors import ZohoAuthError
+from ..errors import TransportError, ZohoAuthError
 
 Level = Literal["ok", "warn", "fail"]
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -116,24 +115,24 @@ DC_TIMEOUT = 3.0
 
 
 async def check_dcs(
-    registry: DataCenterRegistry, enabled: tuple[DataCenter, ...] | None = None
+    registry: DataCenterRegistry,
+    enabled: tuple[DataCenter, ...] | None = None,
+    ca_bundle: str | None = None,
 ) -> list[Check]:
     """Each (enabled) DC's accounts server and API host answers HTTP at all (any status)."""
     dcs = tuple(registry) if enabled is None else enabled
-    async with httpx.AsyncClient(timeout=DC_TIMEOUT) as http:
+    async with ZohoHTTP(timeout=DC_TIMEOUT, ca_bundle=ca_bundle) as http:
         return list(await asyncio.gather(*(_check_dc(http, dc) for dc in dcs)))
 
 
-async def _check_dc(http: httpx.AsyncClient, dc: DataCenter) -> Check:
+async def _check_dc(http: ZohoHTTP, dc: DataCenter) -> Check:
     parts = []
     for label, url in (("accounts", dc.accounts_server), ("api", dc.api_domain)):
         started = time.monotonic()
         try:
-            await http.get(url)
-        except httpx.HTTPError as exc:
-            return Check(
-                f"dc {dc.code}", "fail", f"{label} {url} unreachable ({type(exc).__name__})"
-            )
+            await http.request("GET", url)
+        except TransportError as exc:
+            return Check(f"dc {dc.code}", "fail", f"{label} {url} unreachable ({exc.reason})")
         parts.append(f"{label} {url} {int((time.monotonic() - started) * 1000)} ms")
     return Check(f"dc {dc.code}", "ok", ", ".join(parts))
 
@@ -203,7 +202,7 @@ def check_secrets(s: Settings, registry: DataCenterRegistry) -> Check:
 SERVERINFO_TIMEOUT = 10.0
 
 
-async def check_serverinfo(registry: DataCenterRegistry) -> Check:
+async def check_serverinfo(registry: DataCenterRegistry, ca_bundle: str | None = None) -> Check:
     """Compare the registry with what the Multi-DC sign-in lists at `GET /oauth/serverinfo`
     (Zoho's list of its DCs' accounts servers: docs/zoho-reference.md §5). A DC Zoho lists that
     the table lacks is a warning (its users cannot log in); an accounts server that differs
@@ -211,13 +210,16 @@ async def check_serverinfo(registry: DataCenterRegistry) -> Check:
     entry = registry.login_dc
     url = f"{entry.accounts_server.rstrip('/')}/oauth/serverinfo"
     try:
-        async with httpx.AsyncClient(timeout=SERVERINFO_TIMEOUT) as http:
-            resp = await http.get(url)
-        body = resp.json() if resp.status_code == 200 else None
-    except (httpx.HTTPError, ValueError) as exc:
-        return Check("serverinfo", "fail", f"{url} could not be read ({type(exc).__name__})")
-    if body is None:
-        return Check("serverinfo", "fail", f"{url} answered HTTP {resp.status_code}")
+        async with ZohoHTTP(timeout=SERVERINFO_TIMEOUT, ca_bundle=ca_bundle) as http:
+            resp = await http.request("GET", url)
+    except TransportError as exc:
+        return Check("serverinfo", "fail", f"{url} could not be read ({exc.reason})")
+    if resp.status != 200:
+        return Check("serverinfo", "fail", f"{url} answered HTTP {resp.status}")
+    try:
+        body = resp.json()
+    except ValueError:
+        return Check("serverinfo", "warn", f"{url} answered in a shape zohoauth does not know")
     return compare_serverinfo(registry, body, url)
 
 
@@ -266,9 +268,9 @@ async def run_checks(s: Settings, *, network: bool = True, online: bool = False)
     if registry is not None:
         checks.append(check_secrets(s, registry))
     if network and registry is not None:
-        checks.extend(await check_dcs(registry, enabled_dcs(s, registry)))
+        checks.extend(await check_dcs(registry, enabled_dcs(s, registry), s.ca_bundle or None))
     if online and registry is not None:
-        checks.append(await check_serverinfo(registry))
+        checks.append(await check_serverinfo(registry, s.ca_bundle or None))
     return checks
 
 

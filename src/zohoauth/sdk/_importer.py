@@ -28,11 +28,11 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import identity, oauth
+from .._http import ZohoHTTP
 from ..credentials import CredentialKey, Login, OrgInfo, TokenSet
 from ..datacenters import DataCenterRegistry
 from ..errors import (
@@ -165,7 +165,7 @@ class SDKImporter:
         self,
         store: TokenStore,
         registry: DataCenterRegistry,
-        http: httpx.AsyncClient,
+        http: ZohoHTTP,
         policy: ImportPolicy,
         *,
         concurrency: int = 8,

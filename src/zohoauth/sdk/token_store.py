@@ -47,9 +47,8 @@ except ImportError as exc:  # pragma: no cover - depends on the extra
         "zohoauth.sdk needs Zoho's official SDK: pip install 'zohoauth[sdk]'"
     ) from exc
 
-import httpx
-
 from .. import identity, wiring
+from .._http import ZohoHTTP
 from .._loop_thread import LoopThread
 from ..config import Settings
 from ..credentials import Connection, Credential, CredentialKey, Login, OrgInfo, TokenSet
@@ -74,8 +73,9 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
         self._client = wiring.oauth_client(s)
         self._registry = wiring.dc_registry(s)
         self._store = wiring.token_store(s, auto_migrate=auto_migrate, clock=clock)
+        self._ca_bundle = s.ca_bundle or None
         self._loop = LoopThread("zohoauth-sdk-store")
-        self._http: httpx.AsyncClient | None = None
+        self._http: ZohoHTTP | None = None
         self._manager: TokenManager | None = None
         self._clock = clock
         try:
@@ -86,7 +86,7 @@ class ZohoAuthTokenStore(SDKTokenStore):  # type: ignore[misc]
 
     async def _open(self, config: ManagerConfig) -> None:
         await self._store.open()
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
+        self._http = ZohoHTTP(ca_bundle=self._ca_bundle)  # its session lives on this loop
         self._manager = TokenManager(
             self._store,
             self._registry,

@@ -42,7 +42,15 @@ from sqlalchemy import (
 
 from ..credentials import CredentialKey
 from .codec import normalize_email
-from .schema import VERSION_TABLE, connections, credentials
+from .schema import (
+    VERSION_TABLE,
+    audit,
+    connections,
+    credentials,
+    service_keys,
+    webhook_deliveries,
+    webhooks,
+)
 
 JOIN_PREFIX = "conn_"  # labels of the connection's columns in the joined hot-path query
 
@@ -281,6 +289,174 @@ def reencrypt(
     )
 
 
+# -- the token service (zohoauth/service/) ---------------------------------------------------
+
+#: One service key row; execute with its columns.
+INSERT_SERVICE_KEY: Insert = insert(service_keys)
+
+#: Every service key, oldest first (no secret is stored, only the keyed hash).
+SERVICE_KEYS = select(service_keys).order_by(service_keys.c.created_at, service_keys.c.id)
+
+#: The key whose hash is one of `hashes` (one per pepper the server holds); execute with
+#: {"hashes": [...]}. Through the unique index on key_hash.
+SERVICE_KEY_BY_HASHES = select(service_keys).where(
+    service_keys.c.key_hash.in_(bindparam("hashes", expanding=True))
+)
+
+#: Revoke a key by id or name (still listed, never accepted again); execute with
+#: {"ref": ..., "at": ...}.
+REVOKE_SERVICE_KEY = (
+    update(service_keys)
+    .where(
+        or_(service_keys.c.id == bindparam("ref"), service_keys.c.name == bindparam("ref")),
+        service_keys.c.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("at"))
+)
+
+#: Record when keys were last used; executemany with [{"kid", "at"}, ...].
+TOUCH_SERVICE_KEY = (
+    update(service_keys)
+    .where(service_keys.c.id == bindparam("kid"))
+    .values(last_used_at=bindparam("at"))
+)
+
+#: Audit rows; executemany with the rows' columns.
+INSERT_AUDIT: Insert = insert(audit)
+
+
+def audit_rows(
+    key: str | None, connection_id: str | None, since: float | None, limit: int
+) -> Select[Any]:
+    """Audit rows, newest first, matching every given filter (`key`: a key id or name)."""
+    c = audit.c
+    stmt = select(audit)
+    if key is not None:
+        stmt = stmt.where(or_(c.key_id == key, c.key_name == key))
+    if connection_id is not None:
+        stmt = stmt.where(c.connection_id == connection_id)
+    if since is not None:
+        stmt = stmt.where(c.at >= since)
+    return stmt.order_by(c.at.desc(), c.id.desc()).limit(limit)
+
+
+#: Delete audit rows older than :before (epoch seconds), through the `at` index.
+PRUNE_AUDIT: Delete = delete(audit).where(audit.c.at < bindparam("before"))
+
+
+def connections_page(
+    *,
+    email: str | None,
+    zuid: str | None,
+    org_id: str | None,
+    dc: str | None,
+    client_id: str | None,
+    ids: list[str] | None,
+    after: str | None,
+    limit: int,
+) -> Select[Any]:
+    """A page of connections with their credential's status, in id order (keyset paging
+    after `after`), matching every given filter; `ids` restricts to those connections."""
+    cn = connections.c
+    joined = connections.join(
+        credentials,
+        and_(
+            cn.client_id == credentials.c.client_id,
+            cn.dc == credentials.c.dc,
+            cn.zuid == credentials.c.zuid,
+        ),
+    )
+    stmt = select(connections, credentials.c.status).select_from(joined)
+    if email is not None:
+        stmt = stmt.where(cn.email_norm == normalize_email(email))
+    if zuid is not None:
+        stmt = stmt.where(cn.zuid == zuid)
+    if org_id is not None:
+        stmt = stmt.where(cn.org_id == org_id)
+    if dc is not None:
+        stmt = stmt.where(cn.dc == dc)
+    if client_id is not None:
+        stmt = stmt.where(cn.client_id == client_id)
+    if ids is not None:
+        stmt = stmt.where(cn.id.in_(ids))
+    if after is not None:
+        stmt = stmt.where(cn.id > after)
+    return stmt.order_by(cn.id).limit(limit)
+
+
+#: One webhook endpoint; execute with its columns.
+INSERT_WEBHOOK: Insert = insert(webhooks)
+
+#: Every webhook endpoint, oldest first.
+WEBHOOKS = select(webhooks).order_by(webhooks.c.created_at, webhooks.c.id)
+
+#: Remove an endpoint; execute with {"webhook_id": ...}.
+DELETE_WEBHOOK: Delete = delete(webhooks).where(webhooks.c.id == bindparam("webhook_id"))
+
+#: Outbox rows; executemany with the rows' columns.
+INSERT_DELIVERY: Insert = insert(webhook_deliveries)
+
+
+def claim_deliveries(ids: list[str], owner: str, now: float, ttl: float) -> Update:
+    """Take the delivery lease on due, pending rows among `ids` (another worker's live lease
+    keeps them out): the matched-row count says how many this worker may send."""
+    d = webhook_deliveries.c
+    return (
+        update(webhook_deliveries)
+        .where(
+            d.id.in_(ids),
+            d.state == "pending",
+            d.next_attempt_at <= now,
+            or_(d.lease_owner.is_(None), d.lease_expires_at < now),
+        )
+        .values(lease_owner=owner, lease_expires_at=now + ttl)
+    )
+
+
+def due_deliveries(now: float, limit: int) -> Select[Any]:
+    """The ids of pending deliveries due by `now`, oldest first (the `due` index)."""
+    d = webhook_deliveries.c
+    return (
+        select(d.id)
+        .where(d.state == "pending", d.next_attempt_at <= now)
+        .order_by(d.next_attempt_at)
+        .limit(limit)
+    )
+
+
+def claimed_deliveries(owner: str) -> Select[Any]:
+    """The pending deliveries `owner` holds the lease of, with their endpoint."""
+    return (
+        select(webhook_deliveries, webhooks.c.url, webhooks.c.secret.label("webhook_secret"))
+        .select_from(
+            webhook_deliveries.join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+        )
+        .where(
+            webhook_deliveries.c.lease_owner == owner,
+            webhook_deliveries.c.state == "pending",
+        )
+    )
+
+
+def finish_delivery(delivery_id: str, owner: str, **values: Any) -> Update:
+    """Record an attempt's outcome and release the lease, only for the lease owner."""
+    d = webhook_deliveries.c
+    return (
+        update(webhook_deliveries)
+        .where(d.id == delivery_id, d.lease_owner == owner)
+        .values(**values, lease_owner=None, lease_expires_at=None)
+    )
+
+
+def deliveries_log(webhook_id: str | None, limit: int) -> Select[Any]:
+    """The delivery log, newest first."""
+    d = webhook_deliveries.c
+    stmt = select(webhook_deliveries)
+    if webhook_id is not None:
+        stmt = stmt.where(d.webhook_id == webhook_id)
+    return stmt.order_by(d.created_at.desc(), d.id.desc()).limit(limit)
+
+
 # -- migrations (store/migrate.py) ----------------------------------------------------------
 
 _alembic_version = table(VERSION_TABLE, column("version_num"))
@@ -311,20 +487,38 @@ __all__ = [
     "DELETE_CONNECTION",
     "DELETE_CONNECTIONS_OF_KEY",
     "DELETE_CREDENTIAL",
+    "DELETE_WEBHOOK",
+    "INSERT_AUDIT",
     "INSERT_CONNECTION",
     "INSERT_CREDENTIAL",
+    "INSERT_DELIVERY",
+    "INSERT_SERVICE_KEY",
+    "INSERT_WEBHOOK",
     "JOIN_PREFIX",
     "KEYS_WITH_ZUIDS",
     "LOCK_CREDENTIAL",
     "MIGRATION_LOCKS",
     "MIGRATION_LOCK_ID",
+    "PRUNE_AUDIT",
+    "REVOKE_SERVICE_KEY",
     "SCHEMA_REVISION",
+    "SERVICE_KEYS",
+    "SERVICE_KEY_BY_HASHES",
     "TOUCH_CONNECTION",
+    "TOUCH_SERVICE_KEY",
+    "WEBHOOKS",
     "acquire_lease",
     "after_key",
+    "audit_rows",
+    "claim_deliveries",
+    "claimed_deliveries",
+    "connections_page",
     "count_by_key_id",
     "credentials_page",
+    "deliveries_log",
+    "due_deliveries",
     "find_connections",
+    "finish_delivery",
     "key_params",
     "key_where",
     "reencrypt",

@@ -1,6 +1,6 @@
 """The token store's tables, as SQLAlchemy Core (the Alembic migrations create the same).
 
-Two tables, both prefixed `zohoauth_` so they can live in an app's own database:
+The token tables, all prefixed `zohoauth_` so they can live in an app's own database:
 
 - `zohoauth_credentials`, keyed `(client_id, dc, zuid)`: one user of one client in one DC. The
   refresh and access tokens live only in `secret` (AES-GCM, see `crypto.py`), with `key_id` next
@@ -8,6 +8,11 @@ Two tables, both prefixed `zohoauth_` so they can live in an app's own database:
   the cross-process half of "refresh exactly once".
 - `zohoauth_connections`: a credential plus one CRM org, named by an opaque id
   (`conn_<22 urlsafe chars>`) that stays stable across re-logins.
+
+The token service (`zohoauth.service`, revision 0003s) adds four more: `zohoauth_service_keys`
+(only a keyed hash of each key), `zohoauth_audit` (who got which token, never the token),
+`zohoauth_webhooks` (endpoints; their signing secret encrypted like tokens) and
+`zohoauth_webhook_deliveries` (the outbox and delivery log, so deliveries survive a restart).
 
 Times are epoch seconds in DOUBLE columns: portable across SQLite, PostgreSQL and MySQL, no
 time-zone surprises. On MySQL the tables use `utf8mb4_bin` so keys and ids compare exactly
@@ -36,7 +41,7 @@ from sqlalchemy import (
 VERSION_TABLE = "zohoauth_alembic_version"
 #: The Alembic revision this code needs; keep equal to the newest script in migrations/versions
 #: (tests/store/test_migrations.py checks it). Opening a store compares against it.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003s"
 
 # Sized so the 4-column unique key fits InnoDB's 3072-byte limit in utf8mb4.
 CLIENT_ID_LEN = 128
@@ -105,5 +110,90 @@ connections = Table(
     **MYSQL_TABLE_ARGS,
 )
 
+# -- the token service (revision 0003s) ------------------------------------------------------
 
-__all__ = ["HEAD_REVISION", "VERSION_TABLE", "connections", "credentials", "metadata"]
+SERVICE_KEY_ID_LEN = 40
+
+service_keys = Table(
+    "zohoauth_service_keys",
+    metadata,
+    Column("id", String(SERVICE_KEY_ID_LEN), nullable=False),  # skey_<hex>, shown in lists
+    Column("name", String(128), nullable=False),
+    Column("key_hash", String(64), nullable=False),  # hex HMAC-SHA256(pepper, key)
+    Column("pepper_id", String(32), nullable=False),  # which pepper made key_hash
+    Column("scope", String(16), nullable=False),
+    Column("connections", Text, nullable=False),  # JSON list of connection ids; [] = all
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=True),
+    Column("revoked_at", Double, nullable=True),
+    Column("last_used_at", Double, nullable=True),
+    PrimaryKeyConstraint("id", name="pk_zohoauth_service_keys"),
+    UniqueConstraint("key_hash", name="uq_zohoauth_service_keys_hash"),
+    **MYSQL_TABLE_ARGS,
+)
+
+audit = Table(
+    "zohoauth_audit",
+    metadata,
+    Column("id", String(32), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("key_id", String(SERVICE_KEY_ID_LEN), nullable=False),
+    Column("key_name", String(128), nullable=False),
+    Column("connection_id", String(CONNECTION_ID_LEN), nullable=True),
+    Column("action", String(32), nullable=False),  # token, refresh, proxy, delete, ...
+    Column("outcome", String(64), nullable=False),  # ok, or the error code answered
+    Column("detail", String(255), nullable=False),  # e.g. "GET crm/v8/Leads -> 200"
+    PrimaryKeyConstraint("id", name="pk_zohoauth_audit"),
+    Index("ix_zohoauth_audit_at", "at"),
+    Index("ix_zohoauth_audit_key", "key_id", "at"),
+    Index("ix_zohoauth_audit_connection", "connection_id", "at"),
+    **MYSQL_TABLE_ARGS,
+)
+
+webhooks = Table(
+    "zohoauth_webhooks",
+    metadata,
+    Column("id", String(SERVICE_KEY_ID_LEN), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # comma-separated event names
+    Column("secret", Text, nullable=False),  # encrypted with the key ring
+    Column("key_id", String(32), nullable=False),
+    Column("created_at", Double, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_zohoauth_webhooks"),
+    **MYSQL_TABLE_ARGS,
+)
+
+webhook_deliveries = Table(
+    "zohoauth_webhook_deliveries",
+    metadata,
+    Column("id", String(SERVICE_KEY_ID_LEN), nullable=False),
+    Column("webhook_id", String(SERVICE_KEY_ID_LEN), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("payload", Text, nullable=False),  # the JSON body, exactly as signed and sent
+    Column("created_at", Double, nullable=False),
+    Column("state", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Double, nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(255), nullable=True),
+    Column("delivered_at", Double, nullable=True),
+    Column("lease_owner", String(255), nullable=True),
+    Column("lease_expires_at", Double, nullable=True),
+    PrimaryKeyConstraint("id", name="pk_zohoauth_webhook_deliveries"),
+    Index("ix_zohoauth_webhook_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_zohoauth_webhook_deliveries_created", "created_at"),
+    **MYSQL_TABLE_ARGS,
+)
+
+
+__all__ = [
+    "HEAD_REVISION",
+    "VERSION_TABLE",
+    "audit",
+    "connections",
+    "credentials",
+    "metadata",
+    "service_keys",
+    "webhook_deliveries",
+    "webhooks",
+]

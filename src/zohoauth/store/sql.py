@@ -31,7 +31,13 @@ from .codec import (
     encrypt_tokens,
     key_of,
 )
-from .engine import make_engine, single_statement, to_store_error, write_transaction
+from .engine import (
+    make_engine,
+    read_statement,
+    single_statement,
+    to_store_error,
+    write_transaction,
+)
 from .migrate import (
     current_revision_on,
     ensure_sqlite_dir,
@@ -149,6 +155,12 @@ class SQLTokenStore:
             yield conn
 
     @asynccontextmanager
+    async def _read(self, action: str) -> AsyncIterator[AsyncConnection]:
+        """For one read: on SQLite without a transaction (one driver call fewer)."""
+        async with self.guard(action), read_statement(self.engine) as conn:
+            yield conn
+
+    @asynccontextmanager
     async def _write(self, action: str) -> AsyncIterator[AsyncConnection]:
         async with self.guard(action), write_transaction(self.engine) as conn:
             yield conn
@@ -178,12 +190,12 @@ class SQLTokenStore:
 
     # -- reads ---------------------------------------------------------------------------
     async def get_credential(self, key: CredentialKey) -> Credential | None:
-        async with self._one("read a credential") as conn:
+        async with self._read("read a credential") as conn:
             row = (await conn.execute(q.CREDENTIAL_BY_KEY, q.key_params(key))).mappings().first()
         return None if row is None else credential_from_row(self.keyring, row)
 
     async def get_connection(self, connection_id: str) -> Connection | None:
-        async with self._one("read a connection") as conn:
+        async with self._read("read a connection") as conn:
             row = (
                 (await conn.execute(q.CONNECTION_BY_ID, {"connection_id": connection_id}))
                 .mappings()
@@ -195,7 +207,7 @@ class SQLTokenStore:
         self, connection_id: str
     ) -> tuple[Connection, Credential] | None:
         """A connection and its credential in one indexed query (the per-request hot path)."""
-        async with self._one("read a connection") as conn:
+        async with self._read("read a connection") as conn:
             result = await conn.execute(
                 q.CONNECTION_WITH_CREDENTIAL, {"connection_id": connection_id}
             )

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from .. import Settings, ZohoAuth, __version__
 from ..errors import ConfigError
 from ..logs import configure_logging
-from . import errors, routes_auth, routes_ops, routes_records
+from . import errors, routes_api_v1, routes_auth, routes_ops, routes_records
 from .context import WebContext
 from .csrf import CSRFMiddleware, CSRFTokens, origin_of
 from .middleware import BodyLimit, RequestContext
@@ -33,6 +33,8 @@ MAX_BODY_BYTES = 1024 * 1024
 #: Set by `zohoauth serve` so that every worker process configures logging the same way.
 LOG_FORMAT_ENV = "ZOHOAUTH_LOG_FORMAT"
 LOG_LEVEL_ENV = "ZOHOAUTH_LOG_LEVEL"
+#: Set by `zohoauth serve --api-only`: workers mount only /api/v1 and the health checks.
+API_ONLY_ENV = "ZOHOAUTH_API_ONLY"
 
 _SECRET_HELP = (
     "ZOHOAUTH_SESSION_SECRET is not set: the web app signs its cookies with it. Generate one "
@@ -48,9 +50,11 @@ def create_app(
     session_secret: str | None = None,
     auto_migrate: bool = False,
     max_body_bytes: int = MAX_BODY_BYTES,
+    api_only: bool = False,
 ) -> FastAPI:
     """The FastAPI app. Pass `settings` (a `ZohoAuth` is built from them), or a ready `auth`
-    plus `session_secret`. Cookies are `Secure` when the redirect URI is https."""
+    plus `session_secret`. Cookies are `Secure` when the redirect URI is https. `api_only`:
+    only the token service (/api/v1) and the health checks, no pages or browser API."""
     if auth is None:
         settings = settings or Settings.load()
         auth = ZohoAuth.from_settings(settings, auto_migrate=auto_migrate)
@@ -66,6 +70,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await auth.open()
+        auth.service.start()  # audit log writer and webhook deliveries, in the background
         try:
             yield
         finally:
@@ -77,7 +82,9 @@ def create_app(
         summary="Login with Zoho for many users and data centers, and their CRM records.",
         description=(
             'Errors are `{"error": "<code>", "message": "<what to do>"}`. State-changing '
-            "calls need the `X-CSRF-Token` header equal to the `zohoauth_csrf` cookie."
+            "calls need the `X-CSRF-Token` header equal to the `zohoauth_csrf` cookie, except "
+            "under /api/v1 (the token service), where every call carries "
+            "`Authorization: Bearer <service key>` instead."
         ),
         docs_url=None,  # Swagger UI loads script from a CDN, which our CSP forbids
         redoc_url=None,
@@ -86,9 +93,15 @@ def create_app(
     app.state.web = ctx
     app.state.static = routes_ops.load_static()
     errors.install(app)
-    app.include_router(routes_ops.router)
-    app.include_router(routes_auth.router)
-    app.include_router(routes_records.router)
+    # Routes are tried in order on every request: the record calls, by far the most frequent,
+    # come first (no path overlaps between the routers, so the order changes nothing else).
+    if api_only:
+        app.include_router(routes_api_v1.health_router)
+    else:
+        app.include_router(routes_records.router)
+        app.include_router(routes_ops.router)
+        app.include_router(routes_auth.router)
+    app.include_router(routes_api_v1.router)
     # Added innermost first: the last one added runs first.
     app.add_middleware(SessionMiddleware, cookies=ctx.cookies)
     app.add_middleware(
@@ -108,7 +121,7 @@ def app_factory() -> FastAPI:
     configure_logging(
         os.environ.get(LOG_FORMAT_ENV, "console"), os.environ.get(LOG_LEVEL_ENV, "INFO")
     )
-    return create_app(Settings.load())
+    return create_app(Settings.load(), api_only=os.environ.get(API_ONLY_ENV) == "1")
 
 
 def uvicorn_options() -> dict[str, Any]:

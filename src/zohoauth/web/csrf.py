@@ -11,6 +11,9 @@ do not rely on that alone (OWASP CSRF cheat sheet, "defense in depth"):
    and the cookie must carry our HMAC. Only script running on our origin can read the cookie and
    copy it into a header, and the HMAC means a cookie planted by a sibling subdomain is useless.
 
+`/api/v1` (the token service) is exempt: it authenticates every call with a bearer service
+key and never reads a cookie, so a forged cross-site request has nothing to ride on.
+
 The cookie is readable by script on purpose (not HttpOnly) and is set on any response to a
 request that lacks a valid one, so every page has it before it needs it.
 """
@@ -30,6 +33,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .responses import send_json
 
 CSRF_COOKIE = "zohoauth_csrf"
+#: Paths under this prefix are bearer-authenticated (web/routes_api_v1.py): no CSRF, no cookie.
+BEARER_PREFIX = "/api/v1/"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _MESSAGE = (
     "this request did not prove it came from the app's own page (missing or wrong CSRF token, "
@@ -92,7 +97,7 @@ class CSRFMiddleware:
         self.secure = secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(BEARER_PREFIX):
             await self.app(scope, receive, send)
             return
         headers: list[tuple[bytes, bytes]] = scope["headers"]

@@ -3,6 +3,10 @@
 One table maps zohoauth's error tree to HTTP (the README lists the codes for users):
 
     401 not_logged_in     no session, or its connection is gone          → log in
+    401 invalid_key       /api/v1: no, malformed, unknown, revoked or expired service key
+    403 forbidden         /api/v1: the key's scope or connections do not allow it
+    400 bad_proxy_path    /api/v1/proxy: not a plain crm/v8/... path
+    429 rate_limited      /api/v1: the service key's token bucket is empty (Retry-After)
     401 reauth_required   the Zoho grant is gone (revoked, expired), the token lacks a scope,
                           or the stored API host is off the allow-list   → Reconnect
     403 csrf              a state-changing call without the page's proof → reload (csrf.py)
@@ -52,13 +56,20 @@ class ApiError(Exception):
     """An answer the web app decided on itself (not logged in, unknown module, ...)."""
 
     def __init__(
-        self, status: int, code: str, message: str, extra: dict[str, Any] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.extra = extra or {}
+        self.headers = headers or {}
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -85,6 +96,9 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 #: The library's error tree, most specific first: the first matching type decides.
 _BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], ...] = (
+    (z.ServiceKeyError, 401, "invalid_key"),  # /api/v1 (routes_api_v1.py)
+    (z.ServiceScopeError, 403, "forbidden"),
+    (z.ProxyPathError, 400, "bad_proxy_path"),
     (z.NotFoundError, 401, "not_logged_in"),
     (z.DecryptionError, 503, "store_unavailable"),  # the key ring does not open the store
     ((z.ReauthRequiredError, z.InvalidTokenError, z.ScopeMismatchError), 401, "reauth_required"),
@@ -139,7 +153,7 @@ def retry_after(exc: Exception) -> dict[str, str]:
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return json_response(error_body(exc.code, exc.message, **exc.extra), exc.status)
+    return json_response(error_body(exc.code, exc.message, **exc.extra), exc.status, exc.headers)
 
 
 async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,593 @@
+"""`TokenService`: zohoauth as a token service for backends in any language.
+
+What `zohoauth serve`'s `/api/v1` does, as library calls, so the web package stays a thin
+HTTP layer over the facade (`ZohoAuth.service`) and the CLI can manage keys, the audit log and
+webhooks with the same code:
+
+- service keys (`keys.py`): create (the key is returned once, only its keyed hash stored),
+  list, revoke; `authenticate` checks a bearer key's shape, hash, state, scope, connections;
+- tokens: `token()` answers from the same `TokenManager` as the library (cache, single
+  flight, lease), so a thousand callers of an expired connection cause one refresh; `refresh`
+  forces one; `delete` logs out or revokes by `ZohoAuth`'s one rule;
+- the proxy (`crm/proxy.py`): a CRM v8 call made for the caller, who never sees a token;
+- the audit log: one row per token handed out, refresh, proxied call and delete, written in
+  batches about once a second by the background task (and on close);
+- webhooks: events from the `EventBus` go to a database outbox; the background task signs
+  and sends what is due, with exponential backoff for 24 hours (`webhooks.py`).
+
+Every SQL statement is in `store/queries.py`; this module runs them on the token store's
+engine (the service needs `SQLTokenStore`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ..credentials import Status
+from ..errors import ConfigError, NotFoundError, ServiceKeyError, ServiceScopeError
+from ..events import Event, EventType
+from ..logs import get_logger
+from ..store import queries as q
+from ..store.codec import connection_from_row
+from . import keys as k
+from . import webhooks as wh
+from .audit import AuditEntry
+from .ratelimit import TokenBuckets
+
+if TYPE_CHECKING:
+    from ..auth import ConnectionInfo, LogoutResult, ZohoAuth
+    from ..crm.proxy import ProxyResponse
+    from ..manager import AccessToken
+    from ..store.sql import SQLTokenStore
+
+log = get_logger("zohoauth.service")
+
+#: A token handed out is valid for at most about an hour (docs/zoho-reference.md §4), so
+#: `min_valid` beyond this could never be met.
+MAX_MIN_VALID = 3000
+_EVENT_NAMES: dict[EventType, str] = {
+    EventType.REAUTH_REQUIRED: "reauth_required",
+    EventType.REVOKED: "revoked",
+    EventType.REFRESHED: "refreshed",
+    EventType.LOGGED_IN: "login",
+    EventType.LOGGED_OUT: "logout",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """The token service's settings (`ZOHOAUTH_SERVICE_*`)."""
+
+    pepper: str = ""  # ZOHOAUTH_SERVICE_KEY_PEPPER; empty: derived from the key ring
+    rate: float = 20.0  # calls per second per key (token bucket); <= 0: no limit
+    burst: float = 200.0  # calls a key may make at once
+    webhook_poll: float = 1.0  # seconds between outbox checks
+    webhook_backoff: float = 10.0  # the first retry's wait; doubles, at most an hour
+    webhook_timeout: float = 10.0  # seconds a receiver has to answer
+
+
+class TokenService:
+    """Service keys, tokens and the proxy for other backends, the audit log and webhooks."""
+
+    def __init__(
+        self, store: SQLTokenStore, config: ServiceConfig | None = None, *, auth: ZohoAuth | None
+    ) -> None:
+        self.store = store
+        self.config = config or ServiceConfig()
+        self.auth = auth
+        self.clock = store.clock
+        self.buckets = TokenBuckets(self.config.rate, self.config.burst)
+        self._audit: list[AuditEntry] = []
+        self._events: list[tuple[str, dict[str, Any], float]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._unsubscribe: list[Any] = []
+        self._http: httpx.AsyncClient | None = None
+        self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
+
+    # -- peppers -------------------------------------------------------------------------
+    def _peppers(self) -> dict[str, bytes]:
+        """pepper id -> pepper: the setting's, or one derived from each key of the ring."""
+        if self.config.pepper:
+            import hashlib
+
+            return {k.SETTING_PEPPER_ID: hashlib.sha256(self.config.pepper.encode()).digest()}
+        ring = self.store.keyring
+        return {kid: ring.derive(kid, k.PEPPER_LABEL) for kid in ring.kids}
+
+    # -- service keys --------------------------------------------------------------------
+    async def create_key(
+        self,
+        name: str,
+        scope: k.Scope | str = k.Scope.TOKEN,
+        *,
+        connections: tuple[str, ...] = (),
+        expires_in: float | None = None,
+    ) -> k.NewServiceKey:
+        """A new key; `.key` is the only time the key itself is seen."""
+        if not name or len(name) > 128:
+            raise ConfigError("a service key needs a name of 1 to 128 characters")
+        now = self.clock()
+        secret = k.generate()
+        pepper_id = next(iter(self._peppers()))  # the setting's, or the active key's
+        record = k.ServiceKey(
+            id=k.new_key_id(),
+            name=name,
+            scope=k.Scope(scope),
+            connections=tuple(connections),
+            created_at=now,
+            expires_at=None if expires_in is None else now + expires_in,
+        )
+        row = {
+            "id": record.id,
+            "name": name,
+            "key_hash": k.hash_key(self._peppers()[pepper_id], secret),
+            "pepper_id": pepper_id,
+            "scope": record.scope.value,
+            "connections": json.dumps(list(record.connections)),
+            "created_at": now,
+            "expires_at": record.expires_at,
+        }
+        async with self.store.guard("create a service key"), self.store.engine.begin() as conn:
+            await conn.execute(q.INSERT_SERVICE_KEY, row)
+        return k.NewServiceKey(record, secret)
+
+    async def list_keys(self) -> list[k.ServiceKey]:
+        async with self.store.guard("list service keys"), self.store.engine.connect() as conn:
+            rows = (await conn.execute(q.SERVICE_KEYS)).mappings().all()
+        return [_key_from_row(r) for r in rows]
+
+    async def revoke_key(self, ref: str) -> bool:
+        """Revoke the key with this id or name; False when no active key has it."""
+        async with self.store.guard("revoke a service key"), self.store.engine.begin() as conn:
+            result = await conn.execute(q.REVOKE_SERVICE_KEY, {"ref": ref, "at": self.clock()})
+        return result.rowcount > 0
+
+    async def authenticate(
+        self, authorization: str | None, action: str, connection_id: str | None = None
+    ) -> k.ServiceKey:
+        """The key an `Authorization: Bearer zas_...` header carries, if it may do `action`
+        (on `connection_id`). ServiceKeyError (401) or ServiceScopeError (403) otherwise."""
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ServiceKeyError("send a service key as `Authorization: Bearer zas_...`")
+        if not k.well_formed(token):
+            raise ServiceKeyError("that is not a zohoauth service key (wrong shape or checksum)")
+        hashes = [k.hash_key(p, token) for p in self._peppers().values()]
+        async with self.store.guard("check a service key"), self.store.engine.connect() as conn:
+            row = (
+                (await conn.execute(q.SERVICE_KEY_BY_HASHES, {"hashes": hashes})).mappings().first()
+            )
+        if row is None:
+            raise ServiceKeyError("unknown service key; ask the operator for one")
+        key = _key_from_row(row)
+        refusal = key.refusal(self.clock())
+        if refusal is not None:
+            raise ServiceKeyError(refusal)
+        if not k.allows(key.scope, action):
+            raise ServiceScopeError(
+                f"service key {key.name!r} has scope {key.scope.value!r}, which does not allow "
+                f"{action!r}"
+            )
+        if connection_id is not None and not key.may_use(connection_id):
+            raise ServiceScopeError(f"service key {key.name!r} may not use this connection")
+        return key
+
+    def rate_limit(self, key: k.ServiceKey) -> float:
+        """0 when `key` may make a call now, else the seconds until it may."""
+        return self.buckets.take(key.id, time.monotonic())
+
+    # -- connections ---------------------------------------------------------------------
+    def _auth(self) -> ZohoAuth:
+        if self.auth is None:
+            raise ConfigError("this TokenService was built without a ZohoAuth")
+        return self.auth
+
+    async def connections(
+        self,
+        key: k.ServiceKey,
+        *,
+        email: str | None = None,
+        zuid: str | None = None,
+        org_id: str | None = None,
+        dc: str | None = None,
+        status: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[ConnectionInfo], str | None]:
+        """A page of the connections the key may see, and the cursor of the next page."""
+        from ..auth import ConnectionInfo
+
+        auth = self._auth()
+        stmt = q.connections_page(
+            email=email,
+            zuid=zuid,
+            org_id=org_id,
+            dc=dc,
+            client_id=auth.client.client_id,
+            ids=list(key.connections) or None,
+            after=after,
+            limit=limit + 1,
+        )
+        found: list[ConnectionInfo] = []
+        async with self.store.guard("list connections"), self.store.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        more = len(rows) > limit
+        for row in rows[:limit]:
+            c = connection_from_row(row)
+            st = Status(row["status"])
+            if status is not None and st.value != status:
+                continue
+            name = auth.registry.get(c.dc).name if c.dc in auth.registry else c.dc
+            found.append(ConnectionInfo(c, st, name))
+        return found, (rows[limit - 1]["id"] if more else None)
+
+    async def connection(self, key: k.ServiceKey, connection_id: str) -> ConnectionInfo:
+        info = await self._auth().connection_info(connection_id)
+        if info is None or not key.may_use(connection_id):
+            raise NotFoundError("no such connection (or not one this service key may use)")
+        return info
+
+    # -- tokens --------------------------------------------------------------------------
+    async def token(
+        self, key: k.ServiceKey, connection_id: str, *, min_valid: float = 0
+    ) -> AccessToken:
+        """An access token valid for at least `min_valid` seconds (audited)."""
+        min_valid = max(0.0, min(float(min_valid), MAX_MIN_VALID))
+        auth = self._auth()
+        try:
+            tok = await auth.access_token(connection_id)
+            if tok.expires_at - self.clock() < min_valid:
+                tok = await auth.access_token(connection_id, stale=tok.token)
+        except Exception as exc:
+            self.audit(key, connection_id, "token", _outcome(exc))
+            raise
+        self.audit(key, connection_id, "token", "ok")
+        return tok
+
+    async def refresh(self, key: k.ServiceKey, connection_id: str) -> AccessToken:
+        """Force a refresh (the manager's single flight, lease and throttle still apply)."""
+        auth = self._auth()
+        try:
+            tok = await auth.access_token(connection_id)
+            tok = await auth.access_token(connection_id, stale=tok.token)
+        except Exception as exc:
+            self.audit(key, connection_id, "refresh", _outcome(exc))
+            raise
+        self.audit(key, connection_id, "refresh", "ok")
+        return tok
+
+    async def delete(self, key: k.ServiceKey, connection_id: str, *, revoke: bool) -> LogoutResult:
+        auth = self._auth()
+        try:
+            done = await auth.logout(connection_id, revoke=revoke)
+        except Exception as exc:
+            self.audit(key, connection_id, "delete", _outcome(exc))
+            raise
+        outcome = "ok" if done.connection_ids else "not_found"
+        self.audit(key, connection_id, "delete", outcome, "revoke" if revoke else "")
+        return done
+
+    async def proxy(
+        self,
+        key: k.ServiceKey,
+        connection_id: str,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+    ) -> ProxyResponse:
+        """Forward one CRM v8 call for the connection; Zoho's answer passes through."""
+        from ..crm.proxy import forward
+
+        auth = self._auth()
+        what = f"{method} {path[:200]}"
+        try:
+            resp = await forward(
+                auth.manager,
+                connection_id,
+                method,
+                path,
+                query=query,
+                body=body,
+                headers=headers or {},
+                http=auth.http,
+                registry=auth.registry,
+            )
+        except Exception as exc:
+            self.audit(key, connection_id, "proxy", _outcome(exc), what)
+            raise
+        self.audit(key, connection_id, "proxy", "ok", f"{what} -> {resp.status}")
+        return resp
+
+    # -- the audit log -------------------------------------------------------------------
+    def audit(
+        self,
+        key: k.ServiceKey,
+        connection_id: str | None,
+        action: str,
+        outcome: str,
+        detail: str = "",
+    ) -> None:
+        """Queue one audit row (written by the background task, or `flush()`)."""
+        self._audit.append(
+            AuditEntry(key.id, key.name, connection_id, action, outcome, self.clock(), detail)
+        )
+        if self._task is None:  # no background task (a script): write soon anyway
+            self._soon()
+
+    def _soon(self) -> None:
+        """Without the background task (a script), write the queued rows in half a second."""
+        if self._flusher is not None and not self._flusher.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(0.5)
+            await self.flush()
+
+        self._flusher = loop.create_task(later())
+
+    async def flush(self) -> None:
+        """Write the queued audit rows and events (to the outbox) now."""
+        batch, self._audit = self._audit, []
+        if batch:
+            try:
+                async with self.store.guard("write the audit log"), self.store.engine.begin() as c:
+                    await c.execute(q.INSERT_AUDIT, [e.row() for e in batch])
+            except Exception as exc:
+                self._audit[:0] = batch  # try again next time
+                log.warning("could not write the audit log", error=type(exc).__name__)
+        await self._flush_events()
+
+    async def audit_log(
+        self,
+        *,
+        key: str | None = None,
+        connection_id: str | None = None,
+        since: float | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEntry]:
+        stmt = q.audit_rows(key, connection_id, since, limit)
+        async with self.store.guard("read the audit log"), self.store.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [
+            AuditEntry(
+                r["key_id"],
+                r["key_name"],
+                r["connection_id"],
+                r["action"],
+                r["outcome"],
+                float(r["at"]),
+                r["detail"],
+                r["id"],
+            )
+            for r in rows
+        ]
+
+    async def prune_audit(self, older_than: float) -> int:
+        """Delete audit rows older than `older_than` seconds; how many went."""
+        before = self.clock() - older_than
+        async with self.store.guard("prune the audit log"), self.store.engine.begin() as conn:
+            return (await conn.execute(q.PRUNE_AUDIT, {"before": before})).rowcount
+
+    # -- webhooks ------------------------------------------------------------------------
+    async def add_webhook(self, url: str, events: tuple[str, ...]) -> wh.NewWebhook:
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError("a webhook URL must be http(s)://...")
+        for event in events:
+            if event not in wh.EVENTS:
+                raise ConfigError(f"unknown event {event!r}; use {', '.join(wh.EVENTS)}")
+        record = wh.Webhook(wh.new_id("wh"), url, tuple(events), self.clock())
+        secret = wh.new_secret()
+        row = {
+            "id": record.id,
+            "url": url,
+            "events": ",".join(events),
+            "secret": self.store.keyring.encrypt(secret.encode(), _aad(record.id)),
+            "key_id": self.store.keyring.active_kid,
+            "created_at": record.created_at,
+        }
+        async with self.store.guard("add a webhook"), self.store.engine.begin() as conn:
+            await conn.execute(q.INSERT_WEBHOOK, row)
+        return wh.NewWebhook(record, secret)
+
+    async def webhooks(self) -> list[wh.Webhook]:
+        async with self.store.guard("list webhooks"), self.store.engine.connect() as conn:
+            rows = (await conn.execute(q.WEBHOOKS)).mappings().all()
+        return [
+            wh.Webhook(r["id"], r["url"], tuple(r["events"].split(",")), r["created_at"])
+            for r in rows
+        ]
+
+    async def remove_webhook(self, webhook_id: str) -> bool:
+        async with self.store.guard("remove a webhook"), self.store.engine.begin() as conn:
+            result = await conn.execute(q.DELETE_WEBHOOK, {"webhook_id": webhook_id})
+        return result.rowcount > 0
+
+    async def deliveries(
+        self, webhook_id: str | None = None, limit: int = 100
+    ) -> list[wh.Delivery]:
+        stmt = q.deliveries_log(webhook_id, limit)
+        async with self.store.guard("read deliveries"), self.store.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [
+            wh.Delivery(
+                r["id"],
+                r["webhook_id"],
+                r["event"],
+                float(r["created_at"]),
+                r["state"],
+                int(r["attempts"]),
+                float(r["next_attempt_at"]),
+                r["last_status"],
+                r["last_error"],
+                r["delivered_at"],
+            )
+            for r in rows
+        ]
+
+    def _on_event(self, event: Event) -> None:
+        name = _EVENT_NAMES.get(event.type)
+        if name is None:
+            return
+        data = {"credential": event.credential, "email": event.email, "dc": event.dc}
+        if event.detail:
+            data["detail"] = event.detail[:200]
+        self._events.append((name, data, self.clock()))
+
+    async def _flush_events(self) -> None:
+        batch, self._events = self._events, []
+        if not batch:
+            return
+        try:
+            hooks = await self.webhooks()
+            rows = [
+                {
+                    "id": wh.new_id("dlv"),
+                    "webhook_id": hook.id,
+                    "event": name,
+                    "payload": wh.payload(name, data, at),
+                    "created_at": at,
+                    "state": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                }
+                for name, data, at in batch
+                for hook in hooks
+                if name in hook.events
+            ]
+            if rows:
+                async with self.store.guard("queue webhooks"), self.store.engine.begin() as conn:
+                    await conn.execute(q.INSERT_DELIVERY, rows)
+        except Exception as exc:
+            self._events[:0] = batch
+            log.warning("could not queue webhook deliveries", error=type(exc).__name__)
+
+    async def deliver_due(self) -> int:
+        """Send every due delivery this worker can claim; how many were attempted."""
+        now = self.clock()
+        async with self.store.guard("claim deliveries"), self.store.engine.begin() as conn:
+            ids = [r[0] for r in (await conn.execute(q.due_deliveries(now, 50))).all()]
+            if not ids:
+                return 0
+            ttl = self.config.webhook_timeout * 3
+            await conn.execute(q.claim_deliveries(ids, self.owner, now, ttl))
+        async with self.store.guard("read deliveries"), self.store.engine.connect() as conn:
+            rows = (await conn.execute(q.claimed_deliveries(self.owner))).mappings().all()
+        await asyncio.gather(*(self._send(dict(r)) for r in rows))
+        return len(rows)
+
+    async def _send(self, row: dict[str, Any]) -> None:
+        secret = self.store.keyring.decrypt(row["webhook_secret"], _aad(row["webhook_id"])).decode()
+        body = row["payload"].encode()
+        headers = {
+            "Content-Type": "application/json",
+            wh.SIGNATURE_HEADER: wh.sign(secret, int(time.time()), body),
+            "User-Agent": "zohoauth-webhooks",
+        }
+        status: int | None = None
+        error: str | None = None
+        try:
+            resp = await self._client().post(
+                row["url"], content=body, headers=headers, timeout=self.config.webhook_timeout
+            )
+            status = resp.status_code
+            if not 200 <= status < 300:
+                error = f"answered {status}"
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        now = self.clock()
+        attempts = int(row["attempts"]) + 1
+        values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error}
+        if error is None:
+            values.update(state="delivered", delivered_at=now)
+        elif now - float(row["created_at"]) >= wh.RETRY_WINDOW:
+            values.update(state="failed")
+        else:
+            values.update(next_attempt_at=now + wh.backoff(attempts, self.config.webhook_backoff))
+        try:
+            async with self.store.guard("record a delivery"), self.store.engine.begin() as conn:
+                await conn.execute(q.finish_delivery(row["id"], self.owner, **values))
+        except Exception as exc:  # the lease expires; the attempt is retried
+            log.warning("could not record a webhook delivery", error=type(exc).__name__)
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(follow_redirects=False)
+        return self._http
+
+    # -- the background task -------------------------------------------------------------
+    def start(self) -> None:
+        """Subscribe to the event bus and start the background task (in a running loop)."""
+        if self._task is not None:
+            return
+        if self.auth is not None:
+            for kind in _EVENT_NAMES:
+                self._unsubscribe.append(self.auth.events.subscribe(kind, self._on_event))
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.flush()
+                await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # never let the loop die; try again next round
+                log.warning("token service background task failed", error=type(exc).__name__)
+            await asyncio.sleep(self.config.webhook_poll)
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        await self.flush()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
+def _aad(webhook_id: str) -> bytes:
+    return f"zohoauth.webhook\x00{webhook_id}".encode()
+
+
+def _outcome(exc: Exception) -> str:
+    return type(exc).__name__
+
+
+def _key_from_row(row: Mapping[Any, Any]) -> k.ServiceKey:
+    return k.ServiceKey(
+        id=row["id"],
+        name=row["name"],
+        scope=k.Scope(row["scope"]),
+        connections=tuple(json.loads(row["connections"])),
+        created_at=float(row["created_at"]),
+        expires_at=None if row["expires_at"] is None else float(row["expires_at"]),
+        revoked_at=None if row["revoked_at"] is None else float(row["revoked_at"]),
+        last_used_at=None if row["last_used_at"] is None else float(row["last_used_at"]),
+    )
+
+
+__all__ = ["MAX_MIN_VALID", "ServiceConfig", "TokenService"]

@@ -1,0 +1,254 @@
+"""`/api/v1`, the token service, against the live app and the emulator over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from zohoauth.crypto import KeyRing
+from zohoauth.emulator import BackgroundEmulator
+from zohoauth.service import ServiceConfig
+from zohoauth.store import schema
+from zohoauth.store.sql import SQLTokenStore
+from zohoauth.store.urls import normalize_url
+
+from ..support.aio import arun
+from ..support.service import api, make_key, raw_get, with_service
+from ..support.web import LiveApp
+from ..support.zoho import refresh_requests
+
+
+def _login(live: LiveApp, email: str = "ava@zylker.com") -> str:
+    b = live.browser()
+    try:
+        cid: str = b.login(email)["me"]["id"]
+    finally:
+        b.close()
+    return cid
+
+
+def _refresh_token(live: LiveApp, cid: str) -> str:
+    async def go() -> str:
+        async with SQLTokenStore(live.store_url, KeyRing.from_config(live.keys)) as store:
+            pair = await store.get_connection_with_credential(cid)
+            assert pair is not None
+            return pair[1].tokens.refresh_token
+
+    return arun(go)
+
+
+def _expire(live: LiveApp) -> None:
+    async def go() -> None:
+        engine = create_async_engine(normalize_url(live.store_url))
+        async with engine.begin() as conn:
+            await conn.execute(update(schema.credentials).values(expires_at=time.time() - 10))
+        await engine.dispose()
+
+    arun(go)
+
+
+def _error(resp: httpx.Response, status: int, code: str) -> None:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == {"error", "message"} and body["error"] == code
+
+
+def test_keys_that_must_be_refused_are(live: LiveApp) -> None:
+    cid = _login(live)
+    good = make_key(live, "billing")
+    revoked = make_key(live, "old")
+    assert with_service(live, lambda s: s.revoke_key("old"))
+    expired = make_key(live, "temp", expires_in=-1)
+    reader = make_key(live, "reader", "read")
+    other = make_key(live, "other-conn", connections=("conn_someoneelse",))
+    url = f"/api/v1/connections/{cid}/token"
+    with api(live, None) as c:
+        _error(c.get(url), 401, "invalid_key")
+    for key in ("zas_notakey", good[:-1] + ("x" if good[-1] != "x" else "y"), revoked, expired):
+        with api(live, key) as c:
+            _error(c.get(url), 401, "invalid_key")
+    with api(live, reader) as c:
+        _error(c.get(url), 403, "forbidden")
+        assert c.get(f"/api/v1/connections/{cid}").status_code == 200  # read is fine
+    with api(live, other) as c:
+        _error(c.get(url), 403, "forbidden")
+        assert c.get("/api/v1/connections").json()["data"] == []
+    with api(live, good) as c:
+        assert c.get(url).status_code == 200
+
+
+def test_connections_are_listed_filtered_and_paged(live: LiveApp) -> None:
+    ava = _login(live, "ava@zylker.com")
+    clara = _login(live, "clara@brightwave.eu")
+    with api(live, make_key(live, "ops", "read")) as c:
+        page = c.get("/api/v1/connections", params={"limit": 1}).json()
+        assert len(page["data"]) == 1 and page["next_cursor"]
+        rest = c.get("/api/v1/connections", params={"cursor": page["next_cursor"]}).json()
+        assert {page["data"][0]["id"], rest["data"][0]["id"]} == {ava, clara}
+        eu = c.get("/api/v1/connections", params={"dc": "eu"}).json()["data"]
+        assert [x["id"] for x in eu] == [clara]
+        by_email = c.get("/api/v1/connections", params={"email": "AVA@zylker.com"}).json()
+        assert [x["id"] for x in by_email["data"]] == [ava]
+        assert c.get("/api/v1/connections", params={"status": "reauth_required"}).json() == {
+            "data": [],
+            "next_cursor": None,
+        }
+        _error(c.get("/api/v1/connections/conn_nope"), 404, "not_found")
+
+
+def test_a_thousand_callers_cause_one_refresh_and_no_refresh_token_leaks(
+    live: LiveApp, emulator: BackgroundEmulator, log_output: io.StringIO
+) -> None:
+    cid = _login(live)
+    refresh_token = _refresh_token(live, cid)
+    keys = [make_key(live, f"service-{n}") for n in range(3)]
+    _expire(live)
+    before = refresh_requests(emulator.url)
+
+    async def storm() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=live.url, timeout=60) as c:
+            calls = [
+                c.get(
+                    f"/api/v1/connections/{cid}/token",
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                for key in keys
+                for _ in range(100)
+            ]
+            return await asyncio.gather(*calls)
+
+    answers = arun(storm)
+    assert [r.status_code for r in answers] == [200] * 300
+    assert refresh_requests(emulator.url) - before == 1
+    bodies = [r.json() for r in answers]
+    assert len({b["access_token"] for b in bodies}) == 1
+    assert set(bodies[0]) == {"access_token", "api_domain", "expires_at", "org_id", "dc"}
+    assert bodies[0]["expires_at"] - time.time() >= 300
+    for r in answers:
+        assert refresh_token not in r.text
+    # The audit log: one row per token handed out, never a token.
+    deadline = time.monotonic() + 10
+    rows = []
+    while time.monotonic() < deadline:
+        rows = with_service(live, lambda s: s.audit_log(connection_id=cid, limit=1000))
+        if len(rows) >= 300:
+            break
+        time.sleep(0.2)
+    assert len(rows) == 300
+    assert {(r.action, r.outcome) for r in rows} == {("token", "ok")}
+    assert {r.key_name for r in rows} == {"service-0", "service-1", "service-2"}
+    dumped = json.dumps([r.row() for r in rows])
+    assert refresh_token not in dumped and bodies[0]["access_token"] not in dumped
+    assert refresh_token not in log_output.getvalue()
+    assert bodies[0]["access_token"] not in log_output.getvalue()
+    for key in keys:
+        assert key not in log_output.getvalue()
+
+
+def test_refresh_and_delete_need_admin_and_skip_csrf(
+    live: LiveApp, emulator: BackgroundEmulator
+) -> None:
+    cid = _login(live)
+    with api(live, make_key(live, "tok")) as c:
+        _error(c.post(f"/api/v1/connections/{cid}/refresh"), 403, "forbidden")
+    with api(live, make_key(live, "admin", "admin")) as c:
+        first = c.get(f"/api/v1/connections/{cid}/token").json()["access_token"]
+        before = refresh_requests(emulator.url)
+        resp = c.post(f"/api/v1/connections/{cid}/refresh")  # no CSRF token, no cookie
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["access_token"] != first
+        assert refresh_requests(emulator.url) - before == 1
+        gone = c.delete(f"/api/v1/connections/{cid}", params={"revoke": "true"})
+        assert gone.status_code == 200 and gone.json() == {"deleted": [cid], "revoked": True}
+        _error(c.get(f"/api/v1/connections/{cid}"), 404, "not_found")
+
+
+def test_the_proxy_passes_zoho_through_and_refuses_other_places(live: LiveApp) -> None:
+    cid = _login(live)
+    key = make_key(live, "proxy", "proxy")
+    with api(live, key) as c:
+        resp = c.get(f"/api/v1/proxy/{cid}/crm/v8/Leads", params={"fields": "Last_Name"})
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["data"] and "Last_Name" in resp.json()["data"][0]
+        missing = c.get(f"/api/v1/proxy/{cid}/crm/v8/NoSuchModule")
+        assert missing.status_code == 400 and missing.json()["code"] == "INVALID_MODULE"
+        for bad in (
+            "crm/v8/%2e%2e/%2e%2e/oauth/v2/token",
+            "crm/v8/Leads%2f..%2fx",
+            "crm/v8/user@evil.example/x",
+            "crm/v8/Leads%5c..",
+            "http:%2f%2fevil.example/crm/v8/Leads",
+            "oauth/v2/token",
+        ):
+            _error(c.get(f"/api/v1/proxy/{cid}/{bad}"), 400, "bad_proxy_path")
+        _error(c.get(f"/api/v1/connections/{cid}/token"), 403, "forbidden")  # no raw tokens
+    for target in (f"/api/v1/proxy/{cid}/crm/v8/../../oauth/v2/token", "/api/v1/proxy/x/..\\y"):
+        status, body = raw_get(live.url, target, key)
+        assert status in (400, 404) and json.loads(body)["error"] in ("bad_proxy_path", "not_found")
+    # Audit rows are written about once a second, off the request path.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = with_service(live, lambda s: s.audit_log(key="proxy"))
+        if any(r.action == "proxy" and r.detail.endswith("-> 200") for r in rows):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("no audit row for the proxied call")
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    config = ServiceConfig(rate=0.5, burst=2)
+    with LiveApp(emulator.url, f"sqlite:///{tmp_path / 'r.db'}", service_config=config) as live:
+        c = api(live, make_key(live, "greedy", "read"))
+        codes = [c.get("/api/v1/connections").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        resp = c.get("/api/v1/connections")
+        c.close()
+        _error(resp, 429, "rate_limited")
+        assert int(resp.headers["Retry-After"]) >= 1
+
+
+def test_api_only_serves_the_api_and_health_but_no_pages(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    with LiveApp(emulator.url, f"sqlite:///{tmp_path / 'a.db'}", api_only=True) as live:
+        c = api(live, make_key(live, "k", "read"))
+        assert c.get("/api/v1/connections").status_code == 200
+        assert c.get("/healthz").status_code == 200
+        assert c.get("/").status_code == 404
+        assert c.get("/api/me").status_code == 404
+        spec = c.get("/openapi.json").json()
+        c.close()
+        assert "/api/v1/connections/{connection_id}/token" in spec["paths"]
+        assert "serviceKey" in spec["components"]["securitySchemes"]
+
+
+def test_openapi_documents_every_api_v1_route(live: LiveApp) -> None:
+    spec = httpx.get(f"{live.url}/openapi.json").json()
+    paths = {p for p in spec["paths"] if p.startswith("/api/v1")}
+    assert paths == {
+        "/api/v1/connections",
+        "/api/v1/connections/{connection_id}",
+        "/api/v1/connections/{connection_id}/token",
+        "/api/v1/connections/{connection_id}/refresh",
+        "/api/v1/proxy/{connection_id}/{path}",
+    }
+    token = spec["paths"]["/api/v1/connections/{connection_id}/token"]["get"]
+    assert token["security"] == [{"serviceKey": []}]
+    assert "refresh_token" not in json.dumps(spec)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/connections"])
+def test_bearer_api_sets_no_cookies(live: LiveApp, path: str) -> None:
+    with api(live, make_key(live, "k", "read")) as c:
+        assert "set-cookie" not in c.get(path).headers

@@ -1,8 +1,10 @@
 """The web app: `create_app(settings | auth)` builds it, `app_factory()` is uvicorn's entry.
 
     browser ─► RequestContext (request id, headers, access log, 500 guard)
-            ─► BodyLimit (413) ─► CSRFMiddleware (403 on unsafe calls without proof)
-            ─► SessionMiddleware (the signed session cookie in; out again if it changed)
+            ─► BodyLimit (413)
+            ─► SessionMiddleware (the signed session cookie in, with the browser's binding id;
+               out again if it changed)
+            ─► CSRFMiddleware (403 on unsafe calls without proof bound to that browser)
             ─► routes: pages and ops · Login with Zoho and accounts · CRM records
 
 The app owns the `ZohoAuth` it is given: opened on start-up, closed on shutdown. It keeps no
@@ -50,7 +52,8 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """The FastAPI app. Pass `settings` (a `ZohoAuth` is built from them), or a ready `auth`
-    plus `session_secret`. Cookies are `Secure` when the redirect URI is https."""
+    plus `session_secret`. Cookies are `Secure` and named `__Host-…` when the redirect URI is
+    https."""
     if auth is None:
         settings = settings or Settings.load()
         auth = ZohoAuth.from_settings(settings, auto_migrate=auto_migrate)
@@ -77,7 +80,8 @@ def create_app(
         summary="Login with Zoho for many users and data centers, and their CRM records.",
         description=(
             'Errors are `{"error": "<code>", "message": "<what to do>"}`. State-changing '
-            "calls need the `X-CSRF-Token` header equal to the `zohoauth_csrf` cookie."
+            "calls need the `X-CSRF-Token` header equal to the `zohoauth_csrf` cookie "
+            "(`__Host-zohoauth_csrf` when the app is served over https)."
         ),
         docs_url=None,  # Swagger UI loads script from a CDN, which our CSP forbids
         redoc_url=None,
@@ -89,14 +93,15 @@ def create_app(
     app.include_router(routes_ops.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_records.router)
-    # Added innermost first: the last one added runs first.
-    app.add_middleware(SessionMiddleware, cookies=ctx.cookies)
+    # Added innermost first: the last one added runs first. The session (and so the browser's
+    # binding id) is loaded before the CSRF check, which needs it.
     app.add_middleware(
         CSRFMiddleware,
         tokens=CSRFTokens(secret),
         public_origin=origin_of(redirect_uri),
         secure=secure,
     )
+    app.add_middleware(SessionMiddleware, cookies=ctx.cookies)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestContext, hsts=secure)
     return app

@@ -29,6 +29,7 @@ _HOW_TO_FIX: dict[str, str] = {
     "log_format": "console or json",
     "log_level": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
     "data_dir": "a directory path",
+    "insecure_http": "true or false (default false)",
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
     use_pkce: bool = Field(True, description="Send a PKCE S256 challenge with each login.")
     log_format: str = Field("console", description="Log lines for people (console) or json.")
     log_level: str = Field("", description="Log level; empty = the command's default.")
+    insecure_http: bool = Field(
+        False,
+        description="Let `serve` run with a plain-http redirect URI on a host that is not "
+        "loopback (cookies without Secure, no HSTS).",
+    )
 
     @field_validator("redirect_uri")
     @classmethod

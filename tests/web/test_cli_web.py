@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -172,3 +174,79 @@ def test_serve_explains_missing_settings(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 1
     assert "ZOHOAUTH_ENCRYPTION_KEYS" in result.output
     assert "secret-value" not in result.output
+
+
+@pytest.fixture
+def serve_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Valid settings for `serve` in the environment, and uvicorn.run replaced by a recorder:
+    `serve` checks everything and hands over to uvicorn, which does not start. What `serve`
+    leaves behind in this process (the variables it sets for its workers, its log handler) is
+    undone afterwards."""
+    from zohoauth.crypto import KeyRing
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name in ("ZOHOAUTH_LOG_FORMAT", "ZOHOAUTH_LOG_LEVEL"):  # so that teardown drops them
+        monkeypatch.setenv(name, "")
+    for name in list(os.environ):
+        if name.startswith("ZOHOAUTH_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_ID", "1000.X")
+    monkeypatch.setenv("ZOHOAUTH_CLIENT_SECRET", "secret-value")
+    monkeypatch.setenv("ZOHOAUTH_ENCRYPTION_KEYS", KeyRing.generate_key())
+    monkeypatch.setenv("ZOHOAUTH_SESSION_SECRET", "s" * 32)
+    monkeypatch.setenv("ZOHOAUTH_DATA_DIR", str(tmp_path / "data"))
+    ran: dict[str, Any] = {}
+
+    def record(target: str, **options: Any) -> None:
+        ran.update(options, target=target)
+
+    monkeypatch.setattr("uvicorn.run", record)
+    root = logging.getLogger()
+    level = root.level
+    yield ran
+    root.handlers = [h for h in root.handlers if h.get_name() != "zohoauth"]
+    root.setLevel(level)
+
+
+@pytest.mark.parametrize(
+    ("uri", "allowed"),
+    [
+        ("https://app.example/redirect.html", True),
+        ("http://127.0.0.1:8000/redirect.html", True),
+        ("http://127.8.9.10:8000/redirect.html", True),
+        ("http://localhost:8000/redirect.html", True),
+        ("http://[::1]:8000/redirect.html", True),
+        ("http://app.example/redirect.html", False),
+        ("http://10.0.0.5:8000/redirect.html", False),
+        ("http://[2001:db8::1]/redirect.html", False),
+    ],
+)
+def test_serve_refuses_a_plain_http_redirect_uri_off_loopback(
+    serve_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, uri: str, allowed: bool
+) -> None:
+    monkeypatch.setenv("ZOHOAUTH_REDIRECT_URI", uri)
+    result = CliRunner().invoke(app, ["serve", "--migrate"])
+    if allowed:
+        assert result.exit_code == 0, result.output
+        assert serve_env["target"] == "zohoauth.web.app:app_factory"
+        return
+    assert result.exit_code == 1
+    assert serve_env == {}  # uvicorn never started
+    said = " ".join(result.output.split())
+    assert f"ZOHOAUTH_REDIRECT_URI {uri} is plain http" in said
+    assert "no Secure flag, no HSTS" in said
+    assert "--insecure-http" in said and "ZOHOAUTH_INSECURE_HTTP=true" in said
+    assert "loopback (127.0.0.0/8, ::1, localhost)" in said
+
+
+def test_serve_runs_plain_http_off_loopback_only_when_told(
+    serve_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZOHOAUTH_REDIRECT_URI", "http://app.example/redirect.html")
+    flagged = CliRunner().invoke(app, ["serve", "--migrate", "--insecure-http"])
+    assert flagged.exit_code == 0, flagged.output
+    assert serve_env.pop("target") == "zohoauth.web.app:app_factory"
+    monkeypatch.setenv("ZOHOAUTH_INSECURE_HTTP", "true")
+    by_setting = CliRunner().invoke(app, ["serve", "--migrate"])
+    assert by_setting.exit_code == 0, by_setting.output
+    assert serve_env["target"] == "zohoauth.web.app:app_factory"

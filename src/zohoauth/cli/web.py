@@ -205,6 +205,14 @@ def serve(
     migrate: Annotated[
         bool, typer.Option("--migrate", help="Create or upgrade the store's schema first.")
     ] = False,
+    insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-http",
+            help="Allow a plain-http redirect URI on a host that is not loopback (cookies "
+            "without Secure, no HSTS). Also ZOHOAUTH_INSECURE_HTTP=true.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the web app for real Zoho, configured from ZOHOAUTH_* environment / .env."""
     import uvicorn
@@ -214,7 +222,7 @@ def serve(
     if log_format not in ("console", "json"):
         err_console.print("[red]error:[/red] --log-format must be console or json")
         raise typer.Exit(2)
-    problem = check_serve_settings(migrate)
+    problem = check_serve_settings(migrate, insecure_http=insecure_http)
     if problem:
         err_console.print(f"[red]error:[/red] {problem}")
         raise typer.Exit(1)
@@ -235,7 +243,31 @@ def serve(
     )
 
 
-def check_serve_settings(migrate: bool) -> str | None:
+def plain_http_problem(redirect_uri: str) -> str | None:
+    """Why `serve` refuses `redirect_uri`, or None: plain http is for loopback only (pure).
+
+    Over plain http the app's cookies lose `Secure` and there is no HSTS, so anyone on the way
+    reads the session cookie, and can replace cookies (RFC 9700 §2.6: no authorization
+    responses over plain http outside localhost)."""
+    from urllib.parse import urlsplit
+
+    from ..ops.checks import is_loopback
+
+    parts = urlsplit(redirect_uri)
+    host = parts.hostname or ""
+    if parts.scheme != "http" or is_loopback(host):
+        return None
+    return (
+        f"ZOHOAUTH_REDIRECT_URI {redirect_uri} is plain http on {host}, which is not this "
+        "machine: browsers would send the session cookie unencrypted (no Secure flag, no HSTS), "
+        "to be read or replaced by anyone on the way. Use an https:// redirect URI (TLS may end "
+        "at a proxy in front of the app), or, to accept that risk, pass --insecure-http or set "
+        "ZOHOAUTH_INSECURE_HTTP=true. Plain http needs neither on loopback (127.0.0.0/8, ::1, "
+        "localhost)."
+    )
+
+
+def check_serve_settings(migrate: bool, *, insecure_http: bool = False) -> str | None:
     """Everything `serve` needs, checked once before any worker starts; the problem or None."""
     import asyncio
 
@@ -252,6 +284,9 @@ def check_serve_settings(migrate: bool) -> str | None:
                 "ZOHOAUTH_REDIRECT_URI must end with /redirect.html (the page that finishes the "
                 f"login), e.g. https://app.example/redirect.html; it is {settings.redirect_uri!r}"
             )
+        plain = plain_http_problem(settings.redirect_uri)
+        if plain and not (insecure_http or settings.insecure_http):
+            return plain
         if not settings.database_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -34,12 +35,19 @@ def zohoauth_command() -> list[str]:
 class Demo:
     """A `zohoauth demo` subprocess; `ready()` waits for its ready line."""
 
-    def __init__(self, data_dir: Path, cwd: Path, ports: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        cwd: Path,
+        ports: tuple[int, int] | None = None,
+        global_args: tuple[str, ...] = (),
+    ) -> None:
         self.port, self.emulator_port = ports or (free_port(), free_port())
         self.url = f"http://127.0.0.1:{self.port}"
         self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
         args = [
             *zohoauth_command(),
+            *global_args,
             "demo",
             "--port",
             str(self.port),
@@ -76,6 +84,17 @@ class Demo:
         while not any(line.startswith(READY) for line in self.lines):
             assert self.proc.poll() is None, f"demo exited early:\n{self.output}"
             assert time.monotonic() < deadline, f"no ready line:\n{self.output}"
+            time.sleep(0.05)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        """The first output line containing `text` (the demo keeps running meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((line for line in list(self.lines) if text in line), None)
+            if found is not None:
+                return found
+            assert self.proc.poll() is None, f"demo exited:\n{self.output}"
+            assert time.monotonic() < deadline, f"no line with {text!r}:\n{self.output}"
             time.sleep(0.05)
 
     def signal(self, sig: int) -> int:
@@ -250,3 +269,59 @@ def test_serve_runs_plain_http_off_loopback_only_when_told(
     by_setting = CliRunner().invoke(app, ["serve", "--migrate"])
     assert by_setting.exit_code == 0, by_setting.output
     assert serve_env["target"] == "zohoauth.web.app:app_factory"
+
+
+def test_demo_honours_the_global_log_level_and_format(tmp_path: Path, demos: list[Demo]) -> None:
+    """`zohoauth --log-level DEBUG --log-format json demo`: the demo used to log at WARNING
+    whatever it was told, so the access log and debug lines never showed."""
+    demo = Demo(
+        tmp_path / "data", tmp_path, global_args=("--log-level", "DEBUG", "--log-format", "json")
+    )
+    demos.append(demo)
+    demo.ready()
+    assert httpx.get(f"{demo.url}/healthz", headers={"X-Request-ID": "log-level-probe"}).is_success
+    access = json.loads(demo.wait_for('"log-level-probe"'))
+    assert access["event"] == "request" and access["path"] == "/healthz"
+    assert access["level"] == "info"
+    assert any('"level": "debug"' in line for line in demo.lines)
+    assert demo.signal(signal.SIGTERM) == 0
+
+
+def test_demo_stays_quiet_by_default(tmp_path: Path, demos: list[Demo]) -> None:
+    demo = Demo(tmp_path / "data", tmp_path)
+    demos.append(demo)
+    demo.ready()
+    assert httpx.get(f"{demo.url}/healthz", headers={"X-Request-ID": "quiet-probe"}).is_success
+    assert demo.signal(signal.SIGTERM) == 0
+    assert "quiet-probe" not in demo.output  # no access log below WARNING
+
+
+@pytest.mark.parametrize(
+    ("global_args", "env_level", "serve_args", "level", "fmt"),
+    [
+        ((), None, (), "info", "console"),
+        (("--log-level", "DEBUG"), None, (), "debug", "console"),
+        (("--log-format", "json"), None, (), "info", "json"),
+        ((), "ERROR", (), "error", "console"),
+        (("--log-level", "DEBUG"), "ERROR", (), "debug", "console"),
+        (("--log-level", "DEBUG"), None, ("--log-level", "warning"), "warning", "console"),
+    ],
+)
+def test_serve_takes_the_log_level_from_its_flag_the_global_flag_or_the_environment(
+    serve_env: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    global_args: tuple[str, ...],
+    env_level: str | None,
+    serve_args: tuple[str, ...],
+    level: str,
+    fmt: str,
+) -> None:
+    from zohoauth.web.app import LOG_FORMAT_ENV, LOG_LEVEL_ENV
+
+    if env_level:
+        monkeypatch.setenv("ZOHOAUTH_LOG_LEVEL", env_level)
+    result = CliRunner().invoke(app, [*global_args, "serve", "--migrate", *serve_args])
+    assert result.exit_code == 0, result.output
+    assert serve_env["log_level"] == level  # uvicorn's own loggers
+    assert os.environ[LOG_LEVEL_ENV] == level.upper()  # what each worker configures
+    assert os.environ[LOG_FORMAT_ENV] == fmt

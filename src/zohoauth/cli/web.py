@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from .app import app, console, err_console
+from .app import app, console, err_console, log_setup, options
 
 KEY_FILE = "encryption.key"
 SECRET_FILE = "session.secret"
@@ -140,7 +140,10 @@ def demo(
     key = _secret_file(directory / KEY_FILE, KeyRing.generate_key)
     session_secret = _secret_file(directory / SECRET_FILE, lambda: secrets.token_urlsafe(32))
 
-    configure_logging("console", "WARNING")
+    # The global --log-format/--log-level (or ZOHOAUTH_LOG_*) apply; quiet (WARNING) otherwise.
+    # Reconfigured without the CLI run's request id: each web request logs its own.
+    log_format, log_level = log_setup(options(), "WARNING")
+    configure_logging(log_format, log_level)
     emulator = BackgroundEmulator(host=host, port=emulator_port).start()
     try:
         redirect_uri = f"http://{host}:{port}/redirect.html"
@@ -167,7 +170,9 @@ def demo(
         )
         web_app = create_app(settings, auto_migrate=True)
         server = uvicorn.Server(
-            uvicorn.Config(web_app, host=host, port=port, log_level="warning", **uvicorn_options())
+            uvicorn.Config(
+                web_app, host=host, port=port, log_level=log_level.lower(), **uvicorn_options()
+            )
         )
         url = f"http://{host}:{port}"
         console.print(f"zohoauth demo: the web app on {url}, the Zoho emulator on {emulator.url}")
@@ -200,8 +205,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (share one store).")] = 1,
-    log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="console or json (default: the global --log-format, else console)."),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="debug, info, warning or error (default: the global --log-level, else info)."
+        ),
+    ] = None,
     migrate: Annotated[
         bool, typer.Option("--migrate", help="Create or upgrade the store's schema first.")
     ] = False,
@@ -219,8 +232,15 @@ def serve(
 
     from ..web.app import LOG_FORMAT_ENV, LOG_LEVEL_ENV, uvicorn_options
 
+    # This command's flags, else the global ones (or ZOHOAUTH_LOG_*), else console and INFO.
+    default_format, default_level = log_setup(options(), "INFO")
+    log_format = (log_format or default_format).lower()
+    log_level = (log_level or default_level).upper()
     if log_format not in ("console", "json"):
         err_console.print("[red]error:[/red] --log-format must be console or json")
+        raise typer.Exit(2)
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        err_console.print("[red]error:[/red] --log-level must be debug, info, warning or error")
         raise typer.Exit(2)
     problem = check_serve_settings(migrate, insecure_http=insecure_http)
     if problem:
@@ -228,10 +248,10 @@ def serve(
         raise typer.Exit(1)
     # Worker processes build their own app (app_factory) and read these to log the same way.
     os.environ[LOG_FORMAT_ENV] = log_format
-    os.environ[LOG_LEVEL_ENV] = log_level.upper()
+    os.environ[LOG_LEVEL_ENV] = log_level
     from ..logs import configure_logging
 
-    configure_logging(log_format, log_level.upper())
+    configure_logging(log_format, log_level)
     uvicorn.run(
         "zohoauth.web.app:app_factory",
         factory=True,

@@ -14,7 +14,7 @@ import time
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..logs import get_logger
+from ..logs import escape_control, get_logger
 from .errors import INTERNAL, TOO_LARGE, BodyTooLarge, error_body
 from .responses import send_json
 
@@ -82,7 +82,9 @@ class RequestContext:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],  # never the query string: redirect.html's carries a code
+                # Never the query string (redirect.html's carries a code); control characters
+                # escaped (a client's %0d%0a must not forge a log line, nor ESC drive a terminal).
+                path=escape_control(scope["path"]),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
                 pid=self.pid,

@@ -90,6 +90,13 @@ def create_app(
     app.state.web = ctx
     app.state.static = routes_ops.load_static()
     errors.install(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = errors.describe_validation_errors(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way
     app.include_router(routes_ops.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_records.router)

@@ -155,11 +155,76 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             return json_response(error_body("not_found", _BAD_ID), 404)
         if problem.get("type") == "json_invalid":
             return json_response(error_body("bad_json", "the request body is not valid JSON"), 400)
-    described = "; ".join(
-        f"{'.'.join(str(p) for p in p_['loc'] if p != 'body') or 'body'}: {p_['msg']}"
-        for p_ in problems[:5]
-    )
+    described = "; ".join(f"{_location(p)}: {_plain_message(p)}" for p in problems[:5])
     return json_response(error_body("invalid_request", f"invalid request — {described}"), 422)
+
+
+#: Our words for pydantic's error types. Its own messages speak of its internals ("unable to
+#: interpret input", "object to extract fields from", the regex a value must match) and its
+#: errors carry the input, the validator's context and links to its docs: none of that is
+#: answered, only where (the field's location) and what (one of these). `{...}` are filled
+#: from the error's context, which holds the schema's limits, never the input.
+_PLAIN: dict[str, str] = {
+    "missing": "is required",
+    "string_type": "should be a string",
+    "int_type": "should be a whole number",
+    "int_parsing": "should be a whole number",
+    "int_from_float": "should be a whole number",
+    "float_type": "should be a number",
+    "float_parsing": "should be a number",
+    "bool_type": "should be true or false",
+    "bool_parsing": "should be true or false",
+    "list_type": "should be a list",
+    "dict_type": "should be a JSON object",
+    "model_type": "should be a JSON object",
+    "model_attributes_type": "should be a JSON object",
+    "string_pattern_mismatch": "is not in the expected format",
+    "literal_error": "should be {expected}",
+    "enum": "should be {expected}",
+    "string_too_short": "should have at least {min_length} characters",
+    "string_too_long": "should have at most {max_length} characters",
+    "too_short": "should have at least {min_length} items",
+    "too_long": "should have at most {max_length} items",
+    "greater_than": "should be more than {gt}",
+    "greater_than_equal": "should be at least {ge}",
+    "less_than": "should be less than {lt}",
+    "less_than_equal": "should be at most {le}",
+}
+
+
+def _location(problem: Any) -> str:
+    """`data.0.Last_Name`, `query.per_page`: where the problem is (`body` for the body itself)."""
+    return ".".join(str(p) for p in problem.get("loc", ()) if p != "body") or "body"
+
+
+def _plain_message(problem: Any) -> str:
+    template = _PLAIN.get(str(problem.get("type", "")), "is not valid")
+    try:
+        return template.format(**(problem.get("ctx") or {}))
+    except (KeyError, IndexError, ValueError):
+        return "is not valid"
+
+
+def describe_validation_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what a 422 really is: FastAPI documents its own body
+    (`detail` with loc/msg/type/input/ctx), which `_validation_error` never sends."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    if "HTTPValidationError" in schemas:
+        schemas.pop("ValidationError", None)
+        schemas["HTTPValidationError"] = {
+            "title": "HTTPValidationError",
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string", "enum": ["invalid_request"]},
+                "message": {
+                    "type": "string",
+                    "description": "Each wrong field's location and what it should be, e.g. "
+                    "`invalid request — data.0: should be a JSON object`.",
+                },
+            },
+        }
+    return spec
 
 
 _UNKNOWN_MODULE = "no such module here; use Leads, Contacts, Deals or Accounts (GET /api/modules)"

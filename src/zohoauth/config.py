@@ -30,6 +30,8 @@ _HOW_TO_FIX: dict[str, str] = {
     "log_level": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
     "data_dir": "a directory path",
     "insecure_http": "true or false (default false)",
+    "trusted_hosts": "comma-separated host names, `*.example.com` for subdomains, `*` for any; "
+    "empty = the redirect URI's host plus loopback",
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -69,6 +71,20 @@ class Settings(BaseSettings):
         description="Let `serve` run with a plain-http redirect URI on a host that is not "
         "loopback (cookies without Secure, no HSTS).",
     )
+
+    trusted_hosts: str = Field(
+        "",
+        description="Host names the web app answers for (Host header), comma-separated; "
+        "empty = the redirect URI's host plus loopback; `*` = any.",
+    )
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _trusted_hosts(cls, value: str) -> str:
+        for host in (h.strip() for h in value.split(",")):
+            if "*" in host[1:] or (host.startswith("*") and host != "*" and host[:2] != "*."):
+                raise ValueError(f"{host!r}: a wildcard must be `*.example.com` or `*` alone")
+        return value
 
     @field_validator("redirect_uri")
     @classmethod

@@ -104,6 +104,7 @@ class LiveApp:
         manager_config: ManagerConfig | None = None,
         max_body_bytes: int | None = None,
         tls: bool = False,
+        settings: Settings | None = None,
     ) -> None:
         self._sock = free_socket()
         self.port: int = self._sock.getsockname()[1]
@@ -130,7 +131,8 @@ class LiveApp:
         extra: dict[str, Any] = {}
         if max_body_bytes is not None:
             extra["max_body_bytes"] = max_body_bytes
-        self.app = create_app(auth=self.auth, session_secret=self.session_secret, **extra)
+        self.settings = settings
+        self.app = create_app(settings, auth=self.auth, session_secret=self.session_secret, **extra)
         config = uvicorn.Config(self.app, log_level="warning", **uvicorn_options(), **ssl_options)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -155,8 +157,8 @@ class LiveApp:
         self._sock.close()
         self._tmp.cleanup()
 
-    def browser(self) -> Browser:
-        return Browser(self.url, verify=self.verify or True)
+    def browser(self, **kw: Any) -> Browser:
+        return Browser(self.url, verify=self.verify or True, **kw)
 
     def __enter__(self) -> LiveApp:
         return self.start()

@@ -1,6 +1,7 @@
 """The web app: `create_app(settings | auth)` builds it, `app_factory()` is uvicorn's entry.
 
     browser ─► RequestContext (request id, headers, access log, 500 guard)
+            ─► TrustedHosts (400 for a Host header not ours: DNS rebinding)
             ─► BodyLimit (413)
             ─► SessionMiddleware (the signed session cookie in, with the browser's binding id;
                out again if it changed)
@@ -27,7 +28,7 @@ from ..logs import configure_logging
 from . import errors, routes_auth, routes_ops, routes_records
 from .context import WebContext
 from .csrf import CSRFMiddleware, CSRFTokens, origin_of
-from .middleware import BodyLimit, RequestContext
+from .middleware import BodyLimit, RequestContext, TrustedHosts, trusted_hosts
 from .session import CookieCodec, SessionMiddleware
 
 #: Request bodies above this are refused with 413 (100 records of a busy module fit easily).
@@ -52,12 +53,14 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """The FastAPI app. Pass `settings` (a `ZohoAuth` is built from them), or a ready `auth`
-    plus `session_secret`. Cookies are `Secure` and named `__Host-…` when the redirect URI is
-    https."""
+    plus `session_secret` (the web app's own settings, such as trusted hosts, then come from
+    `settings` if given, else their defaults). Cookies are `Secure` and named `__Host-…` when
+    the redirect URI is https."""
     if auth is None:
         settings = settings or Settings.load()
         auth = ZohoAuth.from_settings(settings, auto_migrate=auto_migrate)
-    secret = session_secret or (settings.session_secret.get_secret_value() if settings else "")
+    options = settings if settings is not None else Settings.model_construct()
+    secret = session_secret or options.session_secret.get_secret_value()
     if not secret:
         raise ConfigError(_SECRET_HELP)
     if len(secret) < 16:
@@ -110,6 +113,7 @@ def create_app(
     )
     app.add_middleware(SessionMiddleware, cookies=ctx.cookies)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(TrustedHosts, hosts=trusted_hosts(options.trusted_hosts, redirect_uri))
     app.add_middleware(RequestContext, hsts=secure)
     return app
 

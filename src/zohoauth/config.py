@@ -30,6 +30,9 @@ _HOW_TO_FIX: dict[str, str] = {
     "log_level": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
     "data_dir": "a directory path",
     "insecure_http": "true or false (default false)",
+    "login_rate_limit": "e.g. 30/minute or 30/minute;200/hour; empty = no limit",
+    "callback_rate_limit": "e.g. 10/minute or 10/minute;100/hour; empty = no limit",
+    "forwarded_allow_ips": "comma-separated proxy addresses or networks, or *; empty = none",
     "trusted_hosts": "comma-separated host names, `*.example.com` for subdomains, `*` for any; "
     "empty = the redirect URI's host plus loopback",
 }
@@ -77,6 +80,35 @@ class Settings(BaseSettings):
         description="Host names the web app answers for (Host header), comma-separated; "
         "empty = the redirect URI's host plus loopback; `*` = any.",
     )
+
+    login_rate_limit: str = Field(
+        "30/minute",
+        description="GET /login per client address (`limits` notation); empty = no limit.",
+    )
+    callback_rate_limit: str = Field(
+        "10/minute",
+        description="POST /api/auth/callback per client address (each costs a token request "
+        "with the client secret); empty = no limit.",
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Proxies whose X-Forwarded-For/-Proto the web app believes (uvicorn's "
+        "--forwarded-allow-ips); empty = none: the client address is the connection's.",
+    )
+
+    @field_validator("login_rate_limit", "callback_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(
+                    "use the `limits` notation, e.g. 10/minute or 10/minute;100/hour"
+                ) from None
+        return value.strip()
 
     @field_validator("trusted_hosts")
     @classmethod

@@ -133,7 +133,9 @@ class LiveApp:
             extra["max_body_bytes"] = max_body_bytes
         self.settings = settings
         self.app = create_app(settings, auth=self.auth, session_secret=self.session_secret, **extra)
-        config = uvicorn.Config(self.app, log_level="warning", **uvicorn_options(), **ssl_options)
+        config = uvicorn.Config(
+            self.app, log_level="warning", **uvicorn_options(settings), **ssl_options
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._run, daemon=True, name=f"zohoauth-web-{self.port}"

@@ -171,7 +171,11 @@ def demo(
         web_app = create_app(settings, auto_migrate=True)
         server = uvicorn.Server(
             uvicorn.Config(
-                web_app, host=host, port=port, log_level=log_level.lower(), **uvicorn_options()
+                web_app,
+                host=host,
+                port=port,
+                log_level=log_level.lower(),
+                **uvicorn_options(settings),
             )
         )
         url = f"http://{host}:{port}"
@@ -218,6 +222,14 @@ def serve(
     migrate: Annotated[
         bool, typer.Option("--migrate", help="Create or upgrade the store's schema first.")
     ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies (addresses, networks or *) whose X-Forwarded-For/-Proto to believe: "
+            "the client address then comes from there (login rate limits, logs). Default: "
+            "ZOHOAUTH_FORWARDED_ALLOW_IPS, else none.",
+        ),
+    ] = None,
     insecure_http: Annotated[
         bool,
         typer.Option(
@@ -252,6 +264,9 @@ def serve(
     from ..logs import configure_logging
 
     configure_logging(log_format, log_level)
+    from ..config import Settings
+
+    settings = Settings.load(forwarded_allow_ips=forwarded_allow_ips)
     uvicorn.run(
         "zohoauth.web.app:app_factory",
         factory=True,
@@ -259,7 +274,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level.lower(),
-        **uvicorn_options(),
+        **uvicorn_options(settings),
     )
 
 

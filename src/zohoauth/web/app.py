@@ -6,6 +6,7 @@
             ─► SessionMiddleware (the signed session cookie in, with the browser's binding id;
                out again if it changed)
             ─► CSRFMiddleware (403 on unsafe calls without proof bound to that browser)
+            ─► RateLimit (429 on /login and the callback over the per-address limits)
             ─► routes: pages and ops · Login with Zoho and accounts · CRM records
 
 The app owns the `ZohoAuth` it is given: opened on start-up, closed on shutdown. It keeps no
@@ -29,6 +30,7 @@ from . import errors, routes_auth, routes_ops, routes_records
 from .context import WebContext
 from .csrf import CSRFMiddleware, CSRFTokens, origin_of
 from .middleware import BodyLimit, RequestContext, TrustedHosts, trusted_hosts
+from .ratelimit import RateLimit, parse_rate
 from .session import CookieCodec, SessionMiddleware
 
 #: Request bodies above this are refused with 413 (100 records of a busy module fit easily).
@@ -104,7 +106,13 @@ def create_app(
     app.include_router(routes_auth.router)
     app.include_router(routes_records.router)
     # Added innermost first: the last one added runs first. The session (and so the browser's
-    # binding id) is loaded before the CSRF check, which needs it.
+    # binding id) is loaded before the CSRF check, which needs it; only calls that passed the
+    # check count against the login rate limits.
+    rates = {
+        "login": parse_rate(options.login_rate_limit),
+        "callback": parse_rate(options.callback_rate_limit),
+    }
+    app.add_middleware(RateLimit, rates=rates)
     app.add_middleware(
         CSRFMiddleware,
         tokens=CSRFTokens(secret),
@@ -127,8 +135,19 @@ def app_factory() -> FastAPI:
     return create_app(Settings.load())
 
 
-def uvicorn_options() -> dict[str, Any]:
+def uvicorn_options(settings: Settings | None = None) -> dict[str, Any]:
     """Options every way of running the app shares: uvicorn's own logging off (our redacting
     pipeline handles its records), no access log (RequestContext writes one, without query
-    strings), no server header."""
-    return {"log_config": None, "access_log": False, "server_header": False}
+    strings), no server header.
+
+    `X-Forwarded-For`/`-Proto` are believed only from the proxies `forwarded_allow_ips` names
+    (`ZOHOAUTH_FORWARDED_ALLOW_IPS`, `serve --forwarded-allow-ips`). uvicorn on its own
+    believes them from 127.0.0.1 (or its FORWARDED_ALLOW_IPS variable): then anyone on this
+    machine could pick the client address the login rate limits count."""
+    s = settings if settings is not None else Settings.model_construct()
+    options: dict[str, Any] = {"log_config": None, "access_log": False, "server_header": False}
+    if s.forwarded_allow_ips.strip():
+        options.update(proxy_headers=True, forwarded_allow_ips=s.forwarded_allow_ips.strip())
+    else:
+        options["proxy_headers"] = False
+    return options

@@ -33,6 +33,8 @@ _HOW_TO_FIX: dict[str, str] = {
     "login_rate_limit": "e.g. 30/minute or 30/minute;200/hour; empty = no limit",
     "callback_rate_limit": "e.g. 10/minute or 10/minute;100/hour; empty = no limit",
     "forwarded_allow_ips": "comma-separated proxy addresses or networks, or *; empty = none",
+    "metrics_port": "a TCP port (1-65535), or empty for /metrics on the app's own port",
+    "metrics_host": "an address to listen on, e.g. 127.0.0.1 or 10.0.0.5",
     "trusted_hosts": "comma-separated host names, `*.example.com` for subdomains, `*` for any; "
     "empty = the redirect URI's host plus loopback",
 }
@@ -95,6 +97,29 @@ class Settings(BaseSettings):
         description="Proxies whose X-Forwarded-For/-Proto the web app believes (uvicorn's "
         "--forwarded-allow-ips); empty = none: the client address is the connection's.",
     )
+
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Serve /metrics on this port of `metrics_host` (a second small server in "
+        "the same process) instead of on the app's own port; empty = the app's port.",
+    )
+    metrics_host: str = Field("127.0.0.1", description="Where the metrics port listens.")
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="If set, /metrics on the app's own port needs `Authorization: Bearer <it>`.",
+    )
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _metrics_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("metrics_host")
+    @classmethod
+    def _metrics_host(cls, value: str) -> str:
+        return value.strip() or "127.0.0.1"  # empty must not mean every interface
 
     @field_validator("login_rate_limit", "callback_rate_limit")
     @classmethod

@@ -37,6 +37,7 @@ SENSITIVE_KEYS = frozenset(
         "state",
         "encryption_keys",
         "session_secret",
+        "metrics_token",
         "key",
         "cookie",
         "set-cookie",

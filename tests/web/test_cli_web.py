@@ -325,3 +325,22 @@ def test_serve_takes_the_log_level_from_its_flag_the_global_flag_or_the_environm
     assert serve_env["log_level"] == level  # uvicorn's own loggers
     assert os.environ[LOG_LEVEL_ENV] == level.upper()  # what each worker configures
     assert os.environ[LOG_FORMAT_ENV] == fmt
+
+
+def test_serve_moves_metrics_to_their_own_port_for_its_one_worker(
+    serve_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ZOHOAUTH_METRICS_PORT", "ZOHOAUTH_METRICS_HOST"):  # serve sets them: undo
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    one = CliRunner().invoke(app, ["serve", "--migrate", "--metrics-port", "9464"])
+    assert one.exit_code == 0, one.output
+    assert os.environ["ZOHOAUTH_METRICS_PORT"] == "9464"  # what app_factory reads
+    assert os.environ["ZOHOAUTH_METRICS_HOST"] == "127.0.0.1"
+    serve_env.clear()
+    many = CliRunner().invoke(
+        app, ["serve", "--migrate", "--metrics-port", "9464", "--workers", "2"]
+    )
+    assert many.exit_code == 2
+    assert serve_env == {}  # uvicorn never started
+    assert "ZOHOAUTH_METRICS_TOKEN" in " ".join(many.output.split())

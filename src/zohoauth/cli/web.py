@@ -222,6 +222,21 @@ def serve(
     migrate: Annotated[
         bool, typer.Option("--migrate", help="Create or upgrade the store's schema first.")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve /metrics on this port instead of the app's (a second small server; "
+            "the app's /metrics then answers 404). Default: ZOHOAUTH_METRICS_PORT, else none.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None,
+        typer.Option(
+            help="Where --metrics-port listens (default ZOHOAUTH_METRICS_HOST, else 127.0.0.1)."
+        ),
+    ] = None,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
@@ -258,15 +273,29 @@ def serve(
     if problem:
         err_console.print(f"[red]error:[/red] {problem}")
         raise typer.Exit(1)
+    from ..config import Settings
+
+    settings = Settings.load(
+        forwarded_allow_ips=forwarded_allow_ips,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+    )
+    if settings.metrics_port is not None and workers > 1:
+        err_console.print(
+            "[red]error:[/red] a metrics port serves one process's metrics, and each of "
+            f"{workers} workers would need its own port; with --workers, keep /metrics on the "
+            "app's port behind ZOHOAUTH_METRICS_TOKEN instead"
+        )
+        raise typer.Exit(2)
     # Worker processes build their own app (app_factory) and read these to log the same way.
     os.environ[LOG_FORMAT_ENV] = log_format
     os.environ[LOG_LEVEL_ENV] = log_level
+    if settings.metrics_port is not None:  # the app (app_factory) starts the metrics server
+        os.environ["ZOHOAUTH_METRICS_PORT"] = str(settings.metrics_port)
+        os.environ["ZOHOAUTH_METRICS_HOST"] = settings.metrics_host
     from ..logs import configure_logging
 
     configure_logging(log_format, log_level)
-    from ..config import Settings
-
-    settings = Settings.load(forwarded_allow_ips=forwarded_allow_ips)
     uvicorn.run(
         "zohoauth.web.app:app_factory",
         factory=True,

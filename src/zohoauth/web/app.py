@@ -31,6 +31,7 @@ from .context import WebContext
 from .csrf import CSRFMiddleware, CSRFTokens, origin_of
 from .middleware import BodyLimit, RequestContext, TrustedHosts, trusted_hosts
 from .ratelimit import RateLimit, parse_rate
+from .server import start_metrics_server
 from .session import CookieCodec, SessionMiddleware
 
 #: Request bodies above this are refused with 413 (100 records of a busy module fit easily).
@@ -69,13 +70,28 @@ def create_app(
         raise ConfigError("ZOHOAUTH_SESSION_SECRET is too short; use at least 32 random characters")
     redirect_uri = auth.client.redirect_uri
     secure = redirect_uri.startswith("https://")
-    ctx = WebContext(auth=auth, cookies=CookieCodec(secret, secure=secure))
+    metrics_port = options.metrics_port
+    ctx = WebContext(
+        auth=auth,
+        cookies=CookieCodec(secret, secure=secure),
+        metrics_here=metrics_port is None,
+        metrics_token=options.metrics_token.get_secret_value(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await auth.open()
         try:
-            yield
+            stop_metrics = (
+                start_metrics_server(options.metrics_host, metrics_port)
+                if metrics_port is not None
+                else None
+            )
+            try:
+                yield
+            finally:
+                if stop_metrics is not None:
+                    stop_metrics()
         finally:
             await auth.aclose()
 

@@ -35,6 +35,9 @@ _HOW_TO_FIX: dict[str, str] = {
     "forwarded_allow_ips": "comma-separated proxy addresses or networks, or *; empty = none",
     "metrics_port": "a TCP port (1-65535), or empty for /metrics on the app's own port",
     "metrics_host": "an address to listen on, e.g. 127.0.0.1 or 10.0.0.5",
+    "keep_alive_timeout": "whole seconds >= 1 (default 5)",
+    "header_timeout": "seconds > 0 (default 10)",
+    "body_timeout": "seconds > 0 (default 30)",
     "trusted_hosts": "comma-separated host names, `*.example.com` for subdomains, `*` for any; "
     "empty = the redirect URI's host plus loopback",
 }
@@ -109,6 +112,16 @@ class Settings(BaseSettings):
     metrics_token: SecretStr = Field(
         SecretStr(""),
         description="If set, /metrics on the app's own port needs `Authorization: Bearer <it>`.",
+    )
+
+    keep_alive_timeout: int = Field(
+        5, ge=1, description="Close an idle kept-alive connection after this many seconds."
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="Close a connection whose request head takes longer (seconds)."
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, description="Answer 408 when a request body takes longer (seconds)."
     )
 
     @field_validator("metrics_port", mode="before")

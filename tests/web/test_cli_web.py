@@ -248,6 +248,10 @@ def test_serve_refuses_a_plain_http_redirect_uri_off_loopback(
     if allowed:
         assert result.exit_code == 0, result.output
         assert serve_env["target"] == "zohoauth.web.app:app_factory"
+        # Slow clients timed out in every worker; proxy headers believed from no one.
+        assert serve_env["http"] == "zohoauth.web.server:HeaderTimeoutProtocol"
+        assert serve_env["timeout_keep_alive"] == 5
+        assert serve_env["proxy_headers"] is False
         return
     assert result.exit_code == 1
     assert serve_env == {}  # uvicorn never started

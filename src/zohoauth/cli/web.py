@@ -303,7 +303,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level.lower(),
-        **uvicorn_options(settings),
+        **uvicorn_options(settings, factory=True),
     )
 
 

@@ -2,7 +2,7 @@
 
     browser ─► RequestContext (request id, headers, access log, 500 guard)
             ─► TrustedHosts (400 for a Host header not ours: DNS rebinding)
-            ─► BodyLimit (413)
+            ─► BodyLimit (413) ─► BodyTimeout (408 for a body too slow to arrive)
             ─► SessionMiddleware (the signed session cookie in, with the browser's binding id;
                out again if it changed)
             ─► CSRFMiddleware (403 on unsafe calls without proof bound to that browser)
@@ -29,9 +29,9 @@ from ..logs import configure_logging
 from . import errors, routes_auth, routes_ops, routes_records
 from .context import WebContext
 from .csrf import CSRFMiddleware, CSRFTokens, origin_of
-from .middleware import BodyLimit, RequestContext, TrustedHosts, trusted_hosts
+from .middleware import BodyLimit, BodyTimeout, RequestContext, TrustedHosts, trusted_hosts
 from .ratelimit import RateLimit, parse_rate
-from .server import start_metrics_server
+from .server import PROTOCOL_PATH, configure, header_timeout_protocol, start_metrics_server
 from .session import CookieCodec, SessionMiddleware
 
 #: Request bodies above this are refused with 413 (100 records of a busy module fit easily).
@@ -136,6 +136,7 @@ def create_app(
         secure=secure,
     )
     app.add_middleware(SessionMiddleware, cookies=ctx.cookies)
+    app.add_middleware(BodyTimeout, seconds=options.body_timeout)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(TrustedHosts, hosts=trusted_hosts(options.trusted_hosts, redirect_uri))
     app.add_middleware(RequestContext, hsts=secure)
@@ -148,20 +149,31 @@ def app_factory() -> FastAPI:
     configure_logging(
         os.environ.get(LOG_FORMAT_ENV, "console"), os.environ.get(LOG_LEVEL_ENV, "INFO")
     )
-    return create_app(Settings.load())
+    settings = Settings.load()
+    configure(settings.header_timeout)  # this worker's HeaderTimeoutProtocol (server.py)
+    return create_app(settings)
 
 
-def uvicorn_options(settings: Settings | None = None) -> dict[str, Any]:
+def uvicorn_options(settings: Settings | None = None, *, factory: bool = False) -> dict[str, Any]:
     """Options every way of running the app shares: uvicorn's own logging off (our redacting
     pipeline handles its records), no access log (RequestContext writes one, without query
-    strings), no server header.
+    strings), no server header, and slow clients timed out (server.py): idle kept-alive
+    connections after `keep_alive_timeout`, request heads after `header_timeout`. `factory`:
+    for `serve`, whose worker processes import the protocol class by name and set its timeout
+    in `app_factory`.
 
     `X-Forwarded-For`/`-Proto` are believed only from the proxies `forwarded_allow_ips` names
     (`ZOHOAUTH_FORWARDED_ALLOW_IPS`, `serve --forwarded-allow-ips`). uvicorn on its own
     believes them from 127.0.0.1 (or its FORWARDED_ALLOW_IPS variable): then anyone on this
     machine could pick the client address the login rate limits count."""
     s = settings if settings is not None else Settings.model_construct()
-    options: dict[str, Any] = {"log_config": None, "access_log": False, "server_header": False}
+    options: dict[str, Any] = {
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "timeout_keep_alive": s.keep_alive_timeout,
+        "http": PROTOCOL_PATH if factory else header_timeout_protocol(s.header_timeout),
+    }
     if s.forwarded_allow_ips.strip():
         options.update(proxy_headers=True, forwarded_allow_ips=s.forwarded_allow_ips.strip())
     else:

@@ -10,6 +10,7 @@ One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
     400 bad_json          the body is not JSON
     400 state_mismatch / mixup / access_denied / login_failed            → start the login again
     404 unknown_module / not_found / unknown_account / not_found (route)
+    408 timeout           the body took too long to arrive (middleware.BodyTimeout)
     413 too_large         the body is over the limit
     422 invalid_request   parameters or body of the wrong shape
     422 invalid_data      Zoho refused the data (MANDATORY_NOT_FOUND, INVALID_DATA, ...)
@@ -21,9 +22,9 @@ One table maps zohoauth's error tree to HTTP (DESIGN.md, "Web app HTTP API"):
 Messages come from the exceptions, which already say what to do and never hold a token, code or
 secret; they are redacted once more on the way out all the same.
 
-`ApiError` and `BodyTooLarge` are the web app's own, internal to this package: answers it
-decides on itself, never raised by the library (whose every error class is in
-`zohoauth.errors`).
+`ApiError`, `BodyTooLarge` and `BodyTimedOut` are the web app's own, internal to this
+package: answers it decides on itself, never raised by the library (whose every error class is
+in `zohoauth.errors`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 TOO_LARGE = "the request body is too large; send less"
+
+
+class BodyTimedOut(StarletteHTTPException):
+    """Raised by the body-time guard when a body is too slow to arrive: 408, and the connection
+    is closed (what is left of the body is never read)."""
+
+    def __init__(self) -> None:
+        super().__init__(408, TOO_SLOW, headers={"Connection": "close"})
+
+
+TOO_SLOW = "the request body took too long to arrive; send it again on a faster connection"
 
 
 NOT_LOGGED_IN = "you are not logged in (or that account was logged out); log in with Zoho"
@@ -233,7 +245,7 @@ _BAD_ID = "no such record: Zoho record ids are digits only"
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    codes = {404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "too_large"}
     code = codes.get(exc.status_code, "http_error")
     message = {
         404: "no such page or API endpoint",

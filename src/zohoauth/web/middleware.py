@@ -1,5 +1,5 @@
 """Pure ASGI middleware: request ids and access logs, security headers, trusted hosts, the
-body-size limit.
+body-size limit and the body-time limit.
 
 Pure ASGI rather than `BaseHTTPMiddleware`: no extra task per request, and the request body is
 streamed through untouched (the size guard counts it as it goes).
@@ -14,12 +14,13 @@ import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+import anyio
 import structlog
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..logs import escape_control, get_logger
-from .errors import INTERNAL, TOO_LARGE, BodyTooLarge, error_body
+from .errors import INTERNAL, TOO_LARGE, BodyTimedOut, BodyTooLarge, error_body
 from .responses import send_json
 
 log = get_logger("zohoauth.web.access")
@@ -124,6 +125,39 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+class BodyTimeout:
+    """Answers 408 `timeout` (and closes the connection) when the request body has not fully
+    arrived `seconds` after the request began: uvicorn waits for a body as long as the client
+    trickles it, one connection held per slow client (server.py). Raised from the body reads,
+    as `BodyTooLarge` is, and answered by errors.py; reads after the body (waiting for a
+    disconnect) are not timed."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = anyio.current_time() + self.seconds
+        complete = False
+
+        async def timed() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                raise BodyTimedOut()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, timed, send)
 
 
 #: Loopback, as Starlette's TrustedHostMiddleware compares the Host header (IPv6 in brackets).

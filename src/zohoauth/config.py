@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     def _trusted_hosts(cls, value: str) -> str:
         for host in (h.strip() for h in value.split(",")):
             if "*" in host[1:] or (host.startswith("*") and host != "*" and host[:2] != "*."):
-                raise ValueError(f"{host!r}: a wildcard must be `*.example.com` or `*` alone")
+                raise ValueError("a wildcard must be `*.example.com`, or `*` alone")
         return value
 
     @field_validator("redirect_uri")
@@ -232,7 +232,7 @@ class Settings(BaseSettings):
 
                 shown = mask_url(value) if value else f"not set ({self.effective_database_url})"
             else:
-                shown = str(value) if value != "" else "not set"
+                shown = str(value) if value not in ("", None) else "not set"
             rows.append((env_name(name), shown))
         return rows
 

@@ -262,6 +262,10 @@ def binding_of(scope: Scope) -> str:
     return session.binding if isinstance(session, Session) else ""
 
 
+#: Bearer-authenticated paths (the token service, web/routes_api_v1.py): no session there.
+_BEARER_PREFIX = "/api/v1/"
+
+
 class SessionMiddleware:
     """Loads the signed session cookie into `request.state.session` on the way in, and on the
     way out re-signs it only if a route put a different `Session` there. A browser without a
@@ -277,7 +281,9 @@ class SessionMiddleware:
         self.cookies = cookies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # The token service (/api/v1) authenticates by bearer key: no browser, so no session
+        # and no cookie (it also never reads one).
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(_BEARER_PREFIX):
             await self.app(scope, receive, send)
             return
         raw = HTTPConnection(scope).cookies.get(self.cookies.names.session)

@@ -58,6 +58,14 @@ def run(size: str | Size = "ci", say: Callable[[str], None] = print) -> dict[str
     found["seconds"] = round(time.time() - started, 1)
     found["machine"] = info | {"loadavg_at_end": list(os.getloadavg())}
     found["phases"] = raw["phases"]
+    # Everything the figures come from, so a report can be worked out again without a rerun.
+    found["raw"] = {
+        "samples": [
+            [round(x.t0, 3), round(x.t1, 3), x.user, x.op, x.kind, x.verdict]
+            for x in scenario.load.samples
+        ],
+        "token_requests": token_log,
+    }
     return found
 
 

@@ -8,13 +8,14 @@ fault (an accounts outage) never reach the counters. So this process serves the 
 emulator (`zohoauth.emulator.create_app`, Zoho's limits on) wrapped in one outer ASGI layer
 that logs each `POST .../oauth/v2/token` before the fault layer sees it: when (wall clock and
 the emulator's virtual clock), which grant type, whose credential (`zuid@dc`, looked up from
-the refresh token in the emulator's state; `revoked` when it is no longer known) and how it was
-answered: `minted`, `throttled` ("Access Denied"), `invalid_code`, `unavailable` (5xx) or
+the refresh token in the emulator's state; `revoked:<hash>` when it is no longer known) and how
+it was answered: `minted`, `throttled` ("Access Denied"), `invalid_code`, `unavailable` (5xx) or
 `other`. `GET /_chaos/token-requests` returns the log; nothing else changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -90,8 +91,12 @@ class TokenRequestLog:
     def _credential(self, form: dict[str, str]) -> str:
         if form.get("grant_type") != "refresh_token":
             return ""
-        issued = self.state.refresh_tokens.get(form.get("refresh_token", ""))
-        return f"{issued.zuid}@{issued.dc}" if issued is not None else "revoked"
+        token = form.get("refresh_token", "")
+        issued = self.state.refresh_tokens.get(token)
+        if issued is not None:
+            return f"{issued.zuid}@{issued.dc}"
+        # Revoked or never issued: still one refresh token, counted apart from the others.
+        return "revoked:" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
     async def _answer(self, send: Send) -> None:
         body = json.dumps({"requests": self.log}).encode()

@@ -1,6 +1,8 @@
 """The chaos run's figures, per fault, from what was recorded.
 
-- answers: every sample of the load generator, by kind and verdict (`verdict.py`);
+- answers: every sample of the load generator, by kind and verdict (`verdict.py`), counted in
+  the phase in which it was answered (a request sent before a fault and answered during it
+  reflects the fault);
 - refreshes: the emulator's token-request log (`recorder.py`): requests per credential per fault
   (all of them, including those an outage answered), tokens minted, and the worst 600-second
   window of *Zoho's* clock per credential — Zoho allows 10 minted tokens per refresh token per
@@ -148,9 +150,13 @@ def build(
     """The report: per fault, then the run as a whole."""
     faults = []
     throttle: tuple[float, float] | None = None
-    for p in raw["phases"]:
-        during = [s for s in samples if s.phase == p["name"]]
-        after = [s for s in samples if s.phase == p["name"] + ":recovery"]
+    phases = raw["phases"]
+    for i, p in enumerate(phases):
+        # Each answer counts in the phase in which it arrived (it reflects the state of the
+        # world then): [started, cleared) is the fault, [cleared, next phase) its recovery.
+        end = phases[i + 1]["started"] if i + 1 < len(phases) else p["ended"]
+        during = [s for s in samples if p["started"] <= s.t1 < p["cleared"]]
+        after = [s for s in samples if p["cleared"] <= s.t1 < end]
         late = [
             s
             for s in after

@@ -62,7 +62,9 @@ def new_user(index: int, email: str, app_url: str, timeout: float) -> User:
         base_url=app_url,
         timeout=timeout,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
+        # Idle connections are dropped before uvicorn drops them (5 s), as browsers do, so a
+        # request never goes out on a connection the server is closing at that moment.
+        limits=httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=3),
     )
     return User(index, email, http)
 

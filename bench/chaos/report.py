@@ -221,6 +221,13 @@ def _kinds(d: dict[str, int], limit: int = 4) -> str:
     return text + (f", +{len(items) - limit} more" if len(items) > limit else "")
 
 
+def _merged(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for k, n in b.items():
+        out[k] = out.get(k, 0) + n
+    return out
+
+
 def text(report: dict[str, Any]) -> str:
     lines = []
     head = (
@@ -228,7 +235,7 @@ def text(report: dict[str, Any]) -> str:
         "req",
         "ok",
         "errors by kind (during the fault)",
-        "violations",
+        "violations (fault + recovery)",
         "refresh req/cred (max)",
         "minted",
         "logins",
@@ -252,7 +259,9 @@ def text(report: dict[str, Any]) -> str:
                     str(d["requests"]),
                     str(d["ok"]),
                     _kinds(d["errors_by_kind"]),
-                    _kinds(d["violations"]) if d["violations"] else "0",
+                    _kinds(v)
+                    if (v := _merged(d["violations"], f["recovery"]["violations"]))
+                    else "0",
                     f"{r['max_requests_per_credential']} ({r['requests']} in all)",
                     str(r["minted"]),
                     logins,

@@ -297,20 +297,21 @@ class Scenario:
         *,
         start: Callable[[], Any],
         stop: Callable[[], Any],
-        world: Callable[[], Any] | None = None,
         during: Callable[[], Any] | None = None,
         consent_first: bool = False,
         seconds: float | None = None,
         after_clear: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """Inject (`start`, and `during` on a thread for the whole window), keep the fault for
+        `seconds` while `probes` log in half-way, clear it (`stop`), then `after_clear`, retry
+        the broken logins and measure the recovery. `consent_first`: the probes answer Zoho's
+        consent page before `start` (an accounts outage would refuse it)."""
         assert self.load is not None
         seconds = self.size.fault_seconds if seconds is None else seconds
         self.say(f"fault: {name} — {description}")
         phase = Phase(name, description, time.time())
         self.phases.append(phase)
         self.load.phase = name
-        if world is not None:
-            await asyncio.to_thread(world)
         probes, self.spare = self.spare[: self.size.probes], self.spare[self.size.probes :]
         consents = (
             await asyncio.gather(*(u.consent_params(p) for p in probes)) if consent_first else None

@@ -4,11 +4,15 @@ emulator, one run. Prints a table and writes the report (page, plots, results.js
     uv run python -m bench [--quick] [--only lookup,storm,crm,web] [--json FILE]
                            [--out DIR | --publish | --no-report]
     uv run python -m bench report --from FILE [--out DIR | --publish]
+    uv run python -m bench chaos [--size bench|ci] [--json FILE]
+    uv run python -m bench soak [--minutes 30] [--users 40] [--json FILE]
 
 Workloads (one module each): token lookup with 1k/10k/100k stored users (`bench.lookup` for
 zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CRM call cost
 (`bench.crm_cost`) and the web app under load (`bench.web_load`); the `bench.report` package
-builds the JSON, the table, the markdown and the plots. The SDK always runs in child processes
+builds the JSON, the table, the markdown and the plots. `chaos` and `soak` are the reliability
+runs of the `bench.chaos` package (faults, crashes, leaks; docs/reliability.md), apart from the
+comparison with the SDK. The SDK always runs in child processes
 (its `Initializer` is process-global). `--quick` finishes in under 5 minutes on a 2-core machine.
 
 The report goes to bench/out/ (git-ignored) or `--out DIR`; only `--publish`, on a full run,
@@ -183,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["report"]:
         return report_cli.report_main(argv[1:], WORKLOADS)
+    if argv[:1] in (["chaos"], ["soak"]):
+        from .chaos import cli as chaos_cli
+
+        run = chaos_cli.chaos_main if argv[0] == "chaos" else chaos_cli.soak_main
+        return run(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description=__doc__.split("\n\n")[0],

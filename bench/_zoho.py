@@ -47,12 +47,17 @@ SDK_TABLE_DDL = DB_TABLE_DDL.format(table="oauthtoken")
 # -- the emulator ------------------------------------------------------------------------------
 
 
-def seed_with_users(extra_users: int) -> dict[str, Any]:
-    """The built-in seed plus `extra_users` users, spread over its orgs (one per DC)."""
+def seed_with_users(extra_users: int, sign_in: str | None = None) -> dict[str, Any]:
+    """The built-in seed plus `extra_users` users, spread over its orgs (one per DC); with
+    `sign_in`, only over the DCs whose users sign in through that DC's accounts server (China
+    is a Zoho of its own: the Multi-DC consent page does not know its users)."""
+    from zohoauth.emulator import dcs as emulator_dcs
+
     seed = copy.deepcopy(DEFAULT_SEED)
     by_dc: dict[str, str] = {}
     for org in seed["orgs"]:
-        by_dc.setdefault(org["dc"], org["zgid"])
+        if sign_in is None or emulator_dcs.same_sign_in(sign_in, org["dc"]):
+            by_dc.setdefault(org["dc"], org["zgid"])
     dcs = sorted(by_dc)
     for i in range(extra_users):
         dc = dcs[i % len(dcs)]

@@ -35,6 +35,17 @@ _HOW_TO_FIX: dict[str, str] = {
     "client_secrets_file": 'a JSON file of {"dc": "secret"}, e.g. {"eu": "..."}',
     "data_centers": "comma-separated DC codes, e.g. us,eu,uk; empty = every DC",
     "ca_bundle": "the path of a PEM file of CA certificates",
+    "insecure_http": "true or false (default false)",
+    "login_rate_limit": "e.g. 30/minute or 30/minute;200/hour; empty = no limit",
+    "callback_rate_limit": "e.g. 10/minute or 10/minute;100/hour; empty = no limit",
+    "forwarded_allow_ips": "comma-separated proxy addresses or networks, or *; empty = none",
+    "metrics_port": "a TCP port (1-65535), or empty for /metrics on the app's own port",
+    "metrics_host": "an address to listen on, e.g. 127.0.0.1 or 10.0.0.5",
+    "keep_alive_timeout": "whole seconds >= 1 (default 5)",
+    "header_timeout": "seconds > 0 (default 10)",
+    "body_timeout": "seconds > 0 (default 30)",
+    "trusted_hosts": "comma-separated host names, `*.example.com` for subdomains, `*` for any; "
+    "empty = the redirect URI's host plus loopback",
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: What a DC code looks like; anything else in a DC position is not echoed back (it may be a
@@ -148,6 +159,87 @@ class Settings(BaseSettings):
     service_rate_burst: float = Field(
         200.0, ge=1, description="Token service: calls a service key may make at once."
     )
+    insecure_http: bool = Field(
+        False,
+        description="Let `serve` run with a plain-http redirect URI on a host that is not "
+        "loopback (cookies without Secure, no HSTS).",
+    )
+
+    trusted_hosts: str = Field(
+        "",
+        description="Host names the web app answers for (Host header), comma-separated; "
+        "empty = the redirect URI's host plus loopback; `*` = any.",
+    )
+
+    login_rate_limit: str = Field(
+        "30/minute",
+        description="GET /login per client address (`limits` notation); empty = no limit.",
+    )
+    callback_rate_limit: str = Field(
+        "10/minute",
+        description="POST /api/auth/callback per client address (each costs a token request "
+        "with the client secret); empty = no limit.",
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Proxies whose X-Forwarded-For/-Proto the web app believes (uvicorn's "
+        "--forwarded-allow-ips); empty = none: the client address is the connection's.",
+    )
+
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Serve /metrics on this port of `metrics_host` (a second small server in "
+        "the same process) instead of on the app's own port; empty = the app's port.",
+    )
+    metrics_host: str = Field("127.0.0.1", description="Where the metrics port listens.")
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="If set, /metrics on the app's own port needs `Authorization: Bearer <it>`.",
+    )
+
+    keep_alive_timeout: int = Field(
+        5, ge=1, description="Close an idle kept-alive connection after this many seconds."
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="Close a connection whose request head takes longer (seconds)."
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, description="Answer 408 when a request body takes longer (seconds)."
+    )
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _metrics_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("metrics_host")
+    @classmethod
+    def _metrics_host(cls, value: str) -> str:
+        return value.strip() or "127.0.0.1"  # empty must not mean every interface
+
+    @field_validator("login_rate_limit", "callback_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(
+                    "use the `limits` notation, e.g. 10/minute or 10/minute;100/hour"
+                ) from None
+        return value.strip()
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _trusted_hosts(cls, value: str) -> str:
+        for host in (h.strip() for h in value.split(",")):
+            if "*" in host[1:] or (host.startswith("*") and host != "*" and host[:2] != "*."):
+                raise ValueError("a wildcard must be `*.example.com`, or `*` alone")
+        return value
 
     @field_validator("redirect_uri")
     @classmethod

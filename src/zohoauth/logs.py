@@ -37,6 +37,7 @@ SENSITIVE_KEYS = frozenset(
         "state",
         "encryption_keys",
         "session_secret",
+        "metrics_token",
         "key",
         "cookie",
         "set-cookie",
@@ -69,6 +70,32 @@ def redact_text(text: str) -> str:
     text = ZOHO_TOKEN.sub("1000.***", text)
     text = _PARAM.sub(lambda m: f"{m.group(1)}={MASK}", text)
     return _AUTH_HEADER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def escape_control(text: str) -> str:
+    """`text` safe to put on one log line: control characters, line and paragraph separators
+    and invisible format characters (bidi overrides, ...) as escapes (`\\r`, `\\x1b`,
+    `\\u202e`), backslashes doubled so an escape can't be faked; other text kept as is.
+
+    For text a client chose, such as a request's path: a raw CR LF would forge a log line, an
+    ANSI escape would drive the terminal of whoever reads the console log."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_escape_char(c) for c in text)
+
+
+def _escape_char(c: str) -> str:
+    if c in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[c]
+    if c.isprintable():
+        return c
+    code = ord(c)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def redact(value: Any, key: str | None = None) -> Any:

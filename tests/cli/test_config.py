@@ -37,6 +37,8 @@ def test_precedence_dotenv_then_environment_then_flags(
     assert Settings.load(env_file=tmp_path / "other.env").scope_list == ("ZohoCRM.users.READ",)
     assert "dotenv-secret" not in repr(s) and isinstance(s.client_secret, SecretStr)
     assert ("ZOHOAUTH_CLIENT_SECRET", "set (hidden)") in s.describe()
+    assert ("ZOHOAUTH_METRICS_PORT", "not set") in s.describe()
+    assert ("ZOHOAUTH_METRICS_TOKEN", "not set") in s.describe()
 
 
 @pytest.mark.parametrize(
@@ -46,6 +48,11 @@ def test_precedence_dotenv_then_environment_then_flags(
         ("USE_PKCE", "hunter2-not-a-bool", "true or false"),
         ("REDIRECT_URI", "hunter2.example/redirect.html", "absolute http(s) URL"),
         ("LOG_FORMAT", "hunter2", "console or json"),
+        ("INSECURE_HTTP", "hunter2", "true or false"),
+        ("TRUSTED_HOSTS", "app.example, hunter2.*.example", "wildcard"),
+        ("LOGIN_RATE_LIMIT", "hunter2", "10/minute"),
+        ("METRICS_PORT", "hunter2", "TCP port"),
+        ("HEADER_TIMEOUT", "hunter2", "seconds"),
     ],
 )
 def test_invalid_values_name_the_variable_and_not_the_value(

@@ -2,17 +2,23 @@
 
 `LiveApp` serves `create_app(...)` with uvicorn in a thread on a free loopback port, wired to the
 running emulator (its own client registered with the redirect URI of that port) and a SQLite
-store. `Browser` is an httpx client that behaves like one browser: it keeps cookies, copies the
-CSRF cookie into `X-CSRF-Token` on unsafe calls, and logs in through the emulator's consent page.
+store; `LiveApp(..., tls=True)` serves https with a throwaway self-signed certificate, as a
+deployment behind TLS would look to a browser (`__Host-` cookies, HSTS). `Browser` is an httpx
+client that behaves like one browser: it keeps cookies, copies the CSRF cookie into
+`X-CSRF-Token` on unsafe calls, and logs in through the emulator's consent page.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
+import ipaddress
 import secrets
 import socket
+import ssl
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,6 +27,10 @@ from typing import Any
 
 import httpx
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.support.zoho import consent, register_client
 from zohoauth.auth import ZohoAuth
@@ -35,6 +45,7 @@ from zohoauth.web import create_app
 from zohoauth.web.app import uvicorn_options
 
 CSRF = "zohoauth_csrf"
+HOST_CSRF = "__Host-zohoauth_csrf"
 #: What the app asks for by default (the forms need the fields' metadata).
 APP_SCOPES = tuple(str(Settings.model_fields["scopes"].default).split(","))
 
@@ -58,6 +69,38 @@ def zohoauth_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "zohoauth.cli"]
 
 
+def self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """(certificate, key) PEM files for `host`, valid for a day: https for one test run."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
 class LiveApp:
     """The web app on a free port, with a fresh client registered at the emulator."""
 
@@ -72,10 +115,21 @@ class LiveApp:
         service_config: ServiceConfig | None = None,
         api_only: bool = False,
         keys: str | None = None,
+        tls: bool = False,
+        settings: Settings | None = None,
     ) -> None:
         self._sock = free_socket()
         self.port: int = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self._tmp = tempfile.TemporaryDirectory(prefix="zohoauth-live-")
+        ssl_options: dict[str, Any] = {}
+        #: What a client must trust to talk to this app (None: plain http).
+        self.verify: ssl.SSLContext | None = None
+        if tls:
+            cert, key = self_signed_certificate(Path(self._tmp.name))
+            ssl_options = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+            self.verify = ssl.create_default_context(cafile=str(cert))
+            self.certificate = cert
         self.emulator_url = emulator_url
         registered = register_client(emulator_url, f"{self.url}/redirect.html")
         self.client: OAuthClient = dataclasses.replace(
@@ -98,8 +152,11 @@ class LiveApp:
             extra["max_body_bytes"] = max_body_bytes
         if api_only:
             extra["api_only"] = True
-        self.app = create_app(auth=self.auth, session_secret=self.session_secret, **extra)
-        config = uvicorn.Config(self.app, log_level="warning", **uvicorn_options())
+        self.settings = settings
+        self.app = create_app(settings, auth=self.auth, session_secret=self.session_secret, **extra)
+        config = uvicorn.Config(
+            self.app, log_level="warning", **uvicorn_options(settings), **ssl_options
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._run, daemon=True, name=f"zohoauth-web-{self.port}"
@@ -121,9 +178,10 @@ class LiveApp:
         self._server.should_exit = True
         self._thread.join(timeout=15)
         self._sock.close()
+        self._tmp.cleanup()
 
-    def browser(self) -> Browser:
-        return Browser(self.url)
+    def browser(self, **kw: Any) -> Browser:
+        return Browser(self.url, verify=self.verify or True, **kw)
 
     def __enter__(self) -> LiveApp:
         return self.start()
@@ -143,7 +201,7 @@ class Browser(httpx.Client):
 
     @property
     def csrf(self) -> str:
-        return self.cookies.get(CSRF) or ""
+        return self.cookies.get(HOST_CSRF) or self.cookies.get(CSRF) or ""
 
     def request(self, method: str, url: Any, **kw: Any) -> httpx.Response:  # type: ignore[override]
         if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):

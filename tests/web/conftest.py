@@ -21,6 +21,13 @@ def live(emulator: BackgroundEmulator, tmp_path: Path) -> Iterator[LiveApp]:
 
 
 @pytest.fixture
+def live_tls(emulator: BackgroundEmulator, tmp_path: Path) -> Iterator[LiveApp]:
+    """The web app over https (a throwaway self-signed certificate), as deployed behind TLS."""
+    with LiveApp(emulator.url, f"sqlite:///{tmp_path / 'web.db'}", tls=True) as app:
+        yield app
+
+
+@pytest.fixture
 def browser(live: LiveApp) -> Iterator[Callable[[], Browser]]:
     """A factory of independent "browsers" (cookie jars) against the live app."""
     made: list[Browser] = []

@@ -10,10 +10,12 @@ import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+
+from zohoauth.web.session import LOGIN_COOKIE
 
 from ..support.web import LiveApp
 from ..support.zoho import emulator_stats
@@ -503,3 +505,54 @@ def test_an_app_for_some_dcs_names_them_and_refuses_others_in_plain_words(
     )
     shot(small, "13-sign-ins-throttled")
     assert console.unexpected() == [] and small_console.unexpected() == []
+
+
+def test_a_login_cookie_tossed_into_another_browser_does_not_log_it_in(
+    open_page: Callable[..., tuple[Page, Console]], live: LiveApp
+) -> None:
+    """Login CSRF by cookie tossing, in a real browser: the attacker consents with their own
+    Zoho account, plants their genuine pending-login cookie in the victim's browser (as a
+    sibling subdomain or a plain-http man in the middle could) and sends the victim to
+    redirect.html with their code and state. The victim's browser stays logged out."""
+    attacker = live.browser()
+    try:
+        params = attacker.callback_params("ava@zylker.com")
+        pending = attacker.cookies.get(LOGIN_COOKIE, path="/api/auth")
+    finally:
+        attacker.close()
+    assert pending is not None
+    page, console = open_page()  # the victim visited the app once: it has its own session
+    page.context.add_cookies(
+        [{"name": LOGIN_COOKIE, "value": pending, "domain": "127.0.0.1", "path": "/api/auth"}]
+    )
+    query = {**params, "accounts-server": params.pop("accounts_server")}
+    page.goto(f"{live.url}/redirect.html?{urlencode(query)}")
+    expect(page.get_by_test_id("error")).to_contain_text("start the login again")
+    shot(page, "11-tossed-login-cookie")
+    assert page.request.get(f"{live.url}/api/me").status == 401
+    assert console.unexpected() == []
+
+
+def test_over_https_the_pages_work_with_host_prefixed_cookies(
+    chromium: Any, live_tls: LiveApp
+) -> None:
+    """Chromium enforces the `__Host-` rules (Secure, Path=/, no Domain) and drops a cookie
+    that breaks them: a whole login, a record created and a logout prove ours keep them."""
+    context = chromium.new_context(ignore_https_errors=True)  # the test's own certificate
+    context.set_default_timeout(15_000)
+    try:
+        console = Console()
+        context.on("page", console.watch)
+        page = context.new_page()
+        page.goto(live_tls.url + "/")
+        popup_login(page, "clara@brightwave.eu")
+        expect(page.get_by_test_id("user-email")).to_have_text("clara@brightwave.eu")
+        names = {c["name"] for c in context.cookies(live_tls.url)}
+        assert names == {"__Host-zohoauth_session", "__Host-zohoauth_csrf"}
+        create_lead(page, f"Tls-{secrets.token_hex(3)}", "Secure GmbH")
+        page.get_by_test_id("account-menu").click()
+        page.get_by_test_id("logout").click()
+        expect(page.get_by_test_id("login")).to_be_visible()
+        assert console.unexpected() == []
+    finally:
+        context.close()

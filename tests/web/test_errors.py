@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -11,6 +12,8 @@ from fastapi import FastAPI
 
 from zohoauth import errors as z
 from zohoauth.web import errors
+
+from ..support.web import Browser, LiveApp
 
 
 def _answer(exc: Exception) -> tuple[int, dict[str, str], dict[str, str]]:
@@ -70,3 +73,57 @@ def test_throttling_says_when_to_come_back() -> None:
     assert (status, body["error"]) == (503, "throttled")
     assert body["message"] == "throttled; try again later"
     assert 85 <= int(headers["retry-after"]) <= 91
+
+
+# -- 422: field locations and plain messages, never the validator's internals ---------------
+#: What FastAPI's own 422 body carries and ours must not: the input echoed back, the
+#: validator's context and its documentation links, the JSON decoder's own words.
+INTERNALS = ("input", "ctx", "url", "pydantic", "errors.pydantic.dev", "Expecting", "loc", "type")
+
+
+def _plain(resp: httpx.Response) -> dict[str, str]:
+    body: dict[str, str] = resp.json()
+    assert set(body) == {"error", "message"}, body
+    for word in INTERNALS:
+        assert word not in body["message"], body
+    return body
+
+
+def test_malformed_json_and_wrong_types_are_answered_plainly(
+    live: LiveApp, browser: Callable[[], Browser]
+) -> None:
+    b = browser()
+    b.login("ava@zylker.com")
+    as_json = {"Content-Type": "application/json"}
+    for broken in (b'{"data": [', b"{nope", b'{"data": [{"Last_Name": "x",}]}'):
+        resp = b.post("/api/records/Leads", content=broken, headers=as_json)
+        assert resp.status_code == 400
+        assert _plain(resp)["error"] == "bad_json"
+    wrong: list[tuple[str, str, dict[str, object], str]] = [
+        ("POST", "/api/records/Leads", {"json": {"data": "Novak"}}, "data: "),
+        ("POST", "/api/records/Leads", {"json": {"data": [7]}}, "data.0: "),
+        ("POST", "/api/auth/logout", {"json": {"revoke": "perhaps-secret"}}, "revoke: "),
+        ("POST", "/api/accounts/switch", {"json": {"id": ["x"]}}, "id: "),
+        ("GET", "/api/records/Leads", {"params": {"per_page": "many"}}, "query.per_page: "),
+    ]
+    for method, path, kwargs, location in wrong:
+        resp = b.request(method, path, **kwargs)  # type: ignore[arg-type]
+        assert resp.status_code == 422, resp.text
+        body = _plain(resp)
+        assert body["error"] == "invalid_request"
+        assert body["message"].startswith("invalid request — ")
+        assert location in body["message"], body
+        assert "Novak" not in body["message"] and "perhaps-secret" not in body["message"]
+
+
+def test_the_openapi_document_describes_the_422_we_send(
+    live: LiveApp, browser: Callable[[], Browser]
+) -> None:
+    spec = browser().get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    described = schemas["HTTPValidationError"]
+    assert set(described["properties"]) == {"error", "message"}
+    assert "ValidationError" not in schemas  # loc/msg/type/input/ctx: not what we answer
+    callback = spec["paths"]["/api/auth/callback"]["post"]["responses"]["422"]
+    ref = callback["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/HTTPValidationError"

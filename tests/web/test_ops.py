@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from zohoauth import ConfigError, Settings
 from zohoauth.emulator import BackgroundEmulator
 
-from ..support.web import Browser, LiveApp
+from ..support.web import Browser, LiveApp, free_port
 from ..support.zoho import advance_clock, refresh_requests
 
 
@@ -160,3 +162,47 @@ def test_no_token_code_or_secret_in_logs_pages_or_answers(
     leaked = [s for s in seen if s and s in logs + bodies + cookies]
     assert leaked == []
     assert "1000." not in bodies  # no Zoho-shaped token in any answer
+
+
+# -- /metrics: on the app's port (default), behind a token, or on a port of its own -----------
+
+
+def test_metrics_behind_a_bearer_token(emulator: BackgroundEmulator, tmp_path: Path) -> None:
+    settings = Settings.load(metrics_token="scrape-me-0123456789")
+    with LiveApp(emulator.url, f"sqlite:///{tmp_path / 'web.db'}", settings=settings) as app:
+        b = app.browser()
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+            refused = b.get("/metrics", headers=headers)
+            assert refused.status_code == 401
+            assert refused.json()["error"] == "unauthorized"
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            assert "zohoauth_" not in refused.text
+        ok = b.get("/metrics", headers={"Authorization": "Bearer scrape-me-0123456789"})
+        assert ok.status_code == 200
+        assert "zohoauth_logins_total" in ok.text
+
+
+def test_metrics_on_a_port_of_their_own(emulator: BackgroundEmulator, tmp_path: Path) -> None:
+    port = free_port()
+    settings = Settings.load(metrics_port=str(port))
+    with LiveApp(emulator.url, f"sqlite:///{tmp_path / 'web.db'}", settings=settings) as app:
+        b = app.browser()
+        gone = b.get("/metrics")
+        assert gone.status_code == 404
+        assert gone.json()["error"] == "not_found"
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        assert scraped.status_code == 200
+        assert "zohoauth_logins_total" in scraped.text
+        assert b.get("/healthz").status_code == 200  # the app itself is unchanged
+    with pytest.raises(httpx.ConnectError):  # stopped with the app
+        httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+
+
+def test_metrics_settings() -> None:
+    defaults = Settings.model_construct()
+    assert defaults.metrics_port is None  # the app's own port, as the demo has it
+    assert defaults.metrics_host == "127.0.0.1"
+    assert Settings.load(metrics_port="").metrics_port is None
+    assert Settings.load(metrics_host=" ").metrics_host == "127.0.0.1"  # never "all interfaces"
+    with pytest.raises(ConfigError, match="ZOHOAUTH_METRICS_PORT"):
+        Settings.load(metrics_port="70000")

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from zohoauth import Settings
 from zohoauth.emulator import BackgroundEmulator
 from zohoauth.web.session import SESSION_COOKIE
 
@@ -31,9 +32,13 @@ USER = "ava@zylker.com"
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApp, Browser]]:
     """A private emulator and app for the module (fuzzing must not see other tests' resets)."""
     db = tmp_path_factory.mktemp("fuzz") / "web.db"
+    # The fuzzer calls /login and the callback far faster than a person, and logs in again
+    # after each logout it makes: the per-address login limits (test_ratelimit.py) are off,
+    # and so are the emulated Zoho's grant limits (10 new grants per user per 10 minutes).
+    unlimited = Settings.load(login_rate_limit="", callback_rate_limit="")
     with (
         BackgroundEmulator(config={"grant_limits": False}) as emu,
-        LiveApp(emu.url, f"sqlite:///{db}") as app,
+        LiveApp(emu.url, f"sqlite:///{db}", settings=unlimited) as app,
     ):
         browser = app.browser()
         browser.login(USER)

@@ -135,25 +135,32 @@ def _root(
         _configure_logs(_options)
 
 
+def log_setup(opts: GlobalOptions, default_level: str = "WARNING") -> tuple[str, str]:
+    """(format, LEVEL) for a run: the global flags, else `ZOHOAUTH_LOG_FORMAT` /
+    `ZOHOAUTH_LOG_LEVEL` (environment, `.env`), else console and `default_level`."""
+    from ..config import Settings
+    from ..errors import ConfigError
+
+    try:
+        s = Settings.load(
+            env_file=opts.env_file, log_format=opts.log_format, log_level=opts.log_level
+        )
+    except ConfigError as exc:
+        if opts.log_format or opts.log_level:
+            fail(str(exc), 2)
+        return "console", default_level  # the command itself reports the bad setting
+    return s.log_format, s.log_level or default_level
+
+
 def _configure_logs(opts: GlobalOptions) -> None:
     """Redacting structlog pipeline on stderr; every line of this run carries one request id."""
     import secrets
 
     import structlog
 
-    from ..config import Settings
-    from ..errors import ConfigError
     from ..logs import configure_logging
 
-    try:
-        s = Settings.load(
-            env_file=opts.env_file, log_format=opts.log_format, log_level=opts.log_level
-        )
-        fmt, level = s.log_format, s.log_level or "WARNING"
-    except ConfigError as exc:
-        if opts.log_format or opts.log_level:
-            fail(str(exc), 2)
-        fmt, level = "console", "WARNING"  # the command itself reports the bad setting
+    fmt, level = log_setup(opts)
     request_id = f"cli-{secrets.token_hex(6)}"
     stream: Any = _Stderr()
     configure_logging(fmt, level, stream, defaults={"request_id": request_id})

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .app import app, console, err_console
+from .app import app, console, err_console, log_setup, options
 
 KEY_FILE = "encryption.key"
 SECRET_FILE = "session.secret"
@@ -158,7 +158,10 @@ def demo(
     key = _secret_file(directory / KEY_FILE, KeyRing.generate_key)
     session_secret = _secret_file(directory / SECRET_FILE, lambda: secrets.token_urlsafe(32))
 
-    configure_logging("console", "WARNING")
+    # The global --log-format/--log-level (or ZOHOAUTH_LOG_*) apply; quiet (WARNING) otherwise.
+    # Reconfigured without the CLI run's request id: each web request logs its own.
+    log_format, log_level = log_setup(options(), "WARNING")
+    configure_logging(log_format, log_level)
     emulator = BackgroundEmulator(host=host, port=emulator_port).start()
     try:
         redirect_uri = f"http://{host}:{port}/redirect.html"
@@ -185,7 +188,13 @@ def demo(
         )
         web_app = create_app(settings, auto_migrate=True)
         server = uvicorn.Server(
-            uvicorn.Config(web_app, host=host, port=port, log_level="warning", **uvicorn_options())
+            uvicorn.Config(
+                web_app,
+                host=host,
+                port=port,
+                log_level=log_level.lower(),
+                **uvicorn_options(settings),
+            )
         )
         url = f"http://{host}:{port}"
         console.print(f"zohoauth demo: the web app on {url}, the Zoho emulator on {emulator.url}")
@@ -218,8 +227,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (share one store).")] = 1,
-    log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="console or json (default: the global --log-format, else console)."),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="debug, info, warning or error (default: the global --log-level, else info)."
+        ),
+    ] = None,
     migrate: Annotated[
         bool, typer.Option("--migrate", help="Create or upgrade the store's schema first.")
     ] = False,
@@ -227,26 +244,81 @@ def serve(
         bool,
         typer.Option("--api-only", help="Only the token service (/api/v1) and health checks."),
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve /metrics on this port instead of the app's (a second small server; "
+            "the app's /metrics then answers 404). Default: ZOHOAUTH_METRICS_PORT, else none.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None,
+        typer.Option(
+            help="Where --metrics-port listens (default ZOHOAUTH_METRICS_HOST, else 127.0.0.1)."
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies (addresses, networks or *) whose X-Forwarded-For/-Proto to believe: "
+            "the client address then comes from there (login rate limits, logs). Default: "
+            "ZOHOAUTH_FORWARDED_ALLOW_IPS, else none.",
+        ),
+    ] = None,
+    insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-http",
+            help="Allow a plain-http redirect URI on a host that is not loopback (cookies "
+            "without Secure, no HSTS). Also ZOHOAUTH_INSECURE_HTTP=true.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the web app for real Zoho, configured from ZOHOAUTH_* environment / .env."""
     import uvicorn
 
     from ..web.app import API_ONLY_ENV, LOG_FORMAT_ENV, LOG_LEVEL_ENV, uvicorn_options
 
+    # This command's flags, else the global ones (or ZOHOAUTH_LOG_*), else console and INFO.
+    default_format, default_level = log_setup(options(), "INFO")
+    log_format = (log_format or default_format).lower()
+    log_level = (log_level or default_level).upper()
     if log_format not in ("console", "json"):
         err_console.print("[red]error:[/red] --log-format must be console or json")
         raise typer.Exit(2)
-    problem = check_serve_settings(migrate)
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        err_console.print("[red]error:[/red] --log-level must be debug, info, warning or error")
+        raise typer.Exit(2)
+    problem = check_serve_settings(migrate, insecure_http=insecure_http)
     if problem:
         err_console.print(f"[red]error:[/red] {problem}")
         raise typer.Exit(1)
+    from ..config import Settings
+
+    settings = Settings.load(
+        forwarded_allow_ips=forwarded_allow_ips,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+    )
+    if settings.metrics_port is not None and workers > 1:
+        err_console.print(
+            "[red]error:[/red] a metrics port serves one process's metrics, and each of "
+            f"{workers} workers would need its own port; with --workers, keep /metrics on the "
+            "app's port behind ZOHOAUTH_METRICS_TOKEN instead"
+        )
+        raise typer.Exit(2)
     # Worker processes build their own app (app_factory) and read these to log the same way.
     os.environ[LOG_FORMAT_ENV] = log_format
-    os.environ[LOG_LEVEL_ENV] = log_level.upper()
+    os.environ[LOG_LEVEL_ENV] = log_level
+    if settings.metrics_port is not None:  # the app (app_factory) starts the metrics server
+        os.environ["ZOHOAUTH_METRICS_PORT"] = str(settings.metrics_port)
+        os.environ["ZOHOAUTH_METRICS_HOST"] = settings.metrics_host
     os.environ[API_ONLY_ENV] = "1" if api_only else "0"
     from ..logs import configure_logging
 
-    configure_logging(log_format, log_level.upper())
+    configure_logging(log_format, log_level)
     uvicorn.run(
         "zohoauth.web.app:app_factory",
         factory=True,
@@ -254,11 +326,35 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level.lower(),
-        **uvicorn_options(),
+        **uvicorn_options(settings, factory=True),
     )
 
 
-def check_serve_settings(migrate: bool) -> str | None:
+def plain_http_problem(redirect_uri: str) -> str | None:
+    """Why `serve` refuses `redirect_uri`, or None: plain http is for loopback only (pure).
+
+    Over plain http the app's cookies lose `Secure` and there is no HSTS, so anyone on the way
+    reads the session cookie, and can replace cookies (RFC 9700 §2.6: no authorization
+    responses over plain http outside localhost)."""
+    from urllib.parse import urlsplit
+
+    from ..ops.checks import is_loopback
+
+    parts = urlsplit(redirect_uri)
+    host = parts.hostname or ""
+    if parts.scheme != "http" or is_loopback(host):
+        return None
+    return (
+        f"ZOHOAUTH_REDIRECT_URI {redirect_uri} is plain http on {host}, which is not this "
+        "machine: browsers would send the session cookie unencrypted (no Secure flag, no HSTS), "
+        "to be read or replaced by anyone on the way. Use an https:// redirect URI (TLS may end "
+        "at a proxy in front of the app), or, to accept that risk, pass --insecure-http or set "
+        "ZOHOAUTH_INSECURE_HTTP=true. Plain http needs neither on loopback (127.0.0.0/8, ::1, "
+        "localhost)."
+    )
+
+
+def check_serve_settings(migrate: bool, *, insecure_http: bool = False) -> str | None:
     """Everything `serve` needs, checked once before any worker starts; the problem or None."""
     import asyncio
 
@@ -275,6 +371,9 @@ def check_serve_settings(migrate: bool) -> str | None:
                 "ZOHOAUTH_REDIRECT_URI must end with /redirect.html (the page that finishes the "
                 f"login), e.g. https://app.example/redirect.html; it is {settings.redirect_uri!r}"
             )
+        plain = plain_http_problem(settings.redirect_uri)
+        if plain and not (insecure_http or settings.insecure_http):
+            return plain
         if not settings.database_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
 

@@ -12,6 +12,7 @@ secret: settings are reported by name, keys by id, URLs with passwords masked.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,16 @@ from ..errors import TransportError, ZohoAuthError
 
 Level = Literal["ok", "warn", "fail"]
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    """`host` (a URL's hostname) is this machine: localhost, 127.0.0.0/8 or ::1 (pure)."""
+    if host.lower() in LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +78,7 @@ def check_redirect_uri(uri: str) -> Check:
         return Check("redirect URI", "fail", f"{uri!r} is not a URL")
     if parts.scheme not in ("http", "https") or not host:
         return Check("redirect URI", "fail", f"{uri!r} must be an absolute http(s) URL")
-    if parts.scheme != "https" and host not in LOCAL_HOSTS:
+    if parts.scheme != "https" and not is_loopback(host):
         return Check("redirect URI", "fail", f"{uri} must use https (plain http only on localhost)")
     if not parts.path.endswith("/redirect.html"):
         return Check(

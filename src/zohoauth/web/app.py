@@ -1,8 +1,12 @@
 """The web app: `create_app(settings | auth)` builds it, `app_factory()` is uvicorn's entry.
 
     browser ─► RequestContext (request id, headers, access log, 500 guard)
-            ─► BodyLimit (413) ─► CSRFMiddleware (403 on unsafe calls without proof)
-            ─► SessionMiddleware (the signed session cookie in; out again if it changed)
+            ─► TrustedHosts (400 for a Host header not ours: DNS rebinding)
+            ─► BodyLimit (413) ─► BodyTimeout (408 for a body too slow to arrive)
+            ─► SessionMiddleware (the signed session cookie in, with the browser's binding id;
+               out again if it changed)
+            ─► CSRFMiddleware (403 on unsafe calls without proof bound to that browser)
+            ─► RateLimit (429 on /login and the callback over the per-address limits)
             ─► routes: pages and ops · Login with Zoho and accounts · CRM records
 
 The app owns the `ZohoAuth` it is given: opened on start-up, closed on shutdown. It keeps no
@@ -25,7 +29,9 @@ from ..logs import configure_logging
 from . import errors, routes_api_v1, routes_auth, routes_ops, routes_records
 from .context import WebContext
 from .csrf import CSRFMiddleware, CSRFTokens, origin_of
-from .middleware import BodyLimit, RequestContext
+from .middleware import BodyLimit, BodyTimeout, RequestContext, TrustedHosts, trusted_hosts
+from .ratelimit import RateLimit, parse_rate
+from .server import PROTOCOL_PATH, configure, header_timeout_protocol, start_metrics_server
 from .session import CookieCodec, SessionMiddleware
 
 #: Request bodies above this are refused with 413 (100 records of a busy module fit easily).
@@ -53,26 +59,44 @@ def create_app(
     api_only: bool = False,
 ) -> FastAPI:
     """The FastAPI app. Pass `settings` (a `ZohoAuth` is built from them), or a ready `auth`
-    plus `session_secret`. Cookies are `Secure` when the redirect URI is https. `api_only`:
-    only the token service (/api/v1) and the health checks, no pages or browser API."""
+    plus `session_secret` (the web app's own settings, such as trusted hosts, then come from
+    `settings` if given, else their defaults). Cookies are `Secure` and named `__Host-…` when
+    the redirect URI is https. `api_only`: only the token service (/api/v1) and the health
+    checks, no pages or browser API."""
     if auth is None:
         settings = settings or Settings.load()
         auth = ZohoAuth.from_settings(settings, auto_migrate=auto_migrate)
-    secret = session_secret or (settings.session_secret.get_secret_value() if settings else "")
+    options = settings if settings is not None else Settings.model_construct()
+    secret = session_secret or options.session_secret.get_secret_value()
     if not secret:
         raise ConfigError(_SECRET_HELP)
     if len(secret) < 16:
         raise ConfigError("ZOHOAUTH_SESSION_SECRET is too short; use at least 32 random characters")
     redirect_uri = auth.client.redirect_uri
     secure = redirect_uri.startswith("https://")
-    ctx = WebContext(auth=auth, cookies=CookieCodec(secret, secure=secure))
+    metrics_port = options.metrics_port
+    ctx = WebContext(
+        auth=auth,
+        cookies=CookieCodec(secret, secure=secure),
+        metrics_here=metrics_port is None,
+        metrics_token=options.metrics_token.get_secret_value(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await auth.open()
         auth.service.start()  # audit log writer and webhook deliveries, in the background
         try:
-            yield
+            stop_metrics = (
+                start_metrics_server(options.metrics_host, metrics_port)
+                if metrics_port is not None
+                else None
+            )
+            try:
+                yield
+            finally:
+                if stop_metrics is not None:
+                    stop_metrics()
         finally:
             await auth.aclose()
 
@@ -82,9 +106,10 @@ def create_app(
         summary="Login with Zoho for many users and data centers, and their CRM records.",
         description=(
             'Errors are `{"error": "<code>", "message": "<what to do>"}`. State-changing '
-            "calls need the `X-CSRF-Token` header equal to the `zohoauth_csrf` cookie, except "
-            "under /api/v1 (the token service), where every call carries "
-            "`Authorization: Bearer <service key>` instead."
+            "calls need the `X-CSRF-Token` header equal to the `zohoauth_csrf` cookie "
+            "(`__Host-zohoauth_csrf` when the app is served over https), except under /api/v1 "
+            "(the token service), where every call carries `Authorization: Bearer <service key>` "
+            "instead."
         ),
         docs_url=None,  # Swagger UI loads script from a CDN, which our CSP forbids
         redoc_url=None,
@@ -93,6 +118,13 @@ def create_app(
     app.state.web = ctx
     app.state.static = routes_ops.load_static()
     errors.install(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = errors.describe_validation_errors(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way
     # Routes are tried in order on every request: the record calls, by far the most frequent,
     # come first (no path overlaps between the routers, so the order changes nothing else).
     if api_only:
@@ -102,15 +134,24 @@ def create_app(
         app.include_router(routes_ops.router)
         app.include_router(routes_auth.router)
     app.include_router(routes_api_v1.router)
-    # Added innermost first: the last one added runs first.
-    app.add_middleware(SessionMiddleware, cookies=ctx.cookies)
+    # Added innermost first: the last one added runs first. The session (and so the browser's
+    # binding id) is loaded before the CSRF check, which needs it; only calls that passed the
+    # check count against the login rate limits.
+    rates = {
+        "login": parse_rate(options.login_rate_limit),
+        "callback": parse_rate(options.callback_rate_limit),
+    }
+    app.add_middleware(RateLimit, rates=rates)
     app.add_middleware(
         CSRFMiddleware,
         tokens=CSRFTokens(secret),
         public_origin=origin_of(redirect_uri),
         secure=secure,
     )
+    app.add_middleware(SessionMiddleware, cookies=ctx.cookies)
+    app.add_middleware(BodyTimeout, seconds=options.body_timeout)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(TrustedHosts, hosts=trusted_hosts(options.trusted_hosts, redirect_uri))
     app.add_middleware(RequestContext, hsts=secure)
     return app
 
@@ -121,11 +162,33 @@ def app_factory() -> FastAPI:
     configure_logging(
         os.environ.get(LOG_FORMAT_ENV, "console"), os.environ.get(LOG_LEVEL_ENV, "INFO")
     )
-    return create_app(Settings.load(), api_only=os.environ.get(API_ONLY_ENV) == "1")
+    settings = Settings.load()
+    configure(settings.header_timeout)  # this worker's HeaderTimeoutProtocol (server.py)
+    return create_app(settings, api_only=os.environ.get(API_ONLY_ENV) == "1")
 
 
-def uvicorn_options() -> dict[str, Any]:
+def uvicorn_options(settings: Settings | None = None, *, factory: bool = False) -> dict[str, Any]:
     """Options every way of running the app shares: uvicorn's own logging off (our redacting
     pipeline handles its records), no access log (RequestContext writes one, without query
-    strings), no server header."""
-    return {"log_config": None, "access_log": False, "server_header": False}
+    strings), no server header, and slow clients timed out (server.py): idle kept-alive
+    connections after `keep_alive_timeout`, request heads after `header_timeout`. `factory`:
+    for `serve`, whose worker processes import the protocol class by name and set its timeout
+    in `app_factory`.
+
+    `X-Forwarded-For`/`-Proto` are believed only from the proxies `forwarded_allow_ips` names
+    (`ZOHOAUTH_FORWARDED_ALLOW_IPS`, `serve --forwarded-allow-ips`). uvicorn on its own
+    believes them from 127.0.0.1 (or its FORWARDED_ALLOW_IPS variable): then anyone on this
+    machine could pick the client address the login rate limits count."""
+    s = settings if settings is not None else Settings.model_construct()
+    options: dict[str, Any] = {
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "timeout_keep_alive": s.keep_alive_timeout,
+        "http": PROTOCOL_PATH if factory else header_timeout_protocol(s.header_timeout),
+    }
+    if s.forwarded_allow_ips.strip():
+        options.update(proxy_headers=True, forwarded_allow_ips=s.forwarded_allow_ips.strip())
+    else:
+        options["proxy_headers"] = False
+    return options

@@ -7,7 +7,7 @@ itself (the switch endpoint only moves between ids the cookie already names).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
@@ -23,6 +23,10 @@ from .session import SESSION_STATE, CookieCodec, Session
 class WebContext:
     auth: ZohoAuth
     cookies: CookieCodec
+    #: `/metrics` answers on the app's own port (False: on a metrics port, server.py).
+    metrics_here: bool = True
+    #: If set, `/metrics` here needs `Authorization: Bearer <metrics_token>`.
+    metrics_token: str = field(default="", repr=False)
 
 
 def web(request: Request) -> WebContext:

@@ -7,15 +7,19 @@ do not rely on that alone (OWASP CSRF cheat sheet, "defense in depth"):
    user). Any other site is refused before anything else is looked at.
 2. `Origin`, when sent, must be the app's own origin (the request's host, or the origin of the
    registered redirect URI when a TLS proxy sits in front).
-3. The `X-CSRF-Token` header must equal the `zohoauth_csrf` cookie (compared in constant time),
-   and the cookie must carry our HMAC. Only script running on our origin can read the cookie and
-   copy it into a header, and the HMAC means a cookie planted by a sibling subdomain is useless.
+3. The `X-CSRF-Token` header must equal the `zohoauth_csrf` cookie (`__Host-zohoauth_csrf` over
+   https; compared in constant time), and the cookie must carry our HMAC *of this browser's
+   binding id* (session.py) and a random nonce. Only script running on our origin can read the
+   cookie and copy it into a header; the HMAC means a cookie planted by a sibling subdomain is
+   useless, and the binding that even a genuine token minted for another browser (the
+   attacker's own) is refused here (OWASP's "signed double-submit cookie", session-bound).
 
 `/api/v1` (the token service) is exempt: it authenticates every call with a bearer service
 key and never reads a cookie, so a forged cross-site request has nothing to ride on.
 
 The cookie is readable by script on purpose (not HttpOnly) and is set on any response to a
-request that lacks a valid one, so every page has it before it needs it.
+request that lacks one valid for its browser, so every page has it before it needs it.
+SessionMiddleware runs before this one: it gives a new browser its binding id first.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .responses import send_json
+from .session import CookieNames, binding_of
 
-CSRF_COOKIE = "zohoauth_csrf"
+CSRF_COOKIE = CookieNames().csrf
+CSRF_HEADER = "x-csrf-token"
 #: Paths under this prefix are bearer-authenticated (web/routes_api_v1.py): no CSRF, no cookie.
 BEARER_PREFIX = "/api/v1/"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -49,31 +55,35 @@ def origin_of(url: str) -> str:
 
 
 class CSRFTokens:
-    """Mints and checks the signed double-submit token (`<random>.<hmac>`)."""
+    """Mints and checks the signed double-submit token `<nonce>.<hmac(binding, nonce)>`, bound
+    to one browser's binding id."""
 
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"zohoauth.csrf\x00" + secret.encode()).digest()
 
-    def _sign(self, nonce: str) -> str:
-        mac = hmac.new(self._key, nonce.encode(), hashlib.sha256).digest()[:18]
+    def _sign(self, binding: str, nonce: str) -> str:
+        message = f"{binding}\x00{nonce}".encode()
+        mac = hmac.new(self._key, message, hashlib.sha256).digest()[:18]
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
-    def mint(self) -> str:
+    def mint(self, binding: str) -> str:
         nonce = secrets.token_urlsafe(18)
-        return f"{nonce}.{self._sign(nonce)}"
+        return f"{nonce}.{self._sign(binding, nonce)}"
 
-    def valid(self, token: str | None) -> bool:
-        if not token or len(token) > 200 or "." not in token:
+    def valid(self, token: str | None, binding: str) -> bool:
+        """`token` is one we minted for the browser with `binding`."""
+        if not token or not binding or len(token) > 200 or "." not in token:
             return False
         nonce, mac = token.split(".", 1)
-        return hmac.compare_digest(mac.encode(), self._sign(nonce).encode())
+        return hmac.compare_digest(mac.encode(), self._sign(binding, nonce).encode())
 
-    def matches(self, cookie: str | None, header: str | None) -> bool:
-        """The header repeats the cookie exactly, and the cookie is one we minted."""
+    def matches(self, cookie: str | None, header: str | None, binding: str) -> bool:
+        """The header repeats the cookie exactly, and the cookie is one we minted for this
+        browser."""
         if not cookie or not header:
             return False
         same = hmac.compare_digest(cookie.encode(), header.encode())
-        return same and self.valid(cookie)
+        return same and self.valid(cookie, binding)
 
 
 def _cookie(headers: Iterable[tuple[bytes, bytes]], name: str) -> str | None:
@@ -95,20 +105,22 @@ class CSRFMiddleware:
         self.tokens = tokens
         self.public_origin = public_origin
         self.secure = secure
+        self.cookie_name = CookieNames.for_scheme(secure).csrf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or str(scope.get("path", "")).startswith(BEARER_PREFIX):
             await self.app(scope, receive, send)
             return
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        cookie = _cookie(headers, CSRF_COOKIE)
-        if scope["method"] in UNSAFE_METHODS and not self._allowed(scope, headers, cookie):
+        cookie = _cookie(headers, self.cookie_name)
+        binding = binding_of(scope)
+        if scope["method"] in UNSAFE_METHODS and not self._allowed(scope, headers, cookie, binding):
             await _refuse(send)
             return
-        if self.tokens.valid(cookie):
+        if self.tokens.valid(cookie, binding):
             await self.app(scope, receive, send)
             return
-        set_cookie = self._set_cookie_header(self.tokens.mint())
+        set_cookie = self._set_cookie_header(self.tokens.mint(binding))
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -118,7 +130,7 @@ class CSRFMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
     def _allowed(
-        self, scope: Scope, headers: list[tuple[bytes, bytes]], cookie: str | None
+        self, scope: Scope, headers: list[tuple[bytes, bytes]], cookie: str | None, binding: str
     ) -> bool:
         found = {k: v.decode("latin-1") for k, v in headers if k in _CHECKED}
         site = found.get(b"sec-fetch-site")
@@ -130,10 +142,10 @@ class CSRFMiddleware:
             own = {self.public_origin, f"{scope.get('scheme', 'http')}://{host}".lower()}
             if origin.lower() not in own:
                 return False
-        return self.tokens.matches(cookie, found.get(b"x-csrf-token"))
+        return self.tokens.matches(cookie, found.get(b"x-csrf-token"), binding)
 
     def _set_cookie_header(self, token: str) -> bytes:
-        parts = [f"{CSRF_COOKIE}={token}", "Path=/", "SameSite=Lax", "Max-Age=2592000"]
+        parts = [f"{self.cookie_name}={token}", "Path=/", "SameSite=Lax", "Max-Age=2592000"]
         if self.secure:
             parts.append("Secure")
         return "; ".join(parts).encode("latin-1")

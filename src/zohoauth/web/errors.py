@@ -16,6 +16,7 @@ One table maps zohoauth's error tree to HTTP (the README lists the codes for use
     400 unknown_region    /login?region= names no data center
     403 dc_not_enabled    the user's data center is not one this app accepts (ZOHOAUTH_DATA_CENTERS)
     404 unknown_module / not_found / unknown_account / not_found (route)
+    408 timeout           the body took too long to arrive (middleware.BodyTimeout)
     413 too_large         the body is over the limit
     422 invalid_request   parameters or body of the wrong shape
     422 invalid_data      Zoho refused the data (MANDATORY_NOT_FOUND, INVALID_DATA, ...)
@@ -30,9 +31,9 @@ One table maps zohoauth's error tree to HTTP (the README lists the codes for use
 Messages come from the exceptions, which already say what to do and never hold a token, code or
 secret; they are redacted once more on the way out all the same.
 
-`ApiError` and `BodyTooLarge` are the web app's own, internal to this package: answers it
-decides on itself, never raised by the library (whose every error class is in
-`zohoauth.errors`).
+`ApiError`, `BodyTooLarge` and `BodyTimedOut` are the web app's own, internal to this
+package: answers it decides on itself, never raised by the library (whose every error class is
+in `zohoauth.errors`).
 """
 
 from __future__ import annotations
@@ -81,6 +82,17 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 TOO_LARGE = "the request body is too large; send less"
+
+
+class BodyTimedOut(StarletteHTTPException):
+    """Raised by the body-time guard when a body is too slow to arrive: 408, and the connection
+    is closed (what is left of the body is never read)."""
+
+    def __init__(self) -> None:
+        super().__init__(408, TOO_SLOW, headers={"Connection": "close"})
+
+
+TOO_SLOW = "the request body took too long to arrive; send it again on a faster connection"
 
 
 NOT_LOGGED_IN = "you are not logged in (or that account was logged out); log in with Zoho"
@@ -177,11 +189,76 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             return json_response(error_body("not_found", _BAD_ID), 404)
         if problem.get("type") == "json_invalid":
             return json_response(error_body("bad_json", "the request body is not valid JSON"), 400)
-    described = "; ".join(
-        f"{'.'.join(str(p) for p in p_['loc'] if p != 'body') or 'body'}: {p_['msg']}"
-        for p_ in problems[:5]
-    )
+    described = "; ".join(f"{_location(p)}: {_plain_message(p)}" for p in problems[:5])
     return json_response(error_body("invalid_request", f"invalid request — {described}"), 422)
+
+
+#: Our words for pydantic's error types. Its own messages speak of its internals ("unable to
+#: interpret input", "object to extract fields from", the regex a value must match) and its
+#: errors carry the input, the validator's context and links to its docs: none of that is
+#: answered, only where (the field's location) and what (one of these). `{...}` are filled
+#: from the error's context, which holds the schema's limits, never the input.
+_PLAIN: dict[str, str] = {
+    "missing": "is required",
+    "string_type": "should be a string",
+    "int_type": "should be a whole number",
+    "int_parsing": "should be a whole number",
+    "int_from_float": "should be a whole number",
+    "float_type": "should be a number",
+    "float_parsing": "should be a number",
+    "bool_type": "should be true or false",
+    "bool_parsing": "should be true or false",
+    "list_type": "should be a list",
+    "dict_type": "should be a JSON object",
+    "model_type": "should be a JSON object",
+    "model_attributes_type": "should be a JSON object",
+    "string_pattern_mismatch": "is not in the expected format",
+    "literal_error": "should be {expected}",
+    "enum": "should be {expected}",
+    "string_too_short": "should have at least {min_length} characters",
+    "string_too_long": "should have at most {max_length} characters",
+    "too_short": "should have at least {min_length} items",
+    "too_long": "should have at most {max_length} items",
+    "greater_than": "should be more than {gt}",
+    "greater_than_equal": "should be at least {ge}",
+    "less_than": "should be less than {lt}",
+    "less_than_equal": "should be at most {le}",
+}
+
+
+def _location(problem: Any) -> str:
+    """`data.0.Last_Name`, `query.per_page`: where the problem is (`body` for the body itself)."""
+    return ".".join(str(p) for p in problem.get("loc", ()) if p != "body") or "body"
+
+
+def _plain_message(problem: Any) -> str:
+    template = _PLAIN.get(str(problem.get("type", "")), "is not valid")
+    try:
+        return template.format(**(problem.get("ctx") or {}))
+    except (KeyError, IndexError, ValueError):
+        return "is not valid"
+
+
+def describe_validation_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what a 422 really is: FastAPI documents its own body
+    (`detail` with loc/msg/type/input/ctx), which `_validation_error` never sends."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    if "HTTPValidationError" in schemas:
+        schemas.pop("ValidationError", None)
+        schemas["HTTPValidationError"] = {
+            "title": "HTTPValidationError",
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string", "enum": ["invalid_request"]},
+                "message": {
+                    "type": "string",
+                    "description": "Each wrong field's location and what it should be, e.g. "
+                    "`invalid request — data.0: should be a JSON object`.",
+                },
+            },
+        }
+    return spec
 
 
 _UNKNOWN_MODULE = "no such module here; use Leads, Contacts, Deals or Accounts (GET /api/modules)"
@@ -190,7 +267,7 @@ _BAD_ID = "no such record: Zoho record ids are digits only"
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    codes = {404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "too_large"}
     code = codes.get(exc.status_code, "http_error")
     message = {
         404: "no such page or API endpoint",

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids and access logs, security headers, the body-size limit.
+"""Pure ASGI middleware: request ids and access logs, security headers, trusted hosts, the
+body-size limit and the body-time limit.
 
 Pure ASGI rather than `BaseHTTPMiddleware`: no extra task per request, and the request body is
 streamed through untouched (the size guard counts it as it goes).
@@ -10,12 +11,16 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Sequence
+from urllib.parse import urlsplit
 
+import anyio
 import structlog
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..logs import get_logger
-from .errors import INTERNAL, TOO_LARGE, BodyTooLarge, error_body
+from ..logs import escape_control, get_logger
+from .errors import INTERNAL, TOO_LARGE, BodyTimedOut, BodyTooLarge, error_body
 from .responses import send_json
 
 log = get_logger("zohoauth.web.access")
@@ -82,7 +87,9 @@ class RequestContext:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],  # never the query string: redirect.html's carries a code
+                # Never the query string (redirect.html's carries a code); control characters
+                # escaped (a client's %0d%0a must not forge a log line, nor ESC drive a terminal).
+                path=escape_control(scope["path"]),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
                 pid=self.pid,
@@ -118,3 +125,87 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+class BodyTimeout:
+    """Answers 408 `timeout` (and closes the connection) when the request body has not fully
+    arrived `seconds` after the request began: uvicorn waits for a body as long as the client
+    trickles it, one connection held per slow client (server.py). Raised from the body reads,
+    as `BodyTooLarge` is, and answered by errors.py; reads after the body (waiting for a
+    disconnect) are not timed."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = anyio.current_time() + self.seconds
+        complete = False
+
+        async def timed() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                raise BodyTimedOut()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, timed, send)
+
+
+#: Loopback, as Starlette's TrustedHostMiddleware compares the Host header (IPv6 in brackets).
+LOOPBACK = ["127.0.0.1", "localhost", "[::1]"]
+#: Load balancers and monitoring ask these by address: they answer whatever the Host header.
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+_BAD_HOST = (
+    "this server does not answer for that host name (the Host header); use the app's own "
+    "address, or add the name to ZOHOAUTH_TRUSTED_HOSTS"
+)
+
+
+def trusted_hosts(setting: str, redirect_uri: str) -> list[str]:
+    """The host names to answer for: the `ZOHOAUTH_TRUSTED_HOSTS` list, or by default the
+    redirect URI's host (the app's public name) plus loopback (pure)."""
+    listed = [h.strip().lower() for h in setting.split(",") if h.strip()]
+    if listed:
+        return listed
+    host = (urlsplit(redirect_uri).hostname or "").lower()
+    own = f"[{host}]" if ":" in host else host
+    return [own, *(h for h in LOOPBACK if h != own)] if own else list(LOOPBACK)
+
+
+class TrustedHosts:
+    """Starlette's `TrustedHostMiddleware`: a request whose Host header is not one of ours is
+    refused (DNS rebinding — a hostile name resolving to the app's address, in the victim's
+    browser — and links or cache entries poisoned through the Host header), answered 400
+    `bad_host` in our JSON shape rather than its plain text. `PROBES` are left alone."""
+
+    _PASSED = "zohoauth.trusted_host"
+
+    def __init__(self, app: ASGIApp, *, hosts: Sequence[str]) -> None:
+        self.app = app
+        self.check = TrustedHostMiddleware(self._passed, allowed_hosts=hosts, www_redirect=False)
+
+    async def _passed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[self._PASSED] = True
+        await self.app(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PROBES:
+            await self.app(scope, receive, send)
+            return
+
+        async def unless_refused(message: Message) -> None:
+            if scope.get(self._PASSED):  # the app's own answer; the check's refusal is dropped
+                await send(message)
+
+        await self.check(scope, receive, unless_refused)
+        if not scope.get(self._PASSED):
+            await send_json(send, 400, error_body("bad_host", _BAD_HOST))

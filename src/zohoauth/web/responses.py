@@ -28,8 +28,13 @@ def json_response(
     return JSONResponse(body, status_code=status, headers={**NO_STORE, **(headers or {})})
 
 
-async def send_json(send: Send, status: int, body: Mapping[str, object]) -> None:
-    """The same answer sent straight on an ASGI channel, from middleware."""
+async def send_json(
+    send: Send,
+    status: int,
+    body: Mapping[str, object],
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """The same answer sent straight on an ASGI channel, from middleware; `headers` added."""
     raw = json.dumps(body).encode()
     await send(
         {
@@ -38,7 +43,10 @@ async def send_json(send: Send, status: int, body: Mapping[str, object]) -> None
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(raw)).encode()),
-                *((k.lower().encode(), v.encode()) for k, v in NO_STORE.items()),
+                *(
+                    (k.lower().encode(), v.encode())
+                    for k, v in {**NO_STORE, **(headers or {})}.items()
+                ),
             ],
         }
     )

@@ -32,7 +32,6 @@ from .context import (
 )
 from .errors import ApiError, classify, error_body, not_logged_in, retry_after
 from .responses import NO_STORE, json_response
-from .session import LOGIN_COOKIE
 
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -98,7 +97,7 @@ async def login(
             400, "unknown_region", "no such Zoho data center; leave region out, or use cn"
         ) from exc
     response = RedirectResponse(pending.url, status_code=302, headers=NO_STORE)
-    ctx.cookies.save_login(response, pending, popup)
+    ctx.cookies.save_login(response, pending, popup, session_of(request).binding)
     return response
 
 
@@ -107,7 +106,8 @@ async def callback(request: Request, body: CallbackIn) -> JSONResponse:
     """Complete the login from Zoho's redirect parameters and make it this browser's active
     account. The pending-login cookie is cleared whatever happens: one attempt per state."""
     ctx = web(request)
-    pending, popup = ctx.cookies.load_login(request.cookies.get(LOGIN_COOKIE))
+    raw = request.cookies.get(ctx.cookies.names.login)
+    pending, popup = ctx.cookies.load_login(raw, session_of(request).binding)
     try:
         conn = await ctx.auth.complete_login(pending, body.model_dump(exclude_none=True))
     except ZohoAuthError as exc:

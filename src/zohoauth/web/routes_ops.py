@@ -7,6 +7,7 @@ served from memory: no build step, no template engine, nothing rendered from use
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -98,7 +99,31 @@ async def readyz(request: Request) -> JSONResponse:
     return json_response({"status": "ok"})
 
 
-@router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        401: {"description": "`unauthorized`: ZOHOAUTH_METRICS_TOKEN is set; send it as Bearer"},
+        404: {"description": "`not_found`: the metrics are served on ZOHOAUTH_METRICS_PORT"},
+    },
+)
+async def metrics(request: Request) -> Response:
     """Prometheus metrics of this process (refreshes, lease waits, CRM calls, logins)."""
+    ctx = web(request)
+    if not ctx.metrics_here:
+        return json_response(error_body("not_found", "no such page or API endpoint"), 404)
+    if ctx.metrics_token and not _bearer_is(request, ctx.metrics_token):
+        return json_response(
+            error_body("unauthorized", _METRICS_TOKEN),
+            401,
+            {"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+_METRICS_TOKEN = "the metrics need `Authorization: Bearer <ZOHOAUTH_METRICS_TOKEN>`"
+
+
+def _bearer_is(request: Request, token: str) -> bool:
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())

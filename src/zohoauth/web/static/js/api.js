@@ -2,7 +2,8 @@
  *
  * Every failure becomes an ApiError carrying the backend's `{"error", "message"}`: `code` says
  * what happened (`reauth_required`, `not_logged_in`, `csrf`, ...), `message` what to do.
- * State-changing calls carry the X-CSRF-Token header copied from the zohoauth_csrf cookie.
+ * State-changing calls carry the X-CSRF-Token header copied from the zohoauth_csrf cookie
+ * (named __Host-zohoauth_csrf when the app is served over https).
  */
 
 export class ApiError extends Error {
@@ -26,7 +27,9 @@ function readCookie(name) {
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
-  if (method !== "GET") headers["X-CSRF-Token"] = readCookie("zohoauth_csrf");
+  if (method !== "GET") {
+    headers["X-CSRF-Token"] = readCookie("__Host-zohoauth_csrf") || readCookie("zohoauth_csrf");
+  }
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -189,6 +189,8 @@ def world(pg_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             "ZOHOAUTH_CLIENT_ID": client.client_id,
             "ZOHOAUTH_CLIENT_SECRET": client.client_secret,
             "ZOHOAUTH_DATABASE_URL": pg_db_url,
+            "ZOHOAUTH_LOGIN_RATE_LIMIT": "",  # one address logs in again and again here
+            "ZOHOAUTH_CALLBACK_RATE_LIMIT": "",
             "ZOHOAUTH_ENCRYPTION_KEYS": keys,
             "ZOHOAUTH_SESSION_SECRET": secrets.token_urlsafe(32),
             "ZOHOAUTH_ZOHO_ENDPOINTS": f"{emu.url}/_emulator/endpoints",

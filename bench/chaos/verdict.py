@@ -1,6 +1,6 @@
 """What counts as a correct answer under a fault, decided per response.
 
-The app's documented errors (DESIGN.md "Web app HTTP API", `zohoauth.web.errors`) are JSON
+The app's documented errors (README "The web app", `zohoauth.web.errors`) are JSON
 `{"error": "<code>", "message": "<what to do>"}`. Under a fault a user may see:
 
 - `ok` — any 2xx;

@@ -418,6 +418,23 @@ def test_without_the_module_list_the_page_says_why_and_reconnect_brings_it(
 # -- data centers: the UK, China's own sign-in, an app for some DCs, Zoho's throttle ----------
 
 
+@pytest.mark.parametrize(
+    ("email", "dc"),
+    [("ella@koalafreight.au", "AU"), ("noah@maple.ca", "CA"), ("omar@oasis.sa", "SA")],
+)
+def test_users_of_the_other_multi_dc_data_centers_sign_in_and_see_their_records(
+    open_page: Callable[..., tuple[Page, Console]], email: str, dc: str
+) -> None:
+    """With the tests above (US, EU, IN, JP, UK, China), a user of each of Zoho's nine DCs
+    signs in through the browser and reads their own DC's records."""
+    page, console = open_page()
+    popup_login(page, email)  # Multi-DC: Zoho's US sign-in redirects them to their own DC
+    expect(page.get_by_test_id("user-email")).to_have_text(email)
+    expect(page.locator("#user-dc")).to_have_text(dc)
+    expect(page.get_by_test_id("record-row").first).to_be_visible()
+    assert console.unexpected() == []
+
+
 def test_a_uk_user_and_a_china_user_each_sign_in_where_zoho_signs_them_in(
     open_page: Callable[..., tuple[Page, Console]], admin: httpx.Client
 ) -> None:

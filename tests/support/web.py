@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime
-import ipaddress
 import secrets
 import socket
 import ssl
@@ -27,11 +25,8 @@ from typing import Any
 
 import httpx
 import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.support.tls import self_signed_certificate
 from tests.support.zoho import consent, register_client
 from zohoauth.auth import ZohoAuth
 from zohoauth.config import Settings
@@ -69,38 +64,6 @@ def zohoauth_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "zohoauth.cli"]
 
 
-def self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
-    """(certificate, key) PEM files for `host`, valid for a day: https for one test run."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 class LiveApp:
     """The web app on a free port, with a fresh client registered at the emulator."""
 
@@ -126,7 +89,7 @@ class LiveApp:
         #: What a client must trust to talk to this app (None: plain http).
         self.verify: ssl.SSLContext | None = None
         if tls:
-            cert, key = self_signed_certificate(Path(self._tmp.name))
+            cert, key = map(Path, self_signed_certificate(Path(self._tmp.name)))
             ssl_options = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
             self.verify = ssl.create_default_context(cafile=str(cert))
             self.certificate = cert

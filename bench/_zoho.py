@@ -25,6 +25,7 @@ from zohoauth.auth import ZohoAuth
 from zohoauth.crypto import KeyRing
 from zohoauth.datacenters import DataCenterRegistry
 from zohoauth.emulator import testing
+from zohoauth.emulator import tls as emulator_tls
 from zohoauth.emulator.seed import DEFAULT_SEED
 from zohoauth.manager import ManagerConfig
 from zohoauth.oauth import OAuthClient
@@ -303,42 +304,7 @@ def read_lead():
 
 def self_signed_certificate(directory: Path) -> tuple[str, str]:
     """A certificate for 127.0.0.1 that is its own CA (for an https emulator); (cert, key)."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zohoauth bench emulator")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "emulator-cert.pem", directory / "emulator-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_path), str(key_path)
+    return emulator_tls.self_signed_certificate(directory, name="zohoauth bench emulator")
 
 
 @contextlib.contextmanager

@@ -259,6 +259,9 @@ export async function connectOrg(event) {
     if (err.code === "unknown_org") {
       connectOrgProblem("Zoho says " + who + " is not a member of org " + orgId + ". Check the " +
         "number under Setup → Company Details in that org’s Zoho CRM.");
+    } else if (err.code === "already_connected" && state.me && state.me.org_id === orgId) {
+      connectOrgProblem("Org " + orgId + " (" + state.me.org_name + ") is already connected for " +
+        who + ": it is the one you are using now.");
     } else if (err.code === "already_connected") {
       connectOrgProblem("Org " + orgId + " is already connected for " + who + ". Pick it under " +
         "“Switch account” above.");

@@ -250,6 +250,21 @@ def test_a_stale_sign_in_says_what_happened_and_offers_to_start_again(
     assert console.unexpected() == []
 
 
+def test_a_sign_in_that_did_not_finish_offers_to_try_again(pages: OpenPage) -> None:
+    page, console = pages()
+    popup_login(page, "ava@zylker.com", decision="reject")
+    banner = page.get_by_test_id("error")
+    expect(banner).to_contain_text("Access was not granted")
+    with page.expect_popup() as opened:
+        banner.get_by_test_id("login-retry").click()  # the same sign-in again, one click
+    again = opened.value
+    again.get_by_test_id("email").fill("ava@zylker.com")
+    again.get_by_test_id("accept").click()
+    again.wait_for_event("close")
+    expect(page.get_by_test_id("user-email")).to_have_text("ava@zylker.com")
+    assert console.unexpected() == []
+
+
 # -- several accounts, another org ------------------------------------------------------------
 
 

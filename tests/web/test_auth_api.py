@@ -250,3 +250,53 @@ def test_a_revoked_grant_asks_for_reconnect_and_reconnecting_keeps_the_connectio
     assert again["id"] == first["id"]
     assert again["needs_reconnect"] is False
     assert b.get("/api/records/Leads").status_code == 200
+
+
+def test_connecting_an_org_already_connected_is_refused_with_a_plain_409(
+    live: LiveApp, browser: Callable[[], Browser]
+) -> None:
+    b = browser()
+    me = b.login("ava@zylker.com")["me"]
+    again = b.post("/api/accounts/connect-org", json={"org_id": me["org_id"]})
+    assert again.status_code == 409
+    assert again.json()["error"] == "already_connected"
+    assert "ava@zylker.com" in again.json()["message"]
+    other = "80000002" if me["org_id"] == "80000001" else "80000001"
+    assert b.post("/api/accounts/connect-org", json={"org_id": other}).status_code == 200
+    # The first org is now one of the other accounts: still "already connected".
+    assert b.post("/api/accounts/connect-org", json={"org_id": me["org_id"]}).status_code == 409
+    assert len(b.get("/api/me").json()["accounts"]) == 1
+
+
+def test_logout_names_who_left_and_all_logs_out_every_account(
+    live: LiveApp, browser: Callable[[], Browser]
+) -> None:
+    b = browser()
+    b.login("clara@brightwave.eu")
+    b.login("dev@sunrise.in")
+    b.login("ava@zylker.com")
+    one = b.post("/api/auth/logout", json={"revoke": False}).json()
+    assert [a["email"] for a in one["logged_out"]] == ["ava@zylker.com"]
+    assert one["active"]["email"] == "dev@sunrise.in"
+    everyone = b.post("/api/auth/logout", json={"all": True}).json()
+    assert sorted(a["email"] for a in everyone["logged_out"]) == [
+        "clara@brightwave.eu",
+        "dev@sunrise.in",
+    ]
+    assert everyone["active"] is None
+    assert b.get("/api/me").status_code == 401
+
+
+def test_login_passes_an_email_hint_to_zohos_sign_in_and_refuses_a_malformed_one(
+    live: LiveApp, browser: Callable[[], Browser]
+) -> None:
+    b = browser()
+    resp = b.get("/login", params={"login_hint": "ava@zylker.com"})
+    assert resp.status_code == 302
+    query = parse_qs(urlsplit(resp.headers["location"]).query)
+    assert query["login_hint"] == ["ava@zylker.com"]
+    page = httpx.get(resp.headers["location"])  # the emulator's sign-in, email filled in
+    assert 'value="ava@zylker.com"' in page.text
+    assert "login_hint" not in parse_qs(urlsplit(b.get("/login").headers["location"]).query)
+    bad = b.get("/login", params={"login_hint": "not an email"})
+    assert bad.status_code == 422

@@ -143,7 +143,10 @@ def build_routes(state: EmulatorState) -> list[BaseRoute]:
             auth = grants.parse_auth_request(state, dict(request.query_params))
         except grants.AuthRequestError as exc:
             return _page(consent.error_page(exc.title, exc.message), 400)
-        return show_form(request, dc, auth)
+        # `login_hint` (OpenID Connect) pre-fills the email. Zoho's authorization docs do not
+        # list it [?]; a client sending it loses nothing where Zoho ignores it.
+        hint = request.query_params.get("login_hint", "").strip()[:254]
+        return show_form(request, dc, auth, hint)
 
     async def auth_decision(request: Request) -> Response:
         """`POST /oauth/v2/auth`: the form's answer. Every field is checked again (hidden

@@ -16,6 +16,8 @@ One table maps zohoauth's error tree to HTTP (the README lists the codes for use
     400 unknown_region    /login?region= names no data center
     403 dc_not_enabled    the user's data center is not one this app accepts (ZOHOAUTH_DATA_CENTERS)
     404 unknown_module / not_found / unknown_account / not_found (route)
+    404 unknown_org       connect-org: Zoho does not let the user into that org
+    409 already_connected connect-org: this browser already has that org of the user
     408 timeout           the body took too long to arrive (middleware.BodyTimeout)
     413 too_large         the body is over the limit
     422 invalid_request   parameters or body of the wrong shape

@@ -8,12 +8,14 @@ GET  /api/me · /api/session    who this browser acts as (401, resp. 200 {"authe
                                /api/session also lists the data centers this app accepts
 POST /api/accounts/switch      make another of *this browser's* connections active
 POST /api/accounts/connect-org add another org of the active user (X-CRM-ORG)
-POST /api/auth/logout          forget the active connection; {"revoke": true} also at Zoho
+POST /api/auth/logout          forget the active connection; {"revoke": true} also at Zoho;
+                               {"all": true} every connection of this browser
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -60,6 +62,9 @@ class CallbackIn(BaseModel):
 
 class LogoutIn(BaseModel):
     revoke: bool = Field(False, description="Also revoke the grant at Zoho (every org of it).")
+    all: bool = Field(
+        False, description="Log out every account of this browser, not only the active one."
+    )
 
 
 class SwitchIn(BaseModel):
@@ -87,6 +92,14 @@ async def login(
             "Multi-DC sign-in (accounts.zoho.com), for every other data center.",
         ),
     ] = None,
+    login_hint: Annotated[
+        str | None,
+        Query(
+            max_length=254,
+            pattern=r"^[^\s@]+@[^\s@]+$",
+            description="The email to pre-fill at Zoho's sign-in (Reconnect sends the account's).",
+        ),
+    ] = None,
 ) -> RedirectResponse:
     """Start Login with Zoho (also "Connect another account" and "Reconnect")."""
     ctx = web(request)
@@ -96,7 +109,13 @@ async def login(
         raise ApiError(
             400, "unknown_region", "no such Zoho data center; leave region out, or use cn"
         ) from exc
-    response = RedirectResponse(pending.url, status_code=302, headers=NO_STORE)
+    url = pending.url
+    if login_hint:
+        # OpenID Connect's `login_hint`. Zoho's authorization docs do not list it
+        # (docs/zoho-reference.md §1) [?]: an accounts server that ignores it still shows its
+        # usual sign-in, so sending it costs nothing; the emulator pre-fills the email with it.
+        url += "&" + urlencode({"login_hint": login_hint})
+    response = RedirectResponse(url, status_code=302, headers=NO_STORE)
     ctx.cookies.save_login(response, pending, popup, session_of(request).binding)
     return response
 
@@ -170,6 +189,17 @@ async def connect_org(request: Request, body: ConnectOrgIn) -> JSONResponse:
     """Connect another CRM org of the active user (Zoho checks the user belongs to it)."""
     ctx = web(request)
     active = active_connection(request)
+    current, _ = await profile(ctx, session_of(request))
+    if current is not None and any(
+        a["org_id"] == body.org_id and a["zuid"] == current["zuid"]
+        for a in [current, *current["accounts"]]
+    ):
+        raise ApiError(
+            409,
+            "already_connected",
+            f"org {body.org_id} is already connected for {current['email']}; "
+            "switch to it from the account menu",
+        )
     try:
         conn = await ctx.auth.connect_org(active, body.org_id)
     except LoginError as exc:  # Zoho would not serve that org to this user
@@ -197,20 +227,37 @@ async def logout(request: Request, body: Annotated[LogoutIn | None, Body()] = No
     active = before.active
     if active is None:
         raise not_logged_in()
-    done = await ctx.auth.logout(active, revoke=revoke)
-    after = before.without(active, *done.connection_ids)
+    # Who was logged out, so the page can name them (and who is active after).
+    targets = list(before.ids) if body is not None and body.all else [active]
+    gone = [d for d in [await describe(ctx, t) for t in targets] if d is not None]
+    after = before
+    revoked = False
+    outcome = None
+    for target in targets:
+        if target not in after.ids:
+            continue  # already ended with an earlier one's revoked grant
+        done = await ctx.auth.logout(target, revoke=revoke)
+        after = after.without(target, *done.connection_ids)
+        revoked = revoked or done.revoked
+        if done.revocation is not None and outcome in _NOT_WORSE:
+            outcome = done.revocation.outcome  # the message tells the worst outcome
     remaining = await describe(ctx, after.active) if after.active else None
     set_session(request, after)
     return respond(
         {
             "status": "ok",
-            "revoked": done.revoked,
-            "message": _LOGOUT_MESSAGES[done.revocation.outcome if done.revocation else None],
+            "revoked": revoked,
+            "message": _LOGOUT_MESSAGES[outcome],
+            "logged_out": [
+                {"email": d["email"], "org_name": d["org_name"], "dc": d["dc"]} for d in gone
+            ],
             "active": remaining,
         }
     )
 
 
+#: Outcomes another account's revocation may replace in the message of a logout of several.
+_NOT_WORSE = (None, RevokeOutcome.REVOKED, RevokeOutcome.ALREADY_INVALID)
 _REMOVE_AT_ZOHO = "remove the app under Connected Apps in your Zoho account"
 #: The logout's message by what revoking at Zoho did (None: no revocation asked or needed).
 _LOGOUT_MESSAGES: dict[RevokeOutcome | None, str] = {

@@ -5,18 +5,19 @@
  *   js/session.js   login, accounts, logout, error handling     js/notices.js  banners, toasts
  *   js/catalog.js   the modules and fields (GET /api/modules)   js/state.js    what is shown
  *   js/records.js   tabs, table, paging, search                 js/channel.js  popup → opener
- *   js/dialogs.js   create/edit form, delete confirmation
+ *   js/dialogs.js   create/edit form, delete confirmation     js/messages.js failures in plain words
+ *   js/validate.js  a form field's problem, from Zoho's field metadata
  *
- * redirect.html loads js/redirect.js instead, which needs only api, channel and dom.
+ * redirect.html loads js/redirect.js instead, which needs only api, channel, dom and messages.
  */
 
 import { listenForLogins } from "./js/channel.js";
 import { $ } from "./js/dom.js";
 import { openCreate, openDelete, openEdit, wireDialogs } from "./js/dialogs.js";
-import { clearSearch, loadRecords, onTabKey, selectModule, setRowActions, showRecords,
-  submitSearch } from "./js/records.js";
+import { clearSearch, loadRecords, onSearchInput, onTabKey, selectModule, setRowActions,
+  showRecords, submitSearch } from "./js/records.js";
 import { boot, closeMenu, connectOrg, logout, onLoginMessage, onSignedIn, startLogin,
-  toggleMenu } from "./js/session.js";
+  toggleConnectOrg, toggleMenu } from "./js/session.js";
 
 function wireApp() {
   onSignedIn(showRecords);
@@ -26,15 +27,21 @@ function wireApp() {
   $("account-button").addEventListener("click", toggleMenu);
   $("connect-another").addEventListener("click", () => { closeMenu(); startLogin(); });
   $("connect-china").addEventListener("click", () => { closeMenu(); startLogin(null, "cn"); });
+  $("connect-org-toggle").addEventListener("click", toggleConnectOrg);
   $("connect-org-form").addEventListener("submit", connectOrg);
-  $("logout").addEventListener("click", logout);
+  $("logout").addEventListener("click", () => logout(false));
+  $("logout-all").addEventListener("click", () => logout(true));
   $("module-tabs").addEventListener("click", (event) => {
     const tab = event.target.closest("[role=tab]");
     if (tab) selectModule(tab.dataset.module);
   });
   $("module-tabs").addEventListener("keydown", onTabKey);
   $("search-form").addEventListener("submit", submitSearch);
-  $("search-clear").addEventListener("click", clearSearch);
+  $("search-clear").addEventListener("click", () => { clearSearch(); $("search-input").focus(); });
+  // Emptying the box clears the filter, however it was emptied: deleting the text, or
+  // Escape in the box (Chromium's "search" event).
+  $("search-input").addEventListener("input", onSearchInput);
+  $("search-input").addEventListener("search", onSearchInput);
   $("new-record").addEventListener("click", openCreate);
   $("empty-new").addEventListener("click", openCreate);
   $("load-more").addEventListener("click", () => loadRecords(true));

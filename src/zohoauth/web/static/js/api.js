@@ -1,17 +1,20 @@
 /* zohoauth — calling the backend: JSON in and out, the CSRF header, one error shape.
  *
  * Every failure becomes an ApiError carrying the backend's `{"error", "message"}`: `code` says
- * what happened (`reauth_required`, `not_logged_in`, `csrf`, ...), `message` what to do.
+ * what happened (`reauth_required`, `not_logged_in`, `csrf`, ...), `message` the backend's own
+ * words (shown under "Details", see messages.js), `requestId` the X-Request-ID the backend
+ * answered with (the id its log lines of that request carry).
  * State-changing calls carry the X-CSRF-Token header copied from the zohoauth_csrf cookie
  * (named __Host-zohoauth_csrf when the app is served over https).
  */
 
 export class ApiError extends Error {
-  constructor(status, code, message, body) {
+  constructor(status, code, message, body, requestId) {
     super(message);
     this.status = status;
     this.code = code;
     this.body = body || {};
+    this.requestId = requestId || "";
   }
 }
 
@@ -49,7 +52,7 @@ export async function api(method, path, body) {
   if (!response.ok) {
     const code = (data && data.error) || "http_" + response.status;
     const message = (data && data.message) || "The request failed (HTTP " + response.status + "). Try again.";
-    throw new ApiError(response.status, code, message, data);
+    throw new ApiError(response.status, code, message, data, response.headers.get("X-Request-ID"));
   }
   return { status: response.status, data };
 }

@@ -1,15 +1,19 @@
 /* zohoauth — the record dialogs: the create/edit form and the delete confirmation.
  *
  * The form is built from Zoho's field metadata (catalog.js): inputs named by the field's API
- * name, required ones marked; an edit sends only the fields that changed. A delete names the
- * record and the org before anything is sent.
+ * name, required ones marked, each problem said under its field (validate.js) as soon as the
+ * field is left and again on submit; an edit sends only the fields that changed. Closing a
+ * form with unsaved changes (Escape, Cancel, ×) asks first. A delete names the record and the
+ * org before anything is sent.
  */
 
 import { api } from "./api.js";
 import { displayName, loadFields, loadedFields, singularOf } from "./catalog.js";
 import { $, el } from "./dom.js";
 import { toast } from "./notices.js";
+import { labelOf, problemOf } from "./validate.js";
 import { loadRecords, removeRow } from "./records.js";
+import { explain } from "./messages.js";
 import { handleError } from "./session.js";
 import { state } from "./state.js";
 
@@ -29,7 +33,7 @@ function formFields(meta) {
 function inputFor(field, value) {
   const id = "f-" + field.api_name;
   const common = { id, name: field.api_name, "aria-required": field.system_mandatory ? "true" : null,
-    required: field.system_mandatory || null };
+    required: field.system_mandatory || null, "aria-describedby": "err-" + field.api_name };
   const type = field.data_type;
   if (type === "picklist") {
     const select = el("select", common);
@@ -41,7 +45,7 @@ function inputFor(field, value) {
     return select;
   }
   if (type === "textarea") {
-    const area = el("textarea", Object.assign({ rows: 3, maxlength: Math.min(field.length || 32000, 32000) }, common));
+    const area = el("textarea", Object.assign({ rows: 3 }, common));
     area.value = value || "";
     return area;
   }
@@ -52,9 +56,7 @@ function inputFor(field, value) {
   }
   const attrs = Object.assign({ type: INPUT_TYPES[type] || "text" }, common);
   if (attrs.type === "number") attrs.step = type === "integer" ? "1" : "any";
-  if (attrs.type === "text" || attrs.type === "email" || attrs.type === "tel" || attrs.type === "url") {
-    attrs.maxlength = field.length || 255;
-  }
+  // No maxlength: a pasted value would be cut silently; validate.js says what is too long.
   if (type === "email") attrs.autocomplete = "off";
   const input = el("input", attrs);
   input.value = value === null || value === undefined ? "" : String(value);
@@ -68,7 +70,48 @@ function fieldBlock(field, value) {
     field.system_mandatory ? el("span", { class: "visually-hidden" }, " (required)") : null);
   const wide = field.data_type === "textarea";
   if (field.data_type === "boolean") return el("div", { class: "field checkbox" + (wide ? " wide" : "") }, input, label);
-  return el("div", { class: "field" + (wide ? " wide" : "") }, label, input);
+  const error = el("p", { class: "field-error", id: "err-" + field.api_name, "data-testid": "field-error",
+    hidden: true });
+  // Said when the field is left, then kept current while it is corrected.
+  input.addEventListener("blur", () => showFieldProblem(input, problemOf(field, input)));
+  input.addEventListener("input", () => {
+    if (input.getAttribute("aria-invalid") === "true") showFieldProblem(input, problemOf(field, input));
+  });
+  return el("div", { class: "field" + (wide ? " wide" : "") }, label, input, error);
+}
+
+function showFieldProblem(input, problem) {
+  const box = document.getElementById("err-" + input.name);
+  if (problem) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+  if (!box) return;
+  box.textContent = problem || "";
+  box.hidden = !problem;
+}
+
+// -- unsaved changes --------------------------------------------------------------------------
+let pristine = "";
+
+function formSnapshot() {
+  const values = [];
+  for (const input of $("form-fields").querySelectorAll("input, select, textarea")) {
+    values.push(input.name + "=" + (input.type === "checkbox" ? input.checked : input.value));
+  }
+  return values.join("\n");
+}
+
+function closeForm() {
+  state.editing = null;
+  $("record-dialog").close();
+}
+
+/** Close the form, asking first when it holds changes not saved. */
+function leaveForm() {
+  if (state.editing && formSnapshot() !== pristine) {
+    $("discard-dialog").showModal();
+    $("discard-keep").focus();
+    return;
+  }
+  closeForm();
 }
 
 export async function openCreate() {
@@ -87,7 +130,7 @@ async function openForm(mode, record) {
     meta = await loadFields(module);
     if (mode === "edit") full = (await api("GET", "/api/records/" + module + "/" + record.id)).data.data[0];
   } catch (err) {
-    handleError(err);
+    handleError(err, () => openForm(mode, record), mode === "edit" ? "open this record" : "open the form");
     return;
   }
   state.editing = { mode, module, record: full };
@@ -97,6 +140,7 @@ async function openForm(mode, record) {
   $("form-error").hidden = true;
   const blocks = formFields(meta).map((f) => fieldBlock(f, full ? full[f.api_name] : null));
   $("form-fields").replaceChildren(...blocks);
+  pristine = formSnapshot();
   $("record-dialog").showModal();
   const first = $("form-fields").querySelector("input, select, textarea");
   if (first) first.focus();
@@ -129,15 +173,10 @@ async function submitForm(event) {
     const input = form.elements.namedItem(field.api_name);
     if (!input) continue;
     const value = readValue(field, input);
-    input.removeAttribute("aria-invalid");
-    if (field.system_mandatory && (value === null || value === "")) {
+    const problem = problemOf(field, input);
+    showFieldProblem(input, problem);
+    if (problem) {
       missing.push(field);
-      input.setAttribute("aria-invalid", "true");
-      continue;
-    }
-    if (field.data_type !== "boolean" && input.type !== "checkbox" && !input.checkValidity()) {
-      missing.push(field);
-      input.setAttribute("aria-invalid", "true");
       continue;
     }
     if (editing.mode === "create") {
@@ -147,10 +186,14 @@ async function submitForm(event) {
     }
   }
   if (missing.length) {
-    showFormError("Check " + missing.map((f) => f.display_label || f.api_name).join(", ") + ".");
+    showFormError(missing.length === 1
+      ? "Please correct " + labelOf(missing[0]) + ": see the note under it."
+      : "Please correct " + missing.length + " fields: " + missing.map(labelOf).join(", ") +
+        ". Each has a note under it.");
     form.elements.namedItem(missing[0].api_name).focus();
     return;
   }
+  $("form-error").hidden = true;
   const submit = $("record-submit");
   submit.disabled = true;
   submit.setAttribute("aria-busy", "true");
@@ -165,18 +208,28 @@ async function submitForm(event) {
     } else {
       toast("Nothing changed");
     }
-    state.editing = null;
-    $("record-dialog").close();
+    closeForm();
     if (state.module === editing.module) loadRecords(false);
   } catch (err) {
     if (err.code === "reauth_required" || err.code === "not_logged_in") {
       $("record-dialog").close();
       handleError(err);
-    } else {
-      const details = (((err.body || {}).data || [])[0] || {}).details || {};
+    } else if (err.code === "invalid_data") {
+      // Zoho refused a value: its own words, under the field it named (and above the form).
+      const result = ((err.body || {}).data || [])[0] || {};
+      const details = result.details || {};
       const bad = details.api_name && form.elements.namedItem(details.api_name);
-      if (bad) bad.setAttribute("aria-invalid", "true");
+      const zohoSaid = result.message ? "Zoho CRM did not accept this value: " + result.message + "." : err.message;
+      if (bad) {
+        showFieldProblem(bad, zohoSaid);
+        bad.focus();
+      }
       showFormError(err.message);
+    } else {
+      const said = explain(err, editing.mode === "create" ? "create the " + singular.toLowerCase()
+        : "save your changes");
+      showFormError(said.title + ". " + said.text + " Your changes are still in the form." +
+        (err.requestId ? " (Request id " + err.requestId + ")" : ""));
     }
   } finally {
     submit.disabled = false;
@@ -215,7 +268,7 @@ async function confirmDelete(event) {
     removeRow(target.record.id);
   } catch (err) {
     $("delete-dialog").close();
-    handleError(err);
+    handleError(err, null, "delete “" + target.name + "”");
   } finally {
     button.disabled = false;
     state.deleting = null;
@@ -225,9 +278,19 @@ async function confirmDelete(event) {
 /** Wire the dialogs' own buttons (index.html's record and delete dialogs). */
 export function wireDialogs() {
   $("record-form").addEventListener("submit", submitForm);
-  for (const id of ["record-cancel", "record-cancel-x"]) {
-    $(id).addEventListener("click", () => { state.editing = null; $("record-dialog").close(); });
-  }
+  for (const id of ["record-cancel", "record-cancel-x"]) $(id).addEventListener("click", leaveForm);
+  // Escape on the form: the same question as Cancel when something was typed.
+  $("record-dialog").addEventListener("cancel", (event) => {
+    event.preventDefault();
+    leaveForm();
+  });
+  $("discard-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    $("discard-dialog").close();
+    closeForm();
+  });
+  $("discard-keep").addEventListener("click", () => $("discard-dialog").close());
+  $("record-dialog").addEventListener("close", () => { state.editing = null; });
   $("delete-form").addEventListener("submit", confirmDelete);
   $("delete-cancel").addEventListener("click", () => { state.deleting = null; $("delete-dialog").close(); });
 }

@@ -2,11 +2,16 @@
 
 import { $, el } from "./dom.js";
 
-/** A banner: `{title?, text, action?: {label, onClick, testid?}, secondary?: {label, onClick}}`. */
-export function banner({ title, text, action, secondary }) {
+/** A banner: `{title?, text, action?: {label, onClick, testid?}, secondary?: {label, onClick},
+ * details?}`; `details` (technical: the backend's message, the request id) sit behind a
+ * "Details" toggle. */
+export function banner({ title, text, action, secondary, details }) {
   const close = el("button", { type: "button", class: "icon-button", "aria-label": "Dismiss" }, "×");
   const box = el("div", { class: "banner error", role: "alert", "data-testid": "error" },
-    el("p", {}, title ? el("strong", { text: title }) : null, title && text ? " — " : null, text || ""),
+    el("div", { class: "banner-body" },
+      el("p", {}, title ? el("strong", { text: title }) : null, title && text ? " — " : null, text || ""),
+      details ? el("details", { class: "details", "data-testid": "error-details" },
+        el("summary", { text: "Details" }), el("pre", { text: details })) : null),
     el("div", { class: "banner-actions" },
       action ? el("button", { type: "button", class: "button small primary", "data-testid": action.testid || null,
         onclick: action.onClick, text: action.label }) : null,
@@ -35,5 +40,6 @@ export function toast(message) {
   box.textContent = message;
   box.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { box.hidden = true; }, 3500);
+  // Long enough to read: a longer note (who was logged out, who is active now) stays longer.
+  toastTimer = setTimeout(() => { box.hidden = true; }, Math.min(10000, 3500 + 45 * message.length));
 }

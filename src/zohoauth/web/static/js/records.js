@@ -41,7 +41,7 @@ export async function showRecords() {
   } catch (err) {
     if (seq !== catalogSeq) return;
     renderNoModules("Couldn’t load your CRM modules", "See the message above for what happened and what to do.");
-    handleError(err, showRecords);
+    handleError(err, showRecords, "load your CRM modules");
     return;
   }
   if (seq !== catalogSeq) return;
@@ -209,7 +209,7 @@ export async function loadRecords(append) {
     state.failed = !append;
     renderRows();
     state.failed = false;
-    handleError(err, () => loadRecords(append));
+    handleError(err, () => loadRecords(append), "load your " + pluralOf(module).toLowerCase());
   } finally {
     more.removeAttribute("aria-busy");
   }
@@ -245,13 +245,14 @@ export function renderRows() {
     const name = displayName(module, record);
     const cells = tableColumns(module).map((field, index) => {
       const cls = index >= 2 ? "hide-narrow" : null;
+      // Long values wrap inside their cell (styles.css): nothing pushes the table past its card.
       if (field === "__name") {
         return el("th", { scope: "row", class: "name-cell" }, el("button", { type: "button",
           class: "link-button", onclick: () => rowActions.edit(record), title: "Edit " + name }, name));
       }
       const text = formatValue(module, field, record[field]);
-      return el("td", { class: text === null ? ((cls || "") + " muted").trim() : cls, title: text || null },
-        text === null ? "—" : text);
+      return el("td", { class: text === null ? ((cls || "") + " muted").trim() : cls },
+        text === null ? "—" : el("span", { class: "cell-text", text }));
     });
     cells.push(el("td", { class: "actions-cell" },
       el("button", { type: "button", class: "link-button", "data-testid": "edit-record",
@@ -304,6 +305,11 @@ export function submitSearch(event) {
   $("search-clear").hidden = false;
   renderHead();
   loadRecords(false);
+}
+
+/** The search box was emptied (text deleted, Escape, the browser's own ×): show every record. */
+export function onSearchInput() {
+  if ($("search-input").value.trim() === "") clearSearch();
 }
 
 export function clearSearch() {

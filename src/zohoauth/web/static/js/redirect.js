@@ -8,6 +8,7 @@
 import { api } from "./api.js";
 import { announceLogin, loginFailureTitle } from "./channel.js";
 import { $ } from "./dom.js";
+import { detailsOf, explain } from "./messages.js";
 
 const PARAMS = [["code", "code"], ["state", "state"], ["location", "location"],
   ["accounts-server", "accounts_server"], ["error", "error"]];
@@ -24,7 +25,7 @@ async function finishRedirect() {
 
   if (!payload.state && !payload.code && !payload.error) {
     showResult("Nothing to finish here",
-      "This page completes a Zoho login, but it was opened without one. Start the login from zohoauth.");
+      "This page completes a Zoho login, but it was opened without one. Start the login from zohoauth.", "");
     return;
   }
   let result = null;
@@ -37,6 +38,8 @@ async function finishRedirect() {
   const inPopup = Boolean((result && result.popup) || (failure && failure.body.popup) || window.opener);
   if (result) {
     announceLogin({ ok: true });
+    // The app says "Signed in as …" when it opens after a full-page login (session.js).
+    try { sessionStorage.setItem("zohoauth:signed-in", "1"); } catch (err) { /* private mode */ }
     if (inPopup) window.close();
     // Not a popup, or the browser kept it open: continue in this window.
     setTimeout(() => window.location.replace("/"), inPopup ? 400 : 0);
@@ -44,26 +47,28 @@ async function finishRedirect() {
   }
   const denied = payload.error === "access_denied" || failure.code === "access_denied";
   const code = denied ? "access_denied" : failure.code;
-  const message = denied
-    ? "You chose not to give zohoauth access to your Zoho account, so nothing was shared. " +
-      "You can log in again whenever you like."
-    : sentence(failure.message);
-  announceLogin({ ok: false, error: code, message });
+  const region = failure && failure.body ? failure.body.region : null;
+  // The app window says it in its own banner (session.js), from the same code and message.
+  announceLogin({ ok: false, error: code, message: failure ? failure.message : "", region,
+    status: failure ? failure.status : 0, requestId: failure ? failure.requestId : "" });
   if (inPopup && window.opener) window.close();
   // "Try again" starts at the same sign-in as this login did (Zoho China has its own).
-  if (failure.body.region === "cn") $("redirect-retry").href = "/login?region=cn";
-  showResult(loginFailureTitle(code), message);
+  if (region === "cn") $("redirect-retry").href = "/login?region=cn";
+  // Plain words first (messages.js); the backend's own, and the request id, under "Details".
+  const said = explain(denied ? { code } : failure, "finish the sign-in");
+  const title = loginFailureTitle(code) === "Sign-in did not finish" ? said.title : loginFailureTitle(code);
+  showResult(title, said.text, denied ? "" : detailsOf(failure));
 }
 
-function sentence(text) {
-  const t = String(text || "Try logging in again.");
-  return t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? "" : ".");
-}
-
-function showResult(title, message) {
+function showResult(title, message, details) {
   $("redirect-working").hidden = true;
   $("redirect-title").textContent = title;
   $("redirect-message").textContent = message;
+  const more = $("redirect-details");
+  if (more) {
+    more.hidden = !details;
+    $("redirect-details-text").textContent = details || "";
+  }
   $("redirect-result").hidden = false;
   $("redirect-retry").focus();
 }

@@ -7,6 +7,7 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -83,6 +84,63 @@ def test_keys_that_must_be_refused_are(live: LiveApp) -> None:
         assert c.get("/api/v1/connections").json()["data"] == []
     with api(live, good) as c:
         assert c.get(url).status_code == 200
+    # Every refused call is in the audit log: by the key when it is known, anonymously when
+    # not, and never with anything of a key presented.
+    rows = _audit_until(live, lambda rows: len(rows) >= 8, connection_id=cid)
+    seen = sorted((r.key_name, r.action, r.outcome, r.detail) for r in rows)
+    assert seen == sorted(
+        [
+            ("-", "token", "invalid_key", "no service key"),
+            ("-", "token", "invalid_key", "malformed key"),
+            ("-", "token", "invalid_key", "malformed key"),
+            ("old", "token", "invalid_key", "revoked"),
+            ("temp", "token", "invalid_key", "expired"),
+            ("reader", "token", "forbidden", "scope read"),
+            ("other-conn", "token", "forbidden", "connection not allowed"),
+            ("billing", "token", "ok", ""),
+        ]
+    ), seen
+    dumped = json.dumps([r.row() for r in rows])
+    for key in (good, revoked, expired, reader, other):
+        assert key not in dumped and key[4:44] not in dumped
+
+
+def _audit_until(live: LiveApp, done: Any, **filters: Any) -> list[Any]:
+    """The audit log (rows are written about once a second) once `done(rows)`, or what is there
+    after 10 s."""
+    deadline = time.monotonic() + 10
+    rows: list[Any] = []
+    while time.monotonic() < deadline:
+        rows = with_service(live, lambda s: s.audit_log(**filters))
+        if done(rows):
+            break
+        time.sleep(0.2)
+    return rows
+
+
+def test_a_keys_last_use_is_recorded_at_most_once_a_minute(live: LiveApp) -> None:
+    cid = _login(live)
+    key = make_key(live, "billing")
+    idle = make_key(live, "idle")
+    assert idle
+
+    def listed() -> dict[str, float | None]:
+        return {k.name: k.last_used_at for k in with_service(live, lambda s: s.list_keys())}
+
+    assert listed() == {"billing": None, "idle": None}
+    before = time.time()
+    with api(live, key) as c:
+        assert c.get(f"/api/v1/connections/{cid}/token").status_code == 200
+    deadline = time.monotonic() + 10
+    while listed()["billing"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first = listed()["billing"]
+    assert first is not None and before - 1 <= first <= time.time()
+    with api(live, key) as c:  # used again within the minute: not written again
+        assert c.get(f"/api/v1/connections/{cid}/token").status_code == 200
+    _audit_until(live, lambda rows: len(rows) >= 2, key="billing")
+    time.sleep(1.5)  # past the next flush
+    assert listed() == {"billing": first, "idle": None}
 
 
 def test_connections_are_listed_filtered_and_paged(live: LiveApp) -> None:
@@ -216,6 +274,9 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(
         c.close()
         _error(resp, 429, "rate_limited")
         assert int(resp.headers["Retry-After"]) >= 1
+        # Reads are not audited; the two refused calls are.
+        rows = _audit_until(live, lambda rows: len(rows) >= 2, key="greedy")
+        assert [(r.action, r.outcome) for r in rows] == [("read", "rate_limited")] * 2
 
 
 def test_api_only_serves_the_api_and_health_but_no_pages(

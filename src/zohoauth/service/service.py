@@ -10,8 +10,10 @@ webhooks with the same code:
   flight, lease), so a thousand callers of an expired connection cause one refresh; `refresh`
   forces one; `delete` logs out or revokes by `ZohoAuth`'s one rule;
 - the proxy (`crm/proxy.py`): a CRM v8 call made for the caller, who never sees a token;
-- the audit log: one row per token handed out, refresh, proxied call and delete, written in
-  batches about once a second by the background task (and on close);
+- the audit log: one row per token handed out, refresh, proxied call and delete, and per
+  refused call (bad, revoked or expired key, wrong scope, rate-limited; a flood of them is
+  counted into one row), written in batches about once a second by the background task (and
+  on close), which also writes the keys' `last_used_at` (at most once a minute per key);
 - webhooks: events from the `EventBus` go to a database outbox; the background task signs
   and sends what is due, with exponential backoff for 24 hours (`webhooks.py`).
 
@@ -55,6 +57,14 @@ log = get_logger("zohoauth.service")
 #: A token handed out is valid for at most about an hour (docs/zoho-reference.md §4), so
 #: `min_valid` beyond this could never be met.
 MAX_MIN_VALID = 3000
+#: `last_used_at` of a service key is written at most this often (seconds) per key.
+KEY_TOUCH_EVERY = 60.0
+#: Refused calls written to the audit log one by one, per key (or anonymous) and outcome:
+#: a burst, then a rate; beyond it they are counted into one row per flush.
+REFUSALS_BURST = 100.0
+REFUSALS_PER_SECOND = 10.0
+#: Who a refused call without a known key is recorded as.
+ANONYMOUS = "-"
 _EVENT_NAMES: dict[EventType, str] = {
     EventType.REAUTH_REQUIRED: "reauth_required",
     EventType.REVOKED: "revoked",
@@ -88,6 +98,10 @@ class TokenService:
         self.clock = store.clock
         self.buckets = TokenBuckets(self.config.rate, self.config.burst)
         self._audit: list[AuditEntry] = []
+        self._refusal_buckets = TokenBuckets(REFUSALS_PER_SECOND, REFUSALS_BURST)
+        self._suppressed: dict[str, tuple[str, str, str, int]] = {}
+        self._used: dict[str, float] = {}  # key id -> when, to write as last_used_at
+        self._touched: dict[str, float] = {}  # key id -> when last_used_at was last queued
         self._events: list[tuple[str, dict[str, Any], float]] = []
         self._task: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -157,36 +171,65 @@ class TokenService:
         self, authorization: str | None, action: str, connection_id: str | None = None
     ) -> k.ServiceKey:
         """The key an `Authorization: Bearer zas_...` header carries, if it may do `action`
-        (on `connection_id`). ServiceKeyError (401) or ServiceScopeError (403) otherwise."""
+        (on `connection_id`). ServiceKeyError (401) or ServiceScopeError (403) otherwise.
+
+        A refused call is audited too (`refused`): by the key when it is known, else
+        anonymously; never with any of the presented key."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
+            self.refused(None, connection_id, action, "invalid_key", "no service key")
             raise ServiceKeyError("send a service key as `Authorization: Bearer zas_...`")
         if not k.well_formed(token):
+            self.refused(None, connection_id, action, "invalid_key", "malformed key")
             raise ServiceKeyError("that is not a zohoauth service key (wrong shape or checksum)")
-        hashes = [k.hash_key(p, token) for p in self._peppers().values()]
+        peppers = self._peppers()
+        hashes = [k.hash_key(p, token) for p in peppers.values()]
         async with self.store.guard("check a service key"), self.store.engine.connect() as conn:
             row = (
                 (await conn.execute(q.SERVICE_KEY_BY_HASHES, {"hashes": hashes})).mappings().first()
             )
         if row is None:
+            self.refused(None, connection_id, action, "invalid_key", "unknown key")
             raise ServiceKeyError("unknown service key; ask the operator for one")
         key = _key_from_row(row)
-        refusal = key.refusal(self.clock())
+        now = self.clock()
+        refusal = key.refusal(now)
         if refusal is not None:
+            self.refused(key, connection_id, action, "invalid_key", key.state(now))
             raise ServiceKeyError(refusal)
         if not k.allows(key.scope, action):
+            self.refused(key, connection_id, action, "forbidden", f"scope {key.scope.value}")
             raise ServiceScopeError(
                 f"service key {key.name!r} has scope {key.scope.value!r}, which does not allow "
                 f"{action!r}"
             )
         if connection_id is not None and not key.may_use(connection_id):
+            self.refused(key, connection_id, action, "forbidden", "connection not allowed")
             raise ServiceScopeError(f"service key {key.name!r} may not use this connection")
+        self._note_use(key, now)
         return key
 
-    def rate_limit(self, key: k.ServiceKey) -> float:
-        """0 when `key` may make a call now, else the seconds until it may."""
-        return self.buckets.take(key.id, time.monotonic())
+    def _note_use(self, key: k.ServiceKey, now: float) -> None:
+        """Remember that `key` was used, for `last_used_at`: written by the background flush,
+        at most once a minute per key (KEY_TOUCH_EVERY), never on the request path."""
+        last = max(self._touched.get(key.id, 0.0), key.last_used_at or 0.0)
+        if now - last < KEY_TOUCH_EVERY:
+            return
+        self._touched[key.id] = now
+        self._used[key.id] = now
+        if self._task is None:
+            self._soon()
+
+    def rate_limit(
+        self, key: k.ServiceKey, action: str = "", connection_id: str | None = None
+    ) -> float:
+        """0 when `key` may make a call now, else the seconds until it may (audited as a
+        refused `rate_limited` call)."""
+        wait = self.buckets.take(key.id, time.monotonic())
+        if wait > 0:
+            self.refused(key, connection_id, action or "call", "rate_limited")
+        return wait
 
     # -- connections ---------------------------------------------------------------------
     def _auth(self) -> ZohoAuth:
@@ -329,6 +372,43 @@ class TokenService:
         if self._task is None:  # no background task (a script): write soon anyway
             self._soon()
 
+    def refused(
+        self,
+        key: k.ServiceKey | None,
+        connection_id: str | None,
+        action: str,
+        outcome: str,
+        detail: str = "",
+    ) -> None:
+        """Queue the audit row of a refused call: by `key` when known (revoked, expired, wrong
+        scope, rate-limited), else anonymously (no, malformed or unknown key) and never with
+        anything of the key presented. Each (key, outcome) may write REFUSALS_BURST rows at once
+        and REFUSALS_PER_SECOND on average; past that the calls are counted and written as one
+        row per flush, so a flood of bad calls can't flood the audit table."""
+        who = key.id if key is not None else ANONYMOUS
+        bucket = f"{who}\x00{outcome}"
+        if self._refusal_buckets.take(bucket, time.monotonic()) > 0:
+            name = key.name if key is not None else ANONYMOUS
+            counted = self._suppressed.get(bucket)
+            self._suppressed[bucket] = (who, name, outcome, (counted[3] if counted else 0) + 1)
+            return
+        if key is None:
+            now = self.clock()
+            entry = AuditEntry(ANONYMOUS, ANONYMOUS, connection_id, action, outcome, now, detail)
+            self._audit.append(entry)
+            if self._task is None:
+                self._soon()
+        else:
+            self.audit(key, connection_id, action, outcome, detail)
+
+    def _summarize_suppressed(self) -> None:
+        """One audit row per (key, outcome) for the refused calls not written one by one."""
+        counted, self._suppressed = self._suppressed, {}
+        now = self.clock()
+        for who, name, outcome, n in counted.values():
+            detail = f"{n} more refused call(s) like this, not written one by one"
+            self._audit.append(AuditEntry(who, name, None, "refused", outcome, now, detail))
+
     def _soon(self) -> None:
         """Without the background task (a script), write the queued rows in half a second."""
         if self._flusher is not None and not self._flusher.done():
@@ -345,7 +425,8 @@ class TokenService:
         self._flusher = loop.create_task(later())
 
     async def flush(self) -> None:
-        """Write the queued audit rows and events (to the outbox) now."""
+        """Write the queued audit rows, keys' `last_used_at` and events (to the outbox) now."""
+        self._summarize_suppressed()
         batch, self._audit = self._audit, []
         if batch:
             try:
@@ -354,7 +435,21 @@ class TokenService:
             except Exception as exc:
                 self._audit[:0] = batch  # try again next time
                 log.warning("could not write the audit log", error=type(exc).__name__)
+        await self._flush_touches()
         await self._flush_events()
+
+    async def _flush_touches(self) -> None:
+        used, self._used = self._used, {}
+        if not used:
+            return
+        try:
+            rows = [{"kid": kid, "at": at} for kid, at in used.items()]
+            async with self.store.guard("note service key use"), self.store.engine.begin() as c:
+                await c.execute(q.TOUCH_SERVICE_KEY, rows)
+        except Exception as exc:
+            for kid, at in used.items():  # try again next time
+                self._used.setdefault(kid, at)
+            log.warning("could not record service key use", error=type(exc).__name__)
 
     async def audit_log(
         self,
@@ -590,4 +685,4 @@ def _key_from_row(row: Mapping[Any, Any]) -> k.ServiceKey:
     )
 
 
-__all__ = ["MAX_MIN_VALID", "ServiceConfig", "TokenService"]
+__all__ = ["ANONYMOUS", "KEY_TOUCH_EVERY", "MAX_MIN_VALID", "ServiceConfig", "TokenService"]

@@ -96,7 +96,8 @@ def create(
 
 @service_keys_app.command("list")
 def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """The service keys (never the keys themselves)."""
+    """The service keys (never the keys themselves), with when each was last used (to the
+    minute)."""
     found = _with_service(lambda svc: svc.list_keys())
     now = time.time()
     rows = [
@@ -116,14 +117,15 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         print(json.dumps(rows, indent=2))
         return
     table = Table(title="service keys", title_justify="left")
-    for column in ("id", "name", "scope", "connections", "state", "created", "expires"):
+    columns = ("id", "name", "scope", "connections", "state", "created", "expires", "last used")
+    for column in columns:
         table.add_column(column)
     for r in rows:
         listed = r["connections"]
         conns = listed if isinstance(listed, str) else ",".join(listed)
         table.add_row(
             r["id"], r["name"], r["scope"], conns, r["state"],
-            _when(r["created_at"]), _when(r["expires_at"]),
+            _when(r["created_at"]), _when(r["expires_at"]), _when(r["last_used_at"]),
         )  # fmt: skip
     console.print(table)
 

@@ -40,7 +40,7 @@ from ..errors import ConfigError, NotFoundError, ServiceKeyError, ServiceScopeEr
 from ..events import Event, EventType
 from ..logs import get_logger
 from ..store import queries as q
-from ..store.codec import connection_from_row
+from ..store.codec import connection_from_row, webhook_secret_aad
 from . import keys as k
 from . import webhooks as wh
 from .audit import AuditEntry
@@ -495,7 +495,7 @@ class TokenService:
             "id": record.id,
             "url": url,
             "events": ",".join(events),
-            "secret": self.store.keyring.encrypt(secret.encode(), _aad(record.id)),
+            "secret": self.store.keyring.encrypt(secret.encode(), webhook_secret_aad(record.id)),
             "key_id": self.store.keyring.active_kid,
             "created_at": record.created_at,
         }
@@ -590,7 +590,9 @@ class TokenService:
         return len(rows)
 
     async def _send(self, row: dict[str, Any]) -> None:
-        secret = self.store.keyring.decrypt(row["webhook_secret"], _aad(row["webhook_id"])).decode()
+        secret = self.store.keyring.decrypt(
+            row["webhook_secret"], webhook_secret_aad(row["webhook_id"])
+        ).decode()
         body = row["payload"].encode()
         headers = {
             "Content-Type": "application/json",
@@ -662,10 +664,6 @@ class TokenService:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-
-
-def _aad(webhook_id: str) -> bytes:
-    return f"zohoauth.webhook\x00{webhook_id}".encode()
 
 
 def _outcome(exc: Exception) -> str:

@@ -397,6 +397,22 @@ DELETE_WEBHOOK: Delete = delete(webhooks).where(webhooks.c.id == bindparam("webh
 INSERT_DELIVERY: Insert = insert(webhook_deliveries)
 
 
+def webhooks_to_rotate(active_kid: str) -> Select[Any]:
+    """The webhook endpoints whose secret is not under `active_kid` (key rotation)."""
+    w = webhooks.c
+    return select(w.id, w.secret, w.key_id).where(w.key_id != active_kid).order_by(w.id)
+
+
+def reencrypt_webhook(webhook_id: str, key_id: str, secret: str, active_kid: str) -> Update:
+    """Swap in a webhook secret re-encrypted under `active_kid`, only if still under `key_id`."""
+    w = webhooks.c
+    return (
+        update(webhooks)
+        .where(w.id == webhook_id, w.key_id == key_id)
+        .values(secret=secret, key_id=active_kid)
+    )
+
+
 def claim_deliveries(ids: list[str], owner: str, now: float, ttl: float) -> Update:
     """Take the delivery lease on due, pending rows among `ids` (another worker's live lease
     keeps them out): the matched-row count says how many this worker may send."""
@@ -522,9 +538,11 @@ __all__ = [
     "key_params",
     "key_where",
     "reencrypt",
+    "reencrypt_webhook",
     "release_lease",
     "rotation_page",
     "save_refreshed",
     "update_connection",
     "update_content",
+    "webhooks_to_rotate",
 ]

@@ -22,9 +22,9 @@ from zohoauth.store.sql import SQLTokenStore
 from zohoauth.store.urls import normalize_url
 
 from ..support.aio import arun
-from ..support.service import api, make_key, raw_get, with_service
-from ..support.web import LiveApp
-from ..support.zoho import refresh_requests
+from ..support.service import api, make_key, raw_get, receiver, with_service
+from ..support.web import LiveApp, free_port
+from ..support.zoho import emulator_stats, refresh_requests
 
 
 def _login(live: LiveApp, email: str = "ava@zylker.com") -> str:
@@ -313,3 +313,88 @@ def test_openapi_documents_every_api_v1_route(live: LiveApp) -> None:
 def test_bearer_api_sets_no_cookies(live: LiveApp, path: str) -> None:
     with api(live, make_key(live, "k", "read")) as c:
         assert "set-cookie" not in c.get(path).headers
+
+
+def _set_api_domain(live: LiveApp, api_domain: str) -> None:
+    async def go() -> None:
+        engine = create_async_engine(normalize_url(live.store_url))
+        async with engine.begin() as conn:
+            await conn.execute(update(schema.credentials).values(api_domain=api_domain))
+        await engine.dispose()
+
+    arun(go)
+
+
+def test_the_proxy_never_leaves_the_connections_own_api_domain(live: LiveApp) -> None:
+    cid = _login(live)
+    key = make_key(live, "proxy", "proxy")
+    for target in (
+        f"/api/v1/proxy/{cid}/https://evil.example/crm/v8/Leads",  # an absolute URL
+        f"/api/v1/proxy/{cid}//evil.example/crm/v8/Leads",  # scheme-relative
+        f"/api/v1/proxy/{cid}/crm/v8/Leads@evil.example",
+        f"/api/v1/proxy/{cid}/crm/v8/Leads%2F..%2F..%2Foauth%2Fv2%2Ftoken",
+    ):
+        status, body = raw_get(live.url, target, key)
+        assert (status, json.loads(body)["error"]) == (400, "bad_proxy_path"), target
+    # A stored API host of another DC (a tampered row, a mixed-up login): refused before any
+    # request leaves, and the caller is told to log in again.
+    endpoints = httpx.get(f"{live.emulator_url}/_emulator/endpoints").json()
+    _set_api_domain(live, endpoints["eu"]["api_domain"])
+    live.auth.manager.forget(cid)
+    before = emulator_stats(live.emulator_url)["api_requests"]
+    with api(live, key) as c:
+        _error(c.get(f"/api/v1/proxy/{cid}/crm/v8/Leads"), 401, "reauth_required")
+    assert emulator_stats(live.emulator_url)["api_requests"] == before
+
+
+def test_no_answer_log_line_audit_row_or_webhook_carries_the_refresh_token(
+    emulator: BackgroundEmulator, tmp_path: Path, log_output: io.StringIO
+) -> None:
+    port = free_port()
+    fast = ServiceConfig(webhook_poll=0.1, webhook_backoff=0.2)
+    with (
+        receiver(port) as delivered,
+        LiveApp(emulator.url, f"sqlite:///{tmp_path / 'l.db'}", service_config=fast) as live,
+    ):
+        with_service(
+            live,
+            lambda s: s.add_webhook(f"http://127.0.0.1:{port}/h", ("login", "refreshed", "logout")),
+        )
+        cid = _login(live)
+        refresh_token = _refresh_token(live, cid)
+        admin = make_key(live, "admin", "admin")
+        answers: list[httpx.Response] = []
+        with api(live, admin) as c:
+            for method, path in (
+                ("GET", "/api/v1/connections"),
+                ("GET", f"/api/v1/connections/{cid}"),
+                ("GET", f"/api/v1/connections/{cid}/token"),
+                ("POST", f"/api/v1/connections/{cid}/refresh"),
+                ("GET", f"/api/v1/proxy/{cid}/crm/v8/users?type=CurrentUser"),
+                ("GET", f"/api/v1/proxy/{cid}/crm/v8/NoSuchModule"),
+                ("GET", "/api/v1/connections/conn_nope/token"),
+                ("GET", "/openapi.json"),
+                ("DELETE", f"/api/v1/connections/{cid}"),
+            ):
+                answers.append(c.request(method, path))
+        assert [r.status_code for r in answers] == [200, 200, 200, 200, 200, 400, 404, 200, 200]
+        rows = _audit_until(live, lambda rows: len(rows) >= 5)
+        _wait_for(lambda: len(delivered) >= 3)  # login, refreshed, logout
+    everything = [
+        *(r.text + json.dumps(dict(r.headers)) for r in answers),
+        json.dumps([r.row() for r in rows]),
+        *(body.decode() for _, body in delivered),
+        log_output.getvalue(),
+    ]
+    assert {json.loads(body)["type"] for _, body in delivered} >= {"login", "refreshed", "logout"}
+    for text in everything:
+        assert refresh_token not in text
+        assert refresh_token.split(".")[-1] not in text  # not even its tail
+
+
+def _wait_for(cond: Any, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)

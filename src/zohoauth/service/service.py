@@ -98,10 +98,11 @@ class TokenService:
         self.clock = store.clock
         self.buckets = TokenBuckets(self.config.rate, self.config.burst)
         self._audit: list[AuditEntry] = []
-        self._refusal_buckets = TokenBuckets(REFUSALS_PER_SECOND, REFUSALS_BURST)
+        self.refusal_buckets = TokenBuckets(REFUSALS_PER_SECOND, REFUSALS_BURST)
         self._suppressed: dict[str, tuple[str, str, str, int]] = {}
         self._used: dict[str, float] = {}  # key id -> when, to write as last_used_at
         self._touched: dict[str, float] = {}  # key id -> when last_used_at was last queued
+        self._rehash: dict[str, tuple[str, str, str]] = {}  # key id -> (old, new pepper, hash)
         self._events: list[tuple[str, dict[str, Any], float]] = []
         self._task: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -194,6 +195,15 @@ class TokenService:
             raise ServiceKeyError("unknown service key; ask the operator for one")
         key = _key_from_row(row)
         now = self.clock()
+        active_pepper = next(iter(peppers))
+        if row["pepper_id"] != active_pepper:  # made under an older encryption key
+            self._rehash[key.id] = (
+                row["pepper_id"],
+                active_pepper,
+                k.hash_key(peppers[active_pepper], token),
+            )
+            if self._task is None:
+                self._soon()
         refusal = key.refusal(now)
         if refusal is not None:
             self.refused(key, connection_id, action, "invalid_key", key.state(now))
@@ -387,7 +397,7 @@ class TokenService:
         row per flush, so a flood of bad calls can't flood the audit table."""
         who = key.id if key is not None else ANONYMOUS
         bucket = f"{who}\x00{outcome}"
-        if self._refusal_buckets.take(bucket, time.monotonic()) > 0:
+        if self.refusal_buckets.take(bucket, time.monotonic()) > 0:
             name = key.name if key is not None else ANONYMOUS
             counted = self._suppressed.get(bucket)
             self._suppressed[bucket] = (who, name, outcome, (counted[3] if counted else 0) + 1)
@@ -436,6 +446,7 @@ class TokenService:
                 self._audit[:0] = batch  # try again next time
                 log.warning("could not write the audit log", error=type(exc).__name__)
         await self._flush_touches()
+        await self._flush_rehash()
         await self._flush_events()
 
     async def _flush_touches(self) -> None:
@@ -450,6 +461,20 @@ class TokenService:
             for kid, at in used.items():  # try again next time
                 self._used.setdefault(kid, at)
             log.warning("could not record service key use", error=type(exc).__name__)
+
+    async def _flush_rehash(self) -> None:
+        """Store the hash under the active pepper of keys that were made under an older
+        encryption key and just used, so `keys rotate` and dropping the old key leave them
+        working (only a hash is queued and written, never the key)."""
+        todo, self._rehash = self._rehash, {}
+        if not todo:
+            return
+        rows = [{"kid": kid, "old": o, "new": n, "hash": h} for kid, (o, n, h) in todo.items()]
+        try:
+            async with self.store.guard("re-hash a service key"), self.store.engine.begin() as c:
+                await c.execute(q.REHASH_SERVICE_KEY, rows)
+        except Exception as exc:
+            log.warning("could not re-hash a service key", error=type(exc).__name__)
 
     async def audit_log(
         self,

@@ -321,6 +321,15 @@ TOUCH_SERVICE_KEY = (
     .values(last_used_at=bindparam("at"))
 )
 
+#: Store a key's hash under another pepper, only if it is still under the old one (a key made
+#: under an older encryption key, re-hashed when next used); executemany with
+#: [{"kid", "old", "new", "hash"}, ...].
+REHASH_SERVICE_KEY = (
+    update(service_keys)
+    .where(service_keys.c.id == bindparam("kid"), service_keys.c.pepper_id == bindparam("old"))
+    .values(key_hash=bindparam("hash"), pepper_id=bindparam("new"))
+)
+
 #: Audit rows; executemany with the rows' columns.
 INSERT_AUDIT: Insert = insert(audit)
 
@@ -516,6 +525,7 @@ __all__ = [
     "MIGRATION_LOCKS",
     "MIGRATION_LOCK_ID",
     "PRUNE_AUDIT",
+    "REHASH_SERVICE_KEY",
     "REVOKE_SERVICE_KEY",
     "SCHEMA_REVISION",
     "SERVICE_KEYS",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from zohoauth.crypto import KeyRing
 from zohoauth.errors import DecryptionError
+from zohoauth.service import TokenService
 from zohoauth.service.keys import hash_key, well_formed
 from zohoauth.service.webhooks import verify
 from zohoauth.store import schema
@@ -247,3 +248,23 @@ def test_rotation_re_encrypts_webhook_secrets_so_signatures_verify_without_the_o
     assert got, "no delivery with the new key alone"
     assert verify(secret, *got[0])
     assert b'"type":"login"' in got[0][1]
+
+
+def test_keys_status_names_service_keys_still_hashed_under_an_older_key(env: Env) -> None:
+    old_kid = KeyRing.from_config(env.keys).active_kid
+    key = _create(env, "--name", "billing")
+    ring = f"{KeyRing.generate_key()},{env.keys}"
+    status = env.cli("keys", "status", encryption_keys=ring)
+    assert status.exit_code == 0, status.output
+    assert f"1 service key(s) are hashed under key id {old_kid}" in status.stdout
+    assert key not in status.stdout
+
+    async def use() -> None:  # used once while both keys are in the ring: re-hashed
+        async with env.store(ring) as store:
+            service = TokenService(store, auth=None)
+            await service.authenticate(f"Bearer {key}", "read")
+            await service.aclose()
+
+    arun(use)
+    status = env.cli("keys", "status", encryption_keys=ring)
+    assert "service key(s) are hashed under" not in status.stdout

@@ -162,6 +162,13 @@ class TokenService:
             rows = (await conn.execute(q.SERVICE_KEYS)).mappings().all()
         return [_key_from_row(r) for r in rows]
 
+    async def keys_by_pepper(self) -> dict[str, int]:
+        """pepper id -> how many usable keys it hashed: a key whose pepper derives from an
+        encryption key that is dropped stops working (unless used, and so re-hashed, first)."""
+        async with self.store.guard("count service keys"), self.store.engine.connect() as conn:
+            rows = (await conn.execute(q.SERVICE_KEYS_BY_PEPPER)).all()
+        return {str(pepper): int(n) for pepper, n in rows}
+
     async def revoke_key(self, ref: str) -> bool:
         """Revoke the key with this id or name; False when no active key has it."""
         async with self.store.guard("revoke a service key"), self.store.engine.begin() as conn:

@@ -321,6 +321,13 @@ TOUCH_SERVICE_KEY = (
     .values(last_used_at=bindparam("at"))
 )
 
+#: How many usable (not revoked) service keys each pepper id hashed.
+SERVICE_KEYS_BY_PEPPER = (
+    select(service_keys.c.pepper_id, func.count())
+    .where(service_keys.c.revoked_at.is_(None))
+    .group_by(service_keys.c.pepper_id)
+)
+
 #: Store a key's hash under another pepper, only if it is still under the old one (a key made
 #: under an older encryption key, re-hashed when next used); executemany with
 #: [{"kid", "old", "new", "hash"}, ...].
@@ -529,6 +536,7 @@ __all__ = [
     "REVOKE_SERVICE_KEY",
     "SCHEMA_REVISION",
     "SERVICE_KEYS",
+    "SERVICE_KEYS_BY_PEPPER",
     "SERVICE_KEY_BY_HASHES",
     "TOUCH_CONNECTION",
     "TOUCH_SERVICE_KEY",

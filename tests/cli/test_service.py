@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from zohoauth.crypto import KeyRing
-from zohoauth.errors import DecryptionError
+from zohoauth.errors import DecryptionError, ServiceKeyError
 from zohoauth.service import TokenService
 from zohoauth.service.keys import hash_key, well_formed
 from zohoauth.service.webhooks import verify
@@ -160,6 +160,22 @@ def test_audit_is_queried_and_pruned(env: Env) -> None:
     assert [r["key_name"] for r in _json(env, "audit")] == ["reports"]
     bad = env.cli("audit", "prune", "--older-than", "forever")
     assert bad.exit_code == 2 and "--older-than" in bad.output
+
+    # A refused call without a usable key is recorded as key "-", without the key.
+    async def refuse() -> None:
+        async with env.store() as store:
+            service = TokenService(store, auth=None)
+            with pytest.raises(ServiceKeyError):
+                await service.authenticate(f"Bearer {billing}x", "token", ava.id)
+            await service.aclose()
+
+    arun(refuse)
+    [refused] = _json(env, "audit", "--key", "-")
+    assert (refused["outcome"], refused["detail"], refused["connection_id"]) == (
+        "invalid_key",
+        "malformed key",
+        ava.id,
+    )
 
 
 def _stored(env: Env) -> list[tuple[str, str | None]]:

@@ -398,3 +398,46 @@ def _wait_for(cond: Any, seconds: float = 15) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.1)
+
+
+def test_the_proxy_answers_invalid_token_with_one_refresh_and_one_retry(
+    live: LiveApp, emulator: BackgroundEmulator
+) -> None:
+    cid = _login(live)
+    with api(live, make_key(live, "admin", "admin")) as c:
+        token = c.get(f"/api/v1/connections/{cid}/token").json()["access_token"]
+    accounts = httpx.get(f"{emulator.url}/_emulator/endpoints").json()["us"]["accounts_server"]
+    httpx.post(f"{accounts}/oauth/v2/token/revoke", data={"token": token}).raise_for_status()
+    before = refresh_requests(emulator.url)
+    with api(live, make_key(live, "proxy", "proxy")) as c:
+        resp = c.get(f"/api/v1/proxy/{cid}/crm/v8/users", params={"type": "CurrentUser"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["users"][0]["email"] == "ava@zylker.com"
+    assert refresh_requests(emulator.url) - before == 1
+
+
+def test_min_valid_refreshes_a_token_that_would_expire_too_soon(
+    live: LiveApp, emulator: BackgroundEmulator
+) -> None:
+    cid = _login(live)
+
+    async def expire_in(seconds: float) -> None:
+        engine = create_async_engine(normalize_url(live.store_url))
+        async with engine.begin() as conn:
+            values = {"expires_at": time.time() + seconds}
+            await conn.execute(update(schema.credentials).values(**values))
+        await engine.dispose()
+
+    arun(lambda: expire_in(1000))
+    live.auth.manager.forget(cid)
+    before = refresh_requests(emulator.url)
+    with api(live, make_key(live, "billing")) as c:
+        url = f"/api/v1/connections/{cid}/token"
+        enough = c.get(url, params={"min_valid": 600}).json()
+        assert refresh_requests(emulator.url) == before  # 1000 s left is enough for 600
+        assert 900 < enough["expires_at"] - time.time() <= 1000
+        longer = c.get(url, params={"min_valid": 2000}).json()
+        assert refresh_requests(emulator.url) - before == 1
+        assert longer["expires_at"] - time.time() >= 2000
+        assert longer["access_token"] != enough["access_token"]
+        _error(c.get(url, params={"min_valid": 3001}), 422, "invalid_request")

@@ -570,7 +570,9 @@ class TokenService:
             for r in rows
         ]
 
-    def _on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
+        """The event bus handler (subscribed by `start`): queue the event for the webhooks
+        that want it (written to the outbox by the next flush)."""
         name = _EVENT_NAMES.get(event.type)
         if name is None:
             return
@@ -669,7 +671,7 @@ class TokenService:
             return
         if self.auth is not None:
             for kind in _EVENT_NAMES:
-                self._unsubscribe.append(self.auth.events.subscribe(kind, self._on_event))
+                self._unsubscribe.append(self.auth.events.subscribe(kind, self.on_event))
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:

@@ -25,7 +25,9 @@ service_keys_app = typer.Typer(
     help="Service keys for the token service (/api/v1).", no_args_is_help=True
 )
 keys_app.add_typer(service_keys_app, name="service")
-audit_app = typer.Typer(help="The token service's audit log: who got which token, when.")
+audit_app = typer.Typer(
+    help="The token service's audit log: who got which token, when, and which calls were refused."
+)
 app.add_typer(audit_app, name="audit")
 webhooks_app = typer.Typer(help="Webhooks: signed event deliveries.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
@@ -144,13 +146,17 @@ def revoke(ref: Annotated[str, typer.Argument(help="The key's id or name.")]) ->
 @audit_app.callback(invoke_without_command=True)
 def audit(
     ctx: typer.Context,
-    key: Annotated[str | None, typer.Option(help="A service key's id or name.")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(help="A service key's id or name; '-' for refused calls without a known key."),
+    ] = None,
     connection: Annotated[str | None, typer.Option(help="A connection id.")] = None,
     since: Annotated[str | None, typer.Option(help="Only this recent, e.g. 24h or 7d.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Show the audit log, newest first (never a token)."""
+    """Show the audit log, newest first: tokens handed out, refreshes, proxied calls, deletes
+    and refused calls (never a token or a key)."""
     if ctx.invoked_subcommand is not None:
         return
     age = _duration(since, "--since")

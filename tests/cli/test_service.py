@@ -221,6 +221,14 @@ def test_webhooks_are_added_listed_delivered_and_removed(env: Env) -> None:
     listed = env.cli("webhooks", "list")
     assert listed.exit_code == 0 and hook_id in listed.stdout and "login,logout" in listed.stdout
     assert secret not in listed.stdout
+    assert _json(env, "webhooks", "list") == [
+        {
+            "id": hook_id,
+            "url": f"http://127.0.0.1:{port}/hook",
+            "events": ["login", "logout"],
+            "created_at": pytest.approx(time.time(), abs=60),
+        }
+    ]
     bad = env.cli("webhooks", "add", f"http://127.0.0.1:{port}/h", "--events", "login,nope")
     assert bad.exit_code == 2 and "nope" in bad.output
 

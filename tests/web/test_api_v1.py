@@ -155,6 +155,10 @@ def test_connections_are_listed_filtered_and_paged(live: LiveApp) -> None:
         assert [x["id"] for x in eu] == [clara]
         by_email = c.get("/api/v1/connections", params={"email": "AVA@zylker.com"}).json()
         assert [x["id"] for x in by_email["data"]] == [ava]
+        [clara_row] = eu
+        for name, value in (("zuid", clara_row["zuid"]), ("org", clara_row["org_id"])):
+            found = c.get("/api/v1/connections", params={name: value}).json()["data"]
+            assert [x["id"] for x in found] == [clara], name
         assert c.get("/api/v1/connections", params={"status": "reauth_required"}).json() == {
             "data": [],
             "next_cursor": None,

@@ -225,9 +225,12 @@ def webhooks_add(
 
 
 @webhooks_app.command("list")
-def webhooks_list() -> None:
+def webhooks_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The registered endpoints (no secrets)."""
     found = _with_service(lambda svc: svc.webhooks())
+    if as_json:
+        print(json.dumps([_d(hook) for hook in found], indent=2))
+        return
     table = Table(title="webhooks", title_justify="left")
     for column in ("id", "url", "events", "created"):
         table.add_column(column)

@@ -75,8 +75,11 @@ class User:
 
 
 @contextlib.contextmanager
-def web_app(emulator_url: str, workdir: Path, core: int) -> Iterator[dict[str, Any]]:
-    """`zohoauth serve` wired to the emulator, pinned to `core`; yields its URL, pid, keys."""
+def web_app(
+    emulator_url: str, workdir: Path, core: int, extra_env: dict[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """`zohoauth serve` wired to the emulator, pinned to `core` (with `extra_env` on top of
+    its settings); yields its URL, pid, keys, store URL and OAuth client."""
     port = free_port()
     url = f"http://{HOST}:{port}"
     redirect = f"{url}/redirect.html"
@@ -110,6 +113,7 @@ def web_app(emulator_url: str, workdir: Path, core: int) -> Iterator[dict[str, A
         # rate limits (per client address) are for people, not for setting up a load test.
         "ZOHOAUTH_LOGIN_RATE_LIMIT": "",
         "ZOHOAUTH_CALLBACK_RATE_LIMIT": "",
+        **(extra_env or {}),
     }
     exe = Path(sys.executable).with_name("zohoauth")
     command = [str(exe), "serve", "--host", HOST, "--port", str(port), "--migrate"]
@@ -147,7 +151,13 @@ def web_app(emulator_url: str, workdir: Path, core: int) -> Iterator[dict[str, A
                 if time.monotonic() > deadline:
                     raise RuntimeError("zohoauth serve did not answer within 60 s")
                 time.sleep(0.1)
-            yield {"url": url, "pid": proc.pid, "keys": keys, "store_url": f"sqlite:///{db}"}
+            yield {
+                "url": url,
+                "pid": proc.pid,
+                "keys": keys,
+                "store_url": f"sqlite:///{db}",
+                "client": client,
+            }
         finally:
             proc.send_signal(signal.SIGINT)
             try:
@@ -218,6 +228,7 @@ class Run:
     limit: int
     deadline: float
     interval: float = 0.0  # per connection; 0 = closed loop
+    marker: bytes = b'"data"'  # a correct answer's body has this
     sent: int = 0
     done: int = 0
     errors: int = 0
@@ -287,7 +298,7 @@ class Client(asyncio.Protocol):
         assert run is not None
         run.done += 1
         run.latencies_ns.append(now - self.due)
-        if int(response[9:12]) != 200 or b'"data"' not in response:
+        if int(response[9:12]) != 200 or run.marker not in response:
             run.errors += 1
             if not run.first_error:
                 run.first_error = response[:300].decode("latin-1")
@@ -313,9 +324,16 @@ def _complete(buf: bytearray) -> int | None:
 
 
 async def load(
-    target: str, requests: list[bytes], total: int, seconds: float, rate: float, pids: list[int]
+    target: str,
+    requests: list[bytes],
+    total: int,
+    seconds: float,
+    rate: float,
+    pids: list[int],
+    marker: bytes = b'"data"',
 ) -> dict[str, Any]:
-    """`total` requests over one connection per user (closed loop, or `rate` req/s in all)."""
+    """`total` requests over one connection per user (closed loop, or `rate` req/s in all);
+    an answer counts as correct with status 200 and `marker` in it."""
     loop = asyncio.get_running_loop()
     parts = urlsplit(target)
     conns: list[Client] = []
@@ -326,7 +344,7 @@ async def load(
         conns.append(proto)
     try:
         interval = len(conns) / rate if rate else 0.0
-        run = Run(min(total, MAX_REQUESTS), time.monotonic() + seconds, interval)
+        run = Run(min(total, MAX_REQUESTS), time.monotonic() + seconds, interval, marker=marker)
         cpu = [process_cpu_seconds(p) for p in pids]
         own, busy, started = time.process_time(), system_busy_seconds(), time.perf_counter()
         await asyncio.wait_for(

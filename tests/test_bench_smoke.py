@@ -151,6 +151,18 @@ def synthetic() -> dict[str, Any]:
             "p99_vs_emulator_direct_closed_loop": 10.0,
             "throughput_vs_emulator_direct": 0.1,
         },
+        "token_api": {
+            "users": 4,
+            "api": {"closed_loop": _web_run(700, 10, 30), "one_connection": _web_run(650, 1, 6)},
+            "library": {
+                "one_task": _web_run(700_000, 0.001, 0.002),
+                "one_task_per_user": _web_run(450_000, 0.002, 0.003),
+            },
+            "api_rps": 700,
+            "api_p99_ms": 30,
+            "library_p99_us": 2.0,
+            "p99_vs_library": 3000.0,
+        },
     }
 
 
@@ -176,6 +188,8 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
     assert "Targets" in text
     assert "over plain http" in text
     assert "SDK FileStore.find_token_by_id" in text
+    assert "token API vs a direct library call" in text
+    assert published["token_api"]["p99_vs_library"] == 3000.0
 
     path = report.write_report(doc, tmp_path)
     markdown = path.read_text()
@@ -199,7 +213,7 @@ def test_missing_keys_are_named() -> None:
 def _partial(keep: str) -> dict[str, Any]:
     """The synthetic result as `--only keep` would return it."""
     raw = synthetic()
-    for key in ("lookup", "refresh_storm", "crm", "crm_plain_http", "web"):
+    for key in ("lookup", "refresh_storm", "crm", "crm_plain_http", "web", "token_api"):
         if not key.startswith(keep):
             raw.pop(key)
     return raw
@@ -277,6 +291,7 @@ def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
     monkeypatch.setattr(bench_main.storm, "run", answer("refresh_storm"))
     monkeypatch.setattr(bench_main.crm_cost, "run", answer("crm"))
     monkeypatch.setattr(bench_main.web_load, "run", answer("web"))
+    monkeypatch.setattr(bench_main.token_api, "run", answer("token_api"))
     monkeypatch.setattr(report_cli, "SCRATCH", tmp_path / "scratch")
     return calls
 
@@ -295,7 +310,7 @@ def test_a_quick_run_writes_to_scratch_or_out_and_leaves_docs_alone(
 
     assert bench_main.main(["--quick", "--out", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / "benchmarks.md").is_file()
-    assert fake_run["workloads"] == 10  # 5 per run: lookup, storm, crm twice, web
+    assert fake_run["workloads"] == 12  # 6 per run: lookup, storm, crm twice, web, token_api
 
     assert _published_files() == before
 

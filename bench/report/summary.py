@@ -164,6 +164,8 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
         doc["crm"]["plain_http"] = _crm(raw["crm_plain_http"])
     web = raw.get("web") or {}
     doc["web"] = {"p99_vs_emulator_direct": web.get("p99_vs_emulator_direct", NAN), **web}
+    if raw.get("token_api"):  # bench.token_api: its own figures, as measured
+        doc["token_api"] = raw["token_api"]
     doc["targets"] = targets(doc)
     doc["notes"] = raw.get("notes", {})
     return doc

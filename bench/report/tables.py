@@ -152,4 +152,9 @@ def text_report(doc: dict[str, Any]) -> str:
     if doc["web"].get("closed_loop"):
         lines += ["", "Web app vs straight to the emulator", ""]
         lines.append(table(["path", "load", "req/s", "p50 ms", "p99 ms", "errors"], web_rows(doc)))
+    if doc.get("token_api"):  # bench.token_api's own table (cache hit)
+        from .. import token_api
+
+        lines += ["", "Token service: token API vs a direct library call (cache hit)", ""]
+        lines.append(table(token_api.HEADERS, token_api.rows(doc["token_api"])))
     return "\n".join(lines)

@@ -83,10 +83,18 @@ def scratch_database(env_var: str, *, migrate: bool = True) -> Iterator[str]:
 
 
 async def empty_tables(url: str) -> None:
-    """Delete every connection and credential (the schema stays)."""
+    """Delete every connection and credential, and the token service's rows (the schema
+    stays)."""
     engine = create_async_engine(normalize_url(url))
     try:
         async with engine.begin() as conn:
+            for table in (
+                schema.webhook_deliveries,
+                schema.webhooks,
+                schema.audit,
+                schema.service_keys,
+            ):
+                await conn.execute(delete(table))
             await conn.execute(delete(schema.connections))
             await conn.execute(delete(schema.credentials))
     finally:
@@ -99,7 +107,13 @@ async def table_dump(url: str) -> str:
     try:
         async with engine.connect() as conn:
             cells = []
-            for table in (schema.credentials, schema.connections):
+            for table in (
+                schema.credentials,
+                schema.connections,
+                schema.service_keys,
+                schema.webhooks,
+                schema.audit,
+            ):
                 for row in (await conn.execute(text(f"SELECT * FROM {table.name}"))).all():
                     cells.extend(str(v) for v in row)
             return "\n".join(cells)

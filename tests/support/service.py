@@ -4,7 +4,10 @@ to /api/v1 with one."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -12,6 +15,7 @@ import httpx
 
 from zohoauth.crypto import KeyRing
 from zohoauth.service import ServiceConfig, TokenService
+from zohoauth.service.webhooks import SIGNATURE_HEADER
 from zohoauth.store.sql import SQLTokenStore
 
 from .aio import arun
@@ -58,3 +62,29 @@ def raw_get(url: str, target: str, key: str) -> tuple[int, bytes]:
             data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split(b" ")[1]), body
+
+
+@contextmanager
+def receiver(port: int) -> Iterator[list[tuple[str, bytes]]]:
+    """A webhook receiver on 127.0.0.1:`port` answering 204; yields the (signature header,
+    body) pairs it got."""
+    got: list[tuple[str, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append((self.headers[SIGNATURE_HEADER], body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield got
+    finally:
+        server.shutdown()
+        server.server_close()

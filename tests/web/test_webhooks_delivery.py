@@ -3,45 +3,17 @@ sent after the service restarts (the outbox is in the database)."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from zohoauth.emulator import BackgroundEmulator
 from zohoauth.service import ServiceConfig
-from zohoauth.service.webhooks import SIGNATURE_HEADER, verify
+from zohoauth.service.webhooks import verify
 
-from ..support.service import with_service
+from ..support.service import receiver, with_service
 from ..support.web import LiveApp, free_port
 
 FAST = ServiceConfig(webhook_poll=0.1, webhook_backoff=0.2)
-
-
-@contextmanager
-def receiver(port: int) -> Iterator[list[tuple[str, bytes]]]:
-    got: list[tuple[str, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            got.append((self.headers[SIGNATURE_HEADER], body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield got
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _login(live: LiveApp, email: str = "ava@zylker.com") -> None:

@@ -25,16 +25,20 @@ def keys_generate() -> None:
 
 @keys_app.command("status")
 def keys_status() -> None:
-    """How many stored credentials each key id protects, and whether the ring has that key."""
+    """How many stored credentials each key id protects, and whether the ring has that key;
+    service keys still hashed under an older key."""
     from rich.table import Table
 
     from .tokens import open_store
 
-    async def body() -> tuple[dict[str, int], Any]:
-        async with open_store(settings()) as store:
-            return await store.count_by_key_id(), store.keyring
+    async def body() -> tuple[dict[str, int], Any, dict[str, int]]:
+        from ..service import TokenService
 
-    counts, ring = run(body())
+        async with open_store(settings()) as store:
+            peppers = await TokenService(store, auth=None).keys_by_pepper()
+            return await store.count_by_key_id(), store.keyring, peppers
+
+    counts, ring, peppers = run(body())
     table = Table(title="credentials by encryption key", title_justify="left")
     for column in ("key id", "credentials", "in ZOHOAUTH_ENCRYPTION_KEYS"):
         table.add_column(column)
@@ -42,6 +46,14 @@ def keys_status() -> None:
         where = "active" if kid == ring.active_kid else ("yes" if kid in ring else "[red]NO[/red]")
         table.add_row(kid, str(counts.get(kid, 0)), where)
     console.print(table)
+    # Service keys hashed under a pepper derived from an older key (the token service).
+    for kid, n in peppers.items():
+        if kid != "setting" and kid != ring.active_kid:
+            console.print(
+                f"{n} service key(s) are hashed under key id {kid}: they are re-hashed under the "
+                "active key when next used; any not used by the time that key is dropped stop "
+                "working (re-issue them with `zohoauth keys service create`)"
+            )
     missing = [kid for kid in counts if kid not in ring]
     if missing:
         fail(

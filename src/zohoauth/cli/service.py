@@ -25,7 +25,9 @@ service_keys_app = typer.Typer(
     help="Service keys for the token service (/api/v1).", no_args_is_help=True
 )
 keys_app.add_typer(service_keys_app, name="service")
-audit_app = typer.Typer(help="The token service's audit log: who got which token, when.")
+audit_app = typer.Typer(
+    help="The token service's audit log: who got which token, when, and which calls were refused."
+)
 app.add_typer(audit_app, name="audit")
 webhooks_app = typer.Typer(help="Webhooks: signed event deliveries.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
@@ -96,7 +98,8 @@ def create(
 
 @service_keys_app.command("list")
 def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """The service keys (never the keys themselves)."""
+    """The service keys (never the keys themselves), with when each was last used (to the
+    minute)."""
     found = _with_service(lambda svc: svc.list_keys())
     now = time.time()
     rows = [
@@ -116,14 +119,15 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         print(json.dumps(rows, indent=2))
         return
     table = Table(title="service keys", title_justify="left")
-    for column in ("id", "name", "scope", "connections", "state", "created", "expires"):
+    columns = ("id", "name", "scope", "connections", "state", "created", "expires", "last used")
+    for column in columns:
         table.add_column(column)
     for r in rows:
         listed = r["connections"]
         conns = listed if isinstance(listed, str) else ",".join(listed)
         table.add_row(
             r["id"], r["name"], r["scope"], conns, r["state"],
-            _when(r["created_at"]), _when(r["expires_at"]),
+            _when(r["created_at"]), _when(r["expires_at"]), _when(r["last_used_at"]),
         )  # fmt: skip
     console.print(table)
 
@@ -142,13 +146,17 @@ def revoke(ref: Annotated[str, typer.Argument(help="The key's id or name.")]) ->
 @audit_app.callback(invoke_without_command=True)
 def audit(
     ctx: typer.Context,
-    key: Annotated[str | None, typer.Option(help="A service key's id or name.")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(help="A service key's id or name; '-' for refused calls without a known key."),
+    ] = None,
     connection: Annotated[str | None, typer.Option(help="A connection id.")] = None,
     since: Annotated[str | None, typer.Option(help="Only this recent, e.g. 24h or 7d.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Show the audit log, newest first (never a token)."""
+    """Show the audit log, newest first: tokens handed out, refreshes, proxied calls, deletes
+    and refused calls (never a token or a key)."""
     if ctx.invoked_subcommand is not None:
         return
     age = _duration(since, "--since")
@@ -217,9 +225,12 @@ def webhooks_add(
 
 
 @webhooks_app.command("list")
-def webhooks_list() -> None:
+def webhooks_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The registered endpoints (no secrets)."""
     found = _with_service(lambda svc: svc.webhooks())
+    if as_json:
+        print(json.dumps([_d(hook) for hook in found], indent=2))
+        return
     table = Table(title="webhooks", title_justify="left")
     for column in ("id", "url", "events", "created"):
         table.add_column(column)

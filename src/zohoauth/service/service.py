@@ -10,8 +10,10 @@ webhooks with the same code:
   flight, lease), so a thousand callers of an expired connection cause one refresh; `refresh`
   forces one; `delete` logs out or revokes by `ZohoAuth`'s one rule;
 - the proxy (`crm/proxy.py`): a CRM v8 call made for the caller, who never sees a token;
-- the audit log: one row per token handed out, refresh, proxied call and delete, written in
-  batches about once a second by the background task (and on close);
+- the audit log: one row per token handed out, refresh, proxied call and delete, and per
+  refused call (bad, revoked or expired key, wrong scope, rate-limited; a flood of them is
+  counted into one row), written in batches about once a second by the background task (and
+  on close), which also writes the keys' `last_used_at` (at most once a minute per key);
 - webhooks: events from the `EventBus` go to a database outbox; the background task signs
   and sends what is due, with exponential backoff for 24 hours (`webhooks.py`).
 
@@ -38,7 +40,7 @@ from ..errors import ConfigError, NotFoundError, ServiceKeyError, ServiceScopeEr
 from ..events import Event, EventType
 from ..logs import get_logger
 from ..store import queries as q
-from ..store.codec import connection_from_row
+from ..store.codec import connection_from_row, webhook_secret_aad
 from . import keys as k
 from . import webhooks as wh
 from .audit import AuditEntry
@@ -55,6 +57,14 @@ log = get_logger("zohoauth.service")
 #: A token handed out is valid for at most about an hour (docs/zoho-reference.md §4), so
 #: `min_valid` beyond this could never be met.
 MAX_MIN_VALID = 3000
+#: `last_used_at` of a service key is written at most this often (seconds) per key.
+KEY_TOUCH_EVERY = 60.0
+#: Refused calls written to the audit log one by one, per key (or anonymous) and outcome:
+#: a burst, then a rate; beyond it they are counted into one row per flush.
+REFUSALS_BURST = 100.0
+REFUSALS_PER_SECOND = 10.0
+#: Who a refused call without a known key is recorded as.
+ANONYMOUS = "-"
 _EVENT_NAMES: dict[EventType, str] = {
     EventType.REAUTH_REQUIRED: "reauth_required",
     EventType.REVOKED: "revoked",
@@ -88,6 +98,11 @@ class TokenService:
         self.clock = store.clock
         self.buckets = TokenBuckets(self.config.rate, self.config.burst)
         self._audit: list[AuditEntry] = []
+        self.refusal_buckets = TokenBuckets(REFUSALS_PER_SECOND, REFUSALS_BURST)
+        self._suppressed: dict[str, tuple[str, str, str, int]] = {}
+        self._used: dict[str, float] = {}  # key id -> when, to write as last_used_at
+        self._touched: dict[str, float] = {}  # key id -> when last_used_at was last queued
+        self._rehash: dict[str, tuple[str, str, str]] = {}  # key id -> (old, new pepper, hash)
         self._events: list[tuple[str, dict[str, Any], float]] = []
         self._task: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -147,6 +162,13 @@ class TokenService:
             rows = (await conn.execute(q.SERVICE_KEYS)).mappings().all()
         return [_key_from_row(r) for r in rows]
 
+    async def keys_by_pepper(self) -> dict[str, int]:
+        """pepper id -> how many usable keys it hashed: a key whose pepper derives from an
+        encryption key that is dropped stops working (unless used, and so re-hashed, first)."""
+        async with self.store.guard("count service keys"), self.store.engine.connect() as conn:
+            rows = (await conn.execute(q.SERVICE_KEYS_BY_PEPPER)).all()
+        return {str(pepper): int(n) for pepper, n in rows}
+
     async def revoke_key(self, ref: str) -> bool:
         """Revoke the key with this id or name; False when no active key has it."""
         async with self.store.guard("revoke a service key"), self.store.engine.begin() as conn:
@@ -157,36 +179,74 @@ class TokenService:
         self, authorization: str | None, action: str, connection_id: str | None = None
     ) -> k.ServiceKey:
         """The key an `Authorization: Bearer zas_...` header carries, if it may do `action`
-        (on `connection_id`). ServiceKeyError (401) or ServiceScopeError (403) otherwise."""
+        (on `connection_id`). ServiceKeyError (401) or ServiceScopeError (403) otherwise.
+
+        A refused call is audited too (`refused`): by the key when it is known, else
+        anonymously; never with any of the presented key."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
+            self.refused(None, connection_id, action, "invalid_key", "no service key")
             raise ServiceKeyError("send a service key as `Authorization: Bearer zas_...`")
         if not k.well_formed(token):
+            self.refused(None, connection_id, action, "invalid_key", "malformed key")
             raise ServiceKeyError("that is not a zohoauth service key (wrong shape or checksum)")
-        hashes = [k.hash_key(p, token) for p in self._peppers().values()]
+        peppers = self._peppers()
+        hashes = [k.hash_key(p, token) for p in peppers.values()]
         async with self.store.guard("check a service key"), self.store.engine.connect() as conn:
             row = (
                 (await conn.execute(q.SERVICE_KEY_BY_HASHES, {"hashes": hashes})).mappings().first()
             )
         if row is None:
+            self.refused(None, connection_id, action, "invalid_key", "unknown key")
             raise ServiceKeyError("unknown service key; ask the operator for one")
         key = _key_from_row(row)
-        refusal = key.refusal(self.clock())
+        now = self.clock()
+        active_pepper = next(iter(peppers))
+        if row["pepper_id"] != active_pepper:  # made under an older encryption key
+            self._rehash[key.id] = (
+                row["pepper_id"],
+                active_pepper,
+                k.hash_key(peppers[active_pepper], token),
+            )
+            if self._task is None:
+                self._soon()
+        refusal = key.refusal(now)
         if refusal is not None:
+            self.refused(key, connection_id, action, "invalid_key", key.state(now))
             raise ServiceKeyError(refusal)
         if not k.allows(key.scope, action):
+            self.refused(key, connection_id, action, "forbidden", f"scope {key.scope.value}")
             raise ServiceScopeError(
                 f"service key {key.name!r} has scope {key.scope.value!r}, which does not allow "
                 f"{action!r}"
             )
         if connection_id is not None and not key.may_use(connection_id):
+            self.refused(key, connection_id, action, "forbidden", "connection not allowed")
             raise ServiceScopeError(f"service key {key.name!r} may not use this connection")
+        self._note_use(key, now)
         return key
 
-    def rate_limit(self, key: k.ServiceKey) -> float:
-        """0 when `key` may make a call now, else the seconds until it may."""
-        return self.buckets.take(key.id, time.monotonic())
+    def _note_use(self, key: k.ServiceKey, now: float) -> None:
+        """Remember that `key` was used, for `last_used_at`: written by the background flush,
+        at most once a minute per key (KEY_TOUCH_EVERY), never on the request path."""
+        last = max(self._touched.get(key.id, 0.0), key.last_used_at or 0.0)
+        if now - last < KEY_TOUCH_EVERY:
+            return
+        self._touched[key.id] = now
+        self._used[key.id] = now
+        if self._task is None:
+            self._soon()
+
+    def rate_limit(
+        self, key: k.ServiceKey, action: str = "", connection_id: str | None = None
+    ) -> float:
+        """0 when `key` may make a call now, else the seconds until it may (audited as a
+        refused `rate_limited` call)."""
+        wait = self.buckets.take(key.id, time.monotonic())
+        if wait > 0:
+            self.refused(key, connection_id, action or "call", "rate_limited")
+        return wait
 
     # -- connections ---------------------------------------------------------------------
     def _auth(self) -> ZohoAuth:
@@ -329,6 +389,43 @@ class TokenService:
         if self._task is None:  # no background task (a script): write soon anyway
             self._soon()
 
+    def refused(
+        self,
+        key: k.ServiceKey | None,
+        connection_id: str | None,
+        action: str,
+        outcome: str,
+        detail: str = "",
+    ) -> None:
+        """Queue the audit row of a refused call: by `key` when known (revoked, expired, wrong
+        scope, rate-limited), else anonymously (no, malformed or unknown key) and never with
+        anything of the key presented. Each (key, outcome) may write REFUSALS_BURST rows at once
+        and REFUSALS_PER_SECOND on average; past that the calls are counted and written as one
+        row per flush, so a flood of bad calls can't flood the audit table."""
+        who = key.id if key is not None else ANONYMOUS
+        bucket = f"{who}\x00{outcome}"
+        if self.refusal_buckets.take(bucket, time.monotonic()) > 0:
+            name = key.name if key is not None else ANONYMOUS
+            counted = self._suppressed.get(bucket)
+            self._suppressed[bucket] = (who, name, outcome, (counted[3] if counted else 0) + 1)
+            return
+        if key is None:
+            now = self.clock()
+            entry = AuditEntry(ANONYMOUS, ANONYMOUS, connection_id, action, outcome, now, detail)
+            self._audit.append(entry)
+            if self._task is None:
+                self._soon()
+        else:
+            self.audit(key, connection_id, action, outcome, detail)
+
+    def _summarize_suppressed(self) -> None:
+        """One audit row per (key, outcome) for the refused calls not written one by one."""
+        counted, self._suppressed = self._suppressed, {}
+        now = self.clock()
+        for who, name, outcome, n in counted.values():
+            detail = f"{n} more refused call(s) like this, not written one by one"
+            self._audit.append(AuditEntry(who, name, None, "refused", outcome, now, detail))
+
     def _soon(self) -> None:
         """Without the background task (a script), write the queued rows in half a second."""
         if self._flusher is not None and not self._flusher.done():
@@ -345,7 +442,8 @@ class TokenService:
         self._flusher = loop.create_task(later())
 
     async def flush(self) -> None:
-        """Write the queued audit rows and events (to the outbox) now."""
+        """Write the queued audit rows, keys' `last_used_at` and events (to the outbox) now."""
+        self._summarize_suppressed()
         batch, self._audit = self._audit, []
         if batch:
             try:
@@ -354,7 +452,36 @@ class TokenService:
             except Exception as exc:
                 self._audit[:0] = batch  # try again next time
                 log.warning("could not write the audit log", error=type(exc).__name__)
+        await self._flush_touches()
+        await self._flush_rehash()
         await self._flush_events()
+
+    async def _flush_touches(self) -> None:
+        used, self._used = self._used, {}
+        if not used:
+            return
+        try:
+            rows = [{"kid": kid, "at": at} for kid, at in used.items()]
+            async with self.store.guard("note service key use"), self.store.engine.begin() as c:
+                await c.execute(q.TOUCH_SERVICE_KEY, rows)
+        except Exception as exc:
+            for kid, at in used.items():  # try again next time
+                self._used.setdefault(kid, at)
+            log.warning("could not record service key use", error=type(exc).__name__)
+
+    async def _flush_rehash(self) -> None:
+        """Store the hash under the active pepper of keys that were made under an older
+        encryption key and just used, so `keys rotate` and dropping the old key leave them
+        working (only a hash is queued and written, never the key)."""
+        todo, self._rehash = self._rehash, {}
+        if not todo:
+            return
+        rows = [{"kid": kid, "old": o, "new": n, "hash": h} for kid, (o, n, h) in todo.items()]
+        try:
+            async with self.store.guard("re-hash a service key"), self.store.engine.begin() as c:
+                await c.execute(q.REHASH_SERVICE_KEY, rows)
+        except Exception as exc:
+            log.warning("could not re-hash a service key", error=type(exc).__name__)
 
     async def audit_log(
         self,
@@ -400,7 +527,7 @@ class TokenService:
             "id": record.id,
             "url": url,
             "events": ",".join(events),
-            "secret": self.store.keyring.encrypt(secret.encode(), _aad(record.id)),
+            "secret": self.store.keyring.encrypt(secret.encode(), webhook_secret_aad(record.id)),
             "key_id": self.store.keyring.active_kid,
             "created_at": record.created_at,
         }
@@ -443,7 +570,9 @@ class TokenService:
             for r in rows
         ]
 
-    def _on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
+        """The event bus handler (subscribed by `start`): queue the event for the webhooks
+        that want it (written to the outbox by the next flush)."""
         name = _EVENT_NAMES.get(event.type)
         if name is None:
             return
@@ -495,7 +624,9 @@ class TokenService:
         return len(rows)
 
     async def _send(self, row: dict[str, Any]) -> None:
-        secret = self.store.keyring.decrypt(row["webhook_secret"], _aad(row["webhook_id"])).decode()
+        secret = self.store.keyring.decrypt(
+            row["webhook_secret"], webhook_secret_aad(row["webhook_id"])
+        ).decode()
         body = row["payload"].encode()
         headers = {
             "Content-Type": "application/json",
@@ -540,7 +671,7 @@ class TokenService:
             return
         if self.auth is not None:
             for kind in _EVENT_NAMES:
-                self._unsubscribe.append(self.auth.events.subscribe(kind, self._on_event))
+                self._unsubscribe.append(self.auth.events.subscribe(kind, self.on_event))
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
@@ -569,10 +700,6 @@ class TokenService:
             self._http = None
 
 
-def _aad(webhook_id: str) -> bytes:
-    return f"zohoauth.webhook\x00{webhook_id}".encode()
-
-
 def _outcome(exc: Exception) -> str:
     return type(exc).__name__
 
@@ -590,4 +717,4 @@ def _key_from_row(row: Mapping[Any, Any]) -> k.ServiceKey:
     )
 
 
-__all__ = ["MAX_MIN_VALID", "ServiceConfig", "TokenService"]
+__all__ = ["ANONYMOUS", "KEY_TOUCH_EVERY", "MAX_MIN_VALID", "ServiceConfig", "TokenService"]

@@ -94,6 +94,12 @@ def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def webhook_secret_aad(webhook_id: str) -> bytes:
+    """The associated data of a webhook's encrypted signing secret (the token service's): its
+    endpoint id, so a secret copied to another endpoint's row does not decrypt."""
+    return f"zohoauth.webhook\x00{webhook_id}".encode()
+
+
 __all__ = [
     "connection_from_row",
     "credential_from_row",
@@ -102,4 +108,5 @@ __all__ = [
     "encrypt_tokens",
     "new_connection_id",
     "normalize_email",
+    "webhook_secret_aad",
 ]

@@ -321,6 +321,22 @@ TOUCH_SERVICE_KEY = (
     .values(last_used_at=bindparam("at"))
 )
 
+#: How many usable (not revoked) service keys each pepper id hashed.
+SERVICE_KEYS_BY_PEPPER = (
+    select(service_keys.c.pepper_id, func.count())
+    .where(service_keys.c.revoked_at.is_(None))
+    .group_by(service_keys.c.pepper_id)
+)
+
+#: Store a key's hash under another pepper, only if it is still under the old one (a key made
+#: under an older encryption key, re-hashed when next used); executemany with
+#: [{"kid", "old", "new", "hash"}, ...].
+REHASH_SERVICE_KEY = (
+    update(service_keys)
+    .where(service_keys.c.id == bindparam("kid"), service_keys.c.pepper_id == bindparam("old"))
+    .values(key_hash=bindparam("hash"), pepper_id=bindparam("new"))
+)
+
 #: Audit rows; executemany with the rows' columns.
 INSERT_AUDIT: Insert = insert(audit)
 
@@ -395,6 +411,22 @@ DELETE_WEBHOOK: Delete = delete(webhooks).where(webhooks.c.id == bindparam("webh
 
 #: Outbox rows; executemany with the rows' columns.
 INSERT_DELIVERY: Insert = insert(webhook_deliveries)
+
+
+def webhooks_to_rotate(active_kid: str) -> Select[Any]:
+    """The webhook endpoints whose secret is not under `active_kid` (key rotation)."""
+    w = webhooks.c
+    return select(w.id, w.secret, w.key_id).where(w.key_id != active_kid).order_by(w.id)
+
+
+def reencrypt_webhook(webhook_id: str, key_id: str, secret: str, active_kid: str) -> Update:
+    """Swap in a webhook secret re-encrypted under `active_kid`, only if still under `key_id`."""
+    w = webhooks.c
+    return (
+        update(webhooks)
+        .where(w.id == webhook_id, w.key_id == key_id)
+        .values(secret=secret, key_id=active_kid)
+    )
 
 
 def claim_deliveries(ids: list[str], owner: str, now: float, ttl: float) -> Update:
@@ -500,9 +532,11 @@ __all__ = [
     "MIGRATION_LOCKS",
     "MIGRATION_LOCK_ID",
     "PRUNE_AUDIT",
+    "REHASH_SERVICE_KEY",
     "REVOKE_SERVICE_KEY",
     "SCHEMA_REVISION",
     "SERVICE_KEYS",
+    "SERVICE_KEYS_BY_PEPPER",
     "SERVICE_KEY_BY_HASHES",
     "TOUCH_CONNECTION",
     "TOUCH_SERVICE_KEY",
@@ -522,9 +556,11 @@ __all__ = [
     "key_params",
     "key_where",
     "reencrypt",
+    "reencrypt_webhook",
     "release_lease",
     "rotation_page",
     "save_refreshed",
     "update_connection",
     "update_content",
+    "webhooks_to_rotate",
 ]

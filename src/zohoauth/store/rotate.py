@@ -1,4 +1,5 @@
-"""Key rotation: re-encrypt every credential whose key id is not the ring's active one.
+"""Key rotation: re-encrypt every credential (and webhook signing secret) whose key id is not
+the ring's active one.
 
 How to rotate: put the new key first in `ZOHOAUTH_ENCRYPTION_KEYS` and keep the old ones after
 it, restart the apps (new writes use the new key; old rows stay readable), then run
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from ..credentials import CredentialKey
 from ..crypto import KeyRing
 from . import queries as q
-from .codec import key_of
+from .codec import key_of, webhook_secret_aad
 from .engine import write_transaction
 from .sql import SQLTokenStore
 
@@ -33,11 +34,13 @@ async def rotate_keys(
 ) -> int:
     """Re-encrypt rows not under `keyring`'s active key (default: the store's ring).
 
-    Returns how many rows were re-encrypted. After each committed batch, `on_batch(n)` (a
-    function or coroutine) hears how many rows that batch visited: progress bars, or a pause
-    to go easy on a live database. Rows are visited once each, in key order, so a process
-    still writing with an old key can't keep the loop going. DecryptionError if a row's key
-    is missing from the ring (add the old key back after the active one).
+    Then the token service's webhook signing secrets (`rotate_webhook_secrets`), so the old
+    key can be dropped without breaking webhook signatures. Returns how many credentials were
+    re-encrypted (the few webhook secrets are not counted). After each committed batch,
+    `on_batch(n)` (a function or coroutine) hears how many rows that batch visited: progress
+    bars, or a pause to go easy on a live database. Rows are visited once each, in key order,
+    so a process still writing with an old key can't keep the loop going. DecryptionError if
+    a row's key is missing from the ring (add the old key back after the active one).
     """
     ring = keyring or store.keyring
     active = ring.active_kid
@@ -57,8 +60,24 @@ async def rotate_keys(
         if on_batch is not None:
             await _maybe_await(on_batch(len(rows)))
         if len(rows) < batch:
+            await rotate_webhook_secrets(store, ring)
             return rotated
         last = key_of(rows[-1])
+
+
+async def rotate_webhook_secrets(store: SQLTokenStore, keyring: KeyRing | None = None) -> int:
+    """Re-encrypt the token service's webhook signing secrets not under the active key (a
+    handful of rows: one transaction). Each update is conditional on the key id it read."""
+    ring = keyring or store.keyring
+    active = ring.active_kid
+    rotated = 0
+    async with store.guard("re-encrypt webhook secrets"), write_transaction(store.engine) as conn:
+        for row in (await conn.execute(q.webhooks_to_rotate(active))).mappings().all():
+            aad = webhook_secret_aad(row["id"])
+            blob = ring.encrypt(ring.decrypt(row["secret"], aad), aad)
+            result = await conn.execute(q.reencrypt_webhook(row["id"], row["key_id"], blob, active))
+            rotated += result.rowcount
+    return rotated
 
 
 async def _maybe_await(value: object) -> None:
@@ -66,4 +85,4 @@ async def _maybe_await(value: object) -> None:
         await value
 
 
-__all__ = ["rotate_keys"]
+__all__ = ["rotate_keys", "rotate_webhook_secrets"]

@@ -11,9 +11,9 @@ Every call carries `Authorization: Bearer zas_...` (a service key; no cookies, s
     429 rate_limited    this key's token bucket is empty (Retry-After says when to retry)
 
 The refresh token never leaves the service: no answer here has a field that could hold it.
-Every token handed out, refresh, proxied call and delete is written to the audit log by
-`ZohoAuth.service` (the library's `TokenService`), which does all the work; this module only
-speaks HTTP.
+Every token handed out, refresh, proxied call and delete, and every refused call, is written
+to the audit log by `ZohoAuth.service` (the library's `TokenService`), which does all the
+work; this module only speaks HTTP.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ async def _key(request: Request, creds: Bearer, action: str, cid: str | None = N
     header = f"{creds.scheme} {creds.credentials}" if creds is not None else None
     service = web(request).auth.service
     key = await service.authenticate(header, action, cid)
-    wait = service.rate_limit(key)
+    wait = service.rate_limit(key, action, cid)
     if wait > 0:
         raise ApiError(
             429,

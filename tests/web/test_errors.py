@@ -50,6 +50,7 @@ def _answer(exc: Exception) -> tuple[int, dict[str, str], dict[str, str]]:
         (z.LeaseTimeoutError("slow"), 503, "zoho_unavailable"),
         (z.StateMismatchError("again"), 400, "state_mismatch"),
         (z.DecryptionError("key"), 503, "store_unavailable"),
+        (z.InvalidClientError("check the client secret"), 503, "app_misconfigured"),
     ],
 )
 def test_each_kind_has_its_status_and_code(exc: Exception, status: int, code: str) -> None:

@@ -28,6 +28,8 @@ One table maps zohoauth's error tree to HTTP (the README lists the codes for use
     503 login_throttled   Zoho's "Access Denied" on the code exchange: too many sign-ins in its
                           window (with Retry-After) → try again in a few minutes. 503, like the
                           refresh throttle: the limit is Zoho's, not this client's request rate
+    503 app_misconfigured Zoho refuses this app's client id/secret in the user's DC: nothing the
+                          user can do; logged for the operator, whose settings must change
     500 internal          a bug: logged (redacted) with the request id, never a stack trace out
 
 Messages come from the exceptions, which already say what to do and never hold a token, code or
@@ -115,6 +117,7 @@ _BY_TYPE: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int, str], 
     (z.ProxyPathError, 400, "bad_proxy_path"),
     (z.NotFoundError, 401, "not_logged_in"),
     (z.DecryptionError, 503, "store_unavailable"),  # the key ring does not open the store
+    (z.InvalidClientError, 503, "app_misconfigured"),  # Zoho refuses our client id/secret
     ((z.ReauthRequiredError, z.InvalidTokenError, z.ScopeMismatchError), 401, "reauth_required"),
     (z.NoPermissionError, 403, "no_permission"),
     (z.InvalidModuleError, 404, "unknown_module"),

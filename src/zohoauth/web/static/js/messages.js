@@ -53,6 +53,10 @@ const PLAIN = {
     "Your Zoho CRM org does not offer it. Pick another tab."],
   store_unavailable: ["zohoauth can’t reach its storage",
     "Your sign-in is safe, but the app could not {what} just now. Try again in a minute."],
+  app_misconfigured: ["This app can’t sign in to Zoho right now",
+    "Zoho does not accept this app’s settings for your data center, so it could not {what}. " +
+    "Nothing you can change fixes this: tell whoever runs this app (the request id is under " +
+    "Details)."],
   internal: ["Something went wrong on our side",
     "zohoauth could not {what}. Try again; if it keeps happening, tell whoever runs this app " +
     "and give them the request id under Details."],

@@ -48,5 +48,13 @@ export function loginFailureTitle(code) {
     access_denied: "Access was not granted",
     dc_not_enabled: "This app does not accept your Zoho account",
     login_throttled: "Zoho is limiting sign-ins",
+    zoho_unavailable: "Zoho is unavailable right now",
+    store_unavailable: "Sign-in could not be saved",
   }[code] || "Sign-in did not finish";
+}
+
+/** Whether a failed login is a wait (Zoho or the store down, Zoho limiting): the same login
+ * works if started again a little later, so the page offers "Try again" rather than blame. */
+export function isTemporaryLoginFailure(code) {
+  return ["zoho_unavailable", "store_unavailable", "login_throttled"].includes(code);
 }

@@ -48,7 +48,7 @@ async function finishRedirect() {
     ? "You chose not to give zohoauth access to your Zoho account, so nothing was shared. " +
       "You can log in again whenever you like."
     : sentence(failure.message);
-  announceLogin({ ok: false, error: code, message });
+  announceLogin({ ok: false, error: code, message, region: failure.body.region || null });
   if (inPopup && window.opener) window.close();
   // "Try again" starts at the same sign-in as this login did (Zoho China has its own).
   if (failure.body.region === "cn") $("redirect-retry").href = "/login?region=cn";

@@ -7,7 +7,7 @@
 
 import { api } from "./api.js";
 import { pluralOf } from "./catalog.js";
-import { loginFailureTitle } from "./channel.js";
+import { isTemporaryLoginFailure, loginFailureTitle } from "./channel.js";
 import { $, el } from "./dom.js";
 import { banner, clearBanner, showBanner, toast } from "./notices.js";
 import { state } from "./state.js";
@@ -161,7 +161,13 @@ export function onLoginMessage(data) {
   if (data.ok) {
     boot().then(() => { if (state.me) toast("Signed in as " + state.me.email); });
   } else {
-    showBanner({ title: loginFailureTitle(data.error), text: data.message || "Try logging in again." });
+    // A wait (Zoho or the store down, Zoho limiting): offer the same sign-in again.
+    const retry = isTemporaryLoginFailure(data.error)
+      ? { label: "Try again", testid: "login-retry",
+        onClick: () => { clearBanner(); startLogin(null, data.region); } }
+      : null;
+    showBanner({ title: loginFailureTitle(data.error), text: data.message || "Try logging in again.",
+      action: retry });
   }
 }
 

@@ -106,9 +106,9 @@ def normalize_url(url: str) -> str:
     The table's own URLs are stored in this form, and API hosts are compared in it (they come
     from Zoho's token answer over TLS, or from the store): `https://Www.Zohoapis.EU/` equals
     `https://www.zohoapis.eu`, but `https://www.zohoapis.eu.evil.example` equals nothing on the
-    list. A callback's `accounts-server` is not normalised (`is_accounts_server`). Cached: the web app
-    checks a connection's `api_domain` on every request (a new CRM client each time), and
-    there are only a few dozen distinct hosts.
+    list. A callback's `accounts-server` is not normalised (`is_accounts_server`). Cached:
+    the web app checks a connection's `api_domain` on every request (a new CRM client each
+    time), and there are only a few dozen distinct hosts.
     """
     try:
         parts = urlsplit(url.strip())

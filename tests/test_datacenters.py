@@ -7,10 +7,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zohoauth.datacenters import ZOHO_DATA_CENTERS, DataCenterRegistry, normalize_url
 from zohoauth.emulator import BackgroundEmulator
-from zohoauth.errors import ConfigError, DataCenterError
+from zohoauth.errors import ConfigError, DataCenterError, MixUpError
 
 
 def test_zoho_has_the_nine_dcs_and_two_sign_ins() -> None:
@@ -36,8 +38,11 @@ def test_zoho_has_the_nine_dcs_and_two_sign_ins() -> None:
     ("dc", "url", "ok"),
     [
         ("eu", "https://accounts.zoho.eu", True),
-        ("eu", "https://Accounts.Zoho.EU/", True),
-        ("eu", "https://accounts.zoho.eu:443", True),
+        ("eu", "https://Accounts.Zoho.EU/", False),  # exact, as Zoho sends it (RFC 9207)
+        ("eu", "https://accounts.zoho.eu/", False),
+        ("eu", "https://accounts.zoho.eu:443", False),
+        ("eu", "https://accounts.zoho.eu\\@evil.example", False),
+        ("eu", " https://accounts.zoho.eu", False),
         ("eu", "http://accounts.zoho.eu", False),
         ("eu", "https://accounts.zoho.com", False),
         ("eu", "https://accounts.zoho.eu.evil.example", False),
@@ -129,3 +134,91 @@ def test_load_from_file_and_bad_sources(tmp_path: Path, emulator: BackgroundEmul
     with pytest.raises(ConfigError, match="api_domain"):
         DataCenterRegistry.load(str(f))
     assert DataCenterRegistry.load(None).codes == DataCenterRegistry.zoho().codes
+
+
+# -- RFC 9207: the callback's accounts-server is compared as a string, exactly -------------
+#: Every accounts server (and alias) of Zoho's table, with its DC: the forms Zoho sends.
+EXACT = [
+    (dc.code, url)
+    for dc in ZOHO_DATA_CENTERS.values()
+    for url in (dc.accounts_server, *dc.accounts_aliases)
+]
+
+
+def _rewrites(url: str) -> list[str]:
+    """Forms some parser reads as the same accounts server, or as another host entirely."""
+    scheme, _, host = url.partition("://")
+    return [
+        url + "/",
+        url + "/.",
+        url + "//",
+        url.upper(),
+        f"{scheme}://{host.upper()}",
+        f"{scheme}://{host}.",  # a fully qualified name: the same host to DNS
+        f"{scheme.upper()}://{host}",
+        f"http://{host}",
+        f"{scheme}://{host}:443",
+        f"{scheme}://{host}:8443",
+        f"{scheme}://user@{host}",
+        f"{scheme}://{host}@evil.example",
+        f"{scheme}://{host}\\@evil.example",
+        f"{scheme}:\\\\{host}",
+        f"{scheme}:/{host}",
+        f"{scheme}:///{host}",
+        f"{scheme}://{host}\\",
+        f"{scheme}://{host}?",
+        f"{scheme}://{host}#",
+        f"{scheme}://{host}?next=https://evil.example",
+        f"{scheme}://{host}#@evil.example",
+        f"{scheme}://{host.replace('.', '%2e')}",
+        f"{scheme}://{host}%00.evil.example",
+        f" {url}",
+        f"{url} ",
+        f"{url}\t",
+        f"{url}\n",
+        f"{scheme}:// {host}",
+    ]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(dc, Zoho's form, that form rewritten, or with a few characters put in or taken out)."""
+    dc, url = draw(st.sampled_from(EXACT))
+    kind = draw(st.sampled_from(["rewrite", "insert", "delete"]))
+    if kind == "rewrite":
+        return dc, url, draw(st.sampled_from(_rewrites(url)))
+    at = draw(st.integers(0, len(url) - 1))
+    if kind == "insert":
+        return dc, url, url[:at] + draw(st.text(min_size=1, max_size=3)) + url[at:]
+    return dc, url, url[:at] + url[at + draw(st.integers(1, 3)) :]
+
+
+@settings(max_examples=500, deadline=None)
+@given(mutated())
+def test_only_the_exact_form_zoho_sends_is_an_accounts_server(
+    case: tuple[str, str, str],
+) -> None:
+    dc, url, form = case
+    reg = DataCenterRegistry.zoho()
+    assert reg.is_accounts_server(dc, url)
+    exact = {u for code, u in EXACT if code == dc}
+    # Accepted exactly when the mutation happens to spell one of the DC's own forms (an
+    # insertion can turn accounts.zoho.au into accounts.zoho.com.au, both Australia's).
+    assert reg.is_accounts_server(dc, form) is (form in exact), form
+
+
+def test_a_callback_with_any_other_form_is_refused_with_a_clear_login_error() -> None:
+    from zohoauth.oauth import Callback, OAuthClient, start_login, verify_callback
+
+    reg = DataCenterRegistry.zoho()
+    client = OAuthClient("1000.ID", "s", "https://app.example/redirect.html")
+    for dc, url in EXACT:
+        for form in [url, *_rewrites(url)]:
+            pending = start_login(reg, client, 1000.0, region="cn" if dc == "cn" else None)
+            params = {"state": pending.state, "code": "1000.x.y", "location": dc}
+            callback = Callback.from_params({**params, "accounts-server": form})
+            if form == url:
+                assert verify_callback(reg, pending, callback, 1001.0).code == dc
+                continue
+            with pytest.raises(MixUpError, match="accounts server is not Zoho's"):
+                verify_callback(reg, pending, callback, 1001.0)

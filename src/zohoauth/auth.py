@@ -32,8 +32,10 @@ from .datacenters import DataCenter, DataCenterRegistry
 from .errors import (
     AmbiguousConnectionError,
     ConfigError,
+    InvalidTokenError,
     NotFoundError,
     StateMismatchError,
+    TokenRejectedError,
     ZohoAuthError,
 )
 from .events import Event, EventBus, EventType
@@ -232,7 +234,23 @@ class ZohoAuth:
         """
         base = await self.manager.connection(connection_id)
         tok = await self.manager.access_token(connection_id)
-        org = await identity.fetch_org(self.http, tok.api_domain, tok.token, org_id)
+        try:
+            org = await identity.fetch_org(self.http, tok.api_domain, tok.token, org_id)
+        except TokenRejectedError as exc:
+            if exc.code != "INVALID_TOKEN":
+                raise  # e.g. an org the user is not in: no refresh mends that
+            # Zoho dropped a token we hold as fresh (evicted, revoked, clocks apart): refresh
+            # once and ask again, as every CRM call does (crm/_transport.py). A second refusal
+            # is the grant's problem, not the org's: log in again.
+            tok = await self.manager.access_token(connection_id, stale=tok.token)
+            try:
+                org = await identity.fetch_org(self.http, tok.api_domain, tok.token, org_id)
+            except TokenRejectedError as exc:
+                raise InvalidTokenError(
+                    "Zoho CRM rejected the access token even after a refresh; log in again",
+                    code="INVALID_TOKEN",
+                    status=401,
+                ) from exc
         cred = await self.store.get_credential(base.credential)
         if cred is None:
             raise NotFoundError("the credential was deleted; log in again")

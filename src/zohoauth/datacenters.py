@@ -103,10 +103,12 @@ LOGIN_DC = "us"
 def normalize_url(url: str) -> str:
     """Scheme, lower-cased host, explicit non-default port and path without trailing slash.
 
-    Used for exact comparisons: `https://Accounts.Zoho.EU/` equals `https://accounts.zoho.eu`,
-    but `https://accounts.zoho.eu.evil.example` equals nothing on the list. Cached: the web app
-    checks a connection's `api_domain` on every request (a new CRM client each time), and
-    there are only a few dozen distinct hosts.
+    The table's own URLs are stored in this form, and API hosts are compared in it (they come
+    from Zoho's token answer over TLS, or from the store): `https://Www.Zohoapis.EU/` equals
+    `https://www.zohoapis.eu`, but `https://www.zohoapis.eu.evil.example` equals nothing on the
+    list. A callback's `accounts-server` is not normalised (`is_accounts_server`). Cached:
+    the web app checks a connection's `api_domain` on every request (a new CRM client each
+    time), and there are only a few dozen distinct hosts.
     """
     try:
         parts = urlsplit(url.strip())
@@ -177,11 +179,18 @@ class DataCenterRegistry:
         return tuple(sorted((self._dcs[c] for c in codes), key=lambda d: d.code != LOGIN_DC))
 
     def is_accounts_server(self, code: str, url: str) -> bool:
-        """True only if `url` is exactly DC `code`'s accounts server (or a listed alias)."""
-        try:
-            return normalize_url(url) in self._accounts.get(code, frozenset())
-        except DataCenterError:
-            return False
+        """True only if `url` is, character for character, DC `code`'s accounts server (or a
+        listed alias) as the table spells it — the form Zoho sends in a callback's
+        `accounts-server`, e.g. `https://accounts.zoho.eu` (docs/zoho-reference.md §1, §5).
+
+        A simple string comparison, as RFC 9207 §2.4 asks of an issuer, and nothing
+        normalised first: a form a browser or an HTTP library would read differently from a
+        parser like ours (userinfo `@`, backslashes, a query or fragment, spaces, case, a
+        trailing slash or dot, a port) is not Zoho's, so it is refused rather than
+        interpreted. Only the table's own entries are normalised (`normalize_url`, once, when
+        the registry is built), since they are configuration, not input.
+        """
+        return isinstance(url, str) and url in self._accounts.get(code, frozenset())
 
     def is_api_domain(self, code: str, url: str) -> bool:
         """True only if `url` is one of DC `code`'s API hosts (www, sandbox, developer)."""

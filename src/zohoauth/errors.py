@@ -130,8 +130,14 @@ class TokenRejectedError(LoginError):
     evicted): refresh, then retry.
 
     A LoginError like every identity failure, so login code needs no new case; importers of
-    stored tokens (`zohoauth.sdk`) catch it to refresh once and try again.
+    stored tokens (`zohoauth.sdk`) catch it to refresh once and try again. `code` is CRM's
+    (`INVALID_TOKEN`: the token itself; `AUTHENTICATION_FAILURE`: e.g. an org the user is not
+    in, which no refresh mends).
     """
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class TokenError(ZohoAuthError):

@@ -45,7 +45,8 @@ async def _get(http: ZohoHTTP, url: str, token: str, org_id: str | None = None) 
         code = body.get("code") if isinstance(body, dict) else None
         if resp.status == 401 and code != "OAUTH_SCOPE_MISMATCH":
             raise TokenRejectedError(
-                f"Zoho CRM rejected the access token (HTTP 401{', ' + str(code) if code else ''})"
+                f"Zoho CRM rejected the access token (HTTP 401{', ' + str(code) if code else ''})",
+                code=str(code or ""),
             )
         hint = (
             "; the login must grant ZohoCRM.users.READ and ZohoCRM.org.READ"

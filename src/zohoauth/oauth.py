@@ -391,7 +391,12 @@ async def exchange_code(
     code_verifier: str | None,
     now: float,
 ) -> TokenGrant:
-    """Redeem the code at its DC's accounts server (never at a URL from the callback)."""
+    """Redeem the code at its DC's accounts server (never at a URL from the callback).
+
+    A refusal is a LoginError (start again); Zoho's accounts server being down, slow or
+    answering 5xx stays a ZohoUnavailableError (the web app: 503 with Retry-After): nothing
+    is wrong with the login, and a new one works once Zoho is back.
+    """
     data = {
         "grant_type": "authorization_code",
         "client_id": client.client_id,
@@ -412,8 +417,8 @@ async def exchange_code(
         raise LoginThrottledError(
             "Zoho is limiting sign-ins; try again in a few minutes", exc.retry_after
         ) from exc
-    except (TokenError, ZohoUnavailableError) as exc:
-        # A code is single use: whatever stopped the exchange, the way on is a new login.
+    except TokenError as exc:
+        # Zoho refused: whatever stopped the exchange, the way on is a new login.
         raise LoginError(f"Zoho refused the login: {exc}") from exc
     if grant.refresh_token is None:
         raise LoginError(

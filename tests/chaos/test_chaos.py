@@ -79,21 +79,9 @@ def test_before_any_fault_every_request_succeeds(run: dict[str, Any]) -> None:
     assert baseline["ok"] == baseline["requests"], baseline["errors_by_kind"]
 
 
-#: Seen once, after the login/cookie and data-center work merged (2026-11-29), not on the chaos
-#: branch before it: during refresh throttling one request of a user who was not revoked got
-#: 401 reauth_required. Not yet explained (a throttled refresh should keep serving or answer
-#: 503 throttled, never mark the grant dead); non-strict until someone reproduces it.
-THROTTLED_REAUTH = (
-    "issue 12 follow-up: a non-revoked user once got 401 reauth_required during refresh "
-    "throttling (manager.py / oauth.parse_token_response); under investigation"
-)
-
-
 def _marks(name: str) -> object:
     if name == "postgres_restart":
         return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=STRANDED_LEASE))
-    if name == "refresh_throttled":
-        return pytest.param(name, marks=pytest.mark.xfail(strict=False, reason=THROTTLED_REAUTH))
     return name
 
 
@@ -177,12 +165,6 @@ def test_a_login_a_fault_broke_works_once_the_fault_clears(run: dict[str, Any]) 
     assert [(name, x) for name, x in failed if not x.get("after_clear", {}).get("ok")] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12, login error statuses (being fixed in web/routes_auth.py): a login whose "
-    "code exchange meets an accounts outage answers 400 login_failed, one that meets a store "
-    "outage 503 without Retry-After or 'try again'; wanted: 503 with Retry-After",
-)
 def test_a_login_a_fault_broke_answers_503_with_retry_after(run: dict[str, Any]) -> None:
     for f in run["faults"]:
         for x in f["logins"]:
@@ -192,12 +174,6 @@ def test_a_login_a_fault_broke_answers_503_with_retry_after(run: dict[str, Any])
                 assert "try again" in x["message"].lower(), (f["fault"], x)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 503 store_unavailable tells the browser the store's URL (host, port, user, "
-    "database) and the ZOHOAUTH_DATABASE_URL setting — an operator's message, for the log "
-    "(store/engine.to_store_error via web/errors.py; outside tests)",
-)
 def test_no_answer_reveals_the_server_internals(run: dict[str, Any]) -> None:
     assert {f["fault"]: f["revealing"] for f in run["faults"] if f["revealing"]} == {}
     assert [x for f in run["faults"] for x in f["logins"] if x.get("reveals")] == []

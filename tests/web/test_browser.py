@@ -573,3 +573,33 @@ def test_over_https_the_pages_work_with_host_prefixed_cookies(
         assert console.unexpected() == []
     finally:
         context.close()
+
+
+def test_a_login_zoho_could_not_finish_says_so_and_try_again_signs_in(
+    open_page: Callable[..., tuple[Page, Console]], admin: httpx.Client
+) -> None:
+    """Issue 12, finding 6: Zoho down during the code exchange is a wait, not a refused login."""
+    # The consent page is the US accounts server's; Clara's code is exchanged at the EU one.
+    admin.post("/_emulator/faults", json={"target": "accounts", "dc": "eu", "outage": True})
+    try:
+        page, console = open_page()
+        popup_login(page, "clara@brightwave.eu")
+        banner = page.get_by_test_id("error")
+        expect(banner).to_contain_text("Zoho is unavailable right now")
+        expect(banner).to_contain_text("try again in a minute")
+        expect(page.get_by_test_id("login-retry")).to_be_visible()
+
+        small, small_console = open_page(width=360, height=740)  # the full-page flow
+        small.get_by_test_id("login").click()
+        small.get_by_test_id("email").fill("clara@brightwave.eu")
+        small.get_by_test_id("accept").click()
+        expect(small.locator("#redirect-title")).to_have_text("Zoho is unavailable right now")
+        expect(small.locator("#redirect-retry")).to_be_visible()
+        assert "code=" not in small.url
+        shot(small, "09-zoho-unavailable-full-page")
+    finally:
+        admin.post("/_emulator/faults", json={"target": "accounts", "dc": "eu"})
+    popup_login(page, "clara@brightwave.eu", trigger="login-retry")  # Zoho is back
+    expect(page.get_by_test_id("user-email")).to_have_text("clara@brightwave.eu")
+    assert console.unexpected() == []
+    assert small_console.unexpected() == []

@@ -128,3 +128,29 @@ def test_the_openapi_document_describes_the_422_we_send(
     callback = spec["paths"]["/api/auth/callback"]["post"]["responses"]["422"]
     ref = callback["content"]["application/json"]["schema"]["$ref"]
     assert ref == "#/components/schemas/HTTPValidationError"
+
+
+def test_a_store_failure_is_answered_plainly_and_explained_in_the_log() -> None:
+    """Chaos bug C: the store's message is the operator's (where the database is, which
+    setting names it); the browser gets "unavailable, try again" and a Retry-After."""
+    from sqlalchemy.engine import make_url
+
+    from zohoauth.store.engine import to_store_error
+
+    from ..support.logs import capture_logs
+
+    url = make_url("postgresql+asyncpg://ops_user:s3cr3t@db.internal.example:6543/tokens_db")
+    refused = ConnectionRefusedError(111, "Connect call failed ('10.0.0.7', 6543)")
+    for exc in (
+        to_store_error(refused, url, "connect", connecting=True),
+        to_store_error(OSError("disk I/O error"), url, "save the login"),
+        z.DecryptionError("no key of ZOHOAUTH_ENCRYPTION_KEYS opens this row"),
+    ):
+        with capture_logs() as logs:
+            status, body, headers = _answer(exc)
+        assert (status, body["error"]) == (503, "store_unavailable")
+        assert body["message"] == "our token store is unavailable; try again in a moment"
+        assert headers["retry-after"] == "5"
+        assert [e["detail"] for e in logs if e.get("event") == "request failed"] == [str(exc)]
+    assert "db.internal.example:6543" in str(logs) or "ZOHOAUTH_ENCRYPTION_KEYS" in str(logs)
+    assert "s3cr3t" not in str(to_store_error(refused, url, "connect", connecting=True))

@@ -4,9 +4,14 @@ Every request goes to `{api_domain}/crm/v8/...` with `Authorization: Zoho-oautht
 and, for a connection bound to an org, `X-CRM-ORG: <zgid>` (docs/zoho-reference.md §6). What a
 request may meet on the way, and what happens:
 
-- 401 INVALID_TOKEN: ask the token provider once for a fresh token (`stale=` the rejected one),
-  retry once; a second 401 raises InvalidTokenError (docs/zoho-reference.md §6.5;
-  docs/architecture.md, "Refresh exactly once").
+- 401 INVALID_TOKEN: ask the token provider for a fresh token (`stale=` the rejected one) and
+  retry (docs/zoho-reference.md §6.5; docs/architecture.md, "Refresh exactly once"). The
+  provider may answer with a token another process stored without asking Zoho ("someone
+  already replaced it"); if Zoho rejects that one too (every token died at once: revoked
+  sessions, clocks apart), it is asked once more with that token, which now makes it refresh.
+  A 401 after that raises InvalidTokenError. So a live grant is never sent to "log in again"
+  without one refresh at Zoho having been tried, and no request asks the provider more than
+  twice.
 - 429 TOO_MANY_REQUESTS: back off as `retry.ON_RATE_LIMIT` says (Retry-After, else exponential
   with jitter) a bounded number of times, then RateLimitedError (docs/zoho-reference.md §6.6).
 - timeouts and network errors: ZohoUnavailableError; nothing is retried blindly, because a
@@ -45,6 +50,9 @@ if TYPE_CHECKING:
     from ..manager import AccessToken
 
 log = get_logger("zohoauth.crm")
+#: How often one request may ask for a token in place of one CRM rejected: once for the
+#: refresh, once more when the first answer was another process's token that was dead too.
+STALE_ASKS = 2
 
 
 class TokenProvider(Protocol):
@@ -150,7 +158,7 @@ class CRMTransport:
         fail): those are results to return, not errors to raise (docs/zoho-reference.md §6.3).
         """
         tok = await self.tokens.access_token(self.connection_id)
-        refreshed = False
+        asked = 0  # times the provider was asked for a token in place of a rejected one
         retries = 0  # back-offs so far (the one resend after a refresh is not one)
         while True:
             try:
@@ -193,9 +201,11 @@ class CRMTransport:
             except ValueError:
                 data = None
             code = data.get("code") if isinstance(data, dict) else None
-            if status == 401 and code == "INVALID_TOKEN" and not refreshed:
-                refreshed = True
-                log.debug("crm token rejected; refreshing once", connection=self.connection_id)
+            if status == 401 and code == "INVALID_TOKEN" and asked < STALE_ASKS:
+                asked += 1
+                log.debug(
+                    "crm token rejected; asking for a fresh one", connection=self.connection_id
+                )
                 tok = await self.tokens.access_token(self.connection_id, stale=tok.token)
                 continue
             retry_after = retry_after_seconds(resp.headers.get("retry-after"))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ..errors import DataCenterError, ProxyPathError, TransportError, ZohoUnavailableError
+from ._transport import STALE_ASKS
 
 if TYPE_CHECKING:
     from .._http import ZohoHTTP
@@ -81,7 +82,7 @@ async def forward(
     check_path(path)
     sent = {k: v for k, v in headers.items() if k.lower() in _PASS_REQUEST}
     tok = await tokens.access_token(connection_id)
-    for attempt in range(2):
+    for attempt in range(1 + STALE_ASKS):  # as CRMTransport._send: see crm/_transport.py
         if not registry.is_api_domain(tok.dc, tok.api_domain):
             raise DataCenterError(
                 f"refusing to call {tok.api_domain!r}: not an API host of data center "
@@ -103,7 +104,7 @@ async def forward(
             raise ZohoUnavailableError(
                 f"could not reach Zoho CRM for {method} {path} ({exc.reason}); try again later"
             ) from exc
-        if resp.status == 401 and attempt == 0 and b"INVALID_TOKEN" in resp.body:
+        if resp.status == 401 and attempt < STALE_ASKS and b"INVALID_TOKEN" in resp.body:
             tok = await tokens.access_token(connection_id, stale=tok.token)
             continue
         break

@@ -24,7 +24,9 @@ One table maps zohoauth's error tree to HTTP (the README lists the codes for use
     422 invalid_data      Zoho refused the data (MANDATORY_NOT_FOUND, INVALID_DATA, ...)
     502 zoho_error        Zoho answered something unexpected
     503 zoho_unavailable  Zoho unreachable or failing (5xx)              → try again later
-    503 rate_limited / throttled (with Retry-After) / store_unavailable
+    503 rate_limited / throttled (with Retry-After)
+    503 store_unavailable the token store failed: "unavailable, try again in a moment" and
+                          Retry-After; where the store is and what failed go to the log only
     503 login_throttled   Zoho's "Access Denied" on the code exchange: too many sign-ins in its
                           window (with Retry-After) → try again in a few minutes. 503, like the
                           refresh throttle: the limit is Zoho's, not this client's request rate
@@ -33,7 +35,9 @@ One table maps zohoauth's error tree to HTTP (the README lists the codes for use
     500 internal          a bug: logged (redacted) with the request id, never a stack trace out
 
 Messages come from the exceptions, which already say what to do and never hold a token, code or
-secret; they are redacted once more on the way out all the same.
+secret; they are redacted once more on the way out all the same. Two kinds are not answered
+as they are (`public_message`): a 500's (a bug) and a store failure's, which is written for
+the operator (the database's host, port, user and name, the setting that holds its URL).
 
 `ApiError`, `BodyTooLarge` and `BodyTimedOut` are the web app's own, internal to this
 package: answers it decides on itself, never raised by the library (whose every error class is
@@ -155,10 +159,42 @@ def classify(exc: Exception) -> tuple[int, str]:
     return 500, "internal"
 
 
+#: What a browser is told when the token store fails. The store's own message is an
+#: operator's (`store/engine.to_store_error`: the database's host, port, user and name, the
+#: setting that holds its URL, the driver's words): it goes to the log, never into an answer.
+STORE_UNAVAILABLE = "our token store is unavailable; try again in a moment"
+#: Seconds a 503 `store_unavailable` asks a client to wait (a restart or fail-over is short).
+STORE_RETRY_AFTER = 5
+
+
+def public_message(exc: Exception, status: int, code: str) -> str:
+    """What the answer for `exc` may tell the browser: the exception's own message, which
+    says what to do, except where it speaks to the operator (`store_unavailable`) or
+    reveals a bug (500). Those are logged by `log_detail`, never answered."""
+    if code == "store_unavailable":
+        return STORE_UNAVAILABLE
+    if status == 500:
+        return INTERNAL
+    message = str(exc)
+    if status in (502, 503) and not isinstance(exc, _SAY_WHEN_TO_RETRY):
+        message += " — try again in a moment"
+    return message
+
+
+def log_detail(exc: Exception, status: int, code: str) -> None:
+    """The operator's side of a server-side failure: the full message, to the log (which
+    redacts tokens; the store's messages name no password, `store/engine.py`)."""
+    if status >= 500:
+        log.warning("request failed", error=code, kind=type(exc).__name__, detail=str(exc))
+
+
 def retry_after(exc: Exception) -> dict[str, str]:
-    """The `Retry-After` header for a throttle or rate limit that says when (else none)."""
+    """The `Retry-After` header for a throttle or rate limit that says when, or for a token
+    store that failed (a short wait); else none."""
     wait: float | None = None
-    if isinstance(exc, z.ThrottledError | z.LoginThrottledError):
+    if isinstance(exc, z.StoreError) and classify(exc)[1] == "store_unavailable":
+        wait = STORE_RETRY_AFTER
+    elif isinstance(exc, z.ThrottledError | z.LoginThrottledError):
         wait = exc.retry_after - time.time()
     elif isinstance(exc, z.RateLimitedError):
         raw = exc.details.get("retry_after")
@@ -175,12 +211,10 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _zohoauth_error(request: Request, exc: Exception) -> JSONResponse:
     status, code = classify(exc)
-    if status >= 500:
-        log.warning("request failed", error=code, kind=type(exc).__name__, detail=str(exc))
-    message = str(exc) if status != 500 else INTERNAL
-    if status in (502, 503) and not isinstance(exc, _SAY_WHEN_TO_RETRY):
-        message += " — try again in a moment"
-    return json_response(error_body(code, message), status, retry_after(exc))
+    log_detail(exc, status, code)
+    return json_response(
+        error_body(code, public_message(exc, status, code)), status, retry_after(exc)
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -32,7 +32,15 @@ from .context import (
     set_session,
     web,
 )
-from .errors import ApiError, classify, error_body, not_logged_in, retry_after
+from .errors import (
+    ApiError,
+    classify,
+    error_body,
+    log_detail,
+    not_logged_in,
+    public_message,
+    retry_after,
+)
 from .responses import NO_STORE, json_response
 
 router = APIRouter()
@@ -43,8 +51,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "`csrf`: the page's CSRF token is missing or wrong; `dc_not_enabled`: "
         "this app does not accept Zoho accounts from the user's data center."
     },
-    503: {"description": "`login_throttled`: Zoho is limiting sign-ins (Retry-After)."},
+    503: {
+        "description": "`login_throttled`: Zoho is limiting sign-ins; `zoho_unavailable`: "
+        "Zoho could not complete the login; `store_unavailable`: the login could not be "
+        "saved. Each with Retry-After: start the login again then."
+    },
 }
+#: A login that met a Zoho outage (the code exchange, or asking CRM who logged in): what the
+#: person is told, and when to come back. The library's message (which server, what failed)
+#: goes to the log. The code is single use and the pending login is spent, so "again" means
+#: a new login — the page's "Try again" button.
+ZOHO_UNAVAILABLE = "Zoho is unavailable right now; try again in a minute"
+ZOHO_RETRY_AFTER = 60
 
 
 class CallbackIn(BaseModel):
@@ -131,10 +149,14 @@ async def callback(request: Request, body: CallbackIn) -> JSONResponse:
         conn = await ctx.auth.complete_login(pending, body.model_dump(exclude_none=True))
     except ZohoAuthError as exc:
         status, code = classify(exc)
+        log_detail(exc, status, code)
+        message, headers = public_message(exc, status, code), retry_after(exc)
+        if code == "zoho_unavailable":  # the exchange or the identity calls met an outage
+            message, headers = ZOHO_UNAVAILABLE, {"Retry-After": str(ZOHO_RETRY_AFTER)}
         # `region` lets the page offer "Try again" at the same sign-in (Multi-DC or China).
         region = pending.login_dc if pending is not None else None
         failed = json_response(
-            error_body(code, str(exc), popup=popup, region=region), status, retry_after(exc)
+            error_body(code, message, popup=popup, region=region), status, headers
         )
         ctx.cookies.clear_login(failed)
         return failed

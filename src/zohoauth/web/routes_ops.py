@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .context import web
-from .errors import error_body
+from .errors import STORE_RETRY_AFTER, STORE_UNAVAILABLE, error_body, log
 from .responses import json_response
 
 router = APIRouter()
@@ -94,8 +94,13 @@ async def healthz() -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """The token store answers (readiness)."""
     health = await web(request).auth.health()  # never raises: "not ready" is an answer
-    if not health.ok:
-        return json_response(error_body("store_unavailable", health.message), 503)
+    if not health.ok:  # what failed is the operator's to read, in the log, not the caller's
+        log.warning("not ready", error="store_unavailable", detail=health.message)
+        return json_response(
+            error_body("store_unavailable", STORE_UNAVAILABLE),
+            503,
+            {"Retry-After": str(STORE_RETRY_AFTER)},
+        )
     return json_response({"status": "ok"})
 
 

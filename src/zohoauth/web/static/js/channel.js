@@ -48,5 +48,7 @@ export function loginFailureTitle(code) {
     access_denied: "Access was not granted",
     dc_not_enabled: "This app does not accept your Zoho account",
     login_throttled: "Zoho is limiting sign-ins",
+    zoho_unavailable: "Zoho is unavailable right now",
+    store_unavailable: "Sign-in could not be saved",
   }[code] || "Sign-in did not finish";
 }

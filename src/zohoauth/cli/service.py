@@ -35,9 +35,10 @@ app.add_typer(webhooks_app, name="webhooks")
 async def _service() -> AsyncIterator[Any]:
     from .. import wiring
     from ..service import TokenService
+    from .tokens import open_store
 
     s = settings()
-    async with wiring.token_store(s) as store:
+    async with open_store(s) as store:
         service = TokenService(store, wiring.service_config(s), auth=None)
         yield service
 

@@ -27,9 +27,12 @@ KEY_HELP = "A connection id (conn_...), an email, email:org_id, or client_id:dc:
 
 @asynccontextmanager
 async def open_store(s: Settings) -> AsyncIterator[SQLTokenStore]:
-    """The encrypted store the settings point at (not migrated: says to run `db upgrade`)."""
+    """The encrypted store the settings point at (not migrated: says to run `db upgrade`); a
+    missing key is named with where it could come from (the environment or a data dir)."""
     from .. import wiring
+    from .datadir import require
 
+    require(s, "encryption_keys")
     async with wiring.token_store(s) as store:
         yield store
 
@@ -37,8 +40,11 @@ async def open_store(s: Settings) -> AsyncIterator[SQLTokenStore]:
 @asynccontextmanager
 async def open_auth(s: Any) -> AsyncIterator[Any]:
     """A ZohoAuth (store, registry, token manager) for commands that talk to Zoho."""
+    from .. import wiring
     from ..auth import ZohoAuth
+    from .datadir import require
 
+    require(s, *wiring.REQUIRED)
     async with ZohoAuth.from_settings(s) as auth:
         yield auth
 

@@ -88,10 +88,11 @@ async def _import(
     from .._http import ZohoHTTP
     from ..sdk._formats import ImportPolicy
     from ..sdk._importer import SDKImporter, read_csv, read_db
+    from .datadir import require
     from .tokens import open_store
 
     s = settings()
-    s.require("encryption_keys")  # before reading anything: fail fast on config
+    require(s, "encryption_keys")  # before reading anything: fail fast on config
     registry = wiring.dc_registry(s)
     if dc is not None:
         dc = registry.get(dc).code

@@ -2,9 +2,11 @@
 
 The demo keeps its files in a data dir (default `.zohoauth/` in the working directory, or
 `ZOHOAUTH_DATA_DIR`): the SQLite token store, an encryption key and a session secret, both
-generated on first run with file mode 0600 and reused afterwards. The emulator keeps its state in
-memory, so tokens stored by an earlier run are unknown to a fresh emulator: the app finds out on
-first use (Zoho's `invalid_code`), marks them `reauth_required`, and the UI offers "Reconnect".
+generated on first run with file mode 0600 and reused afterwards, and `demo.json`, where this
+run's emulator listens, so the other commands work on the demo's data (`datadir.py`).
+The emulator keeps its state in memory, so tokens stored by an earlier run are unknown to a
+fresh emulator: the app finds out on first use (Zoho's `invalid_code`), marks them
+`reauth_required`, and the UI offers "Reconnect".
 """
 
 from __future__ import annotations
@@ -25,9 +27,7 @@ from typing import Annotated, Any
 import typer
 
 from .app import app, console, err_console, log_setup, options
-
-KEY_FILE = "encryption.key"
-SECRET_FILE = "session.secret"
+from .datadir import DB_FILE, KEY_FILE, SECRET_FILE, write_demo_file
 
 
 def _secret_file(path: Path, make: Any) -> str:
@@ -180,13 +180,14 @@ def demo(
             client_id=DEMO_CLIENT_ID,
             client_secret=DEMO_CLIENT_SECRET,
             redirect_uri=redirect_uri,
-            database_url=f"sqlite:///{(directory / 'zohoauth.db').as_posix()}",
+            database_url=f"sqlite:///{(directory / DB_FILE).as_posix()}",
             encryption_keys=key,
             session_secret=session_secret,
             zoho_endpoints=f"{emulator.url}/_emulator/endpoints",
             data_dir=directory,
         )
         web_app = create_app(settings, auto_migrate=True)
+        write_demo_file(directory, emulator_url=emulator.url, redirect_uri=redirect_uri)
         server = uvicorn.Server(
             uvicorn.Config(
                 web_app,
@@ -199,6 +200,12 @@ def demo(
         url = f"http://{host}:{port}"
         console.print(f"zohoauth demo: the web app on {url}, the Zoho emulator on {emulator.url}")
         console.print(f"data dir: {directory.resolve()} (token store, key, session secret)")
+        default = Path(os.environ.get("ZOHOAUTH_DATA_DIR") or ".zohoauth")
+        here = directory.resolve() == default.resolve()
+        flag = "" if here else f" --data-dir {directory}"
+        console.print(
+            f"The CLI reads it too, nothing to export: zohoauth tokens list{flag}", markup=False
+        )
         _print_accounts(emulator.url)
 
         def announce() -> None:

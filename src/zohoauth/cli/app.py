@@ -49,6 +49,21 @@ class LogLevel(StrEnum):
     CRITICAL = "CRITICAL"
 
 
+class DataCenterCode(StrEnum):
+    """Zoho's data centers, for options that take one (`datacenters.ZOHO_DATA_CENTERS`, pinned
+    by a test; that module loads the HTTP client, too much for `--help`)."""
+
+    us = "us"
+    eu = "eu"
+    in_ = "in"
+    au = "au"
+    jp = "jp"
+    ca = "ca"
+    sa = "sa"
+    uk = "uk"
+    cn = "cn"
+
+
 #: `--data-dir`, the global option and every store command's own.
 DataDirOption = Annotated[
     Path | None,

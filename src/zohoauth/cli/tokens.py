@@ -17,7 +17,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..credentials import Status  # stdlib only: cheap enough for --help
-from .app import EXIT_FAILED, EXIT_PARTIAL, console, err_console, fail, run, settings, tokens_app
+from .app import (
+    EXIT_FAILED,
+    EXIT_PARTIAL,
+    console,
+    err_console,
+    fail,
+    reported,
+    run,
+    settings,
+    tokens_app,
+)
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -271,7 +281,8 @@ def tokens_revoke(
     from .. import wiring
     from ..revoke import RevokeOutcome, revoke_credential
 
-    s = settings()
+    with reported():
+        s = settings()
     conn = _resolve(s, key)
     _confirm(
         f"Revoke {conn.email}'s grant ({conn.dc}) at Zoho and delete it and every org "
@@ -299,7 +310,8 @@ def tokens_delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
 ) -> None:
     """Forget one connection here (the grant at Zoho stays; `revoke` ends it there too)."""
-    s = settings()
+    with reported():
+        s = settings()
     conn = _resolve(s, key)
     _confirm(f"Delete {conn.email}'s connection to org {conn.org_id} ({conn.id})?", yes)
 

@@ -174,7 +174,10 @@ def _root(
         ),
     ] = None,
     log_level: Annotated[
-        LogLevel | None, typer.Option(case_sensitive=False, help="[default: WARNING]")
+        LogLevel | None,
+        typer.Option(
+            case_sensitive=False, help="The least severe lines logged [default: WARNING]."
+        ),
     ] = None,
 ) -> None:
     """Multi-user, multi-data-center OAuth 2.0 for Zoho CRM, and an offline Zoho emulator."""

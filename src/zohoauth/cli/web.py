@@ -238,14 +238,16 @@ def serve(
         LogFormat | None,
         typer.Option(
             case_sensitive=False,
-            help="[default: the global --log-format, else ZOHOAUTH_LOG_FORMAT, else console]",
+            help="Log lines for people or machines [default: the global --log-format, else "
+            "ZOHOAUTH_LOG_FORMAT, else console].",
         ),
     ] = None,
     log_level: Annotated[
         LogLevel | None,
         typer.Option(
             case_sensitive=False,
-            help="[default: the global --log-level, else ZOHOAUTH_LOG_LEVEL, else info]",
+            help="The least severe lines logged [default: the global --log-level, else "
+            "ZOHOAUTH_LOG_LEVEL, else info].",
         ),
     ] = None,
     migrate: Annotated[

@@ -7,8 +7,10 @@ import json
 import os
 import pty
 import re
+import select
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -31,11 +33,11 @@ def ids(env: Env) -> list[str]:
 
 def on_a_terminal(env: Env, *args: str, columns: int = 80) -> list[str]:
     """`zohoauth *args` in a real pseudo-terminal `columns` wide: its lines, colours removed."""
-    main, child = pty.openpty()
     import fcntl
     import struct
     import termios
 
+    main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     variables = {k: v for k, v in os.environ.items() if not k.startswith("ZOHOAUTH_")}
     variables.update(env.vars, COLUMNS=str(columns), TERM="xterm-256color")
@@ -45,7 +47,10 @@ def on_a_terminal(env: Env, *args: str, columns: int = 80) -> list[str]:
     )
     os.close(child)
     chunks = []
-    while True:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not select.select([main], [], [], 1)[0]:
+            continue
         try:
             chunk = os.read(main, 65536)
         except OSError:  # the child closed the terminal

@@ -73,7 +73,7 @@ def test_cli_reports_bad_settings_without_a_traceback(env: Env) -> None:
     missing = env.cli("--env-file", "/nonexistent/.env", "tokens", "list")
     assert missing.exit_code == 1 and "does not exist" in missing.stderr
     bad_format = env.cli("--log-format", "xml", "tokens", "list")
-    assert bad_format.exit_code == 2 and "console or json" in bad_format.stderr
+    assert bad_format.exit_code == 2 and "'console', 'json'" in bad_format.stderr  # the choices
 
 
 def test_global_database_url_flag_wins_over_the_environment(env: Env, tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ from ..support.trap import TrapServer
 
 
 def lines(output: str) -> dict[str, str]:
-    """check name -> its line."""
+    """check name -> its line (✓ ok, ! warning, ✗ failed, - not run)."""
     out = {}
     for line in output.splitlines():
-        if line[:1] in "✓!✗" and ":" in line:
+        if line[:1] in "✓!✗-" and ":" in line:
             out[line[2:].split(":", 1)[0]] = line
     return out
 
@@ -46,7 +46,7 @@ def test_a_healthy_installation_passes(env: Env) -> None:
     }
     assert "all enabled" in checks["data centers"]
     assert "common for us, eu, in, au, jp" in checks["client secrets"]
-    assert "serverinfo" not in checks  # only with --online
+    assert checks["serverinfo"].startswith("- serverinfo: not run")  # only with --online
     assert "1 stored" in checks["decrypt"]
     assert "all checks passed" in result.stdout
     for secret in (env.client.client_secret, env.keys, "test-session-secret"):
@@ -60,7 +60,73 @@ def test_missing_settings_fail(env: Env) -> None:
     assert checks["settings"].startswith("✗")
     assert "ZOHOAUTH_CLIENT_ID" in checks["settings"]
     assert "ZOHOAUTH_ENCRYPTION_KEYS" in checks["settings"]
-    assert checks["key ring"].startswith("✗") and "keys generate" in checks["key ring"]
+    assert checks["key ring"] == "- key ring: not run: ZOHOAUTH_ENCRYPTION_KEYS is not set"
+    assert "keys generate" in result.stdout.split("\n\n")[0]  # the "not configured" section
+
+
+#: Every check doctor has, by the name of its line (the DC probes: one line when not run).
+EVERY_CHECK = {
+    "settings",
+    "key ring",
+    "database",
+    "decrypt",
+    "redirect URI",
+    "data centers",
+    "client secrets",
+    "dc reachability",
+    "serverinfo",
+}
+
+
+def test_not_configured_is_one_section_and_nothing_is_probed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing set, no data dir: one "not configured" section naming what to set, and every
+    other check says it did not run and why; no DC (here: a trap playing them all) is asked."""
+    monkeypatch.chdir(tmp_path)
+    with TrapServer() as zoho:
+        endpoints = {
+            dc: {"accounts_server": f"{zoho.url}/{dc}/accounts", "api_domain": f"{zoho.url}/{dc}"}
+            for dc in ("us", "eu", "in")
+        }
+        path = tmp_path / "endpoints.json"
+        path.write_text(json.dumps(endpoints))
+        result = Env("", None, {"ZOHOAUTH_ZOHO_ENDPOINTS": str(path)}).cli("doctor")  # type: ignore[arg-type]
+        assert zoho.requests == []
+    assert result.exit_code == 1
+    section, _, rest = result.stdout.partition("\n\n")
+    assert section.startswith(
+        "not configured: set ZOHOAUTH_CLIENT_ID, ZOHOAUTH_CLIENT_SECRET, ZOHOAUTH_ENCRYPTION_KEYS"
+    )
+    assert "zohoauth demo" in section and "keys generate" in section
+    checks = lines(rest)
+    assert set(checks) == EVERY_CHECK  # nothing left out silently
+    failed = [name for name, line in checks.items() if line.startswith("✗")]
+    assert failed == ["settings"]  # one failure, not one per DC
+    for name in ("key ring", "database", "decrypt", "client secrets", "dc reachability"):
+        assert checks[name].startswith(f"- {name}: not run: "), checks[name]
+    assert "ZOHOAUTH_CLIENT_ID" in checks["dc reachability"]
+    assert checks["serverinfo"].endswith("not run: only with --online")
+    assert "1 check(s) failed; 6 not run" in rest
+
+
+def test_every_check_has_a_line_and_json_says_the_same(env: Env) -> None:
+    env.login("clara@brightwave.eu")
+    offline = env.cli("doctor", "--no-network")
+    assert offline.exit_code == 0, offline.output
+    checks = lines(offline.stdout)
+    assert set(checks) == EVERY_CHECK
+    assert checks["dc reachability"] == "- dc reachability: not run: --no-network"
+    assert "all checks passed; 2 not run" in offline.stdout
+    as_json = env.cli("doctor", "--no-network", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    doc = json.loads(as_json.stdout)
+    assert doc["ok"] is True and doc["not_configured"] is None
+    levels = {c["name"]: c["level"] for c in doc["checks"]}
+    assert levels["decrypt"] == "ok" and levels["serverinfo"] == "not_run"
+    assert set(levels) == EVERY_CHECK
+    broken = json.loads(env.cli("doctor", "--json", client_id=None).stdout)
+    assert broken["ok"] is False and "ZOHOAUTH_CLIENT_ID" in broken["not_configured"]
 
 
 def test_invalid_setting_is_one_failed_line(env: Env) -> None:

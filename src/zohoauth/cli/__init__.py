@@ -13,7 +13,11 @@ from . import (  # noqa: F401  (registers commands)
     tokens_import,
     web,
 )
-from .app import app
+from .app import app, with_data_dir_option
+
+#: Commands that never open the token store, so take no `--data-dir` (`demo` has its own).
+NO_DATA_DIR = frozenset({"serve", "emulator", "keys generate"})
+with_data_dir_option(app, NO_DATA_DIR)
 
 
 def main() -> None:

@@ -1,9 +1,12 @@
 """The Typer app, its consoles and global options, shared by every command module.
 
-Global options (`--env-file`, `--database-url`, `--log-format`, `--log-level`) come before the
-command: `zohoauth --database-url postgresql://... tokens list`. They sit on top of the
-`ZOHOAUTH_*` environment and `.env` (see `config.py`); commands read the merged result with
-`settings()`. Every command reports failures through `fail()`: a red `error:` line on stderr
+Global options (`--env-file`, `--database-url`, `--data-dir`, `--log-format`, `--log-level`)
+come before the command: `zohoauth --database-url postgresql://... tokens list`. They sit on top
+of the `ZOHOAUTH_*` environment and `.env` (see `config.py`), and the data dir (the demo's key
+and client, `datadir.py`) fills what all of those leave unset; commands read the merged result
+with `settings()`. Every command that reads the settings also takes `--data-dir` after its own
+name (`zohoauth tokens list --data-dir .zohoauth`): `with_data_dir_option` adds it.
+Every command reports failures through `fail()`: a red `error:` line on stderr
 and a non-zero exit, never a traceback, never a secret.
 
 Start-up: importing the command modules loads Typer and nothing else heavy. Each command
@@ -19,7 +22,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -30,6 +34,46 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 T = TypeVar("T")
+
+
+class LogFormat(StrEnum):
+    console = "console"
+    json = "json"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+class DataCenterCode(StrEnum):
+    """Zoho's data centers, for options that take one (`datacenters.ZOHO_DATA_CENTERS`, pinned
+    by a test; that module loads the HTTP client, too much for `--help`)."""
+
+    us = "us"
+    eu = "eu"
+    in_ = "in"
+    au = "au"
+    jp = "jp"
+    ca = "ca"
+    sa = "sa"
+    uk = "uk"
+    cn = "cn"
+
+
+#: `--data-dir`, the global option and every store command's own.
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where `zohoauth demo` keeps its store, key and client, used for settings left "
+        "unset [default: ZOHOAUTH_DATA_DIR, else .zohoauth].",
+        show_default=False,
+    ),
+]
 
 #: Exit codes: 1 = the command failed, 2 = bad usage (Typer's), 3 = done, but some items failed.
 EXIT_FAILED = 1
@@ -95,6 +139,7 @@ app.add_typer(tokens_app, name="tokens")
 class GlobalOptions:
     env_file: Path | None = None
     database_url: str | None = None
+    data_dir: Path | None = None
     log_format: str | None = None
     log_level: str | None = None
 
@@ -121,16 +166,29 @@ def _root(
     database_url: Annotated[
         str | None, typer.Option(help="Token store URL (overrides ZOHOAUTH_DATABASE_URL).")
     ] = None,
+    data_dir: DataDirOption = None,
     log_format: Annotated[
-        str | None, typer.Option(help="Log lines as 'console' (default) or 'json'.")
+        LogFormat | None,
+        typer.Option(
+            case_sensitive=False, help="Log lines for people or machines [default: console]."
+        ),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="DEBUG, INFO, WARNING (default), ERROR.")
+        LogLevel | None,
+        typer.Option(
+            case_sensitive=False, help="The least severe lines logged [default: WARNING]."
+        ),
     ] = None,
 ) -> None:
     """Multi-user, multi-data-center OAuth 2.0 for Zoho CRM, and an offline Zoho emulator."""
     global _options
-    _options = ctx.obj = GlobalOptions(env_file, database_url, log_format, log_level)
+    _options = ctx.obj = GlobalOptions(
+        env_file,
+        database_url,
+        data_dir,
+        log_format.value if log_format else None,
+        log_level.value if log_level else None,
+    )
     if not ctx.meta.get(_HELP):  # help is printed before any command runs: no logs needed
         _configure_logs(_options)
 
@@ -173,13 +231,81 @@ def options() -> GlobalOptions:
 
 
 def settings(**overrides: object) -> Any:
-    """The merged settings: command flags > global flags > environment > .env > defaults."""
+    """The merged settings: command flags > global flags > environment > .env > the data dir's
+    files (`datadir.py`) > defaults."""
+    return settings_and_source(**overrides)[0]
+
+
+def settings_and_source(**overrides: object) -> tuple[Any, Any]:
+    """`settings()`, and the `DataDirValues` the data dir filled in (empty when none)."""
     from ..config import Settings
+    from .datadir import data_dir_values
 
     opts = options()
-    merged: dict[str, object] = {"database_url": opts.database_url}
+    merged: dict[str, object] = {"database_url": opts.database_url, "data_dir": opts.data_dir}
     merged.update((k, v) for k, v in overrides.items() if v is not None)
-    return Settings.load(env_file=opts.env_file, **merged)
+    merged = {k: v for k, v in merged.items() if v is not None}
+    s = Settings.load(env_file=opts.env_file, **merged)
+    filled = data_dir_values(s)
+    if filled.values:
+        s = Settings.load(env_file=opts.env_file, **{**filled.values, **merged})
+    return s, filled
+
+
+def use_data_dir(data_dir: Path | None) -> None:
+    """A command's own `--data-dir` (after its name) replaces the global one."""
+    global _options
+    if data_dir is not None:
+        _options = replace(_options, data_dir=data_dir)
+
+
+def with_data_dir_option(typer_app: typer.Typer, skip: frozenset[str], path: str = "") -> None:
+    """Give every command of `typer_app` (and its groups) that has no `data_dir` parameter of
+    its own a `--data-dir` option, but those whose path (e.g. "keys generate") is in `skip`.
+
+    One place instead of a parameter in each command: a command added later (or in a module
+    of another group) takes the flag, documented in its `--help`, without remembering to."""
+    import functools
+    import inspect
+
+    def wrap(fn: Any) -> Any:
+        sig = inspect.signature(fn, eval_str=True)
+        if "data_dir" in sig.parameters:
+            return fn
+
+        @functools.wraps(fn)
+        def command(*args: Any, data_dir: Path | None = None, **kwargs: Any) -> Any:
+            use_data_dir(data_dir)
+            return fn(*args, **kwargs)
+
+        extra = inspect.Parameter(
+            "data_dir", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DataDirOption
+        )
+        command.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=[*sig.parameters.values(), extra]
+        )
+        command.__annotations__ = {
+            **{p.name: p.annotation for p in sig.parameters.values()},
+            "data_dir": DataDirOption,
+            "return": sig.return_annotation,
+        }
+        return command
+
+    for info in typer_app.registered_commands:
+        if info.callback is None:
+            continue
+        name = info.name or info.callback.__name__.replace("_", "-")
+        if f"{path}{name}" not in skip:
+            info.callback = wrap(info.callback)
+    for group in typer_app.registered_groups:
+        sub = group.typer_instance
+        if sub is None:
+            continue
+        name = f"{path}{group.name} "
+        callback = sub.registered_callback
+        if callback is not None and callback.callback is not None and name.strip() not in skip:
+            callback.callback = wrap(callback.callback)
+        with_data_dir_option(sub, skip, name)
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:

@@ -8,6 +8,7 @@ killing it at any moment leaves every row readable with the ring; running it aga
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -24,11 +25,12 @@ def keys_generate() -> None:
 
 
 @keys_app.command("status")
-def keys_status() -> None:
+def keys_status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")] = False,
+) -> None:
     """How many stored credentials each key id protects, and whether the ring has that key;
     service keys still hashed under an older key."""
-    from rich.table import Table
-
+    from .tables import Column, print_table
     from .tokens import open_store
 
     async def body() -> tuple[dict[str, int], Any, dict[str, int]]:
@@ -39,17 +41,35 @@ def keys_status() -> None:
             return await store.count_by_key_id(), store.keyring, peppers
 
     counts, ring, peppers = run(body())
-    table = Table(title="credentials by encryption key", title_justify="left")
-    for column in ("key id", "credentials", "in ZOHOAUTH_ENCRYPTION_KEYS"):
-        table.add_column(column)
-    for kid in dict.fromkeys([*ring.kids, *counts]):
-        where = "active" if kid == ring.active_kid else ("yes" if kid in ring else "[red]NO[/red]")
-        table.add_row(kid, str(counts.get(kid, 0)), where)
-    console.print(table)
+    rows = [
+        {
+            "key_id": kid,
+            "credentials": counts.get(kid, 0),
+            "service_keys": peppers.get(kid, 0),
+            "in_ring": kid in ring,
+            "active": kid == ring.active_kid,
+        }
+        for kid in dict.fromkeys([*ring.kids, *counts])
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print_table(
+            [Column("key id", key=True), "credentials", "in ZOHOAUTH_ENCRYPTION_KEYS"],
+            [
+                [
+                    r["key_id"],
+                    str(r["credentials"]),
+                    "active" if r["active"] else ("yes" if r["in_ring"] else ("NO", "red")),
+                ]
+                for r in rows
+            ],
+            title="credentials by encryption key",
+        )
     # Service keys hashed under a pepper derived from an older key (the token service).
     for kid, n in peppers.items():
         if kid != "setting" and kid != ring.active_kid:
-            console.print(
+            (err_console if as_json else console).print(
                 f"{n} service key(s) are hashed under key id {kid}: they are re-hashed under the "
                 "active key when next used; any not used by the time that key is dropped stop "
                 "working (re-issue them with `zohoauth keys service create`)"

@@ -12,14 +12,26 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.table import Table
 
 from .app import app, console, fail, keys_app, run, settings
+from .tables import Column, print_table
 
 T = TypeVar("T")
+JSON_HELP = "One JSON array, for scripts."
+
+
+class ScopeChoice(StrEnum):
+    """`service.keys.Scope`'s values (pinned by a test; that package loads the store)."""
+
+    read = "read"
+    token = "token"
+    proxy = "proxy"
+    admin = "admin"
+
 
 service_keys_app = typer.Typer(
     help="Service keys for the token service (/api/v1).", no_args_is_help=True
@@ -37,9 +49,10 @@ app.add_typer(webhooks_app, name="webhooks")
 async def _service() -> AsyncIterator[Any]:
     from .. import wiring
     from ..service import TokenService
+    from .tokens import open_store
 
     s = settings()
-    async with wiring.token_store(s) as store:
+    async with open_store(s) as store:
         service = TokenService(store, wiring.service_config(s), auth=None)
         yield service
 
@@ -75,29 +88,29 @@ def _when(at: float | None) -> str:
 @service_keys_app.command("create")
 def create(
     name: Annotated[str, typer.Option(help="Who uses the key, e.g. billing-sync.")],
-    scope: Annotated[str, typer.Option(help="read, token (default), proxy or admin.")] = "token",
+    scope: Annotated[
+        ScopeChoice, typer.Option(help="What the key may do (docs/token-service.md).")
+    ] = ScopeChoice.token,
     connections: Annotated[
         str | None, typer.Option(help="Comma-separated connection ids it may use (default all).")
     ] = None,
     expires: Annotated[str | None, typer.Option(help="Lifetime, e.g. 90d (default never).")] = None,
 ) -> None:
     """Create a service key and print it once (only its keyed hash is stored)."""
-    from ..service.keys import Scope
-
-    if scope not in {s.value for s in Scope}:
-        fail("--scope must be read, token, proxy or admin", 2)
     ids = tuple(c.strip() for c in (connections or "").split(",") if c.strip())
     lifetime = _duration(expires, "--expires")
     made = _with_service(
-        lambda svc: svc.create_key(name, scope, connections=ids, expires_in=lifetime)
+        lambda svc: svc.create_key(name, scope.value, connections=ids, expires_in=lifetime)
     )
-    console.print(f"created service key {made.record.id} ({name}, scope {scope})")
+    console.print(f"created service key {made.record.id} ({name}, scope {scope.value})")
     console.print("Store it now; it is not shown again:")
     print(made.key)
 
 
 @service_keys_app.command("list")
-def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_keys(
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
     """The service keys (never the keys themselves), with when each was last used (to the
     minute)."""
     found = _with_service(lambda svc: svc.list_keys())
@@ -118,18 +131,22 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title="service keys", title_justify="left")
-    columns = ("id", "name", "scope", "connections", "state", "created", "expires", "last used")
-    for column in columns:
-        table.add_column(column)
-    for r in rows:
-        listed = r["connections"]
-        conns = listed if isinstance(listed, str) else ",".join(listed)
-        table.add_row(
-            r["id"], r["name"], r["scope"], conns, r["state"],
-            _when(r["created_at"]), _when(r["expires_at"]), _when(r["last_used_at"]),
-        )  # fmt: skip
-    console.print(table)
+    print_table(
+        [
+            Column("id", key=True), "name", "scope", "connections", "state", "created",
+            "expires", "last used",
+        ],
+        [
+            [
+                r["id"], r["name"], r["scope"],
+                _conns(r["connections"]),
+                r["state"], _when(r["created_at"]), _when(r["expires_at"]),
+                _when(r["last_used_at"]),
+            ]
+            for r in rows
+        ],
+        title="service keys",
+    )  # fmt: skip
 
 
 @service_keys_app.command("revoke")
@@ -152,8 +169,8 @@ def audit(
     ] = None,
     connection: Annotated[str | None, typer.Option(help="A connection id.")] = None,
     since: Annotated[str | None, typer.Option(help="Only this recent, e.g. 24h or 7d.")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Show the audit log, newest first: tokens handed out, refreshes, proxied calls, deletes
     and refused calls (never a token or a key)."""
@@ -179,15 +196,16 @@ def audit(
         ]
         print(json.dumps(out, indent=2))
         return
-    table = Table(title="audit log", title_justify="left")
-    for column in ("when", "key", "connection", "action", "outcome", "detail"):
-        table.add_column(column)
-    for e in rows:
-        table.add_row(
-            _when(e.at), f"{e.key_name} ({e.key_id})", e.connection_id or "-", e.action,
-            e.outcome, e.detail,
-        )  # fmt: skip
-    console.print(table)
+    print_table(
+        [Column("when", key=True), "key", Column("connection", key=True), "action", "outcome",
+         "detail"],
+        [
+            [_when(e.at), f"{e.key_name} ({e.key_id})", e.connection_id or "-", e.action,
+             e.outcome, e.detail]
+            for e in rows
+        ],
+        title="audit log",
+    )  # fmt: skip
 
 
 @audit_app.command("prune")
@@ -225,22 +243,23 @@ def webhooks_add(
 
 
 @webhooks_app.command("list")
-def webhooks_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def webhooks_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """The registered endpoints (no secrets)."""
     found = _with_service(lambda svc: svc.webhooks())
     if as_json:
         print(json.dumps([_d(hook) for hook in found], indent=2))
         return
-    table = Table(title="webhooks", title_justify="left")
-    for column in ("id", "url", "events", "created"):
-        table.add_column(column)
-    for hook in found:
-        table.add_row(hook.id, hook.url, ",".join(hook.events), _when(hook.created_at))
-    console.print(table)
+    print_table(
+        [Column("id", key=True), Column("url", key=True), "events", "created"],
+        [[hook.id, hook.url, ",".join(hook.events), _when(hook.created_at)] for hook in found],
+        title="webhooks",
+    )
 
 
 @webhooks_app.command("remove")
-def webhooks_remove(webhook_id: str) -> None:
+def webhooks_remove(
+    webhook_id: Annotated[str, typer.Argument(help="Its id (see `zohoauth webhooks list`).")],
+) -> None:
     """Remove an endpoint."""
     if not _with_service(lambda svc: svc.remove_webhook(webhook_id)):
         fail(f"no webhook {webhook_id!r} (see `zohoauth webhooks list`)")
@@ -250,23 +269,28 @@ def webhooks_remove(webhook_id: str) -> None:
 @webhooks_app.command("deliveries")
 def webhooks_deliveries(
     webhook: Annotated[str | None, typer.Option(help="Only this endpoint's.")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 50,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """The delivery log, newest first: state, attempts, last status or error."""
     found = _with_service(lambda svc: svc.deliveries(webhook, limit))
     if as_json:
         print(json.dumps([_d(d) for d in found], indent=2))
         return
-    table = Table(title="webhook deliveries", title_justify="left")
-    for column in ("id", "webhook", "event", "state", "attempts", "last", "created"):
-        table.add_column(column)
-    for d in found:
-        last = d.last_error or (str(d.last_status) if d.last_status else "-")
-        table.add_row(
-            d.id, d.webhook_id, d.event, d.state, str(d.attempts), last, _when(d.created_at)
-        )
-    console.print(table)
+    print_table(
+        [Column("id", key=True), Column("webhook", key=True), "event", "state", "attempts",
+         "last", "created"],
+        [
+            [d.id, d.webhook_id, d.event, d.state, str(d.attempts),
+             d.last_error or (str(d.last_status) if d.last_status else "-"), _when(d.created_at)]
+            for d in found
+        ],
+        title="webhook deliveries",
+    )  # fmt: skip
+
+
+def _conns(listed: str | list[str]) -> str:
+    return listed if isinstance(listed, str) else ",".join(listed)
 
 
 def _d(d: Any) -> dict[str, Any]:

@@ -16,7 +16,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .app import EXIT_FAILED, EXIT_PARTIAL, console, err_console, fail, run, settings, tokens_app
+from ..credentials import Status  # stdlib only: cheap enough for --help
+from .app import (
+    EXIT_FAILED,
+    EXIT_PARTIAL,
+    console,
+    err_console,
+    fail,
+    reported,
+    run,
+    settings,
+    tokens_app,
+)
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -27,9 +38,12 @@ KEY_HELP = "A connection id (conn_...), an email, email:org_id, or client_id:dc:
 
 @asynccontextmanager
 async def open_store(s: Settings) -> AsyncIterator[SQLTokenStore]:
-    """The encrypted store the settings point at (not migrated: says to run `db upgrade`)."""
+    """The encrypted store the settings point at (not migrated: says to run `db upgrade`); a
+    missing key is named with where it could come from (the environment or a data dir)."""
     from .. import wiring
+    from .datadir import require
 
+    require(s, "encryption_keys")
     async with wiring.token_store(s) as store:
         yield store
 
@@ -37,8 +51,11 @@ async def open_store(s: Settings) -> AsyncIterator[SQLTokenStore]:
 @asynccontextmanager
 async def open_auth(s: Any) -> AsyncIterator[Any]:
     """A ZohoAuth (store, registry, token manager) for commands that talk to Zoho."""
+    from .. import wiring
     from ..auth import ZohoAuth
+    from .datadir import require
 
+    require(s, *wiring.REQUIRED)
     async with ZohoAuth.from_settings(s) as auth:
         yield auth
 
@@ -73,10 +90,7 @@ _STATUS_STYLE = {
 def tokens_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")] = False,
     email: Annotated[str | None, typer.Option(help="Only this user's connections.")] = None,
-    status: Annotated[
-        str | None,
-        typer.Option(help="Only this status: active, reauth_required, revoke_pending."),
-    ] = None,
+    status: Annotated[Status | None, typer.Option(help="Only connections in this status.")] = None,
 ) -> None:
     """Every stored connection: email, org, DC, status, expiry, last refresh, last use."""
     from ..ops.admin import format_time, list_rows
@@ -97,34 +111,34 @@ def tokens_list(
     if not rows:
         console.print("no stored tokens yet — users log in through the web app or a script")
         return
-    from rich.table import Table
+    from .tables import Column, print_table
 
-    table = Table(title=f"{len(rows)} connection(s)", title_justify="left")
-    columns = (
-        "email",
-        "org",
-        "DC",
-        "status",
-        "expires in",
-        "last refresh",
-        "last used",
-        "connection",
+    print_table(
+        [
+            "email",
+            "org",
+            Column("DC", key=True),
+            Column("status", key=True),
+            "expires in",
+            "last refresh",
+            "last used",
+            Column("connection", key=True),
+        ],
+        [
+            [
+                r.email,
+                f"{r.org_name} ({r.org_id})" if r.org_name else r.org_id,
+                r.dc,
+                (r.status, _STATUS_STYLE.get(r.status, "yellow")),
+                format_time(r.expires_at) if r.expires_at else "no token",
+                format_time(r.refreshed_at),
+                format_time(r.last_used_at),
+                r.connection_id,
+            ]
+            for r in rows
+        ],
+        title=f"{len(rows)} connection(s)",
     )
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        style = _STATUS_STYLE.get(r.status, "yellow")
-        table.add_row(
-            r.email,
-            f"{r.org_name} ({r.org_id})" if r.org_name else r.org_id,
-            r.dc,
-            f"[{style}]{r.status}[/{style}]",
-            format_time(r.expires_at) if r.expires_at else "no token",
-            format_time(r.refreshed_at),
-            format_time(r.last_used_at),
-            r.connection_id,
-        )
-    console.print(table)
 
 
 @tokens_app.command("show")
@@ -144,29 +158,30 @@ def tokens_show(
     if as_json:
         print(json.dumps(_row_json(row), indent=2))
         return
-    from rich.table import Table
+    from .tables import print_table
 
-    table = Table(show_header=False, box=None)
-    for label, value in (
-        ("connection", row.connection_id),
-        ("email", row.email),
-        ("org", f"{row.org_name} ({row.org_id})"),
-        ("data center", row.dc),
-        ("api domain", row.api_domain),
-        ("client id", row.client_id),
-        ("zuid", row.zuid),
-        ("status", row.status),
-        ("access token", format_time(row.expires_at) if row.expires_at else "none"),
-        ("last refresh", format_time(row.refreshed_at)),
-        ("last used", format_time(row.last_used_at)),
-        ("throttled", format_time(row.throttled_until) if row.throttled_until else "no"),
-        ("scopes", ", ".join(row.scopes) or "—"),
-        ("version", str(row.version)),
-        ("created", _iso(row.created_at) or "—"),
-        ("updated", _iso(row.updated_at) or "—"),
-    ):
-        table.add_row(f"[bold]{label}[/bold]", value)
-    console.print(table)
+    print_table(
+        ["field", "value"],
+        [
+            ["connection", row.connection_id],
+            ["email", row.email],
+            ["org", f"{row.org_name} ({row.org_id})"],
+            ["data center", row.dc],
+            ["api domain", row.api_domain],
+            ["client id", row.client_id],
+            ["zuid", row.zuid],
+            ["status", row.status],
+            ["access token", format_time(row.expires_at) if row.expires_at else "none"],
+            ["last refresh", format_time(row.refreshed_at)],
+            ["last used", format_time(row.last_used_at)],
+            ["throttled", format_time(row.throttled_until) if row.throttled_until else "no"],
+            ["scopes", ", ".join(row.scopes) or "—"],
+            ["version", str(row.version)],
+            ["created", _iso(row.created_at) or "—"],
+            ["updated", _iso(row.updated_at) or "—"],
+        ],
+        header=False,
+    )
 
 
 @tokens_app.command("refresh")
@@ -176,8 +191,9 @@ def tokens_refresh(
     force: Annotated[
         bool,
         typer.Option(
+            "--force",
             help="Refresh even tokens that are not due (counts against Zoho's 10 "
-            "refreshes per token per 10 minutes)."
+            "refreshes per token per 10 minutes).",
         ),
     ] = False,
     concurrency: Annotated[
@@ -265,7 +281,8 @@ def tokens_revoke(
     from .. import wiring
     from ..revoke import RevokeOutcome, revoke_credential
 
-    s = settings()
+    with reported():
+        s = settings()
     conn = _resolve(s, key)
     _confirm(
         f"Revoke {conn.email}'s grant ({conn.dc}) at Zoho and delete it and every org "
@@ -293,7 +310,8 @@ def tokens_delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
 ) -> None:
     """Forget one connection here (the grant at Zoho stays; `revoke` ends it there too)."""
-    s = settings()
+    with reported():
+        s = settings()
     conn = _resolve(s, key)
     _confirm(f"Delete {conn.email}'s connection to org {conn.org_id} ({conn.id})?", yes)
 

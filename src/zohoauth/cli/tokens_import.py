@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .app import EXIT_PARTIAL, console, err_console, fail, run, settings, tokens_app
+from .app import EXIT_PARTIAL, DataCenterCode, console, err_console, fail, run, settings, tokens_app
 
 
 @tokens_app.command("import-sdk")
@@ -29,13 +29,17 @@ def import_sdk(
     ] = None,
     table: Annotated[str, typer.Option(help="DBStore table name.")] = "oauthtoken",
     dc: Annotated[
-        str | None, typer.Option(help="Data center of rows without api_domain (old files).")
+        DataCenterCode | None,
+        typer.Option(
+            case_sensitive=False, help="Data center of rows without api_domain (old files)."
+        ),
     ] = None,
     use_row_secrets: Annotated[
         bool,
         typer.Option(
+            "--use-row-secrets",
             help="Refresh rows of other clients with the client secret in the row (used in "
-            "memory for that one refresh, never stored)."
+            "memory for that one refresh, never stored).",
         ),
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Zoho requests in flight.")] = 8,
@@ -49,7 +53,8 @@ def import_sdk(
     """Import tokens the official Zoho SDK stored (file or MySQL); safe to run twice."""
     if (csv_file is None) == (mysql is None):
         fail("give exactly one of --csv FILE or --mysql URL", 2)
-    results, refreshes = run(_import(csv_file, mysql, table, dc, use_row_secrets, concurrency))
+    code = dc.value if dc else None
+    results, refreshes = run(_import(csv_file, mysql, table, code, use_row_secrets, concurrency))
     if report is not None:
         _write_report(report, results)
     if as_json:
@@ -88,10 +93,11 @@ async def _import(
     from .._http import ZohoHTTP
     from ..sdk._formats import ImportPolicy
     from ..sdk._importer import SDKImporter, read_csv, read_db
+    from .datadir import require
     from .tokens import open_store
 
     s = settings()
-    s.require("encryption_keys")  # before reading anything: fail fast on config
+    require(s, "encryption_keys")  # before reading anything: fail fast on config
     registry = wiring.dc_registry(s)
     if dc is not None:
         dc = registry.get(dc).code

@@ -2,9 +2,11 @@
 
 The demo keeps its files in a data dir (default `.zohoauth/` in the working directory, or
 `ZOHOAUTH_DATA_DIR`): the SQLite token store, an encryption key and a session secret, both
-generated on first run with file mode 0600 and reused afterwards. The emulator keeps its state in
-memory, so tokens stored by an earlier run are unknown to a fresh emulator: the app finds out on
-first use (Zoho's `invalid_code`), marks them `reauth_required`, and the UI offers "Reconnect".
+generated on first run with file mode 0600 and reused afterwards, and `demo.json`, where this
+run's emulator listens, so the other commands work on the demo's data (`datadir.py`).
+The emulator keeps its state in memory, so tokens stored by an earlier run are unknown to a
+fresh emulator: the app finds out on first use (Zoho's `invalid_code`), marks them
+`reauth_required`, and the UI offers "Reconnect".
 """
 
 from __future__ import annotations
@@ -24,10 +26,8 @@ from typing import Annotated, Any
 
 import typer
 
-from .app import app, console, err_console, log_setup, options
-
-KEY_FILE = "encryption.key"
-SECRET_FILE = "session.secret"
+from .app import LogFormat, LogLevel, app, console, err_console, log_setup, options
+from .datadir import DB_FILE, KEY_FILE, SECRET_FILE, write_demo_file
 
 
 def _secret_file(path: Path, make: Any) -> str:
@@ -180,13 +180,14 @@ def demo(
             client_id=DEMO_CLIENT_ID,
             client_secret=DEMO_CLIENT_SECRET,
             redirect_uri=redirect_uri,
-            database_url=f"sqlite:///{(directory / 'zohoauth.db').as_posix()}",
+            database_url=f"sqlite:///{(directory / DB_FILE).as_posix()}",
             encryption_keys=key,
             session_secret=session_secret,
             zoho_endpoints=f"{emulator.url}/_emulator/endpoints",
             data_dir=directory,
         )
         web_app = create_app(settings, auto_migrate=True)
+        write_demo_file(directory, emulator_url=emulator.url, redirect_uri=redirect_uri)
         server = uvicorn.Server(
             uvicorn.Config(
                 web_app,
@@ -199,6 +200,12 @@ def demo(
         url = f"http://{host}:{port}"
         console.print(f"zohoauth demo: the web app on {url}, the Zoho emulator on {emulator.url}")
         console.print(f"data dir: {directory.resolve()} (token store, key, session secret)")
+        default = Path(os.environ.get("ZOHOAUTH_DATA_DIR") or ".zohoauth")
+        here = directory.resolve() == default.resolve()
+        flag = "" if here else f" --data-dir {directory}"
+        console.print(
+            f"The CLI reads it too, nothing to export: zohoauth tokens list{flag}", markup=False
+        )
         _print_accounts(emulator.url)
 
         def announce() -> None:
@@ -228,13 +235,19 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (share one store).")] = 1,
     log_format: Annotated[
-        str | None,
-        typer.Option(help="console or json (default: the global --log-format, else console)."),
+        LogFormat | None,
+        typer.Option(
+            case_sensitive=False,
+            help="Log lines for people or machines [default: the global --log-format, else "
+            "ZOHOAUTH_LOG_FORMAT, else console].",
+        ),
     ] = None,
     log_level: Annotated[
-        str | None,
+        LogLevel | None,
         typer.Option(
-            help="debug, info, warning or error (default: the global --log-level, else info)."
+            case_sensitive=False,
+            help="The least severe lines logged [default: the global --log-level, else "
+            "ZOHOAUTH_LOG_LEVEL, else info].",
         ),
     ] = None,
     migrate: Annotated[
@@ -283,14 +296,8 @@ def serve(
 
     # This command's flags, else the global ones (or ZOHOAUTH_LOG_*), else console and INFO.
     default_format, default_level = log_setup(options(), "INFO")
-    log_format = (log_format or default_format).lower()
-    log_level = (log_level or default_level).upper()
-    if log_format not in ("console", "json"):
-        err_console.print("[red]error:[/red] --log-format must be console or json")
-        raise typer.Exit(2)
-    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        err_console.print("[red]error:[/red] --log-level must be debug, info, warning or error")
-        raise typer.Exit(2)
+    fmt = (log_format.value if log_format else default_format).lower()
+    level = (log_level.value if log_level else default_level).upper()
     problem = check_serve_settings(migrate, insecure_http=insecure_http)
     if problem:
         err_console.print(f"[red]error:[/red] {problem}")
@@ -310,22 +317,22 @@ def serve(
         )
         raise typer.Exit(2)
     # Worker processes build their own app (app_factory) and read these to log the same way.
-    os.environ[LOG_FORMAT_ENV] = log_format
-    os.environ[LOG_LEVEL_ENV] = log_level
+    os.environ[LOG_FORMAT_ENV] = fmt
+    os.environ[LOG_LEVEL_ENV] = level
     if settings.metrics_port is not None:  # the app (app_factory) starts the metrics server
         os.environ["ZOHOAUTH_METRICS_PORT"] = str(settings.metrics_port)
         os.environ["ZOHOAUTH_METRICS_HOST"] = settings.metrics_host
     os.environ[API_ONLY_ENV] = "1" if api_only else "0"
     from ..logs import configure_logging
 
-    configure_logging(log_format, log_level)
+    configure_logging(fmt, level)
     uvicorn.run(
         "zohoauth.web.app:app_factory",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level.lower(),
+        log_level=level.lower(),
         **uvicorn_options(settings, factory=True),
     )
 

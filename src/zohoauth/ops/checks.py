@@ -4,9 +4,17 @@
 Multi-DC sign-in) compared with the table zohoauth ships, so a new DC or a moved accounts server
 shows up before a user from it is refused.
 
-Each check returns one `Check` line: ok, warning (works, but probably not what you want) or
-failed (something will break), with a message that says what to do. Nothing here prints a
-secret: settings are reported by name, keys by id, URLs with passwords masked.
+Each check returns one `Check` line: ok, warning (works, but probably not what you want),
+failed (something will break) or not run (with why: a setting it needs is missing, an earlier
+check failed, or a flag leaves it out), with a message that says what to do. No check is left
+out silently. Until the settings every installation needs are set, nothing is probed that
+needs them: an installation that is not configured gets "not configured" and a list of what
+was not run, not a failure from every DC of real Zoho.
+
+A check is one function from the settings (and what earlier checks built) to `Check`s;
+`run_checks` calls each in the order a person would fix them, so a new check is one function
+and one line there. Nothing here prints a secret: settings are reported by name, keys by id,
+URLs with passwords masked.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from ..crypto import KeyRing
 from ..datacenters import DataCenter, DataCenterRegistry
 from ..errors import TransportError, ZohoAuthError
 
-Level = Literal["ok", "warn", "fail"]
+Level = Literal["ok", "warn", "fail", "not_run"]
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -51,10 +59,20 @@ class Check:
         return self.level == "fail"
 
 
+def not_run(name: str, why: str) -> Check:
+    """A check that did not run, and why (never left out silently)."""
+    return Check(name, "not_run", why)
+
+
+def missing_settings(s: Settings) -> list[str]:
+    """The settings every installation needs (`wiring.REQUIRED`) that are unset, in order."""
+    return [n for n in wiring.REQUIRED if not s.is_set(n)]
+
+
 def check_settings(s: Settings) -> Check:
-    missing = [env_name(n) for n in wiring.REQUIRED if not s.is_set(n)]
+    missing = [env_name(n) for n in missing_settings(s)]
     if missing:
-        return Check("settings", "fail", f"missing {', '.join(missing)} (environment or .env)")
+        return Check("settings", "fail", f"not configured: set {', '.join(missing)}")
     if not s.is_set("session_secret"):
         return Check("settings", "warn", "ZOHOAUTH_SESSION_SECRET is not set: the web app needs it")
     return Check("settings", "ok", f"client {s.client_id}, {len(s.scope_list)} scope(s)")
@@ -266,31 +284,62 @@ def compare_serverinfo(registry: DataCenterRegistry, body: Any, url: str) -> Che
     )
 
 
+#: The DC probes' line when they do not run (when they run: one line per DC, `dc us`, ...).
+DC_PROBES = "dc reachability"
+
+
 async def run_checks(s: Settings, *, network: bool = True, online: bool = False) -> list[Check]:
-    """Every check, in the order a person would fix them; `online` adds Zoho's serverinfo."""
+    """Every check, in the order a person would fix them, each ok / warn / fail / not run;
+    `network` probes each DC, `online` adds Zoho's serverinfo. Without the settings every
+    installation needs, nothing that needs them runs (`not_run`, saying which)."""
+    missing = missing_settings(s)
+    unconfigured = f"needs {', '.join(env_name(n) for n in missing)}"
     checks = [check_settings(s)]
-    ring_check, ring = check_keyring(s)
-    checks.append(ring_check)
+    ring: KeyRing | None = None
+    if s.is_set("encryption_keys"):
+        ring_check, ring = check_keyring(s)
+        checks.append(ring_check)
+    else:
+        checks.append(not_run("key ring", "ZOHOAUTH_ENCRYPTION_KEYS is not set"))
     if ring is not None:
         checks.extend(await check_store(s, ring))
+    else:
+        checks += [not_run(n, "needs the key ring") for n in ("database", "decrypt")]
     checks.append(check_redirect_uri(s.redirect_uri))
     reg_check, registry = load_registry(s)
     checks.append(reg_check)
-    if registry is not None:
+    if registry is None:
+        why = "needs the data centers (above)"
+        checks += [not_run(n, why) for n in ("client secrets", DC_PROBES, "serverinfo")]
+        return checks
+    secrets = (s.client_secret, s.client_secrets)
+    started = s.client_id or s.client_secrets_file or any(x.get_secret_value() for x in secrets)
+    if started:  # which DC lacks a secret is worth a line once a client is being set up
         checks.append(check_secrets(s, registry))
-    if network and registry is not None:
+    else:
+        checks.append(not_run("client secrets", "needs ZOHOAUTH_CLIENT_ID and its secret"))
+    if not network:
+        checks.append(not_run(DC_PROBES, "--no-network"))
+    elif missing:
+        checks.append(not_run(DC_PROBES, f"{unconfigured} (no DC is probed before those)"))
+    else:
         checks.extend(await check_dcs(registry, enabled_dcs(s, registry), s.ca_bundle or None))
-    if online and registry is not None:
+    if not online:
+        checks.append(not_run("serverinfo", "only with --online"))
+    else:
         checks.append(await check_serverinfo(registry, s.ca_bundle or None))
     return checks
 
 
 __all__ = [
+    "DC_PROBES",
     "Check",
     "check_redirect_uri",
     "check_secrets",
     "check_serverinfo",
     "check_settings",
     "compare_serverinfo",
+    "missing_settings",
+    "not_run",
     "run_checks",
 ]

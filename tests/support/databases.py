@@ -83,12 +83,13 @@ def scratch_database(env_var: str, *, migrate: bool = True) -> Iterator[str]:
 
 
 async def empty_tables(url: str) -> None:
-    """Delete every connection and credential (the schema stays)."""
+    """Delete every connection, credential and pending revocation (the schema stays)."""
     engine = create_async_engine(normalize_url(url))
     try:
         async with engine.begin() as conn:
             await conn.execute(delete(schema.connections))
             await conn.execute(delete(schema.credentials))
+            await conn.execute(delete(schema.pending_revocations))
     finally:
         await engine.dispose()
 
@@ -99,7 +100,7 @@ async def table_dump(url: str) -> str:
     try:
         async with engine.connect() as conn:
             cells = []
-            for table in (schema.credentials, schema.connections):
+            for table in (schema.credentials, schema.connections, schema.pending_revocations):
                 for row in (await conn.execute(text(f"SELECT * FROM {table.name}"))).all():
                     cells.extend(str(v) for v in row)
             return "\n".join(cells)

@@ -1,4 +1,5 @@
-"""Key rotation: re-encrypt every credential whose key id is not the ring's active one.
+"""Key rotation: re-encrypt every credential — and every replaced refresh token still waiting to
+be revoked (`zohoauth_pending_revocations`) — whose key id is not the ring's active one.
 
 How to rotate: put the new key first in `ZOHOAUTH_ENCRYPTION_KEYS` and keep the old ones after
 it, restart the apps (new writes use the new key; old rows stay readable), then run
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from ..credentials import CredentialKey
 from ..crypto import KeyRing
 from . import queries as q
-from .codec import key_of
+from .codec import key_of, revocation_aad
 from .engine import write_transaction
 from .sql import SQLTokenStore
 
@@ -57,8 +58,41 @@ async def rotate_keys(
         if on_batch is not None:
             await _maybe_await(on_batch(len(rows)))
         if len(rows) < batch:
-            return rotated
+            break
         last = key_of(rows[-1])
+    return rotated + await _rotate_pending(store, ring, batch, on_batch)
+
+
+async def _rotate_pending(
+    store: SQLTokenStore,
+    ring: KeyRing,
+    batch: int,
+    on_batch: Callable[[int], Awaitable[None] | None] | None,
+) -> int:
+    """The same for replaced refresh tokens waiting to be revoked: a row is only ever
+    deleted, never rewritten, so the key id it was read with is the only condition."""
+    active = ring.active_kid
+    rotated = 0
+    after: str | None = None
+    while True:
+        stmt = q.pending_rotation_page(active, after, batch)
+        async with (
+            store.guard("re-encrypt pending revocations"),
+            write_transaction(store.engine) as conn,
+        ):
+            rows = (await conn.execute(stmt)).mappings().all()
+            for row in rows:
+                aad = revocation_aad(row["id"], key_of(row))
+                blob = ring.encrypt(ring.decrypt(row["secret"], aad), aad)
+                result = await conn.execute(
+                    q.reencrypt_pending(row["id"], row["key_id"], blob, active)
+                )
+                rotated += result.rowcount
+        if on_batch is not None:
+            await _maybe_await(on_batch(len(rows)))
+        if len(rows) < batch:
+            return rotated
+        after = rows[-1]["id"]
 
 
 async def _maybe_await(value: object) -> None:

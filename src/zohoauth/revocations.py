@@ -22,10 +22,10 @@ that works if it ever leaked. So the token a re-login replaces is revoked:
 `zohoauth tokens import-sdk` does not come here on purpose: the token it replaces may still be
 in use by the app it was imported from (see `sdk/_importer.py`).
 
-Several processes share the queue. A claim (a conditional UPDATE on `attempts`) lets one of
-them try a row at a time; a process that dies holding a claim delays the row by
-`CLAIM_SECONDS`. Zoho's answer is read by the one revoke rule (`revoke.revoke_at_zoho`);
-`decide` is the pure part.
+Several processes share the queue. A claim (a conditional UPDATE on `attempts` and
+`claimed_until`) lets one of them try a row at a time, even when the back-off is skipped; a
+process that dies holding a claim delays the row by `CLAIM_SECONDS`. Zoho's answer is read
+by the one revoke rule (`revoke.revoke_at_zoho`); `decide` is the pure part.
 """
 
 from __future__ import annotations
@@ -231,8 +231,11 @@ class Revoker:
     async def _run(self) -> None:
         await self._quietly(self.revoke_pending(due_only=False))
         while True:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
+            # that arrives as the event is set, and aclose would then wait forever.
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                async with asyncio.timeout(self.poll):
+                    await self._wake.wait()
             self._wake.clear()
             kicked, self._kicked = self._kicked, set()
             for dc in sorted(kicked):

@@ -144,11 +144,12 @@ class TokenStore(Protocol):
 
     async def claim_revocation(self, item: PendingRevocation, until: float) -> bool:
         """Count an attempt and keep other processes off `item` until `until` (conditional on
-        the attempts it was read with). True if this call claimed it."""
+        the attempts it was read with, and on no other claim running). True if this call
+        claimed it."""
         ...
 
     async def reschedule_revocation(self, item_id: str, attempts: int, at: float) -> bool:
-        """Try a claimed row (now at `attempts`) again at `at`; False if claimed since."""
+        """Release a claimed row (now at `attempts`) to be tried again at `at`."""
         ...
 
     async def delete_revocation(self, item_id: str) -> bool:

@@ -557,15 +557,17 @@ DELETE_PENDING_REVOCATION: Delete = delete(pending_revocations).where(
 
 def pending_revocations_page(
     *,
+    now: float,
     due_by: float | None,
     dc: str | None = None,
     key: CredentialKey | None = None,
     limit: int = 100,
 ) -> Select[Any]:
-    """Pending revocations, the longest-waiting first: those due by `due_by` (None: all, as
-    when the accounts server is known to be back), of one DC or one credential if given."""
+    """Pending revocations no process is trying at `now`, the longest-waiting first: those due
+    by `due_by` (None: whatever their back-off, as when the accounts server is known to answer
+    again), of one DC or one credential if given."""
     p = pending_revocations.c
-    stmt = select(pending_revocations)
+    stmt = select(pending_revocations).where(or_(p.claimed_until.is_(None), p.claimed_until < now))
     if due_by is not None:
         stmt = stmt.where(p.next_attempt_at <= due_by)
     if dc is not None:
@@ -575,24 +577,30 @@ def pending_revocations_page(
     return stmt.order_by(p.next_attempt_at, p.id).limit(limit)
 
 
-def claim_revocation(row_id: str, attempts: int, until: float) -> Update:
+def claim_revocation(row_id: str, attempts: int, now: float, until: float) -> Update:
     """Count an attempt and keep other processes off the row until `until`, only if the row is
-    still at `attempts`: the matched-row count says whether this process may try it."""
+    still at `attempts` and nobody else's claim is running: the matched-row count says
+    whether this process may try it. A claimer that dies only delays the row until `until`."""
     p = pending_revocations.c
     return (
         update(pending_revocations)
-        .where(p.id == row_id, p.attempts == attempts)
-        .values(attempts=p.attempts + 1, next_attempt_at=until)
+        .where(
+            p.id == row_id,
+            p.attempts == attempts,
+            or_(p.claimed_until.is_(None), p.claimed_until < now),
+        )
+        .values(attempts=p.attempts + 1, claimed_until=until)
     )
 
 
 def reschedule_revocation(row_id: str, attempts: int, at: float) -> Update:
-    """After a failed attempt: try again at `at`, unless another process claimed it since."""
+    """After a failed attempt: release the claim, try again at `at` (only the claimer, whose
+    claim left the row at `attempts`)."""
     p = pending_revocations.c
     return (
         update(pending_revocations)
         .where(p.id == row_id, p.attempts == attempts)
-        .values(next_attempt_at=at)
+        .values(next_attempt_at=at, claimed_until=None)
     )
 
 

@@ -205,7 +205,8 @@ pending_revocations = Table(
     Column("key_id", String(32), nullable=False),
     Column("created_at", Double, nullable=False),
     Column("attempts", Integer, nullable=False),  # revocations tried; also the claim's version
-    Column("next_attempt_at", Double, nullable=False),
+    Column("next_attempt_at", Double, nullable=False),  # the back-off: not retried before this
+    Column("claimed_until", Double, nullable=True),  # one process is trying it until then
     PrimaryKeyConstraint("id", name="pk_zohoauth_pending_revocations"),
     Index("ix_zohoauth_pending_revocations_due", "next_attempt_at"),
     **MYSQL_TABLE_ARGS,

@@ -368,11 +368,14 @@ class SQLTokenStore:
         key: CredentialKey | None = None,
         limit: int = 100,
     ) -> list[PendingRevocation]:
-        """Pending revocations, longest-waiting first (see `queries.pending_revocations_page`).
+        """Pending revocations no process is trying now, longest-waiting first (see
+        `queries.pending_revocations_page`).
 
         A row the key ring can't open is left out (logged without any token): nothing here
         can revoke it, and `zohoauth doctor` reports the missing key by its id."""
-        stmt = q.pending_revocations_page(due_by=due_by, dc=dc, key=key, limit=limit)
+        stmt = q.pending_revocations_page(
+            now=self.clock(), due_by=due_by, dc=dc, key=key, limit=limit
+        )
         async with self._read("read pending revocations") as conn:
             rows = (await conn.execute(stmt)).mappings().all()
         found = []
@@ -391,7 +394,7 @@ class SQLTokenStore:
     async def claim_revocation(self, item: PendingRevocation, until: float) -> bool:
         """Count an attempt on `item` and keep others off it until `until`; True if this call
         claimed it (no other process did since `item` was read)."""
-        stmt = q.claim_revocation(item.id, item.attempts, until)
+        stmt = q.claim_revocation(item.id, item.attempts, self.clock(), until)
         async with self._one("claim a pending revocation") as conn:
             return (await conn.execute(stmt)).rowcount == 1
 

@@ -200,6 +200,7 @@ async def _queue_replaced(
             "created_at": now,
             "attempts": 0,
             "next_attempt_at": now,
+            "claimed_until": None,
         },
     )
 

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Double(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.Double(), nullable=False),
+        sa.Column("claimed_until", sa.Double(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_zohoauth_pending_revocations"),
         **_MYSQL,
     )

@@ -48,6 +48,7 @@ from .engine import (
     to_store_error,
     write_transaction,
 )
+from .files import loose_files
 from .migrate import (
     current_revision_on,
     ensure_sqlite_dir,
@@ -56,7 +57,7 @@ from .migrate import (
 )
 from .schema import HEAD_REVISION
 from .upsert import save_login, save_logins
-from .urls import mask_url, normalize_url
+from .urls import mask_url, normalize_url, sqlite_path
 
 Clock = Callable[[], float]
 log = get_logger("zohoauth.store")
@@ -123,6 +124,14 @@ class SQLTokenStore:
             await engine.dispose()
             raise
         self._engine = engine
+        for loose in loose_files(sqlite_path(self.url)):
+            log.warning(
+                "the token store's file is open to other users (it holds emails, zuids and "
+                "token ciphertexts); run the command in `fix`",
+                path=str(loose.path),
+                mode=f"{loose.mode:04o}",
+                fix=loose.fix,
+            )
 
     async def _revision(self, engine: AsyncEngine) -> str | None:
         """The schema revision; a failure to connect is reported as such (host, port, user)."""

@@ -143,6 +143,7 @@ class Revoker:
         self._loop: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Drained]] = set()
         self._wake = asyncio.Event()
+        self._first_pass = asyncio.Event()
         self._kicked: set[str] = set()
         self._last_kick: dict[str, float] = {}
 
@@ -168,7 +169,7 @@ class Revoker:
         return total
 
     async def _attempt(self, item: PendingRevocation) -> Drained:
-        if not await self.store.claim_revocation(item, self.clock() + CLAIM_SECONDS):
+        if not await self.store.claim_revocation(item, CLAIM_SECONDS):
             return Drained()  # another process has it
         attempts = item.attempts + 1
         who = {"credential": str(item.key), "dc": item.key.dc, "attempts": attempts}
@@ -229,7 +230,10 @@ class Revoker:
             self._loop = asyncio.create_task(self._run(), name="zohoauth-revocations")
 
     async def _run(self) -> None:
-        await self._quietly(self.revoke_pending(due_only=False))
+        try:
+            await self._quietly(self.revoke_pending(due_only=False))
+        finally:
+            self._first_pass.set()
         while True:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
             # that arrives as the event is set, and aclose would then wait forever.
@@ -255,6 +259,10 @@ class Revoker:
                 error=str(exc) if isinstance(exc, ZohoAuthError) else type(exc).__name__,
             )
             return Drained()
+
+    async def first_pass(self) -> None:
+        """Wait until the pass `start` began with is over (tests; a script that must know)."""
+        await self._first_pass.wait()
 
     async def aclose(self) -> None:
         """Stop the loop and any revocation still running (their rows stay queued)."""

@@ -96,7 +96,7 @@ async def test_concurrent_relogins_queue_each_replaced_token(
     assert queued == sorted(everything_but_the_winner)  # each replaced token exactly once
 
 
-async def test_a_claim_keeps_others_off_until_it_is_released_or_expires(
+async def test_a_claim_keeps_others_off_until_released_or_expired(
     store: SQLTokenStore,
 ) -> None:
     k = key()
@@ -104,14 +104,23 @@ async def test_a_claim_keeps_others_off_until_it_is_released_or_expires(
     await store.save_login(_login(k, new_tokens()), revoke_replaced=True)
     [item] = await store.pending_revocations()
     now = store.clock()
-    results = await asyncio.gather(*(store.claim_revocation(item, now + 120) for _ in range(5)))
+    results = await asyncio.gather(*(store.claim_revocation(item, 120) for _ in range(5)))
     assert results.count(True) == 1
     assert await store.pending_revocations() == []  # claimed: nobody else sees it
-    assert not await store.claim_revocation(item, now + 120)
+    assert not await store.claim_revocation(item, 120)
     assert await store.reschedule_revocation(item.id, item.attempts + 1, now + 600)
     assert await store.pending_revocations(due_by=now) == []  # backing off
     [again] = await store.pending_revocations()  # but there, for a pass that skips back-off
     assert again.attempts == 1 and again.next_attempt_at == pytest.approx(now + 600)
+    # A claimer that died: its claim keeps the row for its ttl, then anyone may take it.
+    assert await store.claim_revocation(again, 120)
+    assert await store.pending_revocations() == []
+    real_clock = store.clock
+    store.clock = lambda: real_clock() + 121
+    [orphan] = await store.pending_revocations()
+    assert orphan.attempts == 2
+    assert await store.claim_revocation(orphan, 120)
+    store.clock = real_clock
     assert await store.delete_revocation(again.id)
     assert not await store.delete_revocation(again.id)
 

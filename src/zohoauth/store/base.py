@@ -142,8 +142,8 @@ class TokenStore(Protocol):
         or one credential if given."""
         ...
 
-    async def claim_revocation(self, item: PendingRevocation, until: float) -> bool:
-        """Count an attempt and keep other processes off `item` until `until` (conditional on
+    async def claim_revocation(self, item: PendingRevocation, ttl: float) -> bool:
+        """Count an attempt and keep other processes off `item` for `ttl` seconds (conditional on
         the attempts it was read with, and on no other claim running). True if this call
         claimed it."""
         ...

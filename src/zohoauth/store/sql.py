@@ -400,10 +400,11 @@ class SQLTokenStore:
                 )
         return found
 
-    async def claim_revocation(self, item: PendingRevocation, until: float) -> bool:
-        """Count an attempt on `item` and keep others off it until `until`; True if this call
-        claimed it (no other process did since `item` was read)."""
-        stmt = q.claim_revocation(item.id, item.attempts, self.clock(), until)
+    async def claim_revocation(self, item: PendingRevocation, ttl: float) -> bool:
+        """Count an attempt on `item` and keep others off it for `ttl` seconds; True if this
+        call claimed it (no other process did since `item` was read)."""
+        now = self.clock()
+        stmt = q.claim_revocation(item.id, item.attempts, now, now + ttl)
         async with self._one("claim a pending revocation") as conn:
             return (await conn.execute(stmt)).rowcount == 1
 

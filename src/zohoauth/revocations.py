@@ -157,7 +157,9 @@ class Revoker:
         limit: int = 100,
     ) -> Drained:
         """Try the queued tokens (of one credential or DC if given): only those whose back-off
-        has passed, or with `due_only=False` all (the accounts server is known to answer).
+        has passed, or with `due_only=False` all (the accounts server is known to answer) but
+        those down to their last try, which always waits out its back-off — so a burst of
+        refreshes while revocations keep failing can't use up a row's tries in minutes.
         StoreError propagates; Zoho's failures are the rows' outcomes."""
         now = self.clock()
         items = await self.store.pending_revocations(
@@ -165,6 +167,8 @@ class Revoker:
         )
         total = Drained()
         for item in items:
+            if item.attempts + 1 >= self.policy.attempts and item.next_attempt_at > now:
+                continue  # the last try waits out its back-off: skipping it never gives up early
             total += await self._attempt(item)
         return total
 

@@ -41,6 +41,7 @@ from .errors import (
 from .events import Event, EventBus, EventType
 from .manager import AccessToken, ManagerConfig, TokenManager
 from .oauth import Callback, OAuthClient, PendingLogin
+from .revocations import Revoker
 from .revoke import RevokeResult
 from .store.base import TokenStore
 
@@ -133,6 +134,10 @@ class ZohoAuth:
             events=self.events,
             clock=clock,
         )
+        # Refresh tokens re-logins replaced are revoked at Zoho, now or later (revocations.py);
+        # a refresh that worked in a DC says its accounts server answers again.
+        self.revocations = Revoker(store, self.registry, self.http, clock=clock)
+        self.events.subscribe(EventType.REFRESHED, lambda e: self.revocations.refreshed_in(e.dc))
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kw: Any) -> ZohoAuth:
@@ -160,10 +165,14 @@ class ZohoAuth:
         return auth
 
     async def open(self) -> ZohoAuth:
+        """Open the store, and start retrying revocations of replaced refresh tokens (a pass
+        over every queued one now, then in the background; see `zohoauth.revocations`)."""
         await self.store.open()
+        self.revocations.start()
         return self
 
     async def aclose(self) -> None:
+        await self.revocations.aclose()  # queued rows stay for the next start
         if self._service is not None:
             await self._service.aclose()  # writes queued audit rows while the store is open
         await self.manager.aclose()  # writes pending "last used" times while the store is open
@@ -224,6 +233,9 @@ class ZohoAuth:
             clock=self.clock,
         )
         self.manager.forget(key=conn.credential)  # a re-login replaced the tokens
+        # The new token is committed; now revoke the one it replaced (never raises; what
+        # fails stays queued and is retried).
+        await self.revocations.after_login(conn.credential)
         return conn
 
     async def connect_org(self, connection_id: str, org_id: str) -> Connection:

@@ -115,6 +115,22 @@ class Login:
     orgs: tuple[OrgInfo, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRevocation:
+    """A refresh token a re-login replaced, waiting to be revoked at Zoho (decrypted).
+
+    `attempts` counts revocations tried (a claim counts one); it is also the row's version:
+    claiming and rescheduling are conditional on it, so two processes never both claim it.
+    """
+
+    id: str
+    key: CredentialKey  # whose token it was, and the DC whose accounts server revokes it
+    refresh_token: str = field(repr=False)
+    created_at: float = 0.0
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+
+
 def needs_refresh(tokens: TokenSet, now: float, skew: float) -> bool:
     """True when there is no access token or it expires within `skew` seconds."""
     return tokens.access_token is None or tokens.expires_at - skew <= now

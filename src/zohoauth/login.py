@@ -47,13 +47,18 @@ async def complete_login(
     callback: Callback,
     events: EventBus | None = None,
     clock: Callable[[], float] = time.time,
+    revoke_replaced: bool = True,
 ) -> Connection:
     """Finish a login and return the user's connection to their (default) org.
 
-    Logging in again updates the credential in place and keeps the connection id.
+    Logging in again updates the credential in place and keeps the connection id; with
+    `revoke_replaced` the refresh token it replaces is queued, in the same transaction, to be
+    revoked at Zoho (`zohoauth.revocations`; the caller runs the revocation after this).
     """
     try:
-        conn = await _complete(http, registry, client, store, pending, callback, events, clock)
+        conn = await _complete(
+            http, registry, client, store, pending, callback, events, clock, revoke_replaced
+        )
     except StateMismatchError:
         LOGINS.labels("state_mismatch").inc()
         raise
@@ -85,6 +90,7 @@ async def _complete(
     callback: Callback,
     events: EventBus | None,
     clock: Callable[[], float],
+    revoke_replaced: bool,
 ) -> Connection:
     dc = oauth.verify_callback(registry, pending, callback, clock(), client=client)
     assert callback.code is not None
@@ -97,7 +103,8 @@ async def _complete(
     key = CredentialKey(client.client_id, dc.code, who.zuid)
     tokens = TokenSet(grant.refresh_token, grant.access_token, grant.expires_at)
     connections = await store.save_login(
-        Login(key, who.email, tokens, grant.api_domain, grant.scopes, (who.org,))
+        Login(key, who.email, tokens, grant.api_domain, grant.scopes, (who.org,)),
+        revoke_replaced=revoke_replaced,
     )
     if not connections:
         raise LoginError("the login could not be stored; try again")

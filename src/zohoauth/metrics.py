@@ -32,3 +32,8 @@ LOGINS = Counter(
     "Completed Login with Zoho attempts, by outcome.",
     ["outcome"],  # ok, state_mismatch, mixup, access_denied, dc_not_enabled, throttled, error
 )
+REPLACED_REVOCATIONS = Counter(
+    "zohoauth_replaced_token_revocations_total",
+    "Attempts to revoke a refresh token a re-login replaced, by result.",
+    ["result"],  # revoked, already_invalid, retry, give_up
+)

@@ -11,6 +11,8 @@ The web app's logout with revoke, `zohoauth tokens revoke` and `ZohoAuth.revoke`
   the revocation can be retried or the user can remove the app under Connected Apps at Zoho.
 
 A plain logout (no revoke) is not this: it forgets one connection here and leaves the grant.
+A refresh token a re-login replaced is revoked by the same reading of Zoho's answer
+(`revoke_at_zoho`), from its own queue (`zohoauth.revocations`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from . import oauth
 from .credentials import CredentialKey, Status
-from .datacenters import DataCenterRegistry
+from .datacenters import DataCenter, DataCenterRegistry
 from .errors import NotFoundError, ZohoUnavailableError
 from .logs import get_logger
 from .store.base import TokenStore
@@ -79,6 +81,28 @@ _DETAIL = {
 }
 
 
+async def revoke_at_zoho(http: ZohoHTTP, dc: DataCenter, token: str) -> tuple[RevokeOutcome, str]:
+    """Revoke a refresh token at its DC's accounts server; what happened, and Zoho's failure
+    as text ("" unless unavailable). Never raises for Zoho's failures: the outcome says.
+
+    The one reading of Zoho's answer, for a stored credential (`revoke_credential`) and for a
+    refresh token a re-login replaced (`zohoauth.revocations`): only REVOKED and
+    ALREADY_INVALID mean the grant is dead at Zoho.
+    """
+    try:
+        answer = await oauth.revoke_token(http, dc, token)
+    except ZohoUnavailableError as exc:
+        return RevokeOutcome.UNAVAILABLE, str(exc)
+    return _OUTCOME[answer], ""
+
+
+_OUTCOME = {
+    oauth.RevokeAnswer.REVOKED: RevokeOutcome.REVOKED,
+    oauth.RevokeAnswer.INVALID: RevokeOutcome.ALREADY_INVALID,
+    oauth.RevokeAnswer.REFUSED: RevokeOutcome.REFUSED,
+}
+
+
 async def revoke_credential(
     store: TokenStore, registry: DataCenterRegistry, http: ZohoHTTP, key: CredentialKey
 ) -> RevokeResult:
@@ -91,17 +115,7 @@ async def revoke_credential(
     if cred is None:
         raise NotFoundError(f"no credential {key} in the token store; nothing to revoke")
     ids = tuple(c.id for c in await store.connections_of(key))
-    error = ""
-    try:
-        answer = await oauth.revoke_token(http, registry.get(key.dc), cred.tokens.refresh_token)
-    except ZohoUnavailableError as exc:
-        outcome, error = RevokeOutcome.UNAVAILABLE, str(exc)
-    else:
-        outcome = {
-            oauth.RevokeAnswer.REVOKED: RevokeOutcome.REVOKED,
-            oauth.RevokeAnswer.INVALID: RevokeOutcome.ALREADY_INVALID,
-            oauth.RevokeAnswer.REFUSED: RevokeOutcome.REFUSED,
-        }[answer]
+    outcome, error = await revoke_at_zoho(http, registry.get(key.dc), cred.tokens.refresh_token)
     result = RevokeResult(key, cred.email, outcome, ids, _DETAIL[outcome].format(error=error))
     if result.deleted:
         await store.delete_credential(key)
@@ -112,4 +126,4 @@ async def revoke_credential(
     return result
 
 
-__all__ = ["RevokeOutcome", "RevokeResult", "revoke_credential"]
+__all__ = ["RevokeOutcome", "RevokeResult", "revoke_at_zoho", "revoke_credential"]

@@ -83,8 +83,8 @@ def scratch_database(env_var: str, *, migrate: bool = True) -> Iterator[str]:
 
 
 async def empty_tables(url: str) -> None:
-    """Delete every connection and credential, and the token service's rows (the schema
-    stays)."""
+    """Delete every connection, credential and pending revocation, and the token service's rows
+    (the schema stays)."""
     engine = create_async_engine(normalize_url(url))
     try:
         async with engine.begin() as conn:
@@ -97,6 +97,7 @@ async def empty_tables(url: str) -> None:
                 await conn.execute(delete(table))
             await conn.execute(delete(schema.connections))
             await conn.execute(delete(schema.credentials))
+            await conn.execute(delete(schema.pending_revocations))
     finally:
         await engine.dispose()
 
@@ -110,6 +111,7 @@ async def table_dump(url: str) -> str:
             for table in (
                 schema.credentials,
                 schema.connections,
+                schema.pending_revocations,
                 schema.service_keys,
                 schema.webhooks,
                 schema.audit,

@@ -24,6 +24,8 @@ def db_upgrade(
         s = settings(database_url=database_url)
         url = s.effective_database_url
         if not s.database_url:
-            s.data_dir.mkdir(parents=True, exist_ok=True)
+            from ..store.files import private_dir
+
+            private_dir(s.data_dir)  # 0700, whatever the umask
         upgrade(url)
     console.print(f"database {mask_url(url)} is at the latest schema")

@@ -154,7 +154,9 @@ def demo(
             )
             raise typer.Exit(1)
     directory = data_dir or Path(os.environ.get("ZOHOAUTH_DATA_DIR") or ".zohoauth")
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from ..store.files import private_dir
+
+    private_dir(directory)  # 0700 (parents too), whatever the umask
     key = _secret_file(directory / KEY_FILE, KeyRing.generate_key)
     session_secret = _secret_file(directory / SECRET_FILE, lambda: secrets.token_urlsafe(32))
 
@@ -382,7 +384,9 @@ def check_serve_settings(migrate: bool, *, insecure_http: bool = False) -> str |
         if plain and not (insecure_http or settings.insecure_http):
             return plain
         if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            from ..store.files import private_dir
+
+            private_dir(settings.data_dir)  # 0700, whatever the umask
 
         async def probe() -> None:
             auth = ZohoAuth.from_settings(settings, auto_migrate=migrate)

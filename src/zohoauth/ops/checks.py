@@ -139,6 +139,27 @@ async def check_store(s: Settings, ring: KeyRing) -> list[Check]:
         return [Check("database", "fail", str(exc))]
 
 
+def check_file_modes(s: Settings) -> Check:
+    """The SQLite database (and its -wal/-shm/-journal files) 0600 and the data dir 0700: a
+    looser mode lets other local users read emails, zuids and ciphertexts. Warns with the chmod
+    to run; changes nothing (store/files.py)."""
+    from ..store.files import loose_files
+    from ..store.urls import normalize_url, sqlite_path
+
+    try:
+        database = sqlite_path(normalize_url(s.effective_database_url))
+    except ZohoAuthError:
+        database = None  # the database check says what is wrong with the URL
+    data_dir = s.data_dir if s.data_dir.is_dir() else None
+    if database is None and data_dir is None:
+        return Check("file modes", "ok", "no SQLite file or data dir here to check")
+    loose = loose_files(database, data_dir)
+    if loose:
+        return Check("file modes", "warn", "; ".join(str(item) for item in loose))
+    checked = [str(p) for p in (database, data_dir) if p is not None]
+    return Check("file modes", "ok", f"{', '.join(checked)}: owner only")
+
+
 #: Seconds to wait for each data center (no network must not hang `doctor`).
 DC_TIMEOUT = 3.0
 
@@ -305,6 +326,7 @@ async def run_checks(s: Settings, *, network: bool = True, online: bool = False)
         checks.extend(await check_store(s, ring))
     else:
         checks += [not_run(n, "needs the key ring") for n in ("database", "decrypt")]
+    checks.append(check_file_modes(s))
     checks.append(check_redirect_uri(s.redirect_uri))
     reg_check, registry = load_registry(s)
     checks.append(reg_check)
@@ -334,6 +356,7 @@ async def run_checks(s: Settings, *, network: bool = True, online: bool = False)
 __all__ = [
     "DC_PROBES",
     "Check",
+    "check_file_modes",
     "check_redirect_uri",
     "check_secrets",
     "check_serverinfo",

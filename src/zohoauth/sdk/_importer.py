@@ -11,6 +11,10 @@ Per row (decisions in `_formats.plan_row`, the I/O here):
 3. rows are saved in file order (`save_login` is an upsert: `imported` or `updated`; when a
    user appears twice, the later row wins and says so).
 
+An import deliberately does not revoke a refresh token it replaces (unlike Login with Zoho,
+`zohoauth.revocations`): the replaced token may be the one the SDK app still runs on until it
+is switched over, and revoking it would log that app's users out.
+
 Zoho's limits: at most `concurrency` requests in flight, at most one refresh per row and only
 when the stored access token can't be used; network failures get a few spaced retries, and
 "Access Denied" is reported for a later rerun, not retried. Every row gets a result — rows that
@@ -300,7 +304,8 @@ class SDKImporter:
             raise
 
     async def _save(self, items: list[_Resolved], stored: _Stored) -> list[RowResult]:
-        """Save a chunk in one transaction, in row order (a later row for a user wins)."""
+        """Save a chunk in one transaction, in row order (a later row for a user wins).
+        Replaced refresh tokens are not revoked at Zoho (see the module's docstring)."""
         saved = await self.store.save_logins([item.login for item in items])
         results = []
         for item, got in zip(items, saved, strict=True):

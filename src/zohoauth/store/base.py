@@ -24,7 +24,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
-from ..credentials import Connection, Credential, CredentialKey, Login, Status, TokenSet
+from ..credentials import (
+    Connection,
+    Credential,
+    CredentialKey,
+    Login,
+    PendingRevocation,
+    Status,
+    TokenSet,
+)
 from ..errors import StoreError
 
 
@@ -35,11 +43,13 @@ class TokenStore(Protocol):
     async def close(self) -> None: ...
 
     # -- login ---------------------------------------------------------------------------
-    async def save_login(self, login: Login) -> list[Connection]:
+    async def save_login(self, login: Login, *, revoke_replaced: bool = False) -> list[Connection]:
         """Insert or update in place the credential and one connection per org.
 
         Logging in again keeps connection ids, sets status active, bumps the version, clears
-        any lease or throttle. Returns the connections for `login.orgs`, in that order.
+        any lease or throttle. Returns the connections for `login.orgs`, in that order. With
+        `revoke_replaced` (Login with Zoho), a different refresh token it replaces is queued
+        in the same transaction as a pending revocation (`zohoauth.revocations`).
         """
         ...
 
@@ -117,4 +127,31 @@ class TokenStore(Protocol):
 
     async def delete_connection(self, connection_id: str) -> bool:
         """Delete one connection; the credential goes too when it was the last one."""
+        ...
+
+    # -- replaced refresh tokens waiting to be revoked (zohoauth.revocations) -------------
+    async def pending_revocations(
+        self,
+        *,
+        due_by: float | None = None,
+        dc: str | None = None,
+        key: CredentialKey | None = None,
+        limit: int = 100,
+    ) -> list[PendingRevocation]:
+        """Pending revocations, longest-waiting first: due by `due_by` (None: all), of one DC
+        or one credential if given."""
+        ...
+
+    async def claim_revocation(self, item: PendingRevocation, ttl: float) -> bool:
+        """Count an attempt and keep other processes off `item` for `ttl` seconds (conditional on
+        the attempts it was read with, and on no other claim running). True if this call
+        claimed it."""
+        ...
+
+    async def reschedule_revocation(self, item_id: str, attempts: int, at: float) -> bool:
+        """Release a claimed row (now at `attempts`) to be tried again at `at`."""
+        ...
+
+    async def delete_revocation(self, item_id: str) -> bool:
+        """Forget a pending revocation (revoked, dead at Zoho, or given up)."""
         ...

@@ -12,11 +12,12 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..credentials import Connection, Credential, CredentialKey, Status, TokenSet
+from ..credentials import Connection, Credential, CredentialKey, PendingRevocation, Status, TokenSet
 from ..crypto import KeyRing
 from ..errors import DecryptionError
 
 CONNECTION_ID_PREFIX = "conn_"
+PENDING_REVOCATION_PREFIX = "rvk_"
 
 
 def new_connection_id() -> str:
@@ -47,6 +48,35 @@ def decrypt_tokens(keyring: KeyRing, key: CredentialKey, blob: str, expires_at: 
     if not isinstance(refresh_token, str) or not isinstance(access_token, str | None):
         raise DecryptionError(f"stored secret of credential {key} has an unexpected shape")
     return TokenSet(refresh_token, access_token, float(expires_at))
+
+
+def new_pending_revocation_id() -> str:
+    """A pending revocation's id: `rvk_` + 22 urlsafe chars."""
+    return PENDING_REVOCATION_PREFIX + secrets.token_urlsafe(16)
+
+
+def revocation_aad(row_id: str, key: CredentialKey) -> bytes:
+    """Associated data of a replaced refresh token: its row id and whose it was, so the
+    ciphertext opens only in its own row (never as a credential's secret, nor vice versa)."""
+    return b"pending-revocation:" + row_id.encode() + b":" + key.aad
+
+
+def encrypt_replaced(keyring: KeyRing, row_id: str, key: CredentialKey, token: str) -> str:
+    return keyring.encrypt(token.encode(), revocation_aad(row_id, key))
+
+
+def pending_revocation_from_row(keyring: KeyRing, row: Mapping[Any, Any]) -> PendingRevocation:
+    """Decrypt one `zohoauth_pending_revocations` row (DecryptionError if it won't open)."""
+    key = key_of(row)
+    token = keyring.decrypt(row["secret"], revocation_aad(row["id"], key)).decode()
+    return PendingRevocation(
+        id=row["id"],
+        key=key,
+        refresh_token=token,
+        created_at=float(row["created_at"]),
+        attempts=int(row["attempts"]),
+        next_attempt_at=float(row["next_attempt_at"]),
+    )
 
 
 def encode_scopes(scopes: Sequence[str]) -> str:
@@ -105,8 +135,12 @@ __all__ = [
     "credential_from_row",
     "decrypt_tokens",
     "encode_scopes",
+    "encrypt_replaced",
     "encrypt_tokens",
     "new_connection_id",
+    "new_pending_revocation_id",
     "normalize_email",
+    "pending_revocation_from_row",
+    "revocation_aad",
     "webhook_secret_aad",
 ]

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from ..errors import StoreError
+from .files import prepare_sqlite_file
 from .urls import ENV_VAR, mask_url, sqlite_path
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -72,6 +73,15 @@ def make_engine(
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    path = sqlite_path(engine.url)
+    if path is not None:
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _before_connect(*_args: Any) -> None:
+            # Before SQLite creates the file: the directory 0700 and the database 0600, so the
+            # WAL and SHM files SQLite makes next to it get 0600 too (store/files.py).
+            prepare_sqlite_file(path)
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)

@@ -22,6 +22,7 @@ from ..errors import StoreError
 from ..logs import get_logger
 from . import queries as q
 from .engine import make_engine, to_store_error, write_transaction
+from .files import private_dir
 from .schema import HEAD_REVISION, VERSION_TABLE
 
 if TYPE_CHECKING:
@@ -107,11 +108,12 @@ async def _serialize(conn: AsyncConnection) -> None:
 
 
 def ensure_sqlite_dir(url: URL) -> None:
-    """Create a SQLite file's directory (the demo's data dir may not exist yet)."""
+    """Create a SQLite file's directory, 0700 (the data dir may not exist yet; the file itself
+    is made 0600 just before SQLite opens it: `store/files.py`)."""
     path = sqlite_path(url)
     if path is not None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
         except OSError as exc:
             raise to_store_error(exc, url, "create the database directory") from exc
 

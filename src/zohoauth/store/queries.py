@@ -47,6 +47,7 @@ from .schema import (
     audit,
     connections,
     credentials,
+    pending_revocations,
     service_keys,
     webhook_deliveries,
     webhooks,
@@ -214,6 +215,12 @@ def update_content(key: CredentialKey, now: float, **values: Any) -> Update:
 
 def count_by_key_id() -> Select[Any]:
     return select(credentials.c.key_id, func.count()).group_by(credentials.c.key_id)
+
+
+def count_pending_by_key_id() -> Select[Any]:
+    """The same for replaced refresh tokens waiting to be revoked (they need their key too)."""
+    p = pending_revocations.c
+    return select(p.key_id, func.count()).group_by(p.key_id)
 
 
 # -- saving a login (store/upsert.py) -------------------------------------------------------
@@ -563,4 +570,103 @@ __all__ = [
     "update_connection",
     "update_content",
     "webhooks_to_rotate",
+]
+
+
+# -- refresh tokens a re-login replaced (store/upsert.py, zohoauth/revocations.py) ----------
+
+#: The stored secret of a credential, locking the row until the transaction ends, so two
+#: re-logins of one user each see (and queue) the token the other replaced; execute with
+#: `key_params(key)`.
+CREDENTIAL_SECRET_FOR_UPDATE = (
+    select(credentials.c.secret).where(_key_bound(credentials)).with_for_update()
+)
+
+#: One pending revocation; execute with its columns.
+INSERT_PENDING_REVOCATION: Insert = insert(pending_revocations)
+
+#: Forget a pending revocation (revoked, dead at Zoho, or given up); execute with {"rid": ...}.
+DELETE_PENDING_REVOCATION: Delete = delete(pending_revocations).where(
+    pending_revocations.c.id == bindparam("rid")
+)
+
+
+def pending_revocations_page(
+    *,
+    now: float,
+    due_by: float | None,
+    dc: str | None = None,
+    key: CredentialKey | None = None,
+    limit: int = 100,
+) -> Select[Any]:
+    """Pending revocations no process is trying at `now`, the longest-waiting first: those due
+    by `due_by` (None: whatever their back-off, as when the accounts server is known to answer
+    again), of one DC or one credential if given."""
+    p = pending_revocations.c
+    stmt = select(pending_revocations).where(or_(p.claimed_until.is_(None), p.claimed_until < now))
+    if due_by is not None:
+        stmt = stmt.where(p.next_attempt_at <= due_by)
+    if dc is not None:
+        stmt = stmt.where(p.dc == dc)
+    if key is not None:
+        stmt = stmt.where(key_where(pending_revocations, key))
+    return stmt.order_by(p.next_attempt_at, p.id).limit(limit)
+
+
+def claim_revocation(row_id: str, attempts: int, now: float, until: float) -> Update:
+    """Count an attempt and keep other processes off the row until `until`, only if the row is
+    still at `attempts` and nobody else's claim is running: the matched-row count says
+    whether this process may try it. A claimer that dies only delays the row until `until`."""
+    p = pending_revocations.c
+    return (
+        update(pending_revocations)
+        .where(
+            p.id == row_id,
+            p.attempts == attempts,
+            or_(p.claimed_until.is_(None), p.claimed_until < now),
+        )
+        .values(attempts=p.attempts + 1, claimed_until=until)
+    )
+
+
+def reschedule_revocation(row_id: str, attempts: int, at: float) -> Update:
+    """After a failed attempt: release the claim, try again at `at` (only the claimer, whose
+    claim left the row at `attempts`)."""
+    p = pending_revocations.c
+    return (
+        update(pending_revocations)
+        .where(p.id == row_id, p.attempts == attempts)
+        .values(next_attempt_at=at, claimed_until=None)
+    )
+
+
+def pending_rotation_page(active_kid: str, after: str | None, batch: int) -> Select[Any]:
+    """The next `batch` pending revocations after id `after` not under the active key."""
+    p = pending_revocations.c
+    stmt = select(p.id, p.client_id, p.dc, p.zuid, p.secret, p.key_id).where(p.key_id != active_kid)
+    if after is not None:
+        stmt = stmt.where(p.id > after)
+    return stmt.order_by(p.id).limit(batch)
+
+
+def reencrypt_pending(row_id: str, key_id: str, secret: str, active_kid: str) -> Update:
+    """Swap in the re-encrypted token, only if the row is still under the key it was read with."""
+    p = pending_revocations.c
+    return (
+        update(pending_revocations)
+        .where(p.id == row_id, p.key_id == key_id)
+        .values(secret=secret, key_id=active_kid)
+    )
+
+
+__all__ += [
+    "CREDENTIAL_SECRET_FOR_UPDATE",
+    "DELETE_PENDING_REVOCATION",
+    "INSERT_PENDING_REVOCATION",
+    "claim_revocation",
+    "count_pending_by_key_id",
+    "pending_revocations_page",
+    "pending_rotation_page",
+    "reencrypt_pending",
+    "reschedule_revocation",
 ]

@@ -1,4 +1,5 @@
-"""Key rotation: re-encrypt every credential (and webhook signing secret) whose key id is not
+"""Key rotation: re-encrypt every credential — every replaced refresh token still waiting to be
+revoked (`zohoauth_pending_revocations`), and every webhook signing secret — whose key id is not
 the ring's active one.
 
 How to rotate: put the new key first in `ZOHOAUTH_ENCRYPTION_KEYS` and keep the old ones after
@@ -20,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from ..credentials import CredentialKey
 from ..crypto import KeyRing
 from . import queries as q
-from .codec import key_of, webhook_secret_aad
+from .codec import key_of, revocation_aad, webhook_secret_aad
 from .engine import write_transaction
 from .sql import SQLTokenStore
 
@@ -35,9 +36,10 @@ async def rotate_keys(
     """Re-encrypt rows not under `keyring`'s active key (default: the store's ring).
 
     Then the token service's webhook signing secrets (`rotate_webhook_secrets`), so the old
-    key can be dropped without breaking webhook signatures. Returns how many credentials were
-    re-encrypted (the few webhook secrets are not counted). After each committed batch,
-    `on_batch(n)` (a function or coroutine) hears how many rows that batch visited: progress
+    key can be dropped without breaking webhook signatures. Returns how many credentials and
+    queued replaced tokens were re-encrypted (the few webhook secrets are not counted). After
+    each committed batch, `on_batch(n)` (a function or coroutine) hears how many rows that
+    batch visited: progress
     bars, or a pause to go easy on a live database. Rows are visited once each, in key order,
     so a process still writing with an old key can't keep the loop going. DecryptionError if
     a row's key is missing from the ring (add the old key back after the active one).
@@ -60,9 +62,43 @@ async def rotate_keys(
         if on_batch is not None:
             await _maybe_await(on_batch(len(rows)))
         if len(rows) < batch:
-            await rotate_webhook_secrets(store, ring)
-            return rotated
+            break
         last = key_of(rows[-1])
+    rotated += await _rotate_pending(store, ring, batch, on_batch)
+    await rotate_webhook_secrets(store, ring)
+    return rotated
+
+
+async def _rotate_pending(
+    store: SQLTokenStore,
+    ring: KeyRing,
+    batch: int,
+    on_batch: Callable[[int], Awaitable[None] | None] | None,
+) -> int:
+    """The same for replaced refresh tokens waiting to be revoked: a row is only ever
+    deleted, never rewritten, so the key id it was read with is the only condition."""
+    active = ring.active_kid
+    rotated = 0
+    after: str | None = None
+    while True:
+        stmt = q.pending_rotation_page(active, after, batch)
+        async with (
+            store.guard("re-encrypt pending revocations"),
+            write_transaction(store.engine) as conn,
+        ):
+            rows = (await conn.execute(stmt)).mappings().all()
+            for row in rows:
+                aad = revocation_aad(row["id"], key_of(row))
+                blob = ring.encrypt(ring.decrypt(row["secret"], aad), aad)
+                result = await conn.execute(
+                    q.reencrypt_pending(row["id"], row["key_id"], blob, active)
+                )
+                rotated += result.rowcount
+        if on_batch is not None:
+            await _maybe_await(on_batch(len(rows)))
+        if len(rows) < batch:
+            return rotated
+        after = rows[-1]["id"]
 
 
 async def rotate_webhook_secrets(store: SQLTokenStore, keyring: KeyRing | None = None) -> int:

@@ -14,6 +14,9 @@ The token service (`zohoauth.service`, revision 0003s) adds four more: `zohoauth
 `zohoauth_webhooks` (endpoints; their signing secret encrypted like tokens) and
 `zohoauth_webhook_deliveries` (the outbox and delivery log, so deliveries survive a restart).
 
+Revision 0004 adds `zohoauth_pending_revocations`: refresh tokens a re-login replaced, kept
+(encrypted like tokens) only until Zoho confirms their revocation (`zohoauth/revocations.py`).
+
 Times are epoch seconds in DOUBLE columns: portable across SQLite, PostgreSQL and MySQL, no
 time-zone surprises. On MySQL the tables use `utf8mb4_bin` so keys and ids compare exactly
 (the default collation is case-insensitive, which would merge `conn_aB` and `conn_Ab`); email
@@ -41,7 +44,7 @@ from sqlalchemy import (
 VERSION_TABLE = "zohoauth_alembic_version"
 #: The Alembic revision this code needs; keep equal to the newest script in migrations/versions
 #: (tests/store/test_migrations.py checks it). Opening a store compares against it.
-HEAD_REVISION = "0003s"
+HEAD_REVISION = "0004"
 
 # Sized so the 4-column unique key fits InnoDB's 3072-byte limit in utf8mb4.
 CLIENT_ID_LEN = 128
@@ -185,6 +188,30 @@ webhook_deliveries = Table(
     **MYSQL_TABLE_ARGS,
 )
 
+# -- refresh tokens a re-login replaced (revision 0004) --------------------------------------
+
+PENDING_REVOCATION_ID_LEN = 40
+
+pending_revocations = Table(
+    "zohoauth_pending_revocations",
+    metadata,
+    Column("id", String(PENDING_REVOCATION_ID_LEN), nullable=False),  # rvk_<urlsafe>
+    # Whose token (logs, the ciphertext's associated data) and which DC's accounts server
+    # revokes it.
+    Column("client_id", String(CLIENT_ID_LEN), nullable=False),
+    Column("dc", String(DC_LEN), nullable=False),
+    Column("zuid", String(ZUID_LEN), nullable=False),
+    Column("secret", Text, nullable=False),  # the refresh token, encrypted (codec.py)
+    Column("key_id", String(32), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("attempts", Integer, nullable=False),  # revocations tried; also the claim's version
+    Column("next_attempt_at", Double, nullable=False),  # the back-off: not retried before this
+    Column("claimed_until", Double, nullable=True),  # one process is trying it until then
+    PrimaryKeyConstraint("id", name="pk_zohoauth_pending_revocations"),
+    Index("ix_zohoauth_pending_revocations_due", "next_attempt_at"),
+    **MYSQL_TABLE_ARGS,
+)
+
 
 __all__ = [
     "HEAD_REVISION",
@@ -193,6 +220,7 @@ __all__ = [
     "connections",
     "credentials",
     "metadata",
+    "pending_revocations",
     "service_keys",
     "webhook_deliveries",
     "webhooks",

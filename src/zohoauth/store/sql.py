@@ -21,15 +21,25 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..credentials import Connection, Credential, CredentialKey, Login, Status, TokenSet
+from ..credentials import (
+    Connection,
+    Credential,
+    CredentialKey,
+    Login,
+    PendingRevocation,
+    Status,
+    TokenSet,
+)
 from ..crypto import KeyRing
-from ..errors import NotFoundError, StoreError, ZohoAuthError
+from ..errors import DecryptionError, NotFoundError, StoreError, ZohoAuthError
+from ..logs import get_logger
 from . import queries as q
 from .codec import (
     connection_from_row,
     credential_from_row,
     encrypt_tokens,
     key_of,
+    pending_revocation_from_row,
 )
 from .engine import (
     make_engine,
@@ -38,6 +48,7 @@ from .engine import (
     to_store_error,
     write_transaction,
 )
+from .files import loose_files
 from .migrate import (
     current_revision_on,
     ensure_sqlite_dir,
@@ -46,9 +57,10 @@ from .migrate import (
 )
 from .schema import HEAD_REVISION
 from .upsert import save_login, save_logins
-from .urls import mask_url, normalize_url
+from .urls import mask_url, normalize_url, sqlite_path
 
 Clock = Callable[[], float]
+log = get_logger("zohoauth.store")
 
 
 class SQLTokenStore:
@@ -112,6 +124,14 @@ class SQLTokenStore:
             await engine.dispose()
             raise
         self._engine = engine
+        for loose in loose_files(sqlite_path(self.url)):
+            log.warning(
+                "the token store's file is open to other users (it holds emails, zuids and "
+                "token ciphertexts); run the command in `fix`",
+                path=str(loose.path),
+                mode=f"{loose.mode:04o}",
+                fix=loose.fix,
+            )
 
     async def _revision(self, engine: AsyncEngine) -> str | None:
         """The schema revision; a failure to connect is reported as such (host, port, user)."""
@@ -166,10 +186,12 @@ class SQLTokenStore:
             yield conn
 
     # -- login ---------------------------------------------------------------------------
-    async def save_login(self, login: Login) -> list[Connection]:
+    async def save_login(self, login: Login, *, revoke_replaced: bool = False) -> list[Connection]:
         """Insert or update in place the credential and one connection per org (see base)."""
         async with self.guard("save the login"):
-            return await save_login(self.engine, self.keyring, self.clock(), login)
+            return await save_login(
+                self.engine, self.keyring, self.clock(), login, revoke_replaced=revoke_replaced
+            )
 
     async def save_logins(self, logins: Sequence[Login]) -> list[list[Connection] | StoreError]:
         """Save many logins (`zohoauth tokens import-sdk`): one transaction for the batch, or,
@@ -244,11 +266,14 @@ class SQLTokenStore:
             last = key_of(rows[-1])
 
     async def count_by_key_id(self) -> dict[str, int]:
-        """How many credentials each encryption key id protects (rotation progress)."""
-        stmt = q.count_by_key_id()
+        """How many stored secrets each encryption key id protects (rotation progress):
+        credentials, and replaced refresh tokens waiting to be revoked."""
+        counts: dict[str, int] = {}
         async with self._one("count credentials by key") as conn:
-            rows = (await conn.execute(stmt)).all()
-        return {str(kid): int(n) for kid, n in rows}
+            for stmt in (q.count_by_key_id(), q.count_pending_by_key_id()):
+                for kid, n in (await conn.execute(stmt)).all():
+                    counts[str(kid)] = counts.get(str(kid), 0) + int(n)
+        return counts
 
     # -- refresh lease -------------------------------------------------------------------
     async def try_acquire_lease(self, key: CredentialKey, owner: str, ttl: float) -> bool:
@@ -342,6 +367,58 @@ class SQLTokenStore:
             if not remaining:
                 await conn.execute(q.DELETE_CREDENTIAL, params)
         return True
+
+    # -- replaced refresh tokens waiting to be revoked (zohoauth/revocations.py) ----------
+    async def pending_revocations(
+        self,
+        *,
+        due_by: float | None = None,
+        dc: str | None = None,
+        key: CredentialKey | None = None,
+        limit: int = 100,
+    ) -> list[PendingRevocation]:
+        """Pending revocations no process is trying now, longest-waiting first (see
+        `queries.pending_revocations_page`).
+
+        A row the key ring can't open is left out (logged without any token): nothing here
+        can revoke it, and `zohoauth doctor` reports the missing key by its id."""
+        stmt = q.pending_revocations_page(
+            now=self.clock(), due_by=due_by, dc=dc, key=key, limit=limit
+        )
+        async with self._read("read pending revocations") as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        found = []
+        for row in rows:
+            try:
+                found.append(pending_revocation_from_row(self.keyring, row))
+            except DecryptionError:
+                log.warning(
+                    "a replaced refresh token waiting for revocation can't be decrypted "
+                    "(its key is not in ZOHOAUTH_ENCRYPTION_KEYS)",
+                    key_id=row["key_id"],
+                    dc=row["dc"],
+                )
+        return found
+
+    async def claim_revocation(self, item: PendingRevocation, ttl: float) -> bool:
+        """Count an attempt on `item` and keep others off it for `ttl` seconds; True if this
+        call claimed it (no other process did since `item` was read)."""
+        now = self.clock()
+        stmt = q.claim_revocation(item.id, item.attempts, now, now + ttl)
+        async with self._one("claim a pending revocation") as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def reschedule_revocation(self, item_id: str, attempts: int, at: float) -> bool:
+        """Try the claimed row (now at `attempts`) again at `at`; False if claimed since."""
+        stmt = q.reschedule_revocation(item_id, attempts, at)
+        async with self._one("reschedule a pending revocation") as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def delete_revocation(self, item_id: str) -> bool:
+        """Forget a pending revocation; False if it was gone already."""
+        async with self._one("delete a pending revocation") as conn:
+            result = await conn.execute(q.DELETE_PENDING_REVOCATION, {"rid": item_id})
+        return result.rowcount > 0
 
 
 if TYPE_CHECKING:

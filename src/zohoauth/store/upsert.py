@@ -4,6 +4,12 @@ No dialect has the same upsert (ON CONFLICT, ON DUPLICATE KEY, SQLite's own ON C
 this is UPDATE-then-INSERT in one write transaction. Two logins of the same user racing to
 insert the first row make one of them hit the unique key; it retries once, and the retry finds
 the winner's row and updates it. Connection ids survive re-logins: an app's sessions name them.
+
+A re-login mints a new refresh token, and Zoho keeps at most 20 per user and client, deleting
+the oldest silently (docs/zoho-reference.md §4). With `revoke_replaced`, the refresh token the
+login replaces is queued in `zohoauth_pending_revocations` in the same transaction, encrypted
+like every secret: the new token is committed first, and the old one is revoked at Zoho
+afterwards (`zohoauth/revocations.py`), so a failed revocation never costs the new token.
 """
 
 from __future__ import annotations
@@ -16,9 +22,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..credentials import Connection, CredentialKey, Login, OrgInfo, Status
 from ..crypto import KeyRing
+from ..errors import DecryptionError
+from ..logs import get_logger
 from . import queries as q
-from .codec import encode_scopes, encrypt_tokens, new_connection_id, normalize_email
+from .codec import (
+    decrypt_tokens,
+    encode_scopes,
+    encrypt_replaced,
+    encrypt_tokens,
+    new_connection_id,
+    new_pending_revocation_id,
+    normalize_email,
+)
 from .engine import write_transaction
+
+log = get_logger("zohoauth.store")
 
 
 def _unique_orgs(orgs: Sequence[OrgInfo]) -> list[OrgInfo]:
@@ -30,12 +48,22 @@ def _unique_orgs(orgs: Sequence[OrgInfo]) -> list[OrgInfo]:
 
 
 async def save_login(
-    engine: AsyncEngine, keyring: KeyRing, now: float, login: Login
+    engine: AsyncEngine,
+    keyring: KeyRing,
+    now: float,
+    login: Login,
+    *,
+    revoke_replaced: bool = False,
 ) -> list[Connection]:
-    """Store a login; returns the connections for its orgs in that order (duplicates once)."""
+    """Store a login; returns the connections for its orgs in that order (duplicates once).
+
+    With `revoke_replaced`, a stored refresh token this login replaces is queued for
+    revocation in the same transaction (see the module's docstring)."""
     for attempt in (1, 2):
         try:
             async with write_transaction(engine) as conn:
+                if revoke_replaced:
+                    await _queue_replaced(conn, keyring, now, login)
                 await _upsert_credential(conn, keyring, now, login)
                 return await _upsert_connections(conn, now, login)
         except IntegrityError:
@@ -134,6 +162,47 @@ def _new_connection(
         "created_at": now,
     }
     return row, Connection(connection_id, key, org.org_id, org.org_name, email, now)
+
+
+async def _queue_replaced(
+    conn: AsyncConnection, keyring: KeyRing, now: float, login: Login
+) -> None:
+    """Queue the stored refresh token of `login.key` for revocation if `login` replaces it.
+
+    Locks the credential row (PostgreSQL, MySQL; SQLite's BEGIN IMMEDIATE already serializes)
+    so concurrent re-logins queue each other's tokens. The same token (connect_org re-saves
+    it) is not queued. A stored secret the key ring can't open is not queued either: it can't
+    be revoked from here, and the login must still succeed (logged, without any token).
+    """
+    row = (await conn.execute(q.CREDENTIAL_SECRET_FOR_UPDATE, q.key_params(login.key))).first()
+    if row is None:
+        return
+    try:
+        old = decrypt_tokens(keyring, login.key, row.secret, 0.0).refresh_token
+    except DecryptionError:
+        log.warning(
+            "the replaced refresh token could not be decrypted, so it is not revoked at Zoho",
+            credential=str(login.key),
+        )
+        return
+    if old == login.tokens.refresh_token:
+        return
+    row_id = new_pending_revocation_id()
+    await conn.execute(
+        q.INSERT_PENDING_REVOCATION,
+        {
+            "id": row_id,
+            "client_id": login.key.client_id,
+            "dc": login.key.dc,
+            "zuid": login.key.zuid,
+            "secret": encrypt_replaced(keyring, row_id, login.key, old),
+            "key_id": keyring.active_kid,
+            "created_at": now,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_until": None,
+        },
+    )
 
 
 async def _upsert_credential(

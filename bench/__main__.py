@@ -1,7 +1,7 @@
 """zohoauth against Zoho's official Python SDK: the same work, the same machine, the same
 emulator, one run. Prints a table and writes the report (page, plots, results.json).
 
-    uv run python -m bench [--quick] [--only lookup,storm,crm,web] [--json FILE]
+    uv run python -m bench [--quick] [--only lookup,storm,crm,web,startup] [--json FILE]
                            [--out DIR | --publish | --no-report]
     uv run python -m bench report --from FILE [--out DIR | --publish]
     uv run python -m bench chaos [--size bench|ci] [--json FILE]
@@ -34,13 +34,13 @@ from typing import Any
 
 from zohoauth.crypto import KeyRing
 
-from . import crm_cost, report, sdk_lookup, storm, web_load
+from . import crm_cost, report, sdk_lookup, startup, storm, web_load
 from . import lookup as zlookup
 from ._common import machine, now_iso
 from ._zoho import sdk_available
 from .report import cli as report_cli
 
-WORKLOADS = ("lookup", "storm", "crm", "web")
+WORKLOADS = ("lookup", "storm", "crm", "web", "startup")
 
 
 def settings(quick: bool) -> dict[str, Any]:
@@ -61,6 +61,7 @@ def settings(quick: bool) -> dict[str, Any]:
             "web_rounds": 1,
             "web_paced_rounds": 3,
             "web_seconds": 10.0,
+            "startup_runs": 7,
         }
     return {
         "sizes": [1_000, 10_000, 100_000],
@@ -78,6 +79,7 @@ def settings(quick: bool) -> dict[str, Any]:
         "web_rounds": 3,
         "web_paced_rounds": 5,
         "web_seconds": 20.0,
+        "startup_runs": 15,
     }
 
 
@@ -261,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
                 workdir,
                 paced_rounds=s["web_paced_rounds"],
             )
+        if "startup" in only:
+            say("start-up: import zohoauth, zohoauth --help, the SDK's import")
+            raw["startup"] = startup.run(s["startup_runs"], sdk_skip)
     raw["machine"] = info | {"loadavg_at_end": list(os.getloadavg())}
     raw["seconds"] = round(time.perf_counter() - started, 1)
     doc = report.summarize(raw)

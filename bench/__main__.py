@@ -9,7 +9,8 @@ emulator, one run. Prints a table and writes the report (page, plots, results.js
 
 Workloads (one module each): token lookup with 1k/10k/100k stored users (`bench.lookup` for
 zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CRM call cost
-(`bench.crm_cost`) and the web app under load (`bench.web_load`); the `bench.report` package
+(`bench.crm_cost`), the web app under load (`bench.web_load`) and start-up (`bench.startup`:
+`import zohoauth`, `zohoauth --help`, the SDK's import); the `bench.report` package
 builds the JSON, the table, the markdown and the plots. `chaos` and `soak` are the reliability
 runs of the `bench.chaos` package (faults, crashes, leaks; docs/reliability.md), apart from the
 comparison with the SDK. The SDK always runs in child processes

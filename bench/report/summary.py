@@ -38,7 +38,9 @@ REQUIRED_KEYS = (
     "web.rps_per_app_core",
     "web.cpu_us_per_request",
     "startup.import_zohoauth_s",
+    "startup.import_zohoauth_cpu_s",
     "startup.zohoauth_help_s",
+    "startup.zohoauth_help_cpu_s",
     "startup.sdk_import_s",
 )
 

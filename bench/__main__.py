@@ -62,7 +62,7 @@ def settings(quick: bool) -> dict[str, Any]:
             "web_rounds": 1,
             "web_paced_rounds": 3,
             "web_seconds": 10.0,
-            "startup_runs": 7,
+            "startup_runs": 5,
         }
     return {
         "sizes": [1_000, 10_000, 100_000],

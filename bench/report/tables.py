@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._common import table
-from .text import fmt, p10_p90, transport, us
+from .text import fmt, p10_p90, transport, us_spread
 
 
 def targets_table(doc: dict[str, Any]) -> list[list[str]]:
@@ -48,7 +48,7 @@ def lookup_rows(doc: dict[str, Any]) -> list[list[str]]:
         growth = lk.get("growth_by_path", {}).get(key[:-3])
         rows.append(
             [label]
-            + [us(data.get(str(n))) for n in lk["n_users"]]
+            + [us_spread(data.get(str(n))) for n in lk["n_users"]]
             + [fmt(growth, "×") if growth is not None else "-"]
         )
     return rows
@@ -180,7 +180,11 @@ def text_report(doc: dict[str, Any]) -> str:
     lines = ["Targets", ""]
     lines.append(table(["workload", "measure", "target", "measured", "met"], targets_table(doc)))
     lk = doc["lookup"]
-    lines += ["", "Token lookup (median per lookup; growth = largest N / smallest N)", ""]
+    lines += [
+        "",
+        "Token lookup (median per lookup, p10–p90 of the runs; growth = largest N / smallest N)",
+        "",
+    ]
     lines.append(
         table(
             ["path", *(f"N={n:,}" for n in lk["n_users"]), "growth"],

@@ -129,8 +129,9 @@ def crm_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
                 [per[k]["p90"] - per[k]["median"] for k in shown],
             ]
             ax.bar(xs, meds, width, yerr=err, capsize=3, label=transport(block))
-            for x, v in zip(xs, meds, strict=True):
-                ax.text(x, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=7)
+            tops = [per[k]["p90"] for k in shown]  # above the whisker, not on it
+            for x, v, top in zip(xs, meds, tops, strict=True):
+                ax.text(x, top, f"{v:,.0f}", ha="center", va="bottom", fontsize=7)
         ax.set_xticks(
             range(len(names)),
             [CRM_CLIENTS[k].replace(", fixed token", "").replace("zohoauth ", "") for k in names],

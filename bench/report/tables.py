@@ -149,7 +149,14 @@ STARTUP_COMMANDS = (
     ("import_zohoauth_facade", "`from zohoauth import ZohoAuth` (what an app loads first)"),
     ("sdk_import", "the SDK: `from zohocrmsdk...initializer import Initializer`"),
 )
-STARTUP_HEADERS = ["fresh process", "ms (median)", "p10–p90", "min", "CPU ms (median)", "p10–p90"]
+STARTUP_HEADERS = [
+    "fresh process",
+    "wall ms (median)",
+    "p10–p90",
+    "min",
+    "CPU ms (median)",
+    "p10–p90",
+]
 
 
 def startup_rows(doc: dict[str, Any]) -> list[list[str]]:

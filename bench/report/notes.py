@@ -17,6 +17,11 @@ from .text import NAN, fmt, is_nan, p10_p90, piece, transport
 def summary_note(doc: dict[str, Any]) -> str:
     missed = [t for t in doc["targets"] if not t["met"]]
     text = piece("summary", met=len(doc["targets"]) - len(missed), total=len(doc["targets"]))
+    m = doc.get("machine", {})
+    loads = [(m.get(k) or [NAN])[0] for k in ("loadavg_at_start", "loadavg_at_end")]
+    cpus = m.get("cpus") or 0
+    if cpus and max(num(x) for x in loads) > cpus:
+        text += " " + piece("summary_loaded", start=fmt(loads[0]), end=fmt(loads[1]), cpus=cpus)
     if not missed:
         return text
     items = (
@@ -169,7 +174,14 @@ def web_note(doc: dict[str, Any]) -> str | None:
             )
     cpu = num((web.get("cpu_us_per_request") or {}).get("median"))
     if not cpu <= TARGETS["web_cpu_us"]:
-        words.append(piece("web_cpu_missed", cpu=fmt(cpu), target=fmt(TARGETS["web_cpu_us"])))
+        words.append(
+            piece(
+                "web_cpu_missed",
+                cpu=fmt(cpu),
+                target=fmt(TARGETS["web_cpu_us"]),
+                others=f"{a['cpu_others']:.0%}",
+            )
+        )
     words.append(
         piece(
             "web_load",

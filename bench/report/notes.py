@@ -256,6 +256,7 @@ def startup_note(doc: dict[str, Any]) -> str | None:
                 sdk_wall=fmt(ms("sdk_import", "_s")),
                 vs_import=fmt(ratio(ms("sdk_import"), ms("import_zohoauth")), "×"),
                 vs_help=fmt(ratio(ms("sdk_import"), ms("zohoauth_help")), "×"),
+                vs_facade=fmt(ratio(ms("sdk_import"), ms("import_zohoauth_facade")), "×"),
             )
         )
     limit = TARGETS["startup_s"] * 1000

@@ -14,7 +14,8 @@ zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CR
 builds the JSON, the table, the markdown and the plots. `chaos` and `soak` are the reliability
 runs of the `bench.chaos` package (faults, crashes, leaks; docs/reliability.md), apart from the
 comparison with the SDK. The SDK always runs in child processes
-(its `Initializer` is process-global). `--quick` finishes in under 5 minutes on a 2-core machine.
+(its `Initializer` is process-global). `--quick` takes ~4 minutes on a quiet 2-core machine
+(7 at load average 10).
 
 The report goes to bench/out/ (git-ignored) or `--out DIR`; only `--publish`, on a full run,
 rewrites the published docs/benchmarks.md and docs/benchmarks/ (see `bench.report.cli`).
@@ -201,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         epilog=report_cli.EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="fewer rounds; under 5 minutes")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer rounds: ~4 minutes on a quiet 2-core machine"
+    )
     parser.add_argument("--json", dest="json_path", help="also write the results here")
     parser.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
     report_cli.add_output_args(parser)

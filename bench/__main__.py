@@ -1,7 +1,7 @@
 """zohoauth against Zoho's official Python SDK: the same work, the same machine, the same
 emulator, one run. Prints a table and writes the report (page, plots, results.json).
 
-    uv run python -m bench [--quick] [--only lookup,storm,crm,web,token_api] [--json FILE]
+    uv run python -m bench [--quick] [--only lookup,storm,crm,web,token_api,startup] [--json FILE]
                            [--out DIR | --publish | --no-report]
     uv run python -m bench report --from FILE [--out DIR | --publish]
     uv run python -m bench chaos [--size bench|ci] [--json FILE]
@@ -9,12 +9,14 @@ emulator, one run. Prints a table and writes the report (page, plots, results.js
 
 Workloads (one module each): token lookup with 1k/10k/100k stored users (`bench.lookup` for
 zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CRM call cost
-(`bench.crm_cost`), the web app under load (`bench.web_load`) and the token service's token
-API against a direct library call (`bench.token_api`); the `bench.report` package
+(`bench.crm_cost`), the web app under load (`bench.web_load`), the token service's token
+API against a direct library call (`bench.token_api`) and start-up (`bench.startup`:
+`import zohoauth`, `zohoauth --help`, the SDK's import); the `bench.report` package
 builds the JSON, the table, the markdown and the plots. `chaos` and `soak` are the reliability
 runs of the `bench.chaos` package (faults, crashes, leaks; docs/reliability.md), apart from the
 comparison with the SDK. The SDK always runs in child processes
-(its `Initializer` is process-global). `--quick` finishes in under 5 minutes on a 2-core machine.
+(its `Initializer` is process-global). `--quick` takes ~4 minutes on a quiet 2-core machine
+(7 at load average 10).
 
 The report goes to bench/out/ (git-ignored) or `--out DIR`; only `--publish`, on a full run,
 rewrites the published docs/benchmarks.md and docs/benchmarks/ (see `bench.report.cli`).
@@ -35,13 +37,13 @@ from typing import Any
 
 from zohoauth.crypto import KeyRing
 
-from . import crm_cost, report, sdk_lookup, storm, token_api, web_load
+from . import crm_cost, report, sdk_lookup, startup, storm, token_api, web_load
 from . import lookup as zlookup
 from ._common import machine, now_iso
 from ._zoho import sdk_available
 from .report import cli as report_cli
 
-WORKLOADS = ("lookup", "storm", "crm", "web", "token_api")
+WORKLOADS = ("lookup", "storm", "crm", "web", "token_api", "startup")
 
 
 def settings(quick: bool) -> dict[str, Any]:
@@ -63,6 +65,7 @@ def settings(quick: bool) -> dict[str, Any]:
             "web_paced_rounds": 3,
             "web_seconds": 10.0,
             "token_api": token_api.SETTINGS["quick"],
+            "startup_runs": 5,
         }
     return {
         "sizes": [1_000, 10_000, 100_000],
@@ -81,6 +84,7 @@ def settings(quick: bool) -> dict[str, Any]:
         "web_paced_rounds": 5,
         "web_seconds": 20.0,
         "token_api": token_api.SETTINGS["full"],
+        "startup_runs": 15,
     }
 
 
@@ -201,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         epilog=report_cli.EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="fewer rounds; under 5 minutes")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer rounds: ~4 minutes on a quiet 2-core machine"
+    )
     parser.add_argument("--json", dest="json_path", help="also write the results here")
     parser.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
     report_cli.add_output_args(parser)
@@ -267,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         if "token_api" in only:
             say("token service: token API vs a direct library call")
             raw["token_api"] = token_api.run(*s["token_api"], workdir)
+        if "startup" in only:
+            say("start-up: import zohoauth, zohoauth --help, the SDK's import")
+            raw["startup"] = startup.run(s["startup_runs"], sdk_skip)
     raw["machine"] = info | {"loadavg_at_end": list(os.getloadavg())}
     raw["seconds"] = round(time.perf_counter() - started, 1)
     doc = report.summarize(raw)

@@ -84,17 +84,39 @@ def _crm(transport: str) -> dict[str, Any]:
         "rounds": 2,
         "per_call_us": {
             "raw_httpx": spread([500.0, 510.0]),
-            "zohoauth": spread([530.0, 540.0]),
+            "raw_aiohttp": spread([400.0, 410.0]),
+            "zohoauth": spread([430.0, 440.0]),
             "sdk": spread([1500.0, 1600.0]),
         },
         "client_cpu_per_call_us": {
             "raw_httpx": spread([300.0]),
-            "zohoauth": spread([320.0]),
+            "raw_aiohttp": spread([150.0]),
+            "zohoauth": spread([180.0]),
             "sdk": spread([1200.0]),
         },
-        "zohoauth_vs_raw_httpx": spread([1.04, 1.06]),
-        "sdk_vs_zohoauth": spread([2.9, 3.0]),
+        "zohoauth_vs_raw_httpx": spread([0.86, 0.87]),
+        "raw_aiohttp_us": spread([400.0, 410.0]),
+        "zohoauth_vs_raw_aiohttp": {
+            "wall": spread([1.07, 1.08]),
+            "client_cpu": spread([1.2]),
+        },
+        "sdk_vs_zohoauth": spread([3.4, 3.6]),
     }
+
+
+def _startup() -> dict[str, Any]:
+    out: dict[str, Any] = {"runs": 2}
+    for name, s in (
+        ("python", 0.02),
+        ("import_zohoauth", 0.05),
+        ("import_zohoauth_facade", 0.6),
+        ("zohoauth_help", 0.35),
+        ("import_typer", 0.1),
+        ("sdk_import", 1.2),
+    ):
+        out[f"{name}_s"] = spread([s, s * 1.1])
+        out[f"{name}_cpu_s"] = spread([s * 0.9])
+    return out
 
 
 def synthetic() -> dict[str, Any]:
@@ -163,6 +185,7 @@ def synthetic() -> dict[str, Any]:
             "library_p99_us": 2.0,
             "p99_vs_library": 3000.0,
         },
+        "startup": _startup(),
     }
 
 
@@ -179,22 +202,38 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
     # A verdict per target (the CRM ones over https and plain http); the synthetic numbers
     # meet some and miss others.
     verdicts = {t["what"]: t["met"] for t in published["targets"]}
-    assert len(verdicts) == 8
+    assert len(verdicts) == 15
     assert True in verdicts.values()
     assert False in verdicts.values()
+    # The CRM target is client CPU over raw aiohttp (1.2× here: missed), not raw httpx (met).
+    crm = [t for t in published["targets"] if "raw aiohttp" in t["what"]]
+    assert [t["measured"] for t in crm] == [pytest.approx(1.2)] * 2
+    assert not any(t["met"] for t in crm)
+    # The web app: 400 req/s at 0.9 of a core is 444 req/s per core, 1.1× the baseline's 404.3;
+    # 2,250 µs of CPU per request.
+    web = {t["what"].split(",")[0]: t for t in published["targets"] if t["workload"] == "web"}
+    assert web["web app closed-loop throughput on one worker"]["measured"] == pytest.approx(
+        400 / 0.9 / 404.3
+    )
+    assert published["web"]["cpu_us_per_request"]["median"] == pytest.approx(2250)
+    startup = {t["what"]: t["met"] for t in published["targets"] if t["workload"] == "startup"}
+    assert list(startup.values()) == [True, False]  # import 0.05 s; --help 0.35 s
 
-    assert published["crm"]["plain_http"]["sdk_vs_zohoauth"] == pytest.approx(2.95)
+    assert published["crm"]["plain_http"]["sdk_vs_zohoauth"] == pytest.approx(3.5)
+    assert published["crm"]["raw_aiohttp_us"]["median"] == pytest.approx(405)
     text = report.text_report(doc)
     assert "Targets" in text
     assert "over plain http" in text
     assert "SDK FileStore.find_token_by_id" in text
     assert "token API vs a direct library call" in text
     assert published["token_api"]["p99_vs_library"] == 3000.0
+    assert "raw aiohttp, fixed token" in text
+    assert "`zohoauth --help`" in text
 
     path = report.write_report(doc, tmp_path)
     markdown = path.read_text()
     assert markdown.startswith("# Benchmarks")
-    for image in ("lookup.png", "refresh_storm.png", "crm.png", "web.png"):
+    for image in ("lookup.png", "refresh_storm.png", "crm.png", "web.png", "startup.png"):
         assert (tmp_path / "benchmarks" / image).read_bytes().startswith(b"\x89PNG")
         assert f"benchmarks/{image}" in markdown
     assert "test CPU" in markdown
@@ -213,17 +252,17 @@ def test_missing_keys_are_named() -> None:
 def _partial(keep: str) -> dict[str, Any]:
     """The synthetic result as `--only keep` would return it."""
     raw = synthetic()
-    for key in ("lookup", "refresh_storm", "crm", "crm_plain_http", "web", "token_api"):
+    for key in ("lookup", "refresh_storm", "crm", "crm_plain_http", "web", "token_api", "startup"):
         if not key.startswith(keep):
             raw.pop(key)
     return raw
 
 
-@pytest.mark.parametrize("only", [None, "lookup", "refresh_storm", "crm", "web"])
+@pytest.mark.parametrize("only", [None, "lookup", "refresh_storm", "crm", "web", "startup"])
 def test_the_template_fills_every_placeholder(only: str | None) -> None:
     doc = report.summarize(synthetic() if only is None else _partial(only))
     doc["notes"] = report.auto_notes(doc)
-    images = ["lookup.png", "refresh_storm.png", "crm.png", "web.png"]
+    images = ["lookup.png", "refresh_storm.png", "crm.png", "web.png", "startup.png"]
     values = render.page_values(doc, images)
     assert set(page_template().get_identifiers()) <= set(values)
     assert page_template().is_valid()
@@ -292,6 +331,7 @@ def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
     monkeypatch.setattr(bench_main.crm_cost, "run", answer("crm"))
     monkeypatch.setattr(bench_main.web_load, "run", answer("web"))
     monkeypatch.setattr(bench_main.token_api, "run", answer("token_api"))
+    monkeypatch.setattr(bench_main.startup, "run", answer("startup"))
     monkeypatch.setattr(report_cli, "SCRATCH", tmp_path / "scratch")
     return calls
 
@@ -310,7 +350,9 @@ def test_a_quick_run_writes_to_scratch_or_out_and_leaves_docs_alone(
 
     assert bench_main.main(["--quick", "--out", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / "benchmarks.md").is_file()
-    assert fake_run["workloads"] == 12  # 6 per run: lookup, storm, crm twice, web, token_api
+    assert (
+        fake_run["workloads"] == 14
+    )  # 7 per run: lookup, storm, crm twice, web, token_api, startup
 
     assert _published_files() == before
 

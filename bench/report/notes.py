@@ -10,13 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from .summary import ratio
-from .targets import TARGETS
-from .text import NAN, fmt, piece, transport
+from .targets import TARGETS, num
+from .text import NAN, fmt, is_nan, p10_p90, piece, transport
 
 
 def summary_note(doc: dict[str, Any]) -> str:
     missed = [t for t in doc["targets"] if not t["met"]]
     text = piece("summary", met=len(doc["targets"]) - len(missed), total=len(doc["targets"]))
+    m = doc.get("machine", {})
+    loads = [(m.get(k) or [NAN])[0] for k in ("loadavg_at_start", "loadavg_at_end")]
+    cpus = m.get("cpus") or 0
+    if cpus and max(num(x) for x in loads) > cpus:
+        text += " " + piece("summary_loaded", start=fmt(loads[0]), end=fmt(loads[1]), cpus=cpus)
     if not missed:
         return text
     items = (
@@ -59,6 +64,9 @@ def lookup_note(doc: dict[str, Any]) -> str:
             **sizes,
         )
     )
+    cold = lookup_cold_note(doc)
+    if cold:
+        text.append(cold)
     return " ".join(text)
 
 
@@ -85,23 +93,31 @@ def storm_note(doc: dict[str, Any]) -> str | None:
 
 
 def crm_block_note(block: dict[str, Any]) -> str | None:
-    """One transport's CRM figures in words; None if it lacks raw httpx or CRMClient."""
+    """One transport's CRM figures in words; None if it lacks raw aiohttp or CRMClient."""
     per = block.get("per_call_us", {})
-    if not (per.get("raw_httpx") and per.get("zohoauth")):
+    cpu = block.get("client_cpu_per_call_us", {})
+    if not (per.get("raw_aiohttp") and per.get("zohoauth") and cpu.get("raw_aiohttp")):
         return None
     how = transport(block)
-    cpu = block.get("client_cpu_per_call_us", {})
-    extra = per["zohoauth"]["median"] - per["raw_httpx"]["median"]
+    ours, raw = cpu["zohoauth"]["median"], cpu["raw_aiohttp"]["median"]
+    ratio_cpu = (block.get("zohoauth_vs_raw_aiohttp") or {}).get("client_cpu") or {}
+    limit = TARGETS["crm_vs_raw_aiohttp_cpu"]
     text = piece(
         "crm_overhead",
         transport=how,
-        extra=fmt(abs(extra)),
-        more_or_less="more" if extra >= 0 else "less",
-        raw_cpu=fmt(cpu.get("raw_httpx", {}).get("median")),
+        ours_cpu=fmt(ours),
+        raw_cpu=fmt(raw),
+        extra=fmt(abs(ours - raw)),
+        more_or_less="more" if ours >= raw else "less",
+        ratio=fmt(ratio_cpu.get("median"), "×"),
+        spread=p10_p90(ratio_cpu),
+        httpx_cpu=fmt(cpu.get("raw_httpx", {}).get("median")),
     )
+    if not num(ratio_cpu.get("median")) <= limit:
+        text += " " + piece("crm_overhead_missed", target=f"{limit:g}×")
     if not per.get("sdk"):
         return text
-    vs_raw = ratio(per["sdk"]["median"], per["raw_httpx"]["median"])
+    vs_raw = ratio(per["sdk"]["median"], per["raw_aiohttp"]["median"])
     floor = "."
     if how != "https" and vs_raw < TARGETS["sdk_vs_crm"]:
         floor = piece("crm_sdk_floor", target=f"{TARGETS['sdk_vs_crm']:g}×")
@@ -132,7 +148,8 @@ def web_note(doc: dict[str, Any]) -> str | None:
             emulator_cpu=fmt(d["cpu_servers"][0] / d["rps"] * 1e6 if d["rps"] else NAN),
         )
     ]
-    rate = (web.get("fixed_rate") or {}).get("rps")
+    fixed = web.get("fixed_rate") or {}
+    rate = fixed.get("rps")
     if rate:
         words.append(
             piece(
@@ -140,6 +157,29 @@ def web_note(doc: dict[str, Any]) -> str | None:
                 rate=f"{rate:,.0f}",
                 app_use=f"{rate / a['rps'] if a['rps'] else NAN:.0%}",
                 direct_use=f"{rate / d['rps'] if d['rps'] else NAN:.0%}",
+            )
+        )
+        fa = fixed.get("app") or {}
+        p99 = num(web.get("p99_vs_emulator_direct"))
+        if fa and not p99 <= TARGETS["web_p99"]:
+            runs = (web.get("runs") or {}).get("fixed_rate", {}).get("app") or [fa]
+            words.append(
+                piece(
+                    "web_tail_missed",
+                    p50=fmt(fa.get("p50_ms")),
+                    p99=fmt(fa.get("p99_ms")),
+                    p99_runs=", ".join(fmt(r.get("p99_ms")) for r in runs),
+                    max_runs=", ".join(fmt(r.get("max_ms")) for r in runs),
+                )
+            )
+    cpu = num((web.get("cpu_us_per_request") or {}).get("median"))
+    if not cpu <= TARGETS["web_cpu_us"]:
+        words.append(
+            piece(
+                "web_cpu_missed",
+                cpu=fmt(cpu),
+                target=fmt(TARGETS["web_cpu_us"]),
+                others=f"{a['cpu_others']:.0%}",
             )
         )
     words.append(
@@ -154,6 +194,78 @@ def web_note(doc: dict[str, Any]) -> str | None:
     return " ".join(words)
 
 
+def lookup_cold_note(doc: dict[str, Any]) -> str | None:
+    """The cache miss per engine at the largest N, against its target, with what it is made of."""
+    lk = doc["lookup"]
+    n = lk.get("n_users") or []
+    if not n:
+        return None
+    hi = str(n[-1])
+    engines = []
+    missed = False
+    for key, label in (("sqlite", "SQLite"), ("postgres", "PostgreSQL"), ("mariadb", "MariaDB")):
+        manager = (lk.get(f"zohoauth_{key}_us") or {}).get(hi)
+        store = (lk.get(f"zohoauth_{key}_query_us") or {}).get(hi)
+        if not manager:
+            continue
+        limit = TARGETS[f"cold_lookup_{key}_us"]
+        missed = missed or not num(manager.get("median")) <= limit
+        engines.append(
+            piece(
+                "lookup_cold_item",
+                engine=label,
+                manager=fmt(manager["median"]),
+                spread=p10_p90(manager),
+                store=fmt((store or {}).get("median")),
+                target=fmt(limit),
+            )
+        )
+    if not engines:
+        return None
+    text = piece("lookup_cold", n=f"{n[-1]:,}", engines="; ".join(engines))
+    return text + (" " + piece("lookup_cold_missed") if missed else "")
+
+
+def startup_note(doc: dict[str, Any]) -> str | None:
+    """Start-up in CPU ms (the targets' measure), the wall time beside the headline."""
+    st = doc.get("startup") or {}
+
+    def ms(key: str, kind: str = "_cpu_s") -> float:
+        return num((st.get(key + kind) or {}).get("median")) * 1000
+
+    if is_nan(ms("zohoauth_help")):
+        return None
+    words = [
+        piece(
+            "startup",
+            help=fmt(ms("zohoauth_help")),
+            help_wall=fmt(ms("zohoauth_help", "_s")),
+            python=fmt(ms("python")),
+            typer=fmt(ms("import_typer")),
+            ours=fmt(ms("zohoauth_help") - ms("import_typer")),
+            imp=fmt(ms("import_zohoauth")),
+            imp_wall=fmt(ms("import_zohoauth", "_s")),
+            facade=fmt(ms("import_zohoauth_facade")),
+        )
+    ]
+    if not is_nan(ms("sdk_import")):
+        words.append(
+            piece(
+                "startup_sdk",
+                sdk=fmt(ms("sdk_import")),
+                sdk_wall=fmt(ms("sdk_import", "_s")),
+                vs_import=fmt(ratio(ms("sdk_import"), ms("import_zohoauth")), "×"),
+                vs_help=fmt(ratio(ms("sdk_import"), ms("zohoauth_help")), "×"),
+                vs_facade=fmt(ratio(ms("sdk_import"), ms("import_zohoauth_facade")), "×"),
+            )
+        )
+    limit = TARGETS["startup_s"] * 1000
+    if not ms("zohoauth_help") <= limit:
+        framework = "startup_typer_over" if ms("import_typer") > limit else "startup_typer_under"
+        words.append(piece(framework, typer=fmt(ms("import_typer")), target=fmt(limit)))
+    return " ".join(words)
+
+
 def auto_notes(doc: dict[str, Any]) -> dict[str, str]:
     """The notes under each table, by workload, plus the targets' summary."""
     crm = doc["crm"]
@@ -165,5 +277,6 @@ def auto_notes(doc: dict[str, Any]) -> dict[str, str]:
         "storm": storm_note(doc),
         "crm": crm_words or None,
         "web": web_note(doc),
+        "startup": startup_note(doc),
     }
     return {k: v for k, v in notes.items() if v}

@@ -10,7 +10,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .tables import LOOKUP_PATHS, storm_groups
+from .tables import CRM_CLIENTS, LOOKUP_PATHS, STARTUP_COMMANDS, storm_groups
+from .targets import TARGETS
 from .text import transport
 
 ALT = {
@@ -18,13 +19,16 @@ ALT = {
     "refresh_storm.png": "refresh storm",
     "crm.png": "CRM read cost",
     "web.png": "web app",
+    "startup.png": "start-up",
 }
 
 
 def plots(doc: dict[str, Any], out_dir: Path) -> list[str]:
     """PNG plots of each workload that has data; returns their file names."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    made = (draw(doc, out_dir) for draw in (lookup_plot, storm_plot, crm_plot, web_plot))
+    made = (
+        draw(doc, out_dir) for draw in (lookup_plot, storm_plot, crm_plot, web_plot, startup_plot)
+    )
     return [name for name in made if name]
 
 
@@ -103,29 +107,39 @@ def storm_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
 
 
 def crm_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
-    """µs per read by client, one bar per transport."""
+    """Wall µs and client CPU µs per read by client, one bar per transport, p10–p90 whiskers."""
     blocks = [b for b in (doc["crm"], doc["crm"].get("plain_http") or {}) if b.get("per_call_us")]
     if not blocks:
         return None
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4))
-    names = ["raw_httpx", "zohoauth", "sdk"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    names = [k for k in CRM_CLIENTS if any(k in b["per_call_us"] for b in blocks)]
     width = 0.8 / len(blocks)
-    for j, block in enumerate(blocks):
-        per = block["per_call_us"]
-        xs = [i + (j - (len(blocks) - 1) / 2) * width for i, k in enumerate(names) if k in per]
-        meds = [per[k]["median"] for k in names if k in per]
-        err = [
-            [per[k]["median"] - per[k]["p10"] for k in names if k in per],
-            [per[k]["p90"] - per[k]["median"] for k in names if k in per],
-        ]
-        ax.bar(xs, meds, width, yerr=err, capsize=3, label=transport(block))
-        for x, v in zip(xs, meds, strict=True):
-            ax.text(x, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(range(len(names)), ["raw httpx", "zohoauth CRMClient", "official SDK"])
-    ax.set_ylabel("µs per GET record (median, p10–p90)")
-    ax.set_title("CRM read cost, sequential, same emulator")
-    ax.legend()
+    for ax, key, ylabel in (
+        (axes[0], "per_call_us", "wall µs per GET record (median, p10–p90)"),
+        (axes[1], "client_cpu_per_call_us", "client CPU µs per GET record (median, p10–p90)"),
+    ):
+        for j, block in enumerate(blocks):
+            per = block.get(key) or {}
+            shown = [k for k in names if k in per]
+            xs = [names.index(k) + (j - (len(blocks) - 1) / 2) * width for k in shown]
+            meds = [per[k]["median"] for k in shown]
+            err = [
+                [per[k]["median"] - per[k]["p10"] for k in shown],
+                [per[k]["p90"] - per[k]["median"] for k in shown],
+            ]
+            ax.bar(xs, meds, width, yerr=err, capsize=3, label=transport(block))
+            tops = [per[k]["p90"] for k in shown]  # above the whisker, not on it
+            for x, v, top in zip(xs, meds, tops, strict=True):
+                ax.text(x, top, f"{v:,.0f}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(
+            range(len(names)),
+            [CRM_CLIENTS[k].replace(", fixed token", "").replace("zohoauth ", "") for k in names],
+            fontsize=8,
+        )
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.legend(fontsize=8)
+    fig.suptitle("CRM read cost, sequential, same emulator")
     fig.tight_layout()
     fig.savefig(out_dir / "crm.png", dpi=110)
     plt.close(fig)
@@ -161,3 +175,47 @@ def web_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
     fig.savefig(out_dir / "web.png", dpi=110)
     plt.close(fig)
     return "web.png"
+
+
+def startup_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
+    """Per command: CPU ms (the target's measure) and wall ms, medians with p10–p90 whiskers,
+    the target as a line."""
+    st = doc.get("startup") or {}
+    shown = [(k, label) for k, label in STARTUP_COMMANDS if isinstance(st.get(f"{k}_s"), dict)]
+    if not shown:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 0.7 * len(shown) + 1.8))
+    ys = list(range(len(shown)))[::-1]
+    for offset, kind, label, alpha in (
+        (0.2, "_cpu_s", "CPU (user + system)", 1.0),
+        (-0.2, "_s", "wall, spawn to exit", 0.45),
+    ):
+        data = [st.get(k + kind) or {} for k, _ in shown]
+        meds = [d.get("median", 0) * 1000 for d in data]
+        lo = [(d.get("median", 0) - d.get("p10", 0)) * 1000 for d in data]
+        hi = [(d.get("p90", 0) - d.get("median", 0)) * 1000 for d in data]
+        y = [v + offset for v in ys]
+        ax.barh(
+            y,
+            meds,
+            0.38,
+            xerr=[lo, hi],
+            capsize=3,
+            alpha=alpha,
+            label=label,
+            color=["tab:red" if k == "sdk_import" else "tab:blue" for k, _ in shown],
+        )
+        for yy, v, d in zip(y, meds, data, strict=True):
+            ax.text(d.get("p90", 0) * 1000, yy, f"  {v:,.0f}", va="center", fontsize=7)
+    limit = TARGETS["startup_s"] * 1000
+    ax.axvline(limit, color="gray", linestyle="--", linewidth=1)
+    ax.text(limit, ys[0] + 0.55, f" target {limit:,.0f} ms (CPU)", fontsize=8, color="gray")
+    ax.set_yticks(ys, [label.replace("`", "") for _, label in shown], fontsize=7)
+    ax.set_xlabel("ms, fresh process, warm (median, p10–p90); solid: CPU, light: wall")
+    ax.set_title("Start-up", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out_dir / "startup.png", dpi=110)
+    plt.close(fig)
+    return "startup.png"

@@ -20,9 +20,20 @@ from typing import Any
 
 from .notes import auto_notes
 from .plots import ALT, plots
-from .summary import dumps
-from .tables import crm_rows, lookup_rows, storm_rows, targets_table, web_rows
-from .text import NAN, fmt, md_table, page_template, piece, transport
+from .summary import dumps, web_figures
+from .tables import (
+    CRM_HEADERS,
+    STARTUP_HEADERS,
+    WEB_HEADERS,
+    crm_rows,
+    lookup_rows,
+    startup_rows,
+    storm_rows,
+    targets_table,
+    web_rows,
+)
+from .targets import BASELINES, targets
+from .text import NAN, fmt, md_table, p10_p90, page_template, piece, transport
 
 IMAGE_DIR = "benchmarks"
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,15 +104,16 @@ def crm_values(doc: dict[str, Any]) -> dict[str, Any]:
         if not block.get("per_call_us"):
             continue
         how = transport(block)
+        aio = block.get("zohoauth_vs_raw_aiohttp") or {}
         blocks.append(
             piece(
                 "crm_block",
                 transport=how,
                 why=piece("crm_block_" + how.replace(" ", "_")),
-                table=md_table(
-                    ["client", "µs per read (median)", "p10–p90", "client CPU µs per read"],
-                    crm_rows(block),
-                ),
+                table=md_table(CRM_HEADERS, crm_rows(block)),
+                vs_aiohttp_cpu=fmt(aio.get("client_cpu", {}).get("median"), "×"),
+                vs_aiohttp_cpu_spread=p10_p90(aio.get("client_cpu")),
+                vs_aiohttp_wall=fmt(aio.get("wall", {}).get("median"), "×"),
                 zohoauth_vs_raw=fmt(block.get("zohoauth_vs_raw_httpx"), "×"),
                 zohoauth_vs_raw_cpu=fmt(block.get("zohoauth_vs_raw_httpx_client_cpu"), "×"),
                 sdk_vs_zohoauth=fmt(block.get("sdk_vs_zohoauth"), "×"),
@@ -117,18 +129,42 @@ def crm_values(doc: dict[str, Any]) -> dict[str, Any]:
 
 def web_values(doc: dict[str, Any]) -> dict[str, Any]:
     web = doc["web"]
+    cpu = web.get("cpu_us_per_request")
     return {
         "web_users": web.get("users", "?"),
-        "web_table": md_table(
-            ["path", "load", "req/s", "p50 ms", "p99 ms", "errors"], web_rows(doc)
-        ),
+        "web_table": md_table(WEB_HEADERS, web_rows(doc)),
         "web_rounds": web.get("rounds", "?"),
         "web_requests": fmt(web.get("requests_per_run")),
         "web_fixed_rounds": web.get("fixed_rate_rounds", "?"),
         "web_p99": fmt(web.get("p99_vs_emulator_direct"), "×"),
         "web_p99_closed_loop": fmt(web.get("p99_vs_emulator_direct_closed_loop"), "×"),
         "web_throughput": fmt(web.get("throughput_vs_emulator_direct"), "×"),
-        "web_cpu": web.get("cpu_closed_loop") or "",
+        "web_cpu": (
+            piece(
+                "web_cpu",
+                runs=cpu.get("n", "?"),
+                cpu=fmt(cpu.get("median")),
+                cpu_spread=p10_p90(cpu),
+                per_core=fmt((web.get("rps_per_app_core") or {}).get("median")),
+                per_core_spread=p10_p90(web.get("rps_per_app_core")),
+                baseline_rps=fmt(BASELINES["web_closed_loop_rps"]),
+                baseline_per_core=fmt(BASELINES["web_closed_loop_rps_per_core"]),
+                baseline_cpu=fmt(BASELINES["web_closed_loop_cpu_us"]),
+                baseline_run=BASELINES["web_baseline_run"],
+                emulator_cpu=fmt((web.get("emulator_cpu_us_per_request") or {}).get("median")),
+            )
+            if isinstance(cpu, dict)
+            else ""
+        ),
+    }
+
+
+def startup_values(doc: dict[str, Any]) -> dict[str, Any]:
+    st = doc.get("startup") or {}
+    rows = startup_rows(doc)
+    return {
+        "startup_runs": st.get("runs", "?"),
+        "startup_table": md_table(STARTUP_HEADERS, rows) if rows else "",
     }
 
 
@@ -155,6 +191,7 @@ def page_values(
         ),
         **crm_values(doc),
         **web_values(doc),
+        **startup_values(doc),
         "changelog": changelog,
     }
     for section, image in (
@@ -162,6 +199,7 @@ def page_values(
         ("storm", "refresh_storm.png"),
         ("crm", "crm.png"),
         ("web", "web.png"),
+        ("startup", "startup.png"),
     ):
         values[f"{section}_notes"] = notes.get(section, "")
         values[f"{section}_plot"] = (
@@ -192,7 +230,12 @@ def write_report(doc: dict[str, Any], out_dir: Path) -> Path:
 
 
 def load_results(path: Path) -> dict[str, Any]:
-    """A results.json as written by `write_report`, its notes worded afresh from its numbers."""
+    """A results.json as written by `write_report`, judged and worded afresh from its numbers:
+    the web figures derived from its runs, the targets and the notes are the report's current
+    ones, so a change to a target shows on the page rendered again."""
     doc: dict[str, Any] = json.loads(path.read_text())
+    if isinstance(doc.get("web"), dict):
+        doc["web"] = web_figures(doc["web"])
+    doc["targets"] = targets(doc)
     doc["notes"] = auto_notes(doc)
     return doc

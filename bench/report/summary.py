@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+from .._common import spread
 from .targets import targets
 from .text import NAN
 
@@ -27,8 +28,20 @@ REQUIRED_KEYS = (
     "refresh_storm.sdk_refresh_requests",
     "refresh_storm.sdk_corrupted_rows",
     "crm.zohoauth_vs_raw_httpx",
+    "crm.raw_aiohttp_us",
+    "crm.zohoauth_vs_raw_aiohttp",
     "crm.sdk_vs_zohoauth",
+    "crm.plain_http.raw_aiohttp_us",
+    "crm.plain_http.zohoauth_vs_raw_aiohttp",
+    "crm.plain_http.sdk_vs_zohoauth",
     "web.p99_vs_emulator_direct",
+    "web.rps_per_app_core",
+    "web.cpu_us_per_request",
+    "startup.import_zohoauth_s",
+    "startup.import_zohoauth_cpu_s",
+    "startup.zohoauth_help_s",
+    "startup.zohoauth_help_cpu_s",
+    "startup.sdk_import_s",
 )
 
 
@@ -162,8 +175,8 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
     doc["crm"] = _crm(raw.get("crm") or {})
     if raw.get("crm_plain_http"):
         doc["crm"]["plain_http"] = _crm(raw["crm_plain_http"])
-    web = raw.get("web") or {}
-    doc["web"] = {"p99_vs_emulator_direct": web.get("p99_vs_emulator_direct", NAN), **web}
+    doc["web"] = web_figures(raw.get("web") or {})
+    doc["startup"] = dict(raw.get("startup") or {})
     if raw.get("token_api"):  # bench.token_api: its own figures, as measured
         doc["token_api"] = raw["token_api"]
     doc["targets"] = targets(doc)
@@ -179,6 +192,33 @@ def _crm(crm: dict[str, Any]) -> dict[str, Any]:
         "sdk_vs_zohoauth_spread": crm.get("sdk_vs_zohoauth"),
         **{k: v for k, v in crm.items() if k not in ("zohoauth_vs_raw_httpx", "sdk_vs_zohoauth")},
     }
+
+
+def web_figures(web: dict[str, Any]) -> dict[str, Any]:
+    """The web figures, plus the app's CPU per request and its closed-loop rate per core of CPU
+    it had, per run (the spread shows how much other work on the machine moved them)."""
+    out = {"p99_vs_emulator_direct": web.get("p99_vs_emulator_direct", NAN), **web}
+    closed = web.get("closed_loop") or {}
+    if not (closed.get("app") and closed.get("direct")):
+        return out
+    runs = (web.get("runs") or {}).get("closed_loop") or {}
+
+    def per_run(path: str, server: int, per_request: bool) -> list[float]:
+        values = []
+        for r in runs.get(path) or [closed[path]]:
+            cpu, rps = r["cpu_servers"][server], r["rps"]
+            if cpu and rps:
+                values.append(cpu / rps * 1e6 if per_request else rps / cpu)
+        return values
+
+    cpu_app, rate = per_run("app", 1, True), per_run("app", 1, False)
+    cpu_emu = per_run("direct", 0, True)
+    if cpu_app:
+        out["cpu_us_per_request"] = spread(cpu_app)
+        out["rps_per_app_core"] = spread(rate)
+    if cpu_emu:
+        out["emulator_cpu_us_per_request"] = spread(cpu_emu)
+    return out
 
 
 def dumps(doc: dict[str, Any]) -> str:

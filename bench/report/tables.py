@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._common import table
-from .text import fmt, p10_p90, transport, us
+from .text import fmt, p10_p90, transport, us_spread
 
 
 def targets_table(doc: dict[str, Any]) -> list[list[str]]:
@@ -48,7 +48,7 @@ def lookup_rows(doc: dict[str, Any]) -> list[list[str]]:
         growth = lk.get("growth_by_path", {}).get(key[:-3])
         rows.append(
             [label]
-            + [us(data.get(str(n))) for n in lk["n_users"]]
+            + [us_spread(data.get(str(n))) for n in lk["n_users"]]
             + [fmt(growth, "×") if growth is not None else "-"]
         )
     return rows
@@ -85,20 +85,33 @@ def storm_rows(doc: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+CRM_HEADERS = ["client", "µs per read (median)", "p10–p90", "client CPU µs per read", "p10–p90"]
+CRM_CLIENTS = {
+    "raw_httpx": "raw httpx, fixed token",
+    "raw_aiohttp": "raw aiohttp, fixed token",
+    "zohoauth": "zohoauth CRMClient",
+    "sdk": "official SDK",
+}
+
+
 def crm_rows(crm: dict[str, Any]) -> list[list[str]]:
-    names = {
-        "raw_httpx": "raw httpx, fixed token",
-        "zohoauth": "zohoauth CRMClient",
-        "sdk": "official SDK",
-    }
+    """Per client: wall µs per read and the client's CPU per read, each with its spread."""
     cpu = crm.get("client_cpu_per_call_us", {})
     return [
-        [names.get(k, k), fmt(v["median"]), p10_p90(v), fmt(cpu.get(k, {}).get("median"))]
+        [
+            CRM_CLIENTS.get(k, k),
+            fmt(v["median"]),
+            p10_p90(v),
+            fmt(cpu.get(k, {}).get("median")),
+            p10_p90(cpu.get(k)),
+        ]
         for k, v in crm.get("per_call_us", {}).items()
     ]
 
 
 def web_rows(doc: dict[str, Any]) -> list[list[str]]:
+    """Per path and load: req/s, latency, errors, and the CPU per request of the process that
+    answered it (the web app; the emulator for the direct reads)."""
     web = doc["web"]
     rows = []
     for mode, label in (
@@ -106,11 +119,12 @@ def web_rows(doc: dict[str, Any]) -> list[list[str]]:
         ("fixed_rate", ""),
     ):
         block = web.get(mode) or {}
-        for path in ("app", "direct"):
+        for path, server in (("app", 1), ("direct", 0)):
             r = block.get(path)
             if not r:
                 continue
             load = label or f"{block.get('rps', 0):,.0f} req/s offered"
+            cpu = r["cpu_servers"][server] / r["rps"] * 1e6 if r.get("rps") else None
             rows.append(
                 [
                     "web app" if path == "app" else "emulator direct",
@@ -119,8 +133,52 @@ def web_rows(doc: dict[str, Any]) -> list[list[str]]:
                     fmt(r["p50_ms"]),
                     fmt(r["p99_ms"]),
                     str(r["errors"]),
+                    fmt(cpu),
                 ]
             )
+    return rows
+
+
+WEB_HEADERS = ["path", "load", "req/s", "p50 ms", "p99 ms", "errors", "server CPU µs per request"]
+
+STARTUP_COMMANDS = (
+    ("python", "`python -c pass` (the interpreter alone)"),
+    ("import_zohoauth", "`import zohoauth`"),
+    ("zohoauth_help", "`zohoauth --help`"),
+    ("import_typer", "`import typer` (Typer, click, rich: the CLI framework alone)"),
+    ("import_zohoauth_facade", "`from zohoauth import ZohoAuth` (what an app loads first)"),
+    ("sdk_import", "the SDK: `from zohocrmsdk...initializer import Initializer`"),
+)
+STARTUP_HEADERS = [
+    "fresh process",
+    "wall ms (median)",
+    "p10–p90",
+    "min",
+    "CPU ms (median)",
+    "p10–p90",
+]
+
+
+def startup_rows(doc: dict[str, Any]) -> list[list[str]]:
+    st = doc.get("startup") or {}
+    rows = []
+    for key, label in STARTUP_COMMANDS:
+        s = st.get(f"{key}_s")
+        if not isinstance(s, dict):
+            continue
+        ms = {k: v * 1000 for k, v in s.items() if k != "n"}
+        c = st.get(f"{key}_cpu_s")
+        cpu = {k: v * 1000 for k, v in c.items() if k != "n"} if isinstance(c, dict) else {}
+        rows.append(
+            [
+                label,
+                fmt(ms["median"]),
+                p10_p90(ms),
+                fmt(ms["min"]),
+                fmt(cpu.get("median")),
+                p10_p90(cpu or None),
+            ]
+        )
     return rows
 
 
@@ -129,7 +187,11 @@ def text_report(doc: dict[str, Any]) -> str:
     lines = ["Targets", ""]
     lines.append(table(["workload", "measure", "target", "measured", "met"], targets_table(doc)))
     lk = doc["lookup"]
-    lines += ["", "Token lookup (median per lookup; growth = largest N / smallest N)", ""]
+    lines += [
+        "",
+        "Token lookup (median per lookup, p10–p90 of the runs; growth = largest N / smallest N)",
+        "",
+    ]
     lines.append(
         table(
             ["path", *(f"N={n:,}" for n in lk["n_users"]), "growth"],
@@ -146,15 +208,16 @@ def text_report(doc: dict[str, Any]) -> str:
     for block in (doc["crm"], doc["crm"].get("plain_http") or {}):
         if block.get("per_call_us"):
             lines += ["", f"CRM read cost over {transport(block)} (µs per GET record)", ""]
-            lines.append(
-                table(["client", "µs per read", "p10–p90", "client CPU µs"], crm_rows(block))
-            )
+            lines.append(table(CRM_HEADERS, crm_rows(block)))
     if doc["web"].get("closed_loop"):
         lines += ["", "Web app vs straight to the emulator", ""]
-        lines.append(table(["path", "load", "req/s", "p50 ms", "p99 ms", "errors"], web_rows(doc)))
+        lines.append(table(WEB_HEADERS, web_rows(doc)))
     if doc.get("token_api"):  # bench.token_api's own table (cache hit)
         from .. import token_api
 
         lines += ["", "Token service: token API vs a direct library call (cache hit)", ""]
         lines.append(table(token_api.HEADERS, token_api.rows(doc["token_api"])))
+    if startup_rows(doc):
+        lines += ["", "Start-up, a fresh process (warm bytecode)", ""]
+        lines.append(table(STARTUP_HEADERS, startup_rows(doc)))
     return "\n".join(lines)

@@ -41,14 +41,18 @@ def fmt(v: Any, unit: str = "") -> str:
     return s + unit
 
 
-def us(spread: Any) -> str:
-    """A median in µs, or in ms from 10 ms up."""
+def us_spread(spread: Any) -> str:
+    """A median in µs (ms from 10 ms up) with its p10–p90 in the same unit."""
     if not isinstance(spread, dict):
         return "-"
-    m = spread.get("median", NAN)
-    if m >= 10_000:
-        return f"{m / 1000:,.1f} ms"
-    return f"{fmt(m)} µs"
+    m, lo, hi = (spread.get(k, NAN) for k in ("median", "p10", "p90"))
+    if m is not None and m >= 10_000:
+        return f"{m / 1000:,.1f} ms ({fmt(_ms(lo))}–{fmt(_ms(hi))})"
+    return f"{fmt(m)} µs ({fmt(lo)}–{fmt(hi)})"
+
+
+def _ms(v: Any) -> Any:
+    return v / 1000 if isinstance(v, int | float) else v
 
 
 def p10_p90(spread: Any) -> str:

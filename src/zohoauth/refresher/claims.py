@@ -95,7 +95,7 @@ async def finish(
 async def earliest_due(store: SQLTokenStore) -> float | None:
     """The earliest plan time of any planned active credential (None: none planned)."""
     async with store.guard("read the refresh plan"), single_statement(store.engine) as conn:
-        value = await conn.scalar(q.EARLIEST_DUE, {"status": _ACTIVE})
+        value = await conn.scalar(q.EARLIEST_DUE, {"status": _ACTIVE, "unplanned": 0.0})
     return None if value is None else float(value)
 
 

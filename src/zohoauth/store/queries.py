@@ -534,10 +534,10 @@ FINISH_CLAIM = (
 
 #: The earliest plan time among planned active credentials (the refresher's lag is how far
 #: `now` is past it); one seek into `ix_zohoauth_credentials_due`. Execute with
-#: {"status": "active"}.
+#: {"status": "active", "unplanned": 0} (0 marks rows not planned yet).
 EARLIEST_DUE = select(func.min(credentials.c.next_refresh_at)).where(
     credentials.c.status == bindparam("status"),
-    credentials.c.next_refresh_at > 0,
+    credentials.c.next_refresh_at > bindparam("unplanned"),
 )
 
 

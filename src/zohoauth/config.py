@@ -50,6 +50,7 @@ _HOW_TO_FIX: dict[str, str] = {
     "refresher_check_hours": "hours > 0 (default 24)",
     "refresher_batch_size": "a whole number from 1 to 1000 (default 20)",
     "refresher_client_rate": "refreshes per second > 0 (default 50)",
+    "refresher_claim_ttl": "seconds > 0 (default 120)",
     "trusted_hosts": "comma-separated host names, `*.example.com` for subdomains, `*` for any; "
     "empty = the redirect URI's host plus loopback",
 }
@@ -233,6 +234,12 @@ class Settings(BaseSettings):
     )
     refresher_client_rate: float = Field(
         50.0, gt=0, description="At most this many refreshes per second per client id."
+    )
+    refresher_claim_ttl: float = Field(
+        120.0,
+        gt=0,
+        description="Leases on claimed credentials last this long: a killed worker's work is "
+        "taken over after it. Keep it well under the lead.",
     )
 
     @field_validator("metrics_port", mode="before")

@@ -100,6 +100,7 @@ def refresher_config(s: Settings) -> RefresherConfig:
         check_period=s.refresher_check_hours * 3600.0,
         batch_size=s.refresher_batch_size,
         client_rate=s.refresher_client_rate,
+        claim_ttl=s.refresher_claim_ttl,
     )
 
 

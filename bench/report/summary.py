@@ -166,6 +166,8 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
     doc["web"] = {"p99_vs_emulator_direct": web.get("p99_vs_emulator_direct", NAN), **web}
     doc["targets"] = targets(doc)
     doc["notes"] = raw.get("notes", {})
+    if raw.get("scale"):  # bench.scale: the background refresher (its own table for now)
+        doc["scale"] = raw["scale"]
     return doc
 
 

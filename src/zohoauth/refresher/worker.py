@@ -61,7 +61,7 @@ class BatchResult:
     refreshed: int = 0
     replanned: int = 0
     failed: dict[str, int] = field(default_factory=dict)
-    lags: list[float] = field(default_factory=list)  # per refresh: how late it was
+    lags: list[tuple[float, float]] = field(default_factory=list)  # per refresh: (due, lag)
 
     @property
     def outage(self) -> bool:
@@ -79,7 +79,7 @@ class RefresherStats:
     refreshed: int = 0
     replanned: int = 0
     failed: dict[str, int] = field(default_factory=dict)
-    lags: list[float] = field(default_factory=list)
+    lags: list[tuple[float, float]] = field(default_factory=list)  # (due, lag), keep_lags
 
     def add(self, b: BatchResult, keep_lags: bool) -> None:
         self.batches += 1
@@ -277,7 +277,7 @@ class Refresher:
         else:
             done = self.clock()
             result.refreshed += 1
-            result.lags.append(lag(d.due, done))
+            result.lags.append((d.due, lag(d.due, done)))
             REFRESHER_REFRESHED.labels(d.reason).inc()
             return c.key, after_refresh(c.snapshot, expires_at, done, cfg)
         result.failed[kind] = result.failed.get(kind, 0) + 1

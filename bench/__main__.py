@@ -11,10 +11,11 @@ Workloads (one module each): token lookup with 1k/10k/100k stored users (`bench.
 zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CRM call cost
 (`bench.crm_cost`), the web app under load (`bench.web_load`) and the background
 refresher with 10k-100k credentials on PostgreSQL (`bench.scale`, its `scale.*` keys); the
-`bench.report` package builds the JSON, the table, the markdown and the plots. `chaos` and `soak` are the reliability
-runs of the `bench.chaos` package (faults, crashes, leaks; docs/reliability.md), apart from the
-comparison with the SDK. The SDK always runs in child processes
-(its `Initializer` is process-global). `--quick` finishes in under 5 minutes on a 2-core machine.
+`bench.report` package builds the JSON, the table, the markdown and the plots. `chaos` and
+`soak` are the reliability runs of the `bench.chaos` package (faults, crashes, leaks;
+docs/reliability.md), apart from the comparison with the SDK. The SDK always runs in child
+processes (its `Initializer` is process-global). `--quick` finishes in under 5 minutes on a
+2-core machine.
 
 The report goes to bench/out/ (git-ignored) or `--out DIR`; only `--publish`, on a full run,
 rewrites the published docs/benchmarks.md and docs/benchmarks/ (see `bench.report.cli`).

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .app import app, console, run, settings
+from .app import app, console, reported, run, settings
 
 
 @app.command()
@@ -62,13 +62,14 @@ def worker(
     """Keep tokens fresh in the background: refresh active users' tokens shortly before they
     expire and check every idle grant once a day, so a revoked one turns reauth_required
     before its user notices. Any number of workers may share one database."""
-    s = settings(
-        refresher_batch_size=batch_size,
-        refresher_lead=lead,
-        refresher_active_hours=active_hours,
-        metrics_port=metrics_port,
-        metrics_host=metrics_host,
-    )
+    with reported():  # a bad setting: one `error:` line naming it
+        s = settings(
+            refresher_batch_size=batch_size,
+            refresher_lead=lead,
+            refresher_active_hours=active_hours,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+        )
     stats = run(_work(s, once))
     failed = ", ".join(f"{k} {n}" for k, n in sorted(stats.failed.items())) or "none"
     console.print(

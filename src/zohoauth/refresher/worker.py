@@ -173,10 +173,11 @@ class Refresher:
                     stopper.cancel()
                 try:
                     result = batch.result()
-                except (StoreError, OSError) as exc:
+                except Exception as exc:  # the claim or the plan write failed: back off
                     outages += 1
-                    REFRESHER_FAILED.labels("store").inc()
-                    log.warning("refresher: the store failed; backing off", error=str(exc))
+                    REFRESHER_FAILED.labels(failure_kind(exc)).inc()
+                    detail = str(exc) if isinstance(exc, ZohoAuthError) else type(exc).__name__
+                    log.warning("refresher: a batch failed; backing off", error=detail)
                     await self._sleep(cfg.backoff.delay(outages - 1) or cfg.backoff_cap)
                     continue
                 if result.outage:
@@ -269,7 +270,7 @@ class Refresher:
         except ThrottledError as exc:
             kind = "throttled"
             at = after_failure(c.snapshot, self.clock(), cfg, exc.retry_after)
-        except (ZohoAuthError, OSError) as exc:
+        except Exception as exc:  # one credential's failure never stops the batch
             kind = failure_kind(exc)
             at = after_failure(c.snapshot, self.clock(), cfg, None)
             if kind != "reauth_required":

@@ -83,7 +83,7 @@ class Snapshot:
     refreshed_at: float | None = None
     throttled_until: float | None = None
     last_used_at: float | None = None  # the latest use of any of its connections
-    planned_at: float = 0.0  # its `next_refresh_at`; 0 = never planned (or just refreshed)
+    planned_at: float = 0.0  # its `next_refresh_at`; 0 = never planned
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +142,12 @@ def due_at(s: Snapshot, now: float, cfg: RefresherConfig) -> tuple[float, str]:
         # at once.
         check = next_slot(s.key, now, cfg.check_period)
     if is_active(s, now, cfg):
+        # Refreshed every token lifetime (≤ 1 h), an active grant needs no daily slot: only if
+        # its token somehow outlives the period does the check come first.
         lead = min(cfg.lead, lifetime(s) / 2)
         expiring = s.expires_at - lead
-        if expiring <= check:
-            return expiring, "expiring"
+        overdue = last_check + cfg.check_period
+        return (expiring, "expiring") if expiring <= overdue else (overdue, "daily_check")
     return check, "daily_check"
 
 

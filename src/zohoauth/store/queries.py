@@ -179,6 +179,11 @@ def release_lease(key: CredentialKey, owner: str) -> Update:
     )
 
 
+#: Seconds after a refresh before the background refresher looks at the credential again,
+#: unless it writes its own plan first (Zoho's floor between two refreshes of one token).
+REPLAN_AFTER_REFRESH = 60.0
+
+
 def save_refreshed(
     key: CredentialKey, owner: str, expected_version: int, now: float, **values: Any
 ) -> Update:
@@ -199,7 +204,10 @@ def save_refreshed(
             lease_owner=None,
             lease_expires_at=None,
             throttled_until=None,
-            next_refresh_at=0.0,  # "plan me": the background refresher re-plans from the new expiry
+            # The background refresher re-plans from the new expiry (it writes the plan right
+            # after its own refreshes; after an app's, it looks in a minute — no token is
+            # refreshed sooner than that anyway, docs/zoho-reference.md §4).
+            next_refresh_at=now + REPLAN_AFTER_REFRESH,
         )
     )
 
@@ -587,6 +595,7 @@ __all__ = [
     "MIGRATION_LOCKS",
     "MIGRATION_LOCK_ID",
     "PRUNE_AUDIT",
+    "REPLAN_AFTER_REFRESH",
     "REVOKE_SERVICE_KEY",
     "SCHEMA_REVISION",
     "SERVICE_KEYS",

@@ -80,7 +80,7 @@ credentials = Table(
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
     # revision 0005w: when the background refresher (zohoauth.refresher) looks at it next; 0 =
-    # "plan me" (new rows, and every refresh resets it so the plan follows the new expiry).
+    # "plan me" (new rows); every refresh sets it a minute on, so the plan follows the expiry.
     Column("next_refresh_at", Double, nullable=False, server_default="0"),
     PrimaryKeyConstraint("client_id", "dc", "zuid", name="pk_zohoauth_credentials"),
     Index("ix_zohoauth_credentials_key_id", "key_id"),

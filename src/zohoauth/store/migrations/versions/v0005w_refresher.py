@@ -5,8 +5,8 @@ Revises: 0003s
 Create Date: 2026-11-29
 
 `next_refresh_at` (epoch seconds) is written by `zohoauth worker` (zohoauth.refresher) after it
-looks at a credential, and reset to 0 by every refresh so the plan follows the new expiry. 0
-means "plan me": existing rows and new logins get it from the server default, so no backfill
+looks at a credential, and set a minute on by every refresh so the plan follows the new expiry.
+0 means "plan me": existing rows and new logins get it from the server default, so no backfill
 and no change to the login upsert. The (status, next_refresh_at) index makes claiming due work
 one index range scan, `ORDER BY next_refresh_at LIMIT n FOR UPDATE SKIP LOCKED`, whatever N.
 """

@@ -61,7 +61,7 @@ LAG_TARGET = 60.0
 
 def settings(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"sizes": [10_000], "workers": [1, 2], "backlog": 300, "window": 10.0}
+        return {"sizes": [5_000], "workers": [1, 2], "backlog": 200, "window": 8.0}
     return {"sizes": [10_000, 100_000], "workers": [1, 2, 4], "backlog": 500, "window": 60.0}
 
 
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.scale", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--quick", action="store_true", help="10k credentials, 1-2 workers")
+    parser.add_argument("--quick", action="store_true", help="5k credentials, 1-2 workers")
     parser.add_argument("--json", dest="json_path")
     args = parser.parse_args(argv)
     s = settings(args.quick)

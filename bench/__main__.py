@@ -1,7 +1,8 @@
 """zohoauth against Zoho's official Python SDK: the same work, the same machine, the same
 emulator, one run. Prints a table and writes the report (page, plots, results.json).
 
-    uv run python -m bench [--quick] [--only lookup,storm,crm,web,token_api,startup] [--json FILE]
+    uv run python -m bench [--quick] [--only lookup,storm,crm,web,token_api,startup,scale]
+                           [--json FILE]
                            [--out DIR | --publish | --no-report]
     uv run python -m bench report --from FILE [--out DIR | --publish]
     uv run python -m bench chaos [--size bench|ci] [--json FILE]
@@ -10,13 +11,14 @@ emulator, one run. Prints a table and writes the report (page, plots, results.js
 Workloads (one module each): token lookup with 1k/10k/100k stored users (`bench.lookup` for
 zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CRM call cost
 (`bench.crm_cost`), the web app under load (`bench.web_load`), the token service's token
-API against a direct library call (`bench.token_api`) and start-up (`bench.startup`:
-`import zohoauth`, `zohoauth --help`, the SDK's import); the `bench.report` package
-builds the JSON, the table, the markdown and the plots. `chaos` and `soak` are the reliability
-runs of the `bench.chaos` package (faults, crashes, leaks; docs/reliability.md), apart from the
-comparison with the SDK. The SDK always runs in child processes
+API against a direct library call (`bench.token_api`), start-up (`bench.startup`:
+`import zohoauth`, `zohoauth --help`, the SDK's import) and the background refresher with
+10k-100k credentials on PostgreSQL (`bench.scale`, its `scale.*` keys); the `bench.report`
+package builds the JSON, the table, the markdown and the plots. `chaos` and `soak` are the
+reliability runs of the `bench.chaos` package (faults, crashes, leaks; docs/reliability.md),
+apart from the comparison with the SDK. The SDK always runs in child processes
 (its `Initializer` is process-global). `--quick` takes ~4 minutes on a quiet 2-core machine
-(7 at load average 10).
+(7 at load average 10), plus ~1.5 minutes for `scale`.
 
 The report goes to bench/out/ (git-ignored) or `--out DIR`; only `--publish`, on a full run,
 rewrites the published docs/benchmarks.md and docs/benchmarks/ (see `bench.report.cli`).
@@ -37,13 +39,13 @@ from typing import Any
 
 from zohoauth.crypto import KeyRing
 
-from . import crm_cost, report, sdk_lookup, startup, storm, token_api, web_load
+from . import crm_cost, report, scale, sdk_lookup, startup, storm, token_api, web_load
 from . import lookup as zlookup
 from ._common import machine, now_iso
 from ._zoho import sdk_available
 from .report import cli as report_cli
 
-WORKLOADS = ("lookup", "storm", "crm", "web", "token_api", "startup")
+WORKLOADS = ("lookup", "storm", "crm", "web", "token_api", "startup", "scale")
 
 
 def settings(quick: bool) -> dict[str, Any]:
@@ -66,6 +68,7 @@ def settings(quick: bool) -> dict[str, Any]:
             "web_seconds": 10.0,
             "token_api": token_api.SETTINGS["quick"],
             "startup_runs": 5,
+            "scale": scale.settings(quick=True),
         }
     return {
         "sizes": [1_000, 10_000, 100_000],
@@ -85,6 +88,7 @@ def settings(quick: bool) -> dict[str, Any]:
         "web_seconds": 20.0,
         "token_api": token_api.SETTINGS["full"],
         "startup_runs": 15,
+        "scale": scale.settings(quick=False),
     }
 
 
@@ -276,12 +280,20 @@ def main(argv: list[str] | None = None) -> int:
         if "startup" in only:
             say("start-up: import zohoauth, zohoauth --help, the SDK's import")
             raw["startup"] = startup.run(s["startup_runs"], sdk_skip)
+        if "scale" in only:
+            say("background refresher at scale (PostgreSQL)")
+            sc = s["scale"]
+            raw["scale"] = scale.run(
+                sc["sizes"], sc["workers"], sc["backlog"], sc["window"], workdir
+            )
     raw["machine"] = info | {"loadavg_at_end": list(os.getloadavg())}
     raw["seconds"] = round(time.perf_counter() - started, 1)
     doc = report.summarize(raw)
     doc["settings"] = s
     doc["notes"] = report.auto_notes(doc)
     print(report.text_report(doc))
+    if "scale" in raw:
+        print("\nBackground refresher at scale (bench.scale)\n" + scale.report(raw["scale"]))
     if args.json_path:
         Path(args.json_path).write_text(report.dumps(doc))
         say(f"wrote {args.json_path}")

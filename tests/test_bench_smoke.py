@@ -308,6 +308,34 @@ def _published_files() -> dict[str, tuple[int, str]]:
     }
 
 
+#: What `bench.scale.run` answers (one row of its table).
+SCALE = {
+    "runs": [
+        {
+            "n": 10_000,
+            "workers": 1,
+            "refreshes_per_second": 27.5,
+            "p99_lag_seconds": 1.2,
+            "steady_refreshed": 28,
+            "steady_expected": 27.8,
+            "statements_per_refresh": 2.15,
+            "db_connections_max": 16,
+            "claim_query_ms": 0.27,
+            "double_refreshes": 0,
+        }
+    ],
+    "lag_target_seconds": 60.0,
+    "window_seconds": 10.0,
+}
+
+
+def test_the_scale_table_names_every_figure() -> None:
+    from bench import scale
+
+    text = scale.report(copy.deepcopy(SCALE))
+    assert "10,000" in text and "27.5" in text and "2.15" in text
+
+
 @pytest.fixture
 def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
     """`bench.__main__.main` with every workload answering the synthetic result at once, the
@@ -332,6 +360,7 @@ def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
     monkeypatch.setattr(bench_main.web_load, "run", answer("web"))
     monkeypatch.setattr(bench_main.token_api, "run", answer("token_api"))
     monkeypatch.setattr(bench_main.startup, "run", answer("startup"))
+    monkeypatch.setattr(bench_main.scale, "run", lambda *_a, **_k: copy.deepcopy(SCALE))
     monkeypatch.setattr(report_cli, "SCRATCH", tmp_path / "scratch")
     return calls
 

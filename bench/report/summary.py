@@ -181,6 +181,8 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
         doc["token_api"] = raw["token_api"]
     doc["targets"] = targets(doc)
     doc["notes"] = raw.get("notes", {})
+    if raw.get("scale"):  # bench.scale: the background refresher (its own table for now)
+        doc["scale"] = raw["scale"]
     return doc
 
 

@@ -46,6 +46,7 @@ from .revoke import RevokeResult
 from .store.base import TokenStore
 
 if TYPE_CHECKING:
+    from .refresher import Refresher, RefresherConfig
     from .service import ServiceConfig, TokenService
 
 
@@ -179,6 +180,22 @@ class ZohoAuth:
         await self.store.close()
         if self._own_http:
             await self.http.aclose()
+
+    def refresher(
+        self, settings: Settings | None = None, config: RefresherConfig | None = None
+    ) -> Refresher:
+        """A background refresher on this store and token manager (`zohoauth.refresher`), its
+        configuration from `config`, else `settings` (`ZOHOAUTH_REFRESHER_*`), else defaults.
+        Not started: `await r.run()`, or `r.start()` and later `await r.aclose()`."""
+        from . import wiring
+        from .refresher import Refresher
+        from .store.sql import SQLTokenStore
+
+        if not isinstance(self.store, SQLTokenStore):
+            raise ConfigError("the background refresher needs the SQL token store")
+        if config is None and settings is not None:
+            config = wiring.refresher_config(settings)
+        return Refresher(self.store, self.manager, config, clock=self.clock)
 
     async def __aenter__(self) -> ZohoAuth:
         return await self.open()

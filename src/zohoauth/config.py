@@ -44,6 +44,13 @@ _HOW_TO_FIX: dict[str, str] = {
     "keep_alive_timeout": "whole seconds >= 1 (default 5)",
     "header_timeout": "seconds > 0 (default 10)",
     "body_timeout": "seconds > 0 (default 30)",
+    "refresher": "true or false (default false)",
+    "refresher_lead": "seconds > 0 (default 600)",
+    "refresher_active_hours": "hours > 0 (default 24)",
+    "refresher_check_hours": "hours > 0 (default 24)",
+    "refresher_batch_size": "a whole number from 1 to 1000 (default 20)",
+    "refresher_client_rate": "refreshes per second > 0 (default 50)",
+    "refresher_claim_ttl": "seconds > 0 (default 120)",
     "trusted_hosts": "comma-separated host names, `*.example.com` for subdomains, `*` for any; "
     "empty = the redirect URI's host plus loopback",
 }
@@ -207,6 +214,32 @@ class Settings(BaseSettings):
     )
     body_timeout: float = Field(
         30.0, gt=0, description="Answer 408 when a request body takes longer (seconds)."
+    )
+
+    # The background refresher (`zohoauth worker`, `zohoauth serve --refresher`).
+    refresher: bool = Field(
+        False, description="Run the background refresher inside each `serve` worker process."
+    )
+    refresher_lead: float = Field(
+        600.0, gt=0, description="Refresh an active user's token this many seconds early."
+    )
+    refresher_active_hours: float = Field(
+        24.0, gt=0, description="A connection used within this many hours is active."
+    )
+    refresher_check_hours: float = Field(
+        24.0, gt=0, description="Check every idle grant (one refresh) at least this often."
+    )
+    refresher_batch_size: int = Field(
+        20, ge=1, le=1000, description="Credentials claimed per transaction."
+    )
+    refresher_client_rate: float = Field(
+        50.0, gt=0, description="At most this many refreshes per second per client id."
+    )
+    refresher_claim_ttl: float = Field(
+        120.0,
+        gt=0,
+        description="Leases on claimed credentials last this long: a killed worker's work is "
+        "taken over after it. Keep it well under the lead.",
     )
 
     @field_validator("metrics_port", mode="before")

@@ -387,6 +387,14 @@ class TokenManager:
             if not released:
                 await self.store.release_lease(key, self.owner)
 
+    async def refresh_leased(self, key: CredentialKey, current: str | None) -> float:
+        """For the background refresher (`zohoauth.refresher`), which claimed `key`'s lease as
+        `self.owner`: refresh unless the stored access token is no longer `current` (then
+        someone already replaced it), through the request path's own refresh, save, events and
+        metrics; the lease is released either way. Returns the expiry of the token now stored.
+        Raises what a refresh raises (ReauthRequiredError, ThrottledError, ...)."""
+        return (await self._refresh_holding_lease(key, current)).expires_at
+
     async def _refresh_with_retries(self, cred: Credential) -> oauth.TokenGrant:
         dc = self.registry.get(cred.key.dc)
         policy = self.config.retry

@@ -29,6 +29,7 @@ from .store.sql import SQLTokenStore
 
 if TYPE_CHECKING:
     from ._http import ZohoHTTP
+    from .refresher.plan import RefresherConfig
     from .service.service import ServiceConfig
 
 #: Settings every installation needs: the web app, scripts and the SDK's store alike (`doctor`
@@ -89,6 +90,20 @@ def manager_config(s: Settings) -> ManagerConfig:
     return ManagerConfig(skew=s.refresh_skew)
 
 
+def refresher_config(s: Settings) -> RefresherConfig:
+    """The background refresher's: lead, active window, idle check period, batch, pace."""
+    from .refresher.plan import RefresherConfig
+
+    return RefresherConfig(
+        lead=s.refresher_lead,
+        active_window=s.refresher_active_hours * 3600.0,
+        check_period=s.refresher_check_hours * 3600.0,
+        batch_size=s.refresher_batch_size,
+        client_rate=s.refresher_client_rate,
+        claim_ttl=s.refresher_claim_ttl,
+    )
+
+
 def service_config(s: Settings) -> ServiceConfig:
     """The token service's: the service-key pepper (empty: derived from the key ring) and the
     per-key rate limit."""
@@ -107,6 +122,7 @@ __all__ = [
     "key_ring",
     "manager_config",
     "oauth_client",
+    "refresher_config",
     "service_config",
     "token_store",
 ]

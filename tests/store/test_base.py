@@ -19,14 +19,14 @@ SRC = Path(zohoauth.__file__).parent
 
 #: SQL-only members, used only by code that constructs the SQLTokenStore itself: the CLI's
 #: key commands (their store comes from `cli.tokens.open_store`), `doctor`'s checks, and the
-#: token service, which runs its own statements on the store's engine (it needs SQLTokenStore:
-#: `ZohoAuth.service` checks).
+#: token service and the background refresher's claims, which run their own statements on the
+#: store's engine (they need SQLTokenStore: `ZohoAuth.service` and `ZohoAuth.refresher` check).
 CONCRETE_ONLY = {
     "count_by_key_id": {"cli/keys.py", "ops/checks.py"},
-    "keyring": {"cli/keys.py", "service/service.py"},
+    "keyring": {"cli/keys.py", "service/service.py", "refresher/claims.py"},
     "url": {"ops/checks.py"},
-    "engine": {"service/service.py"},
-    "guard": {"service/service.py"},
+    "engine": {"service/service.py", "refresher/claims.py"},
+    "guard": {"service/service.py", "refresher/claims.py"},
     "clock": {"service/service.py"},
 }
 

@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (registers commands)
     tokens,
     tokens_import,
     web,
+    worker,
 )
 from .app import app, with_data_dir_option
 

@@ -290,6 +290,14 @@ def serve(
             "without Secure, no HSTS). Also ZOHOAUTH_INSECURE_HTTP=true.",
         ),
     ] = False,
+    refresher: Annotated[
+        bool,
+        typer.Option(
+            "--refresher",
+            help="Also keep tokens fresh in the background, in every worker process (for "
+            "single-host deployments; else run `zohoauth worker`). Also ZOHOAUTH_REFRESHER=true.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the web app for real Zoho, configured from ZOHOAUTH_* environment / .env."""
     import uvicorn
@@ -325,6 +333,8 @@ def serve(
         os.environ["ZOHOAUTH_METRICS_PORT"] = str(settings.metrics_port)
         os.environ["ZOHOAUTH_METRICS_HOST"] = settings.metrics_host
     os.environ[API_ONLY_ENV] = "1" if api_only else "0"
+    if refresher:  # worker processes build their settings from the environment
+        os.environ["ZOHOAUTH_REFRESHER"] = "true"
     from ..logs import configure_logging
 
     configure_logging(fmt, level)

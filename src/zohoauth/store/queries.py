@@ -180,6 +180,11 @@ def release_lease(key: CredentialKey, owner: str) -> Update:
     )
 
 
+#: Seconds after a refresh before the background refresher looks at the credential again,
+#: unless it writes its own plan first (Zoho's floor between two refreshes of one token).
+REPLAN_AFTER_REFRESH = 60.0
+
+
 def save_refreshed(
     key: CredentialKey, owner: str, expected_version: int, now: float, **values: Any
 ) -> Update:
@@ -200,6 +205,10 @@ def save_refreshed(
             lease_owner=None,
             lease_expires_at=None,
             throttled_until=None,
+            # The background refresher re-plans from the new expiry (it writes the plan right
+            # after its own refreshes; after an app's, it looks in a minute — no token is
+            # refreshed sooner than that anyway, docs/zoho-reference.md §4).
+            next_refresh_at=now + REPLAN_AFTER_REFRESH,
         )
     )
 
@@ -496,6 +505,89 @@ def deliveries_log(webhook_id: str | None, limit: int) -> Select[Any]:
     return stmt.order_by(d.created_at.desc(), d.id.desc()).limit(limit)
 
 
+# -- the background refresher (zohoauth/refresher/) ------------------------------------------
+
+#: The last use of any of a credential's connections (NULL: never used), for the row it is
+#: correlated with: through the connections' (client_id, dc, zuid, org_id) unique index.
+_LAST_USED = (
+    select(func.max(connections.c.last_used_at))
+    .where(
+        connections.c.client_id == credentials.c.client_id,
+        connections.c.dc == credentials.c.dc,
+        connections.c.zuid == credentials.c.zuid,
+    )
+    .scalar_subquery()
+    .label("last_used_at")
+)
+
+#: Claim due work: up to :limit active credentials whose plan time has come and whose lease is
+#: free or expired, earliest first, locked until the claiming transaction ends. SKIP LOCKED
+#: (PostgreSQL, MySQL 8, MariaDB 10.6) lets concurrent workers take disjoint batches without
+#: waiting; SQLite renders no FOR UPDATE (its BEGIN IMMEDIATE serializes claimers instead).
+#: One range scan of `ix_zohoauth_credentials_due` whatever the table's size. Execute with
+#: {"status": "active", "now": ..., "limit": ...}.
+CLAIM_DUE = (
+    select(credentials, _LAST_USED)
+    .where(
+        credentials.c.status == bindparam("status"),
+        credentials.c.next_refresh_at <= bindparam("now"),
+        or_(
+            credentials.c.lease_owner.is_(None),
+            credentials.c.lease_expires_at < bindparam("now"),
+        ),
+    )
+    .order_by(credentials.c.next_refresh_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+
+
+def _key_bound_as(prefix: str) -> ColumnElement[bool]:
+    """The credential key bound as `<prefix>client_id` etc. (for UPDATEs: see the module doc)."""
+    c = credentials.c
+    return and_(
+        c.client_id == bindparam(prefix + "client_id"),
+        c.dc == bindparam(prefix + "dc"),
+        c.zuid == bindparam(prefix + "zuid"),
+    )
+
+
+def claim_params(key: CredentialKey) -> dict[str, str]:
+    """The key's bind parameters for `TAKE_CLAIMED_LEASE` and `FINISH_CLAIM`."""
+    return {"k_client_id": key.client_id, "k_dc": key.dc, "k_zuid": key.zuid}
+
+
+#: Take the refresh lease (the request path's own, `acquire_lease`) on a row just locked by
+#: CLAIM_DUE, in the same transaction; executemany with [{**claim_params(key), "owner",
+#: "until"}]. The version is not bumped (taking a lease changes nothing a credential says).
+TAKE_CLAIMED_LEASE = (
+    update(credentials)
+    .where(_key_bound_as("k_"))
+    .values(lease_owner=bindparam("owner"), lease_expires_at=bindparam("until"))
+)
+
+#: Write a credential's next plan time and release the refresher's lease if it still holds it
+#: (a refresh already released it; then only the plan is written). A row whose lease someone
+#: else took since matches nothing and keeps its plan (0 after their refresh: re-planned).
+#: Executemany with [{**claim_params(key), "owner", "at"}].
+FINISH_CLAIM = (
+    update(credentials)
+    .where(
+        _key_bound_as("k_"),
+        or_(credentials.c.lease_owner.is_(None), credentials.c.lease_owner == bindparam("owner")),
+    )
+    .values(next_refresh_at=bindparam("at"), lease_owner=None, lease_expires_at=None)
+)
+
+#: The earliest plan time among planned active credentials (the refresher's lag is how far
+#: `now` is past it); one seek into `ix_zohoauth_credentials_due`. Execute with
+#: {"status": "active", "unplanned": 0} (0 marks rows not planned yet).
+EARLIEST_DUE = select(func.min(credentials.c.next_refresh_at)).where(
+    credentials.c.status == bindparam("status"),
+    credentials.c.next_refresh_at > bindparam("unplanned"),
+)
+
+
 # -- migrations (store/migrate.py) ----------------------------------------------------------
 
 _alembic_version = table(VERSION_TABLE, column("version_num"))
@@ -516,6 +608,7 @@ MIGRATION_LOCKS: dict[str, TextClause] = {
 
 
 __all__ = [
+    "CLAIM_DUE",
     "CONNECTIONS_OF_KEY",
     "CONNECTIONS_OF_KEY_IN_ORGS",
     "CONNECTION_BY_ID",
@@ -527,6 +620,8 @@ __all__ = [
     "DELETE_CONNECTIONS_OF_KEY",
     "DELETE_CREDENTIAL",
     "DELETE_WEBHOOK",
+    "EARLIEST_DUE",
+    "FINISH_CLAIM",
     "INSERT_AUDIT",
     "INSERT_CONNECTION",
     "INSERT_CREDENTIAL",
@@ -540,11 +635,13 @@ __all__ = [
     "MIGRATION_LOCK_ID",
     "PRUNE_AUDIT",
     "REHASH_SERVICE_KEY",
+    "REPLAN_AFTER_REFRESH",
     "REVOKE_SERVICE_KEY",
     "SCHEMA_REVISION",
     "SERVICE_KEYS",
     "SERVICE_KEYS_BY_PEPPER",
     "SERVICE_KEY_BY_HASHES",
+    "TAKE_CLAIMED_LEASE",
     "TOUCH_CONNECTION",
     "TOUCH_SERVICE_KEY",
     "WEBHOOKS",
@@ -552,6 +649,7 @@ __all__ = [
     "after_key",
     "audit_rows",
     "claim_deliveries",
+    "claim_params",
     "claimed_deliveries",
     "connections_page",
     "count_by_key_id",

@@ -44,7 +44,7 @@ from sqlalchemy import (
 VERSION_TABLE = "zohoauth_alembic_version"
 #: The Alembic revision this code needs; keep equal to the newest script in migrations/versions
 #: (tests/store/test_migrations.py checks it). Opening a store compares against it.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005w"
 
 # Sized so the 4-column unique key fits InnoDB's 3072-byte limit in utf8mb4.
 CLIENT_ID_LEN = 128
@@ -82,8 +82,12 @@ credentials = Table(
     Column("refreshed_at", Double, nullable=True),
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
+    # revision 0005w: when the background refresher (zohoauth.refresher) looks at it next; 0 =
+    # "plan me" (new rows); every refresh sets it a minute on, so the plan follows the expiry.
+    Column("next_refresh_at", Double, nullable=False, server_default="0"),
     PrimaryKeyConstraint("client_id", "dc", "zuid", name="pk_zohoauth_credentials"),
     Index("ix_zohoauth_credentials_key_id", "key_id"),
+    Index("ix_zohoauth_credentials_due", "status", "next_refresh_at"),
     **MYSQL_TABLE_ARGS,
 )
 

@@ -86,6 +86,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await auth.open()
         auth.service.start()  # audit log writer and webhook deliveries, in the background
+        # `serve --refresher` (ZOHOAUTH_REFRESHER): tokens kept fresh from this process too.
+        refresher = auth.refresher(options) if options.refresher else None
+        if refresher is not None:
+            refresher.start()
         try:
             stop_metrics = (
                 start_metrics_server(options.metrics_host, metrics_port)
@@ -98,6 +102,8 @@ def create_app(
                 if stop_metrics is not None:
                     stop_metrics()
         finally:
+            if refresher is not None:
+                await refresher.aclose()  # hands back claimed rows while the store is open
             await auth.aclose()
 
     app = FastAPI(

@@ -69,7 +69,7 @@ async def auth(emulator: Any, store_url: str, keys: str, clock: Clock) -> AsyncI
         keys,
         client,
         clock=clock,
-        config=ManagerConfig(poll_interval=0.02, retry_base=0.01),
+        config=ManagerConfig(poll_interval=0.02, retry_base=0.01, unavailable_backoff=0.3),
     ) as a:
         yield a
 
@@ -353,12 +353,23 @@ async def test_accounts_outage_retries_boundedly(
     assert _crm_ok(tok.api_domain, tok.token)
     clock.offset = HOUR + 10
     advance_clock(emulator.url, HOUR + 10)
+    # The failed refresh left a back-off (0.3 s here, 5 s by default) that every process
+    # honours: no token request until it ends, and the answer says when to come back.
     before = auth.manager.refresh_count
     with pytest.raises(ZohoUnavailableError) as info:
         await auth.access_token(conn.id)
-    assert auth.manager.refresh_count - before == auth.manager.config.max_attempts
+    assert auth.manager.refresh_count == before
+    assert info.value.retry_after is not None and info.value.retry_after > time.time()
+    assert "try again" in str(info.value)
+    await asyncio.sleep(0.35)
+    # After it: one try, not three (the outage goes on), and a back-off twice as long.
+    with pytest.raises(ZohoUnavailableError) as info:
+        await auth.access_token(conn.id)
+    assert auth.manager.refresh_count - before == 1
     assert "cn" in str(info.value)
+    assert info.value.retry_after is not None and info.value.retry_after > time.time() + 0.4
     httpx.post(emulator.url + "/_emulator/faults", json={"target": "accounts", "dc": "cn"})
+    await asyncio.sleep(0.65)
     fresh = await auth.access_token(conn.id)
     assert _crm_ok(fresh.api_domain, fresh.token)
     cred = await auth.store.get_credential(conn.credential)

@@ -48,10 +48,11 @@ log = get_logger("zohoauth.crm")
 
 
 class TokenProvider(Protocol):
-    """Where CRMClient gets tokens; `TokenManager` is one. `stale` = a token CRM just rejected."""
+    """Where CRMClient gets tokens; `TokenManager` is one. `stale` = a token CRM just rejected;
+    `verify` = confirm the connection is still live first (asked before every write)."""
 
     async def access_token(
-        self, connection_id: str, *, stale: str | None = None
+        self, connection_id: str, *, stale: str | None = None, verify: bool = False
     ) -> AccessToken: ...
 
 
@@ -149,7 +150,10 @@ class CRMTransport:
         `batch`: a write whose failures are per record in `data[]` (207, or 400 when all
         fail): those are results to return, not errors to raise (docs/zoho-reference.md §6.3).
         """
-        tok = await self.tokens.access_token(self.connection_id)
+        # A write is confirmed against the store first: a connection logged out, deleted,
+        # revoked or reauth-required in any process must never write again (issue 12).
+        write = method != "GET"
+        tok = await self.tokens.access_token(self.connection_id, verify=write)
         refreshed = False
         retries = 0  # back-offs so far (the one resend after a refresh is not one)
         while True:
@@ -196,7 +200,9 @@ class CRMTransport:
             if status == 401 and code == "INVALID_TOKEN" and not refreshed:
                 refreshed = True
                 log.debug("crm token rejected; refreshing once", connection=self.connection_id)
-                tok = await self.tokens.access_token(self.connection_id, stale=tok.token)
+                tok = await self.tokens.access_token(
+                    self.connection_id, stale=tok.token, verify=write
+                )
                 continue
             retry_after = retry_after_seconds(resp.headers.get("retry-after"))
             delay = self.retry.next_delay(failure_of_status(status), retries + 1, retry_after)

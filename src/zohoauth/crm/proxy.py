@@ -80,7 +80,8 @@ async def forward(
     """Send `method path?query` with `body` to the connection's API domain; Zoho's answer."""
     check_path(path)
     sent = {k: v for k, v in headers.items() if k.lower() in _PASS_REQUEST}
-    tok = await tokens.access_token(connection_id)
+    write = method.upper() not in ("GET", "HEAD")  # confirmed live first, as CRMClient does
+    tok = await tokens.access_token(connection_id, verify=write)
     for attempt in range(2):
         if not registry.is_api_domain(tok.dc, tok.api_domain):
             raise DataCenterError(
@@ -104,7 +105,7 @@ async def forward(
                 f"could not reach Zoho CRM for {method} {path} ({exc.reason}); try again later"
             ) from exc
         if resp.status == 401 and attempt == 0 and b"INVALID_TOKEN" in resp.body:
-            tok = await tokens.access_token(connection_id, stale=tok.token)
+            tok = await tokens.access_token(connection_id, stale=tok.token, verify=write)
             continue
         break
     kept = {k: v for k, v in resp.headers.items() if k.lower() in _PASS_RESPONSE}

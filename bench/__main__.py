@@ -1,7 +1,7 @@
 """zohoauth against Zoho's official Python SDK: the same work, the same machine, the same
 emulator, one run. Prints a table and writes the report (page, plots, results.json).
 
-    uv run python -m bench [--quick] [--only lookup,storm,crm,web] [--json FILE]
+    uv run python -m bench [--quick] [--only lookup,storm,crm,web,invalidation] [--json FILE]
                            [--out DIR | --publish | --no-report]
     uv run python -m bench report --from FILE [--out DIR | --publish]
     uv run python -m bench chaos [--size bench|ci] [--json FILE]
@@ -9,7 +9,8 @@ emulator, one run. Prints a table and writes the report (page, plots, results.js
 
 Workloads (one module each): token lookup with 1k/10k/100k stored users (`bench.lookup` for
 zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CRM call cost
-(`bench.crm_cost`) and the web app under load (`bench.web_load`); the `bench.report` package
+(`bench.crm_cost`), the web app under load (`bench.web_load`) and what forgetting an ended
+connection in every process costs (`bench.invalidation`); the `bench.report` package
 builds the JSON, the table, the markdown and the plots. `chaos` and `soak` are the reliability
 runs of the `bench.chaos` package (faults, crashes, leaks; docs/reliability.md), apart from the
 comparison with the SDK. The SDK always runs in child processes
@@ -34,13 +35,13 @@ from typing import Any
 
 from zohoauth.crypto import KeyRing
 
-from . import crm_cost, report, sdk_lookup, storm, web_load
+from . import crm_cost, invalidation, report, sdk_lookup, storm, web_load
 from . import lookup as zlookup
 from ._common import machine, now_iso
 from ._zoho import sdk_available
 from .report import cli as report_cli
 
-WORKLOADS = ("lookup", "storm", "crm", "web")
+WORKLOADS = ("lookup", "storm", "crm", "web", "invalidation")
 
 
 def settings(quick: bool) -> dict[str, Any]:
@@ -61,6 +62,10 @@ def settings(quick: bool) -> dict[str, Any]:
             "web_rounds": 1,
             "web_paced_rounds": 3,
             "web_seconds": 10.0,
+            "invalidation_engines": ["sqlite", "postgres"],
+            "invalidation_rows": 1_000,
+            "invalidation_runs": 3,
+            "invalidation_lookups": 100,
         }
     return {
         "sizes": [1_000, 10_000, 100_000],
@@ -78,6 +83,10 @@ def settings(quick: bool) -> dict[str, Any]:
         "web_rounds": 3,
         "web_paced_rounds": 5,
         "web_seconds": 20.0,
+        "invalidation_engines": ["sqlite", "postgres", "mysql"],
+        "invalidation_rows": 10_000,
+        "invalidation_runs": 5,
+        "invalidation_lookups": 300,
     }
 
 
@@ -260,6 +269,15 @@ def main(argv: list[str] | None = None) -> int:
                 s["web_seconds"],
                 workdir,
                 paced_rounds=s["web_paced_rounds"],
+            )
+        if "invalidation" in only:
+            say("ended connections: cache hit, re-check and write check per engine")
+            raw["invalidation"] = invalidation.run(
+                s["invalidation_engines"],
+                s["invalidation_rows"],
+                s["invalidation_runs"],
+                s["invalidation_lookups"],
+                workdir,
             )
     raw["machine"] = info | {"loadavg_at_end": list(os.getloadavg())}
     raw["seconds"] = round(time.perf_counter() - started, 1)

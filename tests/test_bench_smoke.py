@@ -151,6 +151,22 @@ def synthetic() -> dict[str, Any]:
             "p99_vs_emulator_direct_closed_loop": 10.0,
             "throughput_vs_emulator_direct": 0.1,
         },
+        "invalidation": {
+            "engines": {
+                "sqlite": {
+                    "engine": "sqlite",
+                    "rows": 1000,
+                    "hit_us": spread([1.5, 1.6, 1.4]),
+                    "recheck_us": spread([300.0, 310.0, 290.0]),
+                    "verify_us": spread([300.0, 320.0, 280.0]),
+                    "cold_read_us": spread([400.0, 410.0, 390.0]),
+                    "verify_vs_cold_read": 0.75,
+                    "recheck_interval_s": 1.0,
+                    "feed": False,
+                }
+            },
+            "skipped": {},
+        },
     }
 
 
@@ -158,6 +174,7 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
     doc = report.summarize(synthetic())
     doc["notes"] = report.auto_notes(doc)
     published = json.loads(report.dumps(doc))
+    assert published["invalidation"]["engines"]["sqlite"]["verify_vs_cold_read"] == 0.75
 
     assert report.missing_keys(published) == []
     assert published["lookup"]["n_users"] == list(SIZES)
@@ -277,6 +294,7 @@ def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
     monkeypatch.setattr(bench_main.storm, "run", answer("refresh_storm"))
     monkeypatch.setattr(bench_main.crm_cost, "run", answer("crm"))
     monkeypatch.setattr(bench_main.web_load, "run", answer("web"))
+    monkeypatch.setattr(bench_main.invalidation, "run", answer("invalidation"))
     monkeypatch.setattr(report_cli, "SCRATCH", tmp_path / "scratch")
     return calls
 
@@ -295,7 +313,7 @@ def test_a_quick_run_writes_to_scratch_or_out_and_leaves_docs_alone(
 
     assert bench_main.main(["--quick", "--out", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / "benchmarks.md").is_file()
-    assert fake_run["workloads"] == 10  # 5 per run: lookup, storm, crm twice, web
+    assert fake_run["workloads"] == 12  # 6 per run: lookup, storm, crm twice, web, invalidation
 
     assert _published_files() == before
 

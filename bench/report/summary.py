@@ -164,6 +164,8 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
         doc["crm"]["plain_http"] = _crm(raw["crm_plain_http"])
     web = raw.get("web") or {}
     doc["web"] = {"p99_vs_emulator_direct": web.get("p99_vs_emulator_direct", NAN), **web}
+    if raw.get("invalidation"):  # bench.invalidation: keys invalidation.engines.<engine>.*
+        doc["invalidation"] = raw["invalidation"]
     doc["targets"] = targets(doc)
     doc["notes"] = raw.get("notes", {})
     return doc

@@ -19,7 +19,7 @@ import pytest
 
 from zohoauth.auth import ZohoAuth
 from zohoauth.credentials import Status
-from zohoauth.errors import NotFoundError, ReauthRequiredError
+from zohoauth.errors import NotFoundError, ReauthRequiredError, StoreError
 from zohoauth.manager import ManagerConfig
 from zohoauth.oauth import OAuthClient
 
@@ -204,3 +204,23 @@ async def test_without_a_feed_a_cached_answer_is_rechecked_after_the_interval(
         assert checks == 1
         await auth.access_token(conn.id, verify=True)
         assert checks == 2
+
+
+async def test_a_store_outage_fails_writes_closed_and_reads_open(
+    emulator: Any, store_url: str, keys: str, client: OAuthClient
+) -> None:
+    """When the re-check cannot reach the store, a read is served the answer not known to be
+    ended (no logout can be committed through a store nobody reaches), a write is refused."""
+    config = ManagerConfig(recheck_interval=0.05, use_change_feed=False)
+    async with make_auth(emulator.url, store_url, keys, client, config=config) as auth:
+        conn = await login(auth, "ava@zylker.com")
+        first = await auth.access_token(conn.id)
+
+        async def down(connection_id: str) -> Any:
+            raise StoreError("the token store is unreachable (test)")
+
+        auth.store.connection_state = down  # type: ignore[method-assign]
+        await asyncio.sleep(0.1)
+        assert (await auth.access_token(conn.id)).token == first.token
+        with pytest.raises(StoreError):
+            await auth.access_token(conn.id, verify=True)

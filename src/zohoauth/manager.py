@@ -239,7 +239,17 @@ class TokenManager:
             if not verify and (trusted or now - served.checked < self.config.recheck_interval):
                 _HIT.inc()
                 return served.answer
-            if await self._confirm(connection_id, served.version):
+            try:
+                confirmed = await self._confirm(connection_id, served.version)
+            except StoreError:
+                if verify:
+                    raise  # a write is never sent unconfirmed
+                # A read while the store is unreachable: nobody could commit a logout through
+                # it either, so the answer not known to be ended is served (fail open for
+                # reads only; the next read past the interval asks again).
+                _HIT.inc()
+                return served.answer
+            if confirmed:
                 served.checked = now
                 _CHECKED.inc()
                 return served.answer

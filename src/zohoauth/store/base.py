@@ -100,9 +100,7 @@ class TokenStore(Protocol):
         """Release the lease only if `owner` still holds it."""
         ...
 
-    async def hold_back(
-        self, key: CredentialKey, owner: str, marker: str, seconds: float
-    ) -> bool:
+    async def hold_back(self, key: CredentialKey, owner: str, marker: str, seconds: float) -> bool:
         """Turn `owner`'s lease into a back-off held by `marker` for `seconds`: nobody
         refreshes before it ends. False if `owner` no longer held the lease."""
         ...

@@ -76,8 +76,12 @@ def parse_notice(payload: str) -> Notice | None:
 
 
 def asyncpg_dsn(url: URL) -> str:
-    """The asyncpg DSN of a normalised `postgresql+asyncpg://` URL (password included)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The asyncpg DSN of a normalised `postgresql+asyncpg://` URL (password included; the
+    `ssl` that `urls.normalize_url` made of `sslmode` for SQLAlchemy is a DSN's `sslmode`)."""
+    query = dict(url.query)
+    if "ssl" in query and "sslmode" not in query:
+        query["sslmode"] = query.pop("ssl")
+    return url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
 
 
 def _setter(event: asyncio.Event) -> Callable[[Any], None]:

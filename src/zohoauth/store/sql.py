@@ -307,9 +307,7 @@ class SQLTokenStore:
         async with self._one("release the refresh lease") as conn:
             await conn.execute(stmt)
 
-    async def hold_back(
-        self, key: CredentialKey, owner: str, marker: str, seconds: float
-    ) -> bool:
+    async def hold_back(self, key: CredentialKey, owner: str, marker: str, seconds: float) -> bool:
         """Replace `owner`'s lease by a back-off held by `marker` for `seconds` (the lease's
         clock, like every lease): no process refreshes before it ends. False (nothing
         written) if `owner` lost the lease."""

@@ -527,3 +527,21 @@ async def test_health_is_an_answer_not_an_exception(auth: ZohoAuth) -> None:
         await auth.store.open()
     assert (sick.ok, sick.failing) == (False, "store")
     assert "not open" in sick.message
+
+
+async def test_tokens_zoho_ended_early_are_refreshed_though_another_process_refreshed(
+    emulator: Any, auth: ZohoAuth, store_url: str, keys: str
+) -> None:
+    """Chaos, refresh_throttled and postgres_restart: Zoho ended every token of the user (its
+    clock an hour ahead) while the app thinks them fresh. This process holds T_a, the store
+    another process's T_b. The 401 on T_a gets T_b from the store, Zoho refuses it too; that
+    must cause a refresh, not "log in again" (401 reauth_required for a live grant)."""
+    conn = await login(auth, "ava@zylker.com")
+    held = await auth.access_token(conn.id)
+    async with make_auth(emulator.url, store_url, keys, auth.client) as other:
+        again = await other.access_token(conn.id, stale=held.token)  # refreshes, stores T_b
+    assert again.token != held.token
+    advance_clock(emulator.url, HOUR + 1)  # Zoho's clock only: both end there
+    before = refresh_requests(emulator.url)
+    assert (await auth.crm(conn.id).org())["zgid"] == conn.org_id
+    assert refresh_requests(emulator.url) == before + 1

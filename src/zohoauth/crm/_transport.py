@@ -4,9 +4,10 @@ Every request goes to `{api_domain}/crm/v8/...` with `Authorization: Zoho-oautht
 and, for a connection bound to an org, `X-CRM-ORG: <zgid>` (docs/zoho-reference.md §6). What a
 request may meet on the way, and what happens:
 
-- 401 INVALID_TOKEN: ask the token provider once for a fresh token (`stale=` the rejected one),
-  retry once; a second 401 raises InvalidTokenError (docs/zoho-reference.md §6.5;
-  docs/architecture.md, "Refresh exactly once").
+- 401 INVALID_TOKEN: ask the token provider for a fresh token (`stale=` the rejected one) and
+  retry; at most twice, since the first answer may be a token another process stored, which
+  Zoho may have ended as well (its clock ahead of ours); a 401 after that raises
+  InvalidTokenError (docs/zoho-reference.md §6.5; docs/architecture.md, "Refresh exactly once").
 - 429 TOO_MANY_REQUESTS: back off as `retry.ON_RATE_LIMIT` says (Retry-After, else exponential
   with jitter) a bounded number of times, then RateLimitedError (docs/zoho-reference.md §6.6).
 - timeouts and network errors: ZohoUnavailableError; nothing is retried blindly, because a
@@ -45,6 +46,11 @@ if TYPE_CHECKING:
     from ..manager import AccessToken
 
 log = get_logger("zohoauth.crm")
+
+#: How often a 401 INVALID_TOKEN is answered by asking for a fresh token: the first may return
+#: what another process stored meanwhile (also rejected when Zoho ended every token of the
+#: user's, e.g. its clock moved past their expiry), the second then refreshes at Zoho.
+MAX_STALE = 2
 
 
 class TokenProvider(Protocol):
@@ -154,7 +160,7 @@ class CRMTransport:
         # revoked or reauth-required in any process must never write again (issue 12).
         write = method != "GET"
         tok = await self.tokens.access_token(self.connection_id, verify=write)
-        refreshed = False
+        refreshes = 0  # 401 INVALID_TOKEN answered by a token refresh (at most MAX_STALE)
         retries = 0  # back-offs so far (the one resend after a refresh is not one)
         while True:
             try:
@@ -197,8 +203,8 @@ class CRMTransport:
             except ValueError:
                 data = None
             code = data.get("code") if isinstance(data, dict) else None
-            if status == 401 and code == "INVALID_TOKEN" and not refreshed:
-                refreshed = True
+            if status == 401 and code == "INVALID_TOKEN" and refreshes < MAX_STALE:
+                refreshes += 1
                 log.debug("crm token rejected; refreshing once", connection=self.connection_id)
                 tok = await self.tokens.access_token(
                     self.connection_id, stale=tok.token, verify=write

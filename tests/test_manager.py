@@ -545,3 +545,20 @@ async def test_tokens_zoho_ended_early_are_refreshed_though_another_process_refr
     before = refresh_requests(emulator.url)
     assert (await auth.crm(conn.id).org())["zgid"] == conn.org_id
     assert refresh_requests(emulator.url) == before + 1
+
+
+async def test_a_throttle_recorded_just_before_the_lease_was_taken_is_honoured(
+    emulator: Any, auth: ZohoAuth, clock: Clock
+) -> None:
+    """docs/reliability.md, chaos bug 5: a worker that read the row before the other recorded
+    Zoho's throttle, and took the lease right after, must not ask Zoho once more."""
+    conn = await login(auth, "ava@zylker.com")
+    _expire(emulator, clock)
+    manager = auth.manager
+    await auth.store.set_throttled_until(conn.credential, clock() + 600)
+    assert await auth.store.try_acquire_lease(conn.credential, manager.owner, 60)
+    before = manager.refresh_count
+    with pytest.raises(ThrottledError):
+        await manager._refresh_holding_lease(conn.credential, None, None)
+    assert manager.refresh_count == before
+    assert await auth.store.try_acquire_lease(conn.credential, "someone else", 60)  # released

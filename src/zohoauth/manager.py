@@ -432,6 +432,14 @@ class TokenManager:
             cred = await self._read(key)  # someone may have finished just before we got the lease
             if self._usable(cred, stale):
                 return self._entry(cred)
+            if cred.throttled_until and cred.throttled_until > self.clock():
+                # ... or recorded Zoho's throttle just before: do not ask Zoho once more.
+                if self._still_valid(cred, stale):
+                    return self._entry(cred)
+                raise ThrottledError(
+                    "Zoho is throttling refreshes for this user; try again later",
+                    cred.throttled_until,
+                )
             try:
                 grant = await self._refresh_with_retries(cred, once=backed_off is not None)
             except ReauthRequiredError:

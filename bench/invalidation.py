@@ -131,9 +131,13 @@ async def bench_engine(
             interval = manager.config.recheck_interval
             for _ in range(runs):
                 chosen = rng.sample(ids, min(lookups, len(ids)))
-                for cid in chosen:  # cached and confirmed just now
+                hits = []
+                for cid in chosen:  # each timed right after it was cached or confirmed
                     await manager.access_token(cid)
-                samples.setdefault("hit_us", []).append(await _per_call(manager, chosen))
+                    began = time.perf_counter_ns()
+                    await manager.access_token(cid)
+                    hits.append((time.perf_counter_ns() - began) / 1000)
+                samples.setdefault("hit_us", []).append(statistics.median(hits))
                 samples.setdefault("verify_us", []).append(
                     await _per_call(manager, chosen, verify=True)
                 )

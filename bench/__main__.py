@@ -1,7 +1,8 @@
 """zohoauth against Zoho's official Python SDK: the same work, the same machine, the same
 emulator, one run. Prints a table and writes the report (page, plots, results.json).
 
-    uv run python -m bench [--quick] [--only lookup,storm,crm,web,token_api,startup,scale]
+    uv run python -m bench [--quick]
+                           [--only lookup,storm,crm,web,token_api,startup,scale,invalidation]
                            [--json FILE]
                            [--out DIR | --publish | --no-report]
     uv run python -m bench report --from FILE [--out DIR | --publish]
@@ -13,7 +14,8 @@ zohoauth, `bench.sdk_lookup` for the SDK), the refresh storm (`bench.storm`), CR
 (`bench.crm_cost`), the web app under load (`bench.web_load`), the token service's token
 API against a direct library call (`bench.token_api`), start-up (`bench.startup`:
 `import zohoauth`, `zohoauth --help`, the SDK's import) and the background refresher with
-10k-100k credentials on PostgreSQL (`bench.scale`, its `scale.*` keys); the `bench.report`
+10k-100k credentials on PostgreSQL (`bench.scale`, its `scale.*` keys), and what forgetting an
+ended connection in every process costs (`bench.invalidation`); the `bench.report`
 package builds the JSON, the table, the markdown and the plots. `chaos` and `soak` are the
 reliability runs of the `bench.chaos` package (faults, crashes, leaks; docs/reliability.md),
 apart from the comparison with the SDK. The SDK always runs in child processes
@@ -39,13 +41,13 @@ from typing import Any
 
 from zohoauth.crypto import KeyRing
 
-from . import crm_cost, report, scale, sdk_lookup, startup, storm, token_api, web_load
+from . import crm_cost, invalidation, report, scale, sdk_lookup, startup, storm, token_api, web_load
 from . import lookup as zlookup
 from ._common import machine, now_iso
 from ._zoho import sdk_available
 from .report import cli as report_cli
 
-WORKLOADS = ("lookup", "storm", "crm", "web", "token_api", "startup", "scale")
+WORKLOADS = ("lookup", "storm", "crm", "web", "token_api", "startup", "scale", "invalidation")
 
 
 def settings(quick: bool) -> dict[str, Any]:
@@ -69,6 +71,10 @@ def settings(quick: bool) -> dict[str, Any]:
             "token_api": token_api.SETTINGS["quick"],
             "startup_runs": 5,
             "scale": scale.settings(quick=True),
+            "invalidation_engines": ["sqlite", "postgres"],
+            "invalidation_rows": 1_000,
+            "invalidation_runs": 3,
+            "invalidation_lookups": 100,
         }
     return {
         "sizes": [1_000, 10_000, 100_000],
@@ -89,6 +95,10 @@ def settings(quick: bool) -> dict[str, Any]:
         "token_api": token_api.SETTINGS["full"],
         "startup_runs": 15,
         "scale": scale.settings(quick=False),
+        "invalidation_engines": ["sqlite", "postgres", "mysql"],
+        "invalidation_rows": 10_000,
+        "invalidation_runs": 5,
+        "invalidation_lookups": 300,
     }
 
 
@@ -285,6 +295,15 @@ def main(argv: list[str] | None = None) -> int:
             sc = s["scale"]
             raw["scale"] = scale.run(
                 sc["sizes"], sc["workers"], sc["backlog"], sc["window"], workdir
+            )
+        if "invalidation" in only:
+            say("ended connections: cache hit, re-check and write check per engine")
+            raw["invalidation"] = invalidation.run(
+                s["invalidation_engines"],
+                s["invalidation_rows"],
+                s["invalidation_runs"],
+                s["invalidation_lookups"],
+                workdir,
             )
     raw["machine"] = info | {"loadavg_at_end": list(os.getloadavg())}
     raw["seconds"] = round(time.perf_counter() - started, 1)

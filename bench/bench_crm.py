@@ -35,7 +35,9 @@ class FixedToken:
     def __init__(self, token: AccessToken) -> None:
         self.token = token
 
-    async def access_token(self, connection_id: str, *, stale: str | None = None) -> AccessToken:
+    async def access_token(
+        self, connection_id: str, *, stale: str | None = None, verify: bool = False
+    ) -> AccessToken:
         return self.token
 
 

@@ -186,6 +186,22 @@ def synthetic() -> dict[str, Any]:
             "p99_vs_library": 3000.0,
         },
         "startup": _startup(),
+        "invalidation": {
+            "engines": {
+                "sqlite": {
+                    "engine": "sqlite",
+                    "rows": 1000,
+                    "hit_us": spread([1.5, 1.6, 1.4]),
+                    "recheck_us": spread([300.0, 310.0, 290.0]),
+                    "verify_us": spread([300.0, 320.0, 280.0]),
+                    "cold_read_us": spread([400.0, 410.0, 390.0]),
+                    "verify_vs_cold_read": 0.75,
+                    "recheck_interval_s": 1.0,
+                    "feed": False,
+                }
+            },
+            "skipped": {},
+        },
     }
 
 
@@ -193,6 +209,7 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
     doc = report.summarize(synthetic())
     doc["notes"] = report.auto_notes(doc)
     published = json.loads(report.dumps(doc))
+    assert published["invalidation"]["engines"]["sqlite"]["verify_vs_cold_read"] == 0.75
 
     assert report.missing_keys(published) == []
     assert published["lookup"]["n_users"] == list(SIZES)
@@ -252,7 +269,8 @@ def test_missing_keys_are_named() -> None:
 def _partial(keep: str) -> dict[str, Any]:
     """The synthetic result as `--only keep` would return it."""
     raw = synthetic()
-    for key in ("lookup", "refresh_storm", "crm", "crm_plain_http", "web", "token_api", "startup"):
+    workloads = ("lookup", "refresh_storm", "crm", "crm_plain_http", "web")
+    for key in (*workloads, "token_api", "startup", "invalidation"):
         if not key.startswith(keep):
             raw.pop(key)
     return raw
@@ -361,6 +379,7 @@ def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
     monkeypatch.setattr(bench_main.token_api, "run", answer("token_api"))
     monkeypatch.setattr(bench_main.startup, "run", answer("startup"))
     monkeypatch.setattr(bench_main.scale, "run", lambda *_a, **_k: copy.deepcopy(SCALE))
+    monkeypatch.setattr(bench_main.invalidation, "run", answer("invalidation"))
     monkeypatch.setattr(report_cli, "SCRATCH", tmp_path / "scratch")
     return calls
 
@@ -379,9 +398,8 @@ def test_a_quick_run_writes_to_scratch_or_out_and_leaves_docs_alone(
 
     assert bench_main.main(["--quick", "--out", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / "benchmarks.md").is_file()
-    assert (
-        fake_run["workloads"] == 14
-    )  # 7 per run: lookup, storm, crm twice, web, token_api, startup
+    assert fake_run["workloads"] == 16  # 8 a run: lookup, storm, crm ×2, web, token_api, startup,
+    # invalidation (scale is stubbed apart)
 
     assert _published_files() == before
 

@@ -69,7 +69,7 @@ async def auth(emulator: Any, store_url: str, keys: str, clock: Clock) -> AsyncI
         keys,
         client,
         clock=clock,
-        config=ManagerConfig(poll_interval=0.02, retry_base=0.01),
+        config=ManagerConfig(poll_interval=0.02, retry_base=0.01, unavailable_backoff=0.3),
     ) as a:
         yield a
 
@@ -353,12 +353,23 @@ async def test_accounts_outage_retries_boundedly(
     assert _crm_ok(tok.api_domain, tok.token)
     clock.offset = HOUR + 10
     advance_clock(emulator.url, HOUR + 10)
+    # The failed refresh left a back-off (0.3 s here, 5 s by default) that every process
+    # honours: no token request until it ends, and the answer says when to come back.
     before = auth.manager.refresh_count
     with pytest.raises(ZohoUnavailableError) as info:
         await auth.access_token(conn.id)
-    assert auth.manager.refresh_count - before == auth.manager.config.max_attempts
+    assert auth.manager.refresh_count == before
+    assert info.value.retry_after is not None and info.value.retry_after > time.time()
+    assert "try again" in str(info.value)
+    await asyncio.sleep(0.35)
+    # After it: one try, not three (the outage goes on), and a back-off twice as long.
+    with pytest.raises(ZohoUnavailableError) as info:
+        await auth.access_token(conn.id)
+    assert auth.manager.refresh_count - before == 1
     assert "cn" in str(info.value)
+    assert info.value.retry_after is not None and info.value.retry_after > time.time() + 0.4
     httpx.post(emulator.url + "/_emulator/faults", json={"target": "accounts", "dc": "cn"})
+    await asyncio.sleep(0.65)
     fresh = await auth.access_token(conn.id)
     assert _crm_ok(fresh.api_domain, fresh.token)
     cred = await auth.store.get_credential(conn.credential)
@@ -516,3 +527,38 @@ async def test_health_is_an_answer_not_an_exception(auth: ZohoAuth) -> None:
         await auth.store.open()
     assert (sick.ok, sick.failing) == (False, "store")
     assert "not open" in sick.message
+
+
+async def test_tokens_zoho_ended_early_are_refreshed_though_another_process_refreshed(
+    emulator: Any, auth: ZohoAuth, store_url: str, keys: str
+) -> None:
+    """Chaos, refresh_throttled and postgres_restart: Zoho ended every token of the user (its
+    clock an hour ahead) while the app thinks them fresh. This process holds T_a, the store
+    another process's T_b. The 401 on T_a gets T_b from the store, Zoho refuses it too; that
+    must cause a refresh, not "log in again" (401 reauth_required for a live grant)."""
+    conn = await login(auth, "ava@zylker.com")
+    held = await auth.access_token(conn.id)
+    async with make_auth(emulator.url, store_url, keys, auth.client) as other:
+        again = await other.access_token(conn.id, stale=held.token)  # refreshes, stores T_b
+    assert again.token != held.token
+    advance_clock(emulator.url, HOUR + 1)  # Zoho's clock only: both end there
+    before = refresh_requests(emulator.url)
+    assert (await auth.crm(conn.id).org())["zgid"] == conn.org_id
+    assert refresh_requests(emulator.url) == before + 1
+
+
+async def test_a_throttle_recorded_just_before_the_lease_was_taken_is_honoured(
+    emulator: Any, auth: ZohoAuth, clock: Clock
+) -> None:
+    """docs/reliability.md, chaos bug 5: a worker that read the row before the other recorded
+    Zoho's throttle, and took the lease right after, must not ask Zoho once more."""
+    conn = await login(auth, "ava@zylker.com")
+    _expire(emulator, clock)
+    manager = auth.manager
+    await auth.store.set_throttled_until(conn.credential, clock() + 600)
+    assert await auth.store.try_acquire_lease(conn.credential, manager.owner, 60)
+    before = manager.refresh_count
+    with pytest.raises(ThrottledError):
+        await manager._refresh_holding_lease(conn.credential, None, None)
+    assert manager.refresh_count == before
+    assert await auth.store.try_acquire_lease(conn.credential, "someone else", 60)  # released

@@ -179,6 +179,8 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
     doc["startup"] = dict(raw.get("startup") or {})
     if raw.get("token_api"):  # bench.token_api: its own figures, as measured
         doc["token_api"] = raw["token_api"]
+    if raw.get("invalidation"):  # bench.invalidation: keys invalidation.engines.<engine>.*
+        doc["invalidation"] = raw["invalidation"]
     doc["targets"] = targets(doc)
     doc["notes"] = raw.get("notes", {})
     if raw.get("scale"):  # bench.scale: the background refresher (its own table for now)

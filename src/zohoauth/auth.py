@@ -320,9 +320,13 @@ class ZohoAuth:
             )
         return found[0]
 
-    async def access_token(self, connection_id: str, *, stale: str | None = None) -> AccessToken:
-        """A valid access token; `stale` names one Zoho just rejected (forces a refresh)."""
-        return await self.manager.access_token(connection_id, stale=stale)
+    async def access_token(
+        self, connection_id: str, *, stale: str | None = None, verify: bool = False
+    ) -> AccessToken:
+        """A valid access token; `stale` names one Zoho just rejected (forces a refresh);
+        `verify` confirms from the store that the connection was not ended by any process
+        (one indexed read; do it before a write)."""
+        return await self.manager.access_token(connection_id, stale=stale, verify=verify)
 
     def crm(self, connection_id: str, **kw: Any) -> CRMClient:
         """An async CRM client for the connection, sharing this object's connection pool."""

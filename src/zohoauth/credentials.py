@@ -68,6 +68,10 @@ class Credential:
     throttled_until: float | None = None  # Zoho's "Access Denied": no refresh before this
     created_at: float = 0.0
     updated_at: float = 0.0
+    # The refresh lease as read: its holder, or a back-off after a failed refresh (a holder
+    # named `~backoff:<seconds>`, see `manager.py`), and when it ends.
+    lease_owner: str | None = None
+    lease_expires_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

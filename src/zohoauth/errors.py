@@ -68,7 +68,15 @@ class DataCenterError(ZohoAuthError):
 class ZohoUnavailableError(ZohoAuthError):
     """Zoho (its accounts server or CRM) could not be reached, did not answer in time, or kept
     answering 5xx after bounded retries. Nothing is wrong with the token or the request: the
-    message says to try again later, so callers need not add that advice."""
+    message says to try again later, so callers need not add that advice. `retry_after`
+    (epoch seconds), when known: no new try happens before then (a refresh back-off)."""
+
+    retry_after: float | None = None
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class TransportError(ZohoUnavailableError):

@@ -91,7 +91,9 @@ class ReentrantTokens(EmulatorTokens):
 
     crm: SyncCRMClient | None = None
 
-    async def access_token(self, connection_id: str, *, stale: str | None = None) -> AccessToken:
+    async def access_token(
+        self, connection_id: str, *, stale: str | None = None, verify: bool = False
+    ) -> AccessToken:
         assert self.crm is not None
         self.crm.org()
         return await super().access_token(connection_id, stale=stale)

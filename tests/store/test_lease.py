@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -75,7 +76,9 @@ async def test_save_refreshed_needs_owner_and_version(store: SQLTokenStore) -> N
     assert await store.try_acquire_lease(k, "a", 60)
     assert not await store.save_refreshed(k, "b", cred.version, fresh)  # not the owner
     assert not await store.save_refreshed(k, "a", cred.version - 1, fresh)  # stale version
-    assert await store.get_credential(k) == cred
+    unchanged = await store.get_credential(k)
+    assert unchanged is not None and unchanged.lease_owner == "a"  # the lease, and only it
+    assert replace(unchanged, lease_owner=None, lease_expires_at=None) == cred
 
     assert await store.save_refreshed(k, "a", cred.version, fresh, "https://www.zohoapis.eu")
     after = await store.get_credential(k)

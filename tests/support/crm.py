@@ -90,7 +90,9 @@ class EmulatorTokens:
     def __repr__(self) -> str:
         return f"EmulatorTokens({self.login.email!r})"
 
-    async def access_token(self, connection_id: str, *, stale: str | None = None) -> AccessToken:
+    async def access_token(
+        self, connection_id: str, *, stale: str | None = None, verify: bool = False
+    ) -> AccessToken:
         self.calls += 1
         if stale is not None:
             self.stale_calls += 1

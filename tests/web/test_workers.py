@@ -1,5 +1,6 @@
-"""`zohoauth serve --workers 2` on PostgreSQL: one session works on both workers, and an expired
-token hit by 100 concurrent requests spread over both is refreshed exactly once.
+"""`zohoauth serve --workers 2` on PostgreSQL: one session works on both workers, an expired
+token hit by 100 concurrent requests spread over both is refreshed exactly once, and a logout
+(or `zohoauth tokens delete`) handled anywhere reaches both workers.
 
 The app runs as a real subprocess (uvicorn's multiprocess supervisor, one app per worker built by
 `app_factory` from ZOHOAUTH_* variables); its JSON access log names the worker (pid) that served
@@ -38,6 +39,7 @@ class Served:
     def __init__(self, args: list[str], env: dict[str, str], url: str) -> None:
         self.url = url
         self.client_id = env["ZOHOAUTH_CLIENT_ID"]
+        self.env = env  # what a CLI command next to it needs
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             args,
@@ -174,5 +176,89 @@ def test_two_workers_share_sessions_and_refresh_an_expired_token_exactly_once(
                 break
         else:
             raise AssertionError("three storms of 100 requests never reached both workers")
+    finally:
+        browser.close()
+
+
+async def _replay(
+    url: str, cookies: dict[str, str], csrf: str, n: int, write: bool
+) -> list[httpx.Response]:
+    """`n` concurrent requests with a session's cookies, each on its own connection (so both
+    workers get some): creates with the page's CSRF header, or reads."""
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=url, cookies=cookies, limits=limits, timeout=30) as http:
+        if write:
+            calls = [
+                http.post(
+                    "/api/records/Leads",
+                    json={"data": [{"Last_Name": "After logout"}]},
+                    headers={"X-CSRF-Token": csrf},
+                )
+                for _ in range(n)
+            ]
+        else:
+            calls = [http.get("/api/records/Leads", params={"per_page": 1}) for _ in range(n)]
+        return await asyncio.gather(*calls)
+
+
+def _warm_both_workers(served: Served, browser: Browser) -> None:
+    """Until both workers have answered this session from their token cache."""
+    for _ in range(5):
+        responses = asyncio.run(_storm(served.url, browser.cookies, 20))
+        assert [r.status_code for r in responses] == [200] * 20, responses[0].text
+        if len(_workers_of(served, responses)) == 2:
+            return
+    raise AssertionError("five storms never reached both workers")
+
+
+def _ended_everywhere(served: Served, cookies: dict[str, str], csrf: str, ended: float) -> None:
+    """Writes with the ended session's cookies are refused on both workers at once, and reads
+    a second later (the other worker held the token in its cache)."""
+    writes = asyncio.run(_replay(served.url, cookies, csrf, 20, write=True))
+    assert [r.status_code for r in writes] == [401] * 20, [
+        r.text for r in writes if r.status_code != 401
+    ]
+    assert len(_workers_of(served, writes)) == 2, "the writes did not reach both workers"
+    time.sleep(max(0.0, ended + 1.0 - time.time()))
+    reads = asyncio.run(_replay(served.url, cookies, csrf, 20, write=False))
+    assert [r.status_code for r in reads] == [401] * 20, [
+        r.text for r in reads if r.status_code != 401
+    ]
+    assert len(_workers_of(served, reads)) == 2, "the reads did not reach both workers"
+    assert {r.json()["error"] for r in reads + writes} == {"not_logged_in"}
+
+
+def test_logout_reaches_the_other_worker(served: Served, admin: httpx.Client) -> None:
+    """Issue 12, finding 1: the worker that did not handle the logout held the token in its
+    cache; the old session cookie must neither create nor read records through it."""
+    browser = Browser(served.url)
+    try:
+        browser.login("ava@zylker.com")
+        _warm_both_workers(served, browser)
+        cookies = {c.name: c.value for c in browser.cookies.jar}
+        csrf = browser.csrf
+        assert browser.post("/api/auth/logout").status_code == 200
+        _ended_everywhere(served, cookies, csrf, time.time())
+    finally:
+        browser.close()
+
+
+def test_tokens_delete_reaches_a_running_app(served: Served, admin: httpx.Client) -> None:
+    """`zohoauth tokens delete` in a shell next to the running app: both workers stop serving
+    the connection (the CLI's transaction notifies them)."""
+    browser = Browser(served.url)
+    try:
+        connection_id = browser.login("ben@zylker.com")["me"]["id"]
+        _warm_both_workers(served, browser)
+        cookies = {c.name: c.value for c in browser.cookies.jar}
+        done = subprocess.run(
+            [*zohoauth_command(), "tokens", "delete", connection_id, "--yes"],
+            env=served.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        _ended_everywhere(served, cookies, browser.csrf, time.time())
     finally:
         browser.close()

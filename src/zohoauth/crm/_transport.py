@@ -50,16 +50,18 @@ if TYPE_CHECKING:
     from ..manager import AccessToken
 
 log = get_logger("zohoauth.crm")
-#: How often one request may ask for a token in place of one CRM rejected: once for the
-#: refresh, once more when the first answer was another process's token that was dead too.
-STALE_ASKS = 2
+#: How often a 401 INVALID_TOKEN is answered by asking for a fresh token: the first may return
+#: what another process stored meanwhile (also rejected when Zoho ended every token of the
+#: user's, e.g. its clock moved past their expiry), the second then refreshes at Zoho.
+MAX_STALE = 2
 
 
 class TokenProvider(Protocol):
-    """Where CRMClient gets tokens; `TokenManager` is one. `stale` = a token CRM just rejected."""
+    """Where CRMClient gets tokens; `TokenManager` is one. `stale` = a token CRM just rejected;
+    `verify` = confirm the connection is still live first (asked before every write)."""
 
     async def access_token(
-        self, connection_id: str, *, stale: str | None = None
+        self, connection_id: str, *, stale: str | None = None, verify: bool = False
     ) -> AccessToken: ...
 
 
@@ -157,8 +159,11 @@ class CRMTransport:
         `batch`: a write whose failures are per record in `data[]` (207, or 400 when all
         fail): those are results to return, not errors to raise (docs/zoho-reference.md §6.3).
         """
-        tok = await self.tokens.access_token(self.connection_id)
-        asked = 0  # times the provider was asked for a token in place of a rejected one
+        # A write is confirmed against the store first: a connection logged out, deleted,
+        # revoked or reauth-required in any process must never write again (issue 12).
+        write = method != "GET"
+        tok = await self.tokens.access_token(self.connection_id, verify=write)
+        refreshes = 0  # 401 INVALID_TOKEN answered by a token refresh (at most MAX_STALE)
         retries = 0  # back-offs so far (the one resend after a refresh is not one)
         while True:
             try:
@@ -201,12 +206,12 @@ class CRMTransport:
             except ValueError:
                 data = None
             code = data.get("code") if isinstance(data, dict) else None
-            if status == 401 and code == "INVALID_TOKEN" and asked < STALE_ASKS:
-                asked += 1
-                log.debug(
-                    "crm token rejected; asking for a fresh one", connection=self.connection_id
+            if status == 401 and code == "INVALID_TOKEN" and refreshes < MAX_STALE:
+                refreshes += 1
+                log.debug("crm token rejected; refreshing once", connection=self.connection_id)
+                tok = await self.tokens.access_token(
+                    self.connection_id, stale=tok.token, verify=write
                 )
-                tok = await self.tokens.access_token(self.connection_id, stale=tok.token)
                 continue
             retry_after = retry_after_seconds(resp.headers.get("retry-after"))
             delay = self.retry.next_delay(failure_of_status(status), retries + 1, retry_after)

@@ -4,8 +4,8 @@
 client but wrong for a proxy, which must pass Zoho's status and body through untouched. So
 this is the one other request path, deliberately small: the path is checked (`check_path`,
 pure), the host is the connection's own API domain checked against the DC allow-list, the
-token and `X-CRM-ORG` are added, and a 401 INVALID_TOKEN is answered by one refresh and one
-retry (docs/zoho-reference.md §6.5), like the transport does.
+token and `X-CRM-ORG` are added, and a 401 INVALID_TOKEN is answered by a refresh and a
+retry, at most twice (docs/zoho-reference.md §6.5), like the transport does.
 
 Path rules (no SSRF): only `crm/v8/` followed by plain segments of letters, digits, `_`, `-`
 and `.` (no segment `.` or `..`); no `%` at all (so no encoded slash, dot or anything else),
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ..errors import DataCenterError, ProxyPathError, TransportError, ZohoUnavailableError
-from ._transport import STALE_ASKS
+from ._transport import MAX_STALE
 
 if TYPE_CHECKING:
     from .._http import ZohoHTTP
@@ -81,8 +81,9 @@ async def forward(
     """Send `method path?query` with `body` to the connection's API domain; Zoho's answer."""
     check_path(path)
     sent = {k: v for k, v in headers.items() if k.lower() in _PASS_REQUEST}
-    tok = await tokens.access_token(connection_id)
-    for attempt in range(1 + STALE_ASKS):  # as CRMTransport._send: see crm/_transport.py
+    write = method.upper() not in ("GET", "HEAD")  # confirmed live first, as CRMClient does
+    tok = await tokens.access_token(connection_id, verify=write)
+    for attempt in range(MAX_STALE + 1):
         if not registry.is_api_domain(tok.dc, tok.api_domain):
             raise DataCenterError(
                 f"refusing to call {tok.api_domain!r}: not an API host of data center "
@@ -104,8 +105,8 @@ async def forward(
             raise ZohoUnavailableError(
                 f"could not reach Zoho CRM for {method} {path} ({exc.reason}); try again later"
             ) from exc
-        if resp.status == 401 and attempt < STALE_ASKS and b"INVALID_TOKEN" in resp.body:
-            tok = await tokens.access_token(connection_id, stale=tok.token)
+        if resp.status == 401 and attempt < MAX_STALE and b"INVALID_TOKEN" in resp.body:
+            tok = await tokens.access_token(connection_id, stale=tok.token, verify=write)
             continue
         break
     kept = {k: v for k, v in resp.headers.items() if k.lower() in _PASS_RESPONSE}

@@ -27,7 +27,7 @@ from ..errors import (
     ZohoUnavailableError,
 )
 from ..events import Event, EventType
-from ..manager import TokenManager
+from ..manager import TokenManager, backoff_of
 from ..store.base import TokenStore
 
 
@@ -182,6 +182,18 @@ def refresh_plan(
         return RefreshResult(
             cred.key, cred.email, "skipped", f"Zoho throttles this user's refreshes for {left}"
         )
+    held = backoff_of(cred.lease_owner)
+    if held is not None and cred.lease_expires_at is not None and cred.lease_expires_at > now:
+        # A refresh failed with Zoho unavailable moments ago: every process waits it out.
+        left = format_duration(cred.lease_expires_at - now)
+        valid = cred.tokens.access_token is not None and cred.tokens.expires_at > now
+        return RefreshResult(
+            cred.key,
+            cred.email,
+            "unavailable",
+            f"Zoho's accounts server did not answer the last refresh; the next try is in {left}"
+            + ("; the current token stays valid" if valid else ""),
+        )
     if not force and not needs_refresh(cred.tokens, now, skew):
         left = format_duration(cred.tokens.expires_at - now)
         return RefreshResult(cred.key, cred.email, "fresh", f"valid for {left}")
@@ -199,7 +211,8 @@ async def refresh_credentials(
     """Refresh each credential at most once, `concurrency` at a time, in the given order.
 
     Only due ones are refreshed unless `force`; credentials of another client, ones that need
-    a new login and ones inside Zoho's throttle window are skipped without a request. Results
+    a new login and ones inside Zoho's throttle window are skipped without a request, and so
+    are ones in the back-off after Zoho was unavailable (reported `unavailable`). Results
     come back in `targets` order; `on_result` sees each as it finishes (progress bars).
     """
     failures: dict[str, str] = {}

@@ -307,7 +307,8 @@ class TokenService:
         min_valid = max(0.0, min(float(min_valid), MAX_MIN_VALID))
         auth = self._auth()
         try:
-            tok = await auth.access_token(connection_id)
+            # Handed to another backend, which may write with it: confirmed live first.
+            tok = await auth.access_token(connection_id, verify=True)
             if tok.expires_at - self.clock() < min_valid:
                 tok = await auth.access_token(connection_id, stale=tok.token)
         except Exception as exc:

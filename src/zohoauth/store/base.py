@@ -21,8 +21,8 @@ it should still re-read after taking the lease in case another worker just finis
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Protocol
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from ..credentials import (
     Connection,
@@ -34,6 +34,9 @@ from ..credentials import (
     TokenSet,
 )
 from ..errors import StoreError
+
+if TYPE_CHECKING:
+    from .changes import ChangeFeed, Notice
 
 
 class TokenStore(Protocol):
@@ -79,6 +82,18 @@ class TokenStore(Protocol):
 
     async def connections_of(self, key: CredentialKey) -> list[Connection]: ...
 
+    async def connection_state(self, connection_id: str) -> tuple[Status, int] | None:
+        """The status and version of the connection's credential, None if either is gone
+        (one indexed read, no secret: the token manager's check before a write)."""
+        ...
+
+    def change_feed(
+        self, on_change: Callable[[Notice], None], on_reset: Callable[[], None]
+    ) -> ChangeFeed | None:
+        """A feed of ended credentials and connections from other processes (PostgreSQL's
+        LISTEN/NOTIFY), or None where the database has none."""
+        ...
+
     def iter_credentials(self, batch: int = 500) -> AsyncIterator[Credential]:
         """Every credential, decrypted, in key order (CLI listing, refresh --all)."""
         ...
@@ -93,6 +108,11 @@ class TokenStore(Protocol):
 
     async def release_lease(self, key: CredentialKey, owner: str) -> None:
         """Release the lease only if `owner` still holds it."""
+        ...
+
+    async def hold_back(self, key: CredentialKey, owner: str, marker: str, seconds: float) -> bool:
+        """Turn `owner`'s lease into a back-off held by `marker` for `seconds`: nobody
+        refreshes before it ends. False if `owner` no longer held the lease."""
         ...
 
     async def save_refreshed(

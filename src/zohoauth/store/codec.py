@@ -102,6 +102,8 @@ def credential_from_row(keyring: KeyRing, row: Mapping[Any, Any]) -> Credential:
         throttled_until=row["throttled_until"],
         created_at=float(row["created_at"]),
         updated_at=float(row["updated_at"]),
+        lease_owner=row.get("lease_owner"),
+        lease_expires_at=_opt_float(row.get("lease_expires_at")),
     )
 
 

@@ -133,6 +133,25 @@ CONNECTIONS_OF_KEY = (
     .order_by(connections.c.created_at, connections.c.id)
 )
 
+#: The status and version of a connection's credential, by connection id (no row: the
+#: connection or its credential is gone): the token manager's check before a write and its
+#: re-check of a cached token without a live change feed. Two primary-key lookups, no secret.
+#: Execute with {"connection_id": ...}.
+CONNECTION_STATE = (
+    select(credentials.c.status, credentials.c.version)
+    .select_from(
+        connections.join(
+            credentials,
+            and_(
+                connections.c.client_id == credentials.c.client_id,
+                connections.c.dc == credentials.c.dc,
+                connections.c.zuid == credentials.c.zuid,
+            ),
+        )
+    )
+    .where(connections.c.id == bindparam("connection_id"))
+)
+
 #: The version of a credential (is it there?); execute with `key_params(key)`.
 CREDENTIAL_VERSION = select(credentials.c.version).where(_key_bound(credentials))
 
@@ -183,6 +202,16 @@ def release_lease(key: CredentialKey, owner: str) -> Update:
 #: Seconds after a refresh before the background refresher looks at the credential again,
 #: unless it writes its own plan first (Zoho's floor between two refreshes of one token).
 REPLAN_AFTER_REFRESH = 60.0
+
+
+def hold_back(key: CredentialKey, owner: str, marker: str, until: float) -> Update:
+    """Turn `owner`'s lease into a back-off: nobody refreshes before `until` (a lease held by
+    `marker`, which no process owns, so it just expires); only if `owner` holds the lease."""
+    return (
+        update(credentials)
+        .where(key_where(credentials, key), credentials.c.lease_owner == owner)
+        .values(lease_owner=marker, lease_expires_at=until)
+    )
 
 
 def save_refreshed(
@@ -588,6 +617,20 @@ EARLIEST_DUE = select(func.min(credentials.c.next_refresh_at)).where(
 )
 
 
+# -- change notices (store/changes.py), PostgreSQL only ----------------------------------------
+
+#: The channel on which a transaction that ends or replaces a credential or connection tells
+#: every process (LISTEN/NOTIFY).
+CHANGES_CHANNEL = "zohoauth_changes"
+
+#: Send one notice inside the current transaction (delivered at commit); execute with
+#: {"notice": ...}.
+NOTIFY_CHANGE = text("SELECT pg_notify('zohoauth_changes', :notice)")
+
+#: The same for the feed's own asyncpg connection (its test notice): $1 channel, $2 notice.
+PG_NOTIFY = "SELECT pg_notify($1, $2)"
+
+
 # -- migrations (store/migrate.py) ----------------------------------------------------------
 
 _alembic_version = table(VERSION_TABLE, column("version_num"))
@@ -608,10 +651,12 @@ MIGRATION_LOCKS: dict[str, TextClause] = {
 
 
 __all__ = [
+    "CHANGES_CHANNEL",
     "CLAIM_DUE",
     "CONNECTIONS_OF_KEY",
     "CONNECTIONS_OF_KEY_IN_ORGS",
     "CONNECTION_BY_ID",
+    "CONNECTION_STATE",
     "CONNECTION_WITH_CREDENTIAL",
     "COUNT_CONNECTIONS_OF_KEY",
     "CREDENTIAL_BY_KEY",
@@ -633,6 +678,8 @@ __all__ = [
     "LOCK_CREDENTIAL",
     "MIGRATION_LOCKS",
     "MIGRATION_LOCK_ID",
+    "NOTIFY_CHANGE",
+    "PG_NOTIFY",
     "PRUNE_AUDIT",
     "REHASH_SERVICE_KEY",
     "REPLAN_AFTER_REFRESH",
@@ -658,6 +705,7 @@ __all__ = [
     "due_deliveries",
     "find_connections",
     "finish_delivery",
+    "hold_back",
     "key_params",
     "key_where",
     "reencrypt",

@@ -34,6 +34,7 @@ from ..crypto import KeyRing
 from ..errors import DecryptionError, NotFoundError, StoreError, ZohoAuthError
 from ..logs import get_logger
 from . import queries as q
+from .changes import ALL, ChangeFeed, Notice, asyncpg_dsn, connection_notice, key_notice
 from .codec import (
     connection_from_row,
     credential_from_row,
@@ -185,13 +186,37 @@ class SQLTokenStore:
         async with self.guard(action), write_transaction(self.engine) as conn:
             yield conn
 
+    # -- change notices (PostgreSQL) -----------------------------------------------------
+    def change_feed(
+        self, on_change: Callable[[Notice], None], on_reset: Callable[[], None]
+    ) -> ChangeFeed | None:
+        """A LISTEN feed of ended credentials and connections (`changes.py`); None on SQLite
+        and MySQL, which have none (the token manager re-checks from the store instead)."""
+        if self.dialect != "postgresql":
+            return None
+        return ChangeFeed(asyncpg_dsn(self.url), on_change, on_reset)
+
+    async def _notify(self, conn: AsyncConnection, *notices: str) -> None:
+        """Tell every process, at this transaction's commit (PostgreSQL; a no-op elsewhere)."""
+        if conn.dialect.name == "postgresql":
+            for notice in notices:
+                await conn.execute(q.NOTIFY_CHANGE, {"notice": notice})
+
+    async def _notify_now(self, action: str, *notices: str) -> None:
+        if self.dialect == "postgresql":
+            async with self._one(action) as conn:
+                await self._notify(conn, *notices)
+
     # -- login ---------------------------------------------------------------------------
     async def save_login(self, login: Login, *, revoke_replaced: bool = False) -> list[Connection]:
-        """Insert or update in place the credential and one connection per org (see base)."""
+        """Insert or update in place the credential and one connection per org (see base).
+        A re-login replaces the tokens: every process is told to drop the ones it holds."""
         async with self.guard("save the login"):
-            return await save_login(
+            saved = await save_login(
                 self.engine, self.keyring, self.clock(), login, revoke_replaced=revoke_replaced
             )
+        await self._notify_now("announce the login", key_notice(login.key))
+        return saved
 
     async def save_logins(self, logins: Sequence[Login]) -> list[list[Connection] | StoreError]:
         """Save many logins (`zohoauth tokens import-sdk`): one transaction for the batch, or,
@@ -199,7 +224,11 @@ class SQLTokenStore:
         connections, or the StoreError that login met, in order."""
         try:
             async with self.guard("save logins"):
-                return list(await save_logins(self.engine, self.keyring, self.clock(), logins))
+                saved: list[list[Connection] | StoreError] = list(
+                    await save_logins(self.engine, self.keyring, self.clock(), logins)
+                )
+            await self._notify_now("announce the logins", ALL)
+            return saved
         except StoreError:
             pass
         results: list[list[Connection] | StoreError] = []
@@ -265,6 +294,13 @@ class SQLTokenStore:
                 return
             last = key_of(rows[-1])
 
+    async def connection_state(self, connection_id: str) -> tuple[Status, int] | None:
+        """The status and version of the connection's credential (None: either is gone), in
+        one indexed read without a secret: the check before a write."""
+        async with self._read("check a connection") as conn:
+            row = (await conn.execute(q.CONNECTION_STATE, {"connection_id": connection_id})).first()
+        return None if row is None else (Status(row[0]), int(row[1]))
+
     async def count_by_key_id(self) -> dict[str, int]:
         """How many stored secrets each encryption key id protects (rotation progress):
         credentials, and replaced refresh tokens waiting to be revoked."""
@@ -296,6 +332,14 @@ class SQLTokenStore:
         async with self._one("release the refresh lease") as conn:
             await conn.execute(stmt)
 
+    async def hold_back(self, key: CredentialKey, owner: str, marker: str, seconds: float) -> bool:
+        """Replace `owner`'s lease by a back-off held by `marker` for `seconds` (the lease's
+        clock, like every lease): no process refreshes before it ends. False (nothing
+        written) if `owner` lost the lease."""
+        stmt = q.hold_back(key, owner, marker, self.clock() + seconds)
+        async with self._one("record the refresh back-off") as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
     async def save_refreshed(
         self,
         key: CredentialKey,
@@ -318,8 +362,13 @@ class SQLTokenStore:
             return (await conn.execute(stmt)).rowcount == 1
 
     async def set_status(self, key: CredentialKey, status: Status) -> None:
-        """Set the status (bumps the version); NotFoundError if there is no such credential."""
-        await self._update_content(key, "set the credential status", status=Status(status).value)
+        """Set the status (bumps the version); NotFoundError if there is no such credential.
+        Every process is told at commit (a credential that is not active serves no token)."""
+        stmt = q.update_content(key, self.clock(), status=Status(status).value)
+        async with self._write("set the credential status") as conn:
+            if (await conn.execute(stmt)).rowcount == 0:
+                raise NotFoundError(f"no credential {key} in the token store")
+            await self._notify(conn, key_notice(key))
 
     async def set_throttled_until(self, key: CredentialKey, until: float | None) -> None:
         """Record Zoho's refresh throttle window (None clears it); NotFoundError if missing."""
@@ -338,6 +387,7 @@ class SQLTokenStore:
         async with self._write("delete a credential") as conn:
             await conn.execute(q.DELETE_CONNECTIONS_OF_KEY, params)
             result = await conn.execute(q.DELETE_CREDENTIAL, params)
+            await self._notify(conn, key_notice(key))
         return result.rowcount > 0
 
     async def touch_connections(self, used: Mapping[str, float]) -> None:
@@ -364,8 +414,11 @@ class SQLTokenStore:
             await conn.execute(q.LOCK_CREDENTIAL, params)
             await conn.execute(q.DELETE_CONNECTION, {"connection_id": connection_id})
             remaining = await conn.scalar(q.COUNT_CONNECTIONS_OF_KEY, params)
+            notices = [connection_notice(connection_id)]
             if not remaining:
                 await conn.execute(q.DELETE_CREDENTIAL, params)
+                notices.append(key_notice(key_of(row)))
+            await self._notify(conn, *notices)
         return True
 
     # -- replaced refresh tokens waiting to be revoked (zohoauth/revocations.py) ----------

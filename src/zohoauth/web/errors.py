@@ -196,6 +196,8 @@ def retry_after(exc: Exception) -> dict[str, str]:
         wait = STORE_RETRY_AFTER
     elif isinstance(exc, z.ThrottledError | z.LoginThrottledError):
         wait = exc.retry_after - time.time()
+    elif isinstance(exc, z.ZohoUnavailableError) and exc.retry_after is not None:
+        wait = exc.retry_after - time.time()  # a refresh back-off says when it ends
     elif isinstance(exc, z.RateLimitedError):
         raw = exc.details.get("retry_after")
         wait = float(raw) if isinstance(raw, int | float) else None

@@ -392,12 +392,7 @@ class TokenManager:
         interval = self.config.poll_interval
         while True:
             if cred.throttled_until and cred.throttled_until > self.clock():
-                if self._still_valid(cred, stale):
-                    return self._entry(cred)
-                raise ThrottledError(
-                    "Zoho is throttling refreshes for this user; try again later",
-                    cred.throttled_until,
-                )
+                return self._while_throttled(cred, stale)
             if key in self._stranded:
                 await self._release(key)  # ours, from a refresh the store cut off
             if await self.store.try_acquire_lease(key, self.owner, self.config.lease_ttl):
@@ -422,6 +417,16 @@ class TokenManager:
             await asyncio.sleep(interval * (0.5 + random.random()))
             interval = min(interval * 2, 0.5)
 
+    def _while_throttled(self, cred: Credential, stale: str | None) -> Entry:
+        """Inside Zoho's throttle window nobody asks Zoho: a still-valid token is served,
+        otherwise ThrottledError says when to come back."""
+        if self._still_valid(cred, stale):
+            return self._entry(cred)
+        raise ThrottledError(
+            "Zoho is throttling refreshes for this user; try again later",
+            cred.throttled_until or self.clock(),
+        )
+
     async def _refresh_holding_lease(
         self, key: CredentialKey, stale: str | None, backed_off: float | None
     ) -> Entry:
@@ -434,12 +439,7 @@ class TokenManager:
                 return self._entry(cred)
             if cred.throttled_until and cred.throttled_until > self.clock():
                 # ... or recorded Zoho's throttle just before: do not ask Zoho once more.
-                if self._still_valid(cred, stale):
-                    return self._entry(cred)
-                raise ThrottledError(
-                    "Zoho is throttling refreshes for this user; try again later",
-                    cred.throttled_until,
-                )
+                return self._while_throttled(cred, stale)
             try:
                 grant = await self._refresh_with_retries(cred, once=backed_off is not None)
             except ReauthRequiredError:

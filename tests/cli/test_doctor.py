@@ -70,6 +70,7 @@ EVERY_CHECK = {
     "key ring",
     "database",
     "decrypt",
+    "file modes",
     "redirect URI",
     "data centers",
     "client secrets",

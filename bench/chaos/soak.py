@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import inspect
 import os
 import statistics
@@ -170,7 +171,7 @@ def judge_descriptors(
     pids = sorted({p["pid"] for s in kept for p in _workers(s)})
     for kind in ("emulator", "postgres"):
         per_worker = {
-            str(pid): spread(kept, first, last, lambda s, k=kind, w=pid: _kind(s, k, w))
+            str(pid): spread(kept, first, last, functools.partial(_kind, kind=kind, pid=pid))
             for pid in pids
         }
         top = max((w["max"] for w in per_worker.values()), default=0)
@@ -187,7 +188,7 @@ def judge_descriptors(
         {k for s in kept for p in _workers(s) for k in p.get("fd_kinds", {}).get("kinds", {})}
         - set(POOLED)
     )
-    found["fixed"] = {k: spread(kept, first, last, lambda s, k=k: _kind(s, k)) for k in fixed}
+    found["fixed"] = {k: spread(kept, first, last, functools.partial(_kind, kind=k)) for k in fixed}
     found["fixed_ok"] = all(
         v["last_median"] <= v["first_max"] + JITTER for v in found["fixed"].values()
     )
@@ -207,7 +208,7 @@ def judge(
     first, last = kept[:third], kept[-third:]
 
     def worker_rss(window: list[dict[str, Any]]) -> float:
-        return statistics.median(s["worker_rss_mb"] for s in window)
+        return float(statistics.median(s["worker_rss_mb"] for s in window))
 
     rss_growth = worker_rss(last) / worker_rss(first) - 1
     fds = spread(kept, first, last, lambda s: s["fds"])

@@ -31,6 +31,9 @@ Pass criteria, comparing the first third of the samples after the warm-up with t
   - every other kind (listening sockets, pipes, files, event loops, unix sockets, other
     sockets) must not grow: the late median stays within two of the early maximum;
   the total count's early maximum against its late median is still reported, for the record;
+- at rest — `REST_SECONDS` after the load stopped and the users closed their connections —
+  the workers hold no connection to the emulator or from a user and none in CLOSE_WAIT (at
+  most two, caught closing): a pool lets its idle connections go, a leak keeps them;
 - database connections do not grow (`pg_stat_activity`: the late median stays within two of
   the early maximum, since connections jitter with the load while a leak climbs past any early
   peak);
@@ -64,6 +67,9 @@ from .stack import Stack
 HOUR = 3700
 RSS_GROWTH_LIMIT = 0.10
 JITTER = 2  # descriptors or connections caught opening or closing at a sampling instant
+#: How long after the load stops the "at rest" sample is taken: the pool to Zoho closes a
+#: connection idle for `keepalive_timeout` (4 s) on a timer of the same period.
+REST_SECONDS = 3 * ZohoHTTP().keepalive_timeout + 3
 
 
 def process_sample(pid: int) -> dict[str, Any] | None:
@@ -197,10 +203,14 @@ def judge_descriptors(
 
 
 def judge(
-    samples: list[dict[str, Any]], warmup: float, bounds: dict[str, int] | None = None
+    samples: list[dict[str, Any]],
+    warmup: float,
+    bounds: dict[str, int] | None = None,
+    at_rest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The pass criteria over the samples taken after `warmup` seconds. Without `bounds` or
-    samples sorted by kind (an older run's), descriptors fall back to the total count's rule."""
+    """The pass criteria over the samples taken after `warmup` seconds, and the sample taken at
+    rest after the load. Without `bounds` or samples sorted by kind (an older run's),
+    descriptors fall back to the total count's rule."""
     kept = [s for s in samples if s["t"] >= warmup]
     if len(kept) < 6:
         return {"pass": False, "why": f"only {len(kept)} samples after the warm-up; run longer"}
@@ -231,6 +241,12 @@ def judge(
         checks["fds_ok"] = checks["fd_kinds"]["ok"]
     else:
         checks["fds_ok"] = total_flat
+    if by_kind and at_rest is not None:
+        # a pool lets its connections go once idle; leaked ones stay (or sit in CLOSE_WAIT)
+        left = {k: _kind(at_rest, k) for k in ("emulator", "client")}
+        left["close_wait"] = _close_wait(at_rest)
+        checks["at_rest"] = left
+        checks["at_rest_ok"] = all(v <= JITTER for v in left.values())
     checks |= {
         "db_connections": conns,
         "db_connections_ok": conns["last_median"] <= conns["first_max"] + JITTER,
@@ -250,7 +266,7 @@ async def soak(
     interval: float,
     refresh_every: float,
     say: Callable[[str], None],
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     people = [u.new_user(i, e, stack.url, 30.0) for i, e in enumerate(stack.emails[:users])]
     await u.log_in_all(people)
     seconds = minutes * 60
@@ -272,23 +288,14 @@ async def soak(
                 await asyncio.to_thread(stack.admin, "/_emulator/clock", {"advance_seconds": HOUR})
                 next_refresh = now + refresh_every
             batch, load.samples[:] = list(load.samples), []
-            procs = [p for p in map(process_sample, stack.server_pids()) if p is not None]
-            kinds = fdkinds.breakdown([p["pid"] for p in procs], ports)
-            for p in procs:
-                p["fd_kinds"] = kinds.get(p["pid"], {})
             errors = collections.Counter(s.kind for s in batch if s.verdict != verdict.OK)
-            sample = {
+            sample: dict[str, Any] = {
                 "t": round(now - started, 1),
                 "requests": len(batch),
                 "failed": sum(errors.values()),
                 "errors": dict(errors),
-                "processes": procs,
-                "worker_rss_mb": round(sum(p["rss_mb"] for p in procs if p["role"] == "worker"), 1),
-                "rss_mb": round(sum(p["rss_mb"] for p in procs), 1),
-                "fds": sum(p["fds"] for p in procs),
-                "fd_kinds": dict(total_kinds(kinds.values())),
-                "db_connections": await asyncio.to_thread(stack.db_connections),
             }
+            sample |= await server_sample(stack, ports)
             samples.append(sample)
             say(
                 f"  {sample['t']:7.0f} s  {sample['requests'] / interval:6.1f} req/s  "
@@ -298,7 +305,7 @@ async def soak(
                     f"{p['role'][0]}{p['pid']}:" + ",".join(
                         f"{k}={v}" for k, v in p["fd_kinds"].get("kinds", {}).items()
                     )
-                    for p in procs if p["role"] == "worker"
+                    for p in sample["processes"] if p["role"] == "worker"
                 )
             )  # fmt: skip
     finally:
@@ -306,7 +313,27 @@ async def soak(
         await asyncio.wait_for(task, 60)
         for person in people:
             await person.http.aclose()
-    return samples
+    # at rest: the users are gone; pools let idle connections go, a leak keeps them
+    await asyncio.sleep(REST_SECONDS)
+    at_rest = {"t": round(time.monotonic() - started, 1)} | await server_sample(stack, ports)
+    say(f"  at rest after {REST_SECONDS:g} s: fds {at_rest['fds']}  {at_rest['fd_kinds']}")
+    return samples, at_rest
+
+
+async def server_sample(stack: Stack, ports: fdkinds.Ports) -> dict[str, Any]:
+    """Memory, descriptors (by kind) and threads of the server's processes; store connections."""
+    procs = [p for p in map(process_sample, stack.server_pids()) if p is not None]
+    kinds = fdkinds.breakdown([p["pid"] for p in procs], ports)
+    for p in procs:
+        p["fd_kinds"] = kinds.get(p["pid"], {})
+    return {
+        "processes": procs,
+        "worker_rss_mb": round(sum(p["rss_mb"] for p in procs if p["role"] == "worker"), 1),
+        "rss_mb": round(sum(p["rss_mb"] for p in procs), 1),
+        "fds": sum(p["fds"] for p in procs),
+        "fd_kinds": dict(total_kinds(kinds.values())),
+        "db_connections": await asyncio.to_thread(stack.db_connections),
+    }
 
 
 def run(
@@ -323,7 +350,7 @@ def run(
     bounds = pool_bounds(users)
     with Stack(users) as stack:
         say(f"soak: {users} users for {minutes:g} min, a sample every {interval:g} s")
-        samples = asyncio.run(
+        samples, at_rest = asyncio.run(
             soak(stack, minutes=minutes, users=users, think=think, interval=interval,
                  refresh_every=refresh_every, say=say)
         )  # fmt: skip
@@ -340,8 +367,9 @@ def run(
         "refresh_requests": refreshes,
         "requests": sum(s["requests"] for s in samples),
         "pool_bounds": bounds,
-        "criteria": judge(samples, warmup, bounds),
+        "criteria": judge(samples, warmup, bounds, at_rest),
         "samples": samples,
+        "at_rest": at_rest,
         "postgres": postgres,
         "machine": info | {"loadavg_at_end": list(os.getloadavg())},
     }

@@ -193,6 +193,18 @@ def test_more_client_connections_than_users_fail() -> None:
     assert verdict["fd_kinds"]["client_ok"] is False
 
 
+def test_at_rest_the_pools_must_have_let_their_connections_go() -> None:
+    samples = _run(emulator=lambda i: (5 + i // 10, 6 + i // 8))
+    drained = _sample(1830.0, emulator=(0, 1), client=0)
+    kept = _sample(1830.0, emulator=(10, 13), client=0)
+    stuck = _sample(1830.0, emulator=(0, 0), client=0, close_wait=3)
+    assert soak.judge(samples, 120, BOUNDS, drained)["pass"] is True
+    for leak in (kept, stuck):
+        verdict = soak.judge(samples, 120, BOUNDS, leak)
+        assert verdict["at_rest_ok"] is False
+        assert verdict["pass"] is False
+
+
 def test_samples_without_kinds_are_judged_by_the_total() -> None:
     samples = _run(emulator=lambda i: (5 + i // 10, 6 + i // 8))
     for sample in samples:

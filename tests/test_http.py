@@ -237,6 +237,49 @@ async def test_the_pool_per_host_bounds_concurrent_connections() -> None:
     assert len(seen) <= 3  # kept alive and reused
 
 
+async def test_the_pool_keeps_its_busiest_moment_while_busy_and_lets_it_go_when_idle() -> None:
+    """Why the soak's descriptors climb in steps and are no leak: aiohttp hands out idle
+    connections first in, first out, so steady traffic keeps every pooled connection warm and
+    the pool holds as many as the most concurrent calls it has seen (never more than
+    `limit_per_host`); only `keepalive_timeout` of idleness closes them."""
+    burst = 6
+    arrived = asyncio.Event()
+    in_flight = {"now": 0}
+    runner_box: list[web.AppRunner] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.path == "/burst":  # held until all of the burst are in flight at once
+            in_flight["now"] += 1
+            if in_flight["now"] == burst:
+                arrived.set()
+            await asyncio.wait_for(arrived.wait(), 10)
+        return web.Response(text="ok")
+
+    def open_connections() -> int:
+        server = runner_box[0].server
+        assert server is not None
+        return len(server.connections)
+
+    async with (
+        serve(handler) as (url, runner),
+        ZohoHTTP(limit_per_host=8, keepalive_timeout=1.0) as http,
+    ):
+        runner_box.append(runner)
+        await asyncio.gather(*(http.request("GET", f"{url}/burst") for _ in range(burst)))
+        assert open_connections() == burst
+        loop = asyncio.get_running_loop()
+        steady_until = loop.time() + 2.5  # 2.5 keep-alive periods, one request at a time
+        while loop.time() < steady_until:
+            assert (await http.request("GET", f"{url}/steady")).status == 200
+        assert open_connections() == burst  # one at a time, yet all six are kept
+        await asyncio.gather(*(http.request("GET", f"{url}/x") for _ in range(30)))
+        assert open_connections() <= 8  # the bound
+        deadline = loop.time() + 10
+        while open_connections() and loop.time() < deadline:
+            await asyncio.sleep(0.2)  # idle: the pool lets them go after keepalive_timeout
+        assert open_connections() == 0
+
+
 # -- timeouts ---------------------------------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ The chaos scenario (`scenario.py`) is the same code `tests/chaos/test_chaos.py` 
 cluster the run may restart), `recorder.py` (the emulator with its token requests logged),
 `stack.py` (the three servers), `users.py` (logins and the bounded load), `verdict.py` (what
 counts as a correct answer under a fault), `scenario.py` (the faults), `report.py` (the
-figures), `soak.py` (RSS, file descriptors and database connections over time).
+figures), `soak.py` (RSS, file descriptors and database connections over time), `fds.py`
+(each descriptor's kind: emulator / PostgreSQL / user connection, pipe, file, ...).
 """
 
 from __future__ import annotations

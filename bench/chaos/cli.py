@@ -50,7 +50,7 @@ def chaos_main(argv: list[str]) -> int:
 def soak_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench soak",
-        description="Moderate load for a long time; RSS, fds and DB connections over time.",
+        description="Moderate load for a long time; RSS, fds by kind, DB connections over time.",
     )
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--users", type=int, default=40)

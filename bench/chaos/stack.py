@@ -30,12 +30,13 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from zohoauth.crypto import KeyRing
 from zohoauth.emulator.seed import DEFAULT_SEED
 
 from .._common import free_port
-from . import postgres
+from . import fds, postgres
 from .recorder import LOG_PATH
 
 HOST = "127.0.0.1"
@@ -297,6 +298,15 @@ class Stack:
             children = Path(f"/proc/{self._app.pid}/task/{self._app.pid}/children").read_text()
             pids += [int(p) for p in children.split()]
         return pids
+
+    def ports(self) -> fds.Ports:
+        """The ports that tell the server's sockets apart: its own, the emulator's, the store's."""
+        assert self.pg is not None
+        return fds.Ports(
+            app=int(self.url.rsplit(":", 1)[1]),
+            emulator=int(self.emulator_url.rsplit(":", 1)[1]),
+            postgres=make_url(self.pg.url).port or 5432,
+        )
 
     def app_alive(self) -> bool:
         return self._app is not None and self._app.poll() is None

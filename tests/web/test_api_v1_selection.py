@@ -104,11 +104,11 @@ def test_a_selector_key_sees_and_uses_only_its_connections(served: Served) -> No
     ava = _login(served, "ava@zylker.com")  # us
     clara = _login(served, "clara@brightwave.eu")  # eu, org 80000003
     eu_key = served.key("--name", "eu-sync", "--scope", "admin", "--connections", "dc:eu")
-    org_key = served.key("--name", "zylker-org", "--scope", "proxy", "--connections", "org:80000003")
+    org_key = served.key("--name", "bw-org", "--scope", "proxy", "--connections", "org:80000003")
     listed = json.loads(served.cli("keys", "service", "list", "--json"))
     assert {(k["name"], tuple(k["connections"])) for k in listed} == {
         ("eu-sync", ("dc:eu",)),
-        ("zylker-org", ("org:80000003",)),
+        ("bw-org", ("org:80000003",)),
     }
     with httpx.Client(base_url=served.url, timeout=30) as http:
         for key in (eu_key, org_key):

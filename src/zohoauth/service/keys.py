@@ -191,7 +191,7 @@ def selector_parts(entry: str) -> tuple[str, str]:
 
 def _email_domain(email: str) -> str:
     """The part after the last `@` (lower-cased); "" for an address without one."""
-    local, at, domain = email.strip().lower().rpartition("@")
+    _local, at, domain = email.strip().lower().rpartition("@")
     return domain if at else ""
 
 

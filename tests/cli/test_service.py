@@ -104,6 +104,35 @@ def test_bad_create_options_say_what_to_do(env: Env) -> None:
     assert _rows(env, schema.service_keys) == []
 
 
+def test_connections_take_ids_and_selectors_and_list_them(env: Env) -> None:
+    made = env.cli(
+        "keys", "service", "create", "--name", "eu-sync", "--connections", "DC:EU, org:80000001"
+    )
+    assert made.exit_code == 0, made.output
+    assert "connections dc:eu,org:80000001" in made.stdout
+    _create(env, "--name", "mixed", "--connections", "conn_a,email:Ava@Zylker.com,domain:x.io")
+    listed = _json(env, "keys", "service", "list")
+    assert [(k["name"], k["connections"]) for k in listed] == [
+        ("eu-sync", ["dc:eu", "org:80000001"]),
+        ("mixed", ["conn_a", "email:ava@zylker.com", "domain:x.io"]),
+    ]
+    table = env.cli("keys", "service", "list")
+    assert "dc:eu,org:80000001" in table.stdout.replace("\n", "").replace(" ", "")
+    stored = {r["name"]: json.loads(r["connections"]) for r in _rows(env, schema.service_keys)}
+    assert stored["eu-sync"] == ["dc:eu", "org:80000001"]
+
+
+def test_an_unknown_selector_is_refused_with_the_accepted_forms(env: Env) -> None:
+    for bad in ("region:eu", "conn_a,tag:billing", "email:not-an-address"):
+        out = env.cli("keys", "service", "create", "--name", "x", "--connections", bad)
+        assert out.exit_code == 2, out.output
+        assert "--connections" in out.output and "dc:DC" in out.output
+        assert "domain:DOMAIN" in out.output and "Traceback" not in out.output
+    assert _rows(env, schema.service_keys) == []
+    helped = env.cli("keys", "service", "create", "--help")
+    assert "dc:DC" in helped.output and "domain:DOMAIN" in helped.output
+
+
 def test_revoke_by_name_or_id_and_last_use_is_listed(env: Env) -> None:
     [conn] = env.login("ava@zylker.com")
     key = _create(env, "--name", "billing")

@@ -47,8 +47,8 @@ def test_refusals() -> None:
     assert "expired" in (key.refusal(10) or "")
     revoked = k.ServiceKey("skey_1", "billing", k.Scope.TOKEN, (), 0, revoked_at=1)
     assert "revoked" in (revoked.refusal(0) or "")
-    assert key.may_use("conn_x")
-    assert not k.ServiceKey("s", "n", k.Scope.TOKEN, ("conn_a",), 0).may_use("conn_b")
+    assert k.selects_id(key.connections, "conn_x") is True
+    assert k.selects_id(("conn_a",), "conn_b") is False
 
 
 @pytest.mark.parametrize(

@@ -92,17 +92,31 @@ def create(
         ScopeChoice, typer.Option(help="What the key may do (docs/token-service.md).")
     ] = ScopeChoice.token,
     connections: Annotated[
-        str | None, typer.Option(help="Comma-separated connection ids it may use (default all).")
+        str | None,
+        typer.Option(
+            help="Comma-separated connections it may use (default all): connection ids and/or "
+            "selectors dc:DC, org:ORG_ID, zuid:ZUID, email:ADDRESS, domain:DOMAIN, e.g. "
+            "'dc:eu,org:80000001'. Any one match allows a connection; selectors also cover "
+            "connections made later."
+        ),
     ] = None,
     expires: Annotated[str | None, typer.Option(help="Lifetime, e.g. 90d (default never).")] = None,
 ) -> None:
     """Create a service key and print it once (only its keyed hash is stored)."""
-    ids = tuple(c.strip() for c in (connections or "").split(",") if c.strip())
+    from ..service.keys import parse_selection
+
+    try:
+        selection = parse_selection(connections or "")
+    except ValueError as exc:
+        fail(f"--connections: {exc}", 2)
     lifetime = _duration(expires, "--expires")
     made = _with_service(
-        lambda svc: svc.create_key(name, scope.value, connections=ids, expires_in=lifetime)
+        lambda svc: svc.create_key(name, scope.value, connections=selection, expires_in=lifetime)
     )
-    console.print(f"created service key {made.record.id} ({name}, scope {scope.value})")
+    console.print(
+        f"created service key {made.record.id} ({name}, scope {scope.value}, "
+        f"connections {_conns(list(selection)) or 'all'})"
+    )
     console.print("Store it now; it is not shown again:")
     print(made.key)
 
@@ -111,8 +125,8 @@ def create(
 def list_keys(
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
-    """The service keys (never the keys themselves), with when each was last used (to the
-    minute)."""
+    """The service keys (never the keys themselves): scope, the connections each may use
+    (ids and selectors, or all), and when each was last used (to the minute)."""
     found = _with_service(lambda svc: svc.list_keys())
     now = time.time()
     rows = [

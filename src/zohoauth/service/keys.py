@@ -10,6 +10,12 @@ is `ZOHOAUTH_SERVICE_KEY_PEPPER` when set (pepper id `setting`), else derived fr
 encryption key ring (`KeyRing.derive(kid, ...)`, pepper id = that key's id): a stolen database
 alone can't even confirm a guessed key. With the ring, keys made under an older encryption
 key keep working while that key stays in the ring (they are looked up under every pepper).
+
+A key's *selection* (`--connections`) limits which connections it may use: connection ids
+and/or selectors that describe connections (`dc:eu`, `org:<org_id>`, `zuid:<zuid>`,
+`email:<address>`, `domain:<email domain>`), so a key stays right as connections come and
+go. `parse_selection` checks and canonicalises it; `selects` is the one match decision
+(a connection in, allowed or not out) that the API's checks and the SQL listing agree with.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ import hmac
 import re
 import secrets
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 PREFIX = "zas_"
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -106,6 +114,116 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT[match.group(2)]
 
 
+#: Selector kinds -> what they match. An entry without a kind (no `:`) is a connection id.
+SELECTOR_KINDS: dict[str, str] = {
+    "id": "the connection with this id (same as the bare id)",
+    "dc": "connections in this data center, e.g. dc:eu",
+    "org": "connections to this CRM org id (zgid)",
+    "zuid": "connections of this Zoho user id",
+    "email": "connections of this user's email address (any case)",
+    "domain": "connections whose email address is at exactly this domain (any case)",
+}
+#: The accepted forms, for error messages and --help.
+SELECTION_FORMS = "CONNECTION_ID, id:ID, dc:DC, org:ORG_ID, zuid:ZUID, email:ADDRESS, domain:DOMAIN"
+_SELECTOR_VALUE = {
+    "id": re.compile(r"^[A-Za-z0-9_-]{1,64}$"),
+    "dc": re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$"),
+    "org": re.compile(r"^[A-Za-z0-9_-]{1,64}$"),
+    "zuid": re.compile(r"^[A-Za-z0-9_-]{1,64}$"),
+    "email": re.compile(r"^[^@\s,]+@[^@\s,]+$"),
+    "domain": re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"),
+}
+#: Lower-cased on parsing (Zoho treats DC codes, emails and domains case-insensitively).
+_FOLDED = frozenset({"dc", "email", "domain"})
+
+
+class ConnectionFacts(Protocol):
+    """What a selection is matched against (`credentials.Connection` has all of it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def dc(self) -> str: ...
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def zuid(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+
+
+def parse_selector(text: str) -> str:
+    """One selection entry in its stored, canonical form: a bare connection id, or
+    `kind:value` with the value lower-cased where case does not matter (dc, email, domain).
+    ValueError, naming the accepted forms, for an unknown kind or a malformed value."""
+    entry = text.strip()
+    kind, sep, value = entry.partition(":")
+    if not sep:
+        kind, value = "id", entry
+    kind, value = kind.strip().lower(), value.strip()
+    if kind not in SELECTOR_KINDS:
+        raise ValueError(
+            f"unknown connection selector {kind + ':'!r} in {entry!r}; use {SELECTION_FORMS}"
+        )
+    if kind in _FOLDED:
+        value = value.lower()
+    if not _SELECTOR_VALUE[kind].match(value):
+        raise ValueError(f"{entry!r} is not a valid {kind} selector; use {SELECTION_FORMS}")
+    return value if kind == "id" else f"{kind}:{value}"
+
+
+def parse_selection(entries: str | Iterable[str]) -> tuple[str, ...]:
+    """A key's selection from a comma-separated string (or its entries): canonical entries,
+    duplicates dropped, order kept. Empty: every connection."""
+    items = entries.split(",") if isinstance(entries, str) else entries
+    out: dict[str, None] = {}
+    for item in items:
+        if item.strip():
+            out[parse_selector(item)] = None
+    return tuple(out)
+
+
+def selector_parts(entry: str) -> tuple[str, str]:
+    """A canonical entry -> (kind, value); a bare entry is ("id", entry)."""
+    kind, sep, value = entry.partition(":")
+    return (kind, value) if sep and kind in SELECTOR_KINDS else ("id", entry)
+
+
+def _email_domain(email: str) -> str:
+    """The part after the last `@` (lower-cased); "" for an address without one."""
+    _local, at, domain = email.strip().lower().rpartition("@")
+    return domain if at else ""
+
+
+def selects(selection: tuple[str, ...], conn: ConnectionFacts) -> bool:
+    """Whether a key with this (canonical) selection may use `conn`: an empty selection
+    allows every connection, else any one matching entry does (entries are a union)."""
+    if not selection:
+        return True
+    for entry in selection:
+        kind, value = selector_parts(entry)
+        if (
+            (kind == "id" and conn.id == value)
+            or (kind == "dc" and conn.dc.lower() == value)
+            or (kind == "org" and conn.org_id == value)
+            or (kind == "zuid" and conn.zuid == value)
+            or (kind == "email" and conn.email.strip().lower() == value)
+            or (kind == "domain" and _email_domain(conn.email) == value)
+        ):
+            return True
+    return False
+
+
+def selects_id(selection: tuple[str, ...], connection_id: str) -> bool | None:
+    """What the id alone decides: True (every connection, or the id is listed), False (the
+    selection is ids only and this is not one), None (a selector may match: look it up)."""
+    if not selection or connection_id in selection:
+        return True
+    if all(selector_parts(e)[0] == "id" for e in selection):
+        return False
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceKey:
     """A stored service key as listed: everything but the key itself (which is not stored)."""
@@ -113,7 +231,7 @@ class ServiceKey:
     id: str
     name: str
     scope: Scope
-    connections: tuple[str, ...]  # empty: every connection
+    connections: tuple[str, ...]  # the selection (parse_selection); empty: every connection
     created_at: float
     expires_at: float | None = None
     revoked_at: float | None = None
@@ -127,8 +245,9 @@ class ServiceKey:
             return f"service key {self.name!r} has expired; ask for a new one"
         return None
 
-    def may_use(self, connection_id: str) -> bool:
-        return not self.connections or connection_id in self.connections
+    def may_use(self, conn: ConnectionFacts) -> bool:
+        """Whether this key's selection allows `conn` (see `selects`)."""
+        return selects(self.connections, conn)
 
     def state(self, now: float) -> str:
         if self.revoked_at is not None:
@@ -151,6 +270,9 @@ class NewServiceKey:
 
 __all__ = [
     "PREFIX",
+    "SELECTION_FORMS",
+    "SELECTOR_KINDS",
+    "ConnectionFacts",
     "NewServiceKey",
     "Scope",
     "ServiceKey",
@@ -160,5 +282,10 @@ __all__ = [
     "hash_key",
     "new_key_id",
     "parse_duration",
+    "parse_selection",
+    "parse_selector",
+    "selector_parts",
+    "selects",
+    "selects_id",
     "well_formed",
 ]

@@ -129,9 +129,15 @@ class TokenService:
         connections: tuple[str, ...] = (),
         expires_in: float | None = None,
     ) -> k.NewServiceKey:
-        """A new key; `.key` is the only time the key itself is seen."""
+        """A new key; `.key` is the only time the key itself is seen. `connections` is its
+        selection: connection ids and/or selectors (`dc:eu`, `org:...`, `zuid:...`,
+        `email:...`, `domain:...`; `keys.parse_selection`), empty for every connection."""
         if not name or len(name) > 128:
             raise ConfigError("a service key needs a name of 1 to 128 characters")
+        try:
+            selection = k.parse_selection(connections)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         now = self.clock()
         secret = k.generate()
         pepper_id = next(iter(self._peppers()))  # the setting's, or the active key's
@@ -139,7 +145,7 @@ class TokenService:
             id=k.new_key_id(),
             name=name,
             scope=k.Scope(scope),
-            connections=tuple(connections),
+            connections=selection,
             created_at=now,
             expires_at=None if expires_in is None else now + expires_in,
         )
@@ -221,11 +227,27 @@ class TokenService:
                 f"service key {key.name!r} has scope {key.scope.value!r}, which does not allow "
                 f"{action!r}"
             )
-        if connection_id is not None and not key.may_use(connection_id):
+        if connection_id is not None and not await self._may_use(key, connection_id):
             self.refused(key, connection_id, action, "forbidden", "connection not allowed")
             raise ServiceScopeError(f"service key {key.name!r} may not use this connection")
         self._note_use(key, now)
         return key
+
+    async def _may_use(self, key: k.ServiceKey, connection_id: str) -> bool:
+        """Whether `key`'s selection allows the connection: by the id alone when that decides
+        (every connection, a listed id, or ids only), else by looking the connection up and
+        matching its DC, org, user and email (`keys.selects`). A connection that does not
+        exist is not allowed, so a selector key can't tell it from one outside its selection."""
+        by_id = k.selects_id(key.connections, connection_id)
+        if by_id is not None:
+            return by_id
+        async with self.store.guard("check a connection"), self.store.engine.connect() as conn:
+            row = (
+                (await conn.execute(q.CONNECTION_BY_ID, {"connection_id": connection_id}))
+                .mappings()
+                .first()
+            )
+        return row is not None and key.may_use(connection_from_row(row))
 
     def _note_use(self, key: k.ServiceKey, now: float) -> None:
         """Remember that `key` was used, for `last_used_at`: written by the background flush,
@@ -276,7 +298,7 @@ class TokenService:
             org_id=org_id,
             dc=dc,
             client_id=auth.client.client_id,
-            ids=list(key.connections) or None,
+            selection=[k.selector_parts(e) for e in key.connections] or None,
             after=after,
             limit=limit + 1,
         )
@@ -287,15 +309,15 @@ class TokenService:
         for row in rows[:limit]:
             c = connection_from_row(row)
             st = Status(row["status"])
-            if status is not None and st.value != status:
-                continue
+            if (status is not None and st.value != status) or not key.may_use(c):
+                continue  # (the SQL already applied the key's selection; this is the rule)
             name = auth.registry.get(c.dc).name if c.dc in auth.registry else c.dc
             found.append(ConnectionInfo(c, st, name))
         return found, (rows[limit - 1]["id"] if more else None)
 
     async def connection(self, key: k.ServiceKey, connection_id: str) -> ConnectionInfo:
         info = await self._auth().connection_info(connection_id)
-        if info is None or not key.may_use(connection_id):
+        if info is None or not key.may_use(info.connection):
             raise NotFoundError("no such connection (or not one this service key may use)")
         return info
 

@@ -16,6 +16,7 @@ DDL lives in the migrations.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -412,12 +413,15 @@ def connections_page(
     org_id: str | None,
     dc: str | None,
     client_id: str | None,
-    ids: list[str] | None,
+    ids: list[str] | None = None,
     after: str | None,
     limit: int,
+    selection: Sequence[tuple[str, str]] | None = None,
 ) -> Select[Any]:
     """A page of connections with their credential's status, in id order (keyset paging
-    after `after`), matching every given filter; `ids` restricts to those connections."""
+    after `after`), matching every given filter; `ids` restricts to those connections,
+    `selection` to those a service key's (kind, value) selectors match (any one of them:
+    the SQL form of `service.keys.selects`)."""
     cn = connections.c
     joined = connections.join(
         credentials,
@@ -440,9 +444,29 @@ def connections_page(
         stmt = stmt.where(cn.client_id == client_id)
     if ids is not None:
         stmt = stmt.where(cn.id.in_(ids))
+    if selection:
+        stmt = stmt.where(or_(*(_selector_clause(kind, value) for kind, value in selection)))
     if after is not None:
         stmt = stmt.where(cn.id > after)
     return stmt.order_by(cn.id).limit(limit)
+
+
+def _selector_clause(kind: str, value: str) -> ColumnElement[bool]:
+    """One service-key selector (canonical: dc, email and domain lower-cased) as SQL."""
+    cn = connections.c
+    if kind == "id":
+        return cn.id == value
+    if kind == "dc":
+        return cn.dc == value
+    if kind == "org":
+        return cn.org_id == value
+    if kind == "zuid":
+        return cn.zuid == value
+    if kind == "email":
+        return cn.email_norm == value
+    if kind == "domain":
+        return cn.email_norm.endswith("@" + value, autoescape=True)
+    raise ValueError(f"unknown connection selector kind {kind!r}")
 
 
 #: One webhook endpoint; execute with its columns.

@@ -197,8 +197,11 @@ class Refresher:
             log.info("refresher stopped", owner=self.owner, refreshed=self.stats.refreshed)
 
     async def _sleep(self, seconds: float) -> None:
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+        # that arrives as the stop event is set.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=max(0.0, seconds))
+            async with asyncio.timeout(max(0.0, seconds)):
+                await self._stop.wait()
 
     async def _idle_wait(self) -> float:
         """Until the earliest planned row is due, at most `idle_poll` (new logins are planned

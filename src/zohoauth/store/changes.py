@@ -138,9 +138,18 @@ class ChangeFeed:
         self._live = False
         task, self._task = self._task, None
         if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            # Bounded: a cancellation lost inside a driver call must not hang the caller's
+            # shutdown (Python 3.11's wait_for can swallow one; see `_run`).
+            for _ in range(3):
+                task.cancel()
+                done, _pending = await asyncio.wait({task}, timeout=2.0)
+                if done:
+                    break
+            else:
+                log.warning("change feed did not stop; left behind")
+            if task.done() and not task.cancelled():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    task.result()
 
     async def _run(self) -> None:
         import asyncpg  # PostgreSQL only; already the store's driver
@@ -160,8 +169,12 @@ class ChangeFeed:
                 wait = 0.2
                 log.debug("change feed live")
                 while True:
+                    # asyncio.timeout, never wait_for, in this task: Python 3.11's wait_for
+                    # swallows a cancellation that arrives as the awaited thing completes, and
+                    # this loop would then outlive `aclose`.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), self.ping_interval)
+                        async with asyncio.timeout(self.ping_interval):
+                            await lost.wait()
                     if lost.is_set():
                         raise ConnectionError("the feed's connection was closed")
                     await self._ping(conn)
@@ -178,7 +191,8 @@ class ChangeFeed:
                 self._live = False
                 if conn is not None:
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(conn.close(), 2)
+                        async with asyncio.timeout(2):
+                            await conn.close()
             await asyncio.sleep(wait)
             wait = min(wait * 2, self.reconnect_max)
 
@@ -188,13 +202,10 @@ class ChangeFeed:
         arrived = asyncio.Event()
         self._echo = (token, arrived)
         started = time.monotonic()
-        await asyncio.wait_for(
-            conn.execute(q.PG_NOTIFY, q.CHANGES_CHANNEL, _SEP.join(("p", token))),
-            self.ping_timeout,
-        )
-        await asyncio.wait_for(
-            arrived.wait(), max(0.05, self.ping_timeout - (time.monotonic() - started))
-        )
+        async with asyncio.timeout(self.ping_timeout):
+            await conn.execute(q.PG_NOTIFY, q.CHANGES_CHANNEL, _SEP.join(("p", token)))
+        async with asyncio.timeout(max(0.05, self.ping_timeout - (time.monotonic() - started))):
+            await arrived.wait()
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         if payload.startswith("p" + _SEP):

@@ -373,6 +373,63 @@ def test_form_problems_are_said_next_to_each_field_before_sending(pages: OpenPag
     assert console.unexpected() == []
 
 
+def test_a_value_zoho_refuses_is_said_in_zohos_words_under_its_field(
+    pages: OpenPage, live: LiveApp, admin: httpx.Client
+) -> None:
+    # What no check from field metadata can know: the org made Email unique ("Do not allow
+    # duplicate values") and another lead already has the address.
+    page, console = pages()
+    popup_login(page, "ava@zylker.com")
+    expect(page.get_by_test_id("record-row").first).to_be_visible()
+    taken = f"taken.{secrets.token_hex(3)}@example.com"
+    create_via_api(page, "Leads", {"Last_Name": "First Holder", "Email": taken})
+    org_id = page.request.get(f"{live.url}/api/me").json()["org_id"]
+    admin.post(
+        "/_emulator/unique-fields",
+        json={"org_id": org_id, "module": "Leads", "field": "Email"},
+    ).raise_for_status()
+    answers: list[int] = []
+    page.on(
+        "response",
+        lambda r: (
+            r.request.method == "POST" and "/api/records/" in r.url and answers.append(r.status)
+        ),
+    )
+    page.get_by_test_id("new-record").click()
+    form = page.get_by_test_id("record-form")
+    email = form.locator('[name="Email"]')
+    form.locator('[name="Last_Name"]').fill("Second Holder")
+    form.locator('[name="Company"]').fill("Analytical Engines")
+    email.fill(taken.upper())  # Zoho compares without case
+    form.get_by_test_id("create-record").click()
+
+    said = form.locator("#err-Email")
+    expect(said).to_have_text(
+        "Another lead already has this value, and this field allows no duplicates. "
+        "Zoho CRM did not accept this value: duplicate data."
+    )
+    assert answers == [422]  # Zoho refused it, not the page
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_focused()
+    expect(page.locator("#form-error")).to_have_text(
+        "Zoho CRM did not accept Email: see the note under it. Your input is still in the form."
+    )
+    expect(form).to_be_visible()  # the form stays open with what the user typed
+    expect(form.locator('[name="Last_Name"]')).to_have_value("Second Holder")
+    expect(form.locator('[name="Company"]')).to_have_value("Analytical Engines")
+    expect(email).to_have_value(taken.upper())
+    email.press("Tab")  # leaving the field does not forget what Zoho said about it
+    expect(said).to_contain_text("duplicate data")
+    shot(page, "25-zoho-refused-a-value")
+
+    email.fill(f"second.{taken}")  # a corrected value clears the note as it is typed
+    expect(said).to_be_hidden()
+    form.get_by_test_id("create-record").click()
+    expect(form).to_be_hidden()
+    assert answers == [422, 201]
+    assert console.unexpected() == []
+
+
 def test_emptying_the_search_box_shows_every_record_again(pages: OpenPage) -> None:
     page, console = pages()
     popup_login(page, "ava@zylker.com")

@@ -159,8 +159,11 @@ def test_long_names_wrap_and_the_actions_never_leave_the_card(pages: OpenPage) -
     assert console.unexpected() == []
 
 
-def test_no_sideways_scroll_from_320_to_1440_px_with_a_search_shown(pages: OpenPage) -> None:
-    page, console = pages(width=390)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_sideways_scroll_from_320_to_1440_px_with_a_search_shown(
+    pages: OpenPage, scheme: str
+) -> None:
+    page, console = pages(width=390, scheme=scheme)
     page_login(page, "ava@zylker.com")
     expect(page.get_by_test_id("record-row").first).to_be_visible()
     create_via_api(page, "Leads", {"Last_Name": LONG_NAME, "Company": LONG_COMPANY})
@@ -176,11 +179,64 @@ def test_no_sideways_scroll_from_320_to_1440_px_with_a_search_shown(pages: OpenP
         for control in (clear, page.get_by_test_id("new-record"), page.get_by_test_id("search")):
             box = control.bounding_box()
             assert box and inside(box, panel), f"a toolbar control leaves the card at {width} px"
-        if width == 390:
-            shot(page, "16-search-toolbar-390")
-        if width == 320:
-            shot(page, "16-search-toolbar-320")
+        if width in (320, 390):
+            shot(page, f"16-search-toolbar-{width}-{scheme}")
     assert console.unexpected() == []
+
+
+@pytest.mark.parametrize("width", [320, 1440])
+def test_no_screen_scrolls_sideways_in_dark_mode(
+    pages: OpenPage, admin: httpx.Client, width: int
+) -> None:
+    """Every screen, dark, at the narrowest and widest widths: the welcome page, the records
+    with long values, the account menu, the form with a refused value, the delete
+    confirmation, and the sign-in page's error states (which axe checks here too)."""
+    page, console = pages(width=width, scheme="dark")
+    expect(page.get_by_test_id("login")).to_be_visible()
+    wide = {"welcome": no_sideways_scroll(page)}
+    if width < 768:
+        page_login(page, "ava@zylker.com")  # a small screen signs in in the same tab
+    else:
+        popup_login(page, "ava@zylker.com")
+    expect(page.get_by_test_id("record-row").first).to_be_visible()
+    create_via_api(page, "Leads", {"Last_Name": LONG_NAME, "Company": LONG_COMPANY})
+    page.reload()
+    expect(page.get_by_test_id("record-row").filter(has_text=LONG_NAME[:30])).to_have_count(1)
+    wide["records"] = no_sideways_scroll(page)
+    page.get_by_test_id("account-menu").click()
+    page.get_by_test_id("connect-org").click()
+    wide["account menu"] = no_sideways_scroll(page)
+    page.keyboard.press("Escape")
+    page.get_by_test_id("new-record").click()
+    page.locator('[name="Email"]').fill("x" * 120 + "@example.com")  # over the 100 allowed
+    page.get_by_test_id("create-record").click()
+    expect(page.locator("#err-Email")).to_be_visible()
+    wide["record form"] = no_sideways_scroll(page)
+    shot(page, f"26-record-form-dark-{width}")
+    page.get_by_test_id("record-form").get_by_role("button", name="Cancel").click()
+    page.get_by_test_id("discard-changes").click()
+    page.get_by_test_id("record-row").first.get_by_test_id("delete-record").click()
+    wide["delete confirmation"] = no_sideways_scroll(page)
+    page.get_by_role("button", name="Cancel").click()
+
+    axe: dict[str, list[str]] = {}
+    consoles = [console]
+    for name, path in (
+        ("sign-in expired", "/redirect.html?state=gone&code=1000.x.y"),
+        ("sign-in denied", "/redirect.html?state=gone&error=access_denied"),
+        ("nothing to finish", "/redirect.html"),
+    ):
+        redirect, redirect_console = pages(width=width, scheme="dark", path=path)
+        consoles.append(redirect_console)
+        expect(redirect.locator("#redirect-title")).not_to_be_empty()
+        if redirect.locator("#redirect-details").is_visible():
+            redirect.locator("#redirect-details summary").click()  # the details shown too
+        wide[name] = no_sideways_scroll(redirect)
+        axe[name] = serious_violations(redirect)
+        shot(redirect, f"26-{name.replace(' ', '-')}-dark-{width}")
+    assert {screen: px for screen, px in wide.items() if px} == {}
+    assert {screen: v for screen, v in axe.items() if v} == {}
+    assert [c.unexpected() for c in consoles] == [[]] * len(consoles)
 
 
 def test_row_actions_are_44px_touch_targets_apart_on_small_screens(pages: OpenPage) -> None:

@@ -47,6 +47,11 @@ def test_the_readme_tells_what_a_new_user_needs() -> None:
     assert "Connecting a second org" in flat and "Setup → Company Details" in flat
     # What a restart of the demo loses: the emulator's grants and its records.
     assert "a restart loses both **the grants**" in flat and "**the records**" in flat
+    # Several accounts, Reconnect's hint (and that Zoho may ignore it), every web error code.
+    assert "Log out of all accounts" in flat and "who is active now" in flat
+    assert "login_hint" in flat and "*Uncertain:* Zoho's authorization docs" in flat
+    for code in ("app_misconfigured", "already_connected", "unknown_org", "store_unavailable"):
+        assert f"`{code}`" in flat, code
 
 
 COMMAND_ROW = re.compile(r"^\| `(zohoauth [^`]+)`", re.MULTILINE)

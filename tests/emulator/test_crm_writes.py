@@ -304,3 +304,90 @@ def test_body_over_the_limit_is_413(crm: Crm, admin: httpx.Client) -> None:
 
     streamed = crm.http.post("Leads", content=chunks())
     assert streamed.status_code == 413
+
+
+def _make_unique(admin: httpx.Client, org_id: str, unique: bool = True) -> None:
+    admin.post(
+        "/_emulator/unique-fields",
+        json={"org_id": org_id, "module": "Leads", "field": "Email", "unique": unique},
+    ).raise_for_status()
+
+
+def test_a_field_the_org_made_unique_refuses_a_value_another_record_holds(
+    crm: Crm, crm_for: Callable[..., Crm], admin: httpx.Client
+) -> None:
+    org_id = crm.http.get("org").json()["org"][0]["zgid"]
+    first = crm.http.post("Leads", json={"data": [_lead()]}).json()["data"][0]["details"]["id"]
+    twin = crm.http.post("Leads", json={"data": [_lead()]})  # not unique yet
+    assert twin.status_code == 201
+    crm.http.delete(f"Leads/{twin.json()['data'][0]['details']['id']}").raise_for_status()
+    _make_unique(admin, org_id)
+    meta = crm.http.get("settings/fields", params={"module": "Leads"}).json()["fields"]
+    marks = {f["api_name"]: f["unique"] for f in meta}
+    assert marks["Email"] == {"casesensitive": "false"} and marks["Last_Name"] == {}
+
+    # Insert: the whole batch answers per record, the clash as Zoho words it.
+    r = crm.http.post(
+        "Leads",
+        json={
+            "data": [
+                _lead(Last_Name="Other", Email="new.one@example.com"),
+                _lead(Email="ADA.okafor@example.com"),
+            ]
+        },
+    )
+    assert r.status_code == 207
+    ok, error = r.json()["data"]
+    assert ok["code"] == "SUCCESS"
+    assert (error["code"], error["status"], error["message"]) == (
+        "DUPLICATE_DATA",
+        "error",
+        "duplicate data",
+    )
+    assert error["details"]["api_name"] == "Email"
+    assert error["details"]["json_path"] == "$.data[1].Email"
+    assert error["details"]["duplicate_record"]["id"] == first
+    assert error["details"]["duplicate_record"]["module"]["api_name"] == "Leads"
+
+    # Update: another record's value is refused, the record's own value is not.
+    other = ok["details"]["id"]
+    clash = crm.http.put(f"Leads/{other}", json={"data": [{"Email": "ada.okafor@example.com"}]})
+    assert clash.status_code == 400
+    assert clash.json()["data"][0]["code"] == "DUPLICATE_DATA"
+    same = crm.http.put(f"Leads/{first}", json={"data": [{"Email": "ada.okafor@example.com"}]})
+    assert same.status_code == 200
+
+    # Upsert that matches on another field may not copy the unique value either.
+    up = crm.http.post(
+        "Leads/upsert",
+        json={
+            "data": [{"Last_Name": "Other", "Email": "ada.okafor@example.com"}],
+            "duplicate_check_fields": ["Last_Name"],
+        },
+    )
+    assert up.json()["data"][0]["code"] == "DUPLICATE_DATA"
+
+    # Other orgs and other modules are untouched; undoing it lets duplicates in again.
+    assert crm.http.post("Contacts", json={"data": [_lead(), _lead()]}).status_code == 201
+    other_org = ({"80000001", "80000002"} - {org_id}).pop()  # Ava's second org
+    elsewhere = crm_for(org=other_org).http.post("Leads", json={"data": [_lead(), _lead()]})
+    assert elsewhere.status_code == 201
+    _make_unique(admin, org_id, unique=False)
+    assert crm.http.post("Leads", json={"data": [_lead()]}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "said"),
+    [
+        ({"org_id": "1", "module": "Leads", "field": "Email"}, 404, "unknown 'org_id'"),
+        ({"org_id": "80000001", "module": "Nope", "field": "Email"}, 400, "'module' must be"),
+        ({"org_id": "80000001", "module": "Leads", "field": "id"}, 400, "'field' must be"),
+        ({"org_id": "80000001", "module": "Leads", "field": "Email", "unique": 1}, 400, "true"),
+    ],
+)
+def test_making_a_field_unique_says_what_is_wrong(
+    admin: httpx.Client, body: dict[str, Any], status: int, said: str
+) -> None:
+    r = admin.post("/_emulator/unique-fields", json=body)
+    assert r.status_code == status
+    assert said in r.json()["message"]

@@ -159,8 +159,11 @@ def test_long_names_wrap_and_the_actions_never_leave_the_card(pages: OpenPage) -
     assert console.unexpected() == []
 
 
-def test_no_sideways_scroll_from_320_to_1440_px_with_a_search_shown(pages: OpenPage) -> None:
-    page, console = pages(width=390)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_sideways_scroll_from_320_to_1440_px_with_a_search_shown(
+    pages: OpenPage, scheme: str
+) -> None:
+    page, console = pages(width=390, scheme=scheme)
     page_login(page, "ava@zylker.com")
     expect(page.get_by_test_id("record-row").first).to_be_visible()
     create_via_api(page, "Leads", {"Last_Name": LONG_NAME, "Company": LONG_COMPANY})
@@ -176,11 +179,64 @@ def test_no_sideways_scroll_from_320_to_1440_px_with_a_search_shown(pages: OpenP
         for control in (clear, page.get_by_test_id("new-record"), page.get_by_test_id("search")):
             box = control.bounding_box()
             assert box and inside(box, panel), f"a toolbar control leaves the card at {width} px"
-        if width == 390:
-            shot(page, "16-search-toolbar-390")
-        if width == 320:
-            shot(page, "16-search-toolbar-320")
+        if width in (320, 390):
+            shot(page, f"16-search-toolbar-{width}-{scheme}")
     assert console.unexpected() == []
+
+
+@pytest.mark.parametrize("width", [320, 1440])
+def test_no_screen_scrolls_sideways_in_dark_mode(
+    pages: OpenPage, admin: httpx.Client, width: int
+) -> None:
+    """Every screen, dark, at the narrowest and widest widths: the welcome page, the records
+    with long values, the account menu, the form with a refused value, the delete
+    confirmation, and the sign-in page's error states (which axe checks here too)."""
+    page, console = pages(width=width, scheme="dark")
+    expect(page.get_by_test_id("login")).to_be_visible()
+    wide = {"welcome": no_sideways_scroll(page)}
+    if width < 768:
+        page_login(page, "ava@zylker.com")  # a small screen signs in in the same tab
+    else:
+        popup_login(page, "ava@zylker.com")
+    expect(page.get_by_test_id("record-row").first).to_be_visible()
+    create_via_api(page, "Leads", {"Last_Name": LONG_NAME, "Company": LONG_COMPANY})
+    page.reload()
+    expect(page.get_by_test_id("record-row").filter(has_text=LONG_NAME[:30])).to_have_count(1)
+    wide["records"] = no_sideways_scroll(page)
+    page.get_by_test_id("account-menu").click()
+    page.get_by_test_id("connect-org").click()
+    wide["account menu"] = no_sideways_scroll(page)
+    page.keyboard.press("Escape")
+    page.get_by_test_id("new-record").click()
+    page.locator('[name="Email"]').fill("x" * 120 + "@example.com")  # over the 100 allowed
+    page.get_by_test_id("create-record").click()
+    expect(page.locator("#err-Email")).to_be_visible()
+    wide["record form"] = no_sideways_scroll(page)
+    shot(page, f"26-record-form-dark-{width}")
+    page.get_by_test_id("record-form").get_by_role("button", name="Cancel").click()
+    page.get_by_test_id("discard-changes").click()
+    page.get_by_test_id("record-row").first.get_by_test_id("delete-record").click()
+    wide["delete confirmation"] = no_sideways_scroll(page)
+    page.get_by_role("button", name="Cancel").click()
+
+    axe: dict[str, list[str]] = {}
+    consoles = [console]
+    for name, path in (
+        ("sign-in expired", "/redirect.html?state=gone&code=1000.x.y"),
+        ("sign-in denied", "/redirect.html?state=gone&error=access_denied"),
+        ("nothing to finish", "/redirect.html"),
+    ):
+        redirect, redirect_console = pages(width=width, scheme="dark", path=path)
+        consoles.append(redirect_console)
+        expect(redirect.locator("#redirect-title")).not_to_be_empty()
+        if redirect.locator("#redirect-details").is_visible():
+            redirect.locator("#redirect-details summary").click()  # the details shown too
+        wide[name] = no_sideways_scroll(redirect)
+        axe[name] = serious_violations(redirect)
+        shot(redirect, f"26-{name.replace(' ', '-')}-dark-{width}")
+    assert {screen: px for screen, px in wide.items() if px} == {}
+    assert {screen: v for screen, v in axe.items() if v} == {}
+    assert [c.unexpected() for c in consoles] == [[]] * len(consoles)
 
 
 def test_row_actions_are_44px_touch_targets_apart_on_small_screens(pages: OpenPage) -> None:
@@ -370,6 +426,63 @@ def test_form_problems_are_said_next_to_each_field_before_sending(pages: OpenPag
     form.get_by_test_id("create-record").click()
     expect(form).to_be_hidden()
     assert len(posts) == 1
+    assert console.unexpected() == []
+
+
+def test_a_value_zoho_refuses_is_said_in_zohos_words_under_its_field(
+    pages: OpenPage, live: LiveApp, admin: httpx.Client
+) -> None:
+    # What no check from field metadata can know: the org made Email unique ("Do not allow
+    # duplicate values") and another lead already has the address.
+    page, console = pages()
+    popup_login(page, "ava@zylker.com")
+    expect(page.get_by_test_id("record-row").first).to_be_visible()
+    taken = f"taken.{secrets.token_hex(3)}@example.com"
+    create_via_api(page, "Leads", {"Last_Name": "First Holder", "Email": taken})
+    org_id = page.request.get(f"{live.url}/api/me").json()["org_id"]
+    admin.post(
+        "/_emulator/unique-fields",
+        json={"org_id": org_id, "module": "Leads", "field": "Email"},
+    ).raise_for_status()
+    answers: list[int] = []
+    page.on(
+        "response",
+        lambda r: (
+            r.request.method == "POST" and "/api/records/" in r.url and answers.append(r.status)
+        ),
+    )
+    page.get_by_test_id("new-record").click()
+    form = page.get_by_test_id("record-form")
+    email = form.locator('[name="Email"]')
+    form.locator('[name="Last_Name"]').fill("Second Holder")
+    form.locator('[name="Company"]').fill("Analytical Engines")
+    email.fill(taken.upper())  # Zoho compares without case
+    form.get_by_test_id("create-record").click()
+
+    said = form.locator("#err-Email")
+    expect(said).to_have_text(
+        "Another lead already has this value, and this field allows no duplicates. "
+        "Zoho CRM did not accept this value: duplicate data."
+    )
+    assert answers == [422]  # Zoho refused it, not the page
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_focused()
+    expect(page.locator("#form-error")).to_have_text(
+        "Zoho CRM did not accept Email: see the note under it. Your input is still in the form."
+    )
+    expect(form).to_be_visible()  # the form stays open with what the user typed
+    expect(form.locator('[name="Last_Name"]')).to_have_value("Second Holder")
+    expect(form.locator('[name="Company"]')).to_have_value("Analytical Engines")
+    expect(email).to_have_value(taken.upper())
+    email.press("Tab")  # leaving the field does not forget what Zoho said about it
+    expect(said).to_contain_text("duplicate data")
+    shot(page, "25-zoho-refused-a-value")
+
+    email.fill(f"second.{taken}")  # a corrected value clears the note as it is typed
+    expect(said).to_be_hidden()
+    form.get_by_test_id("create-record").click()
+    expect(form).to_be_hidden()
+    assert answers == [422, 201]
     assert console.unexpected() == []
 
 

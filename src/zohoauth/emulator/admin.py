@@ -1,7 +1,7 @@
 """The emulator's admin API under `/_emulator/` (JSON in and out), as the README lists it.
 
 Tests and the demo drive the emulated Zoho through it: register clients, mint Self Client codes,
-move the clock, inject faults, revoke a user, read counters, reset.
+move the clock, inject faults, revoke a user, make a field unique in an org, read counters, reset.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import dcs, grants
+from .modules import MODULES
 from .seed import apply_seed, make_client
 from .state import EmulatorState, Fault
 
@@ -202,6 +203,30 @@ def build_routes(state: EmulatorState, seed: dict[str, Any]) -> list[Route]:
             raise AdminError("unknown email; GET /_emulator/users lists the seeded accounts", 404)
         return JSONResponse({"revoked": grants.revoke_user(state, user)})
 
+    async def unique_fields(request: Request) -> Response:
+        """What an org admin does with "Do not allow duplicate values" on a field: from then on
+        a write that repeats another record's value fails with DUPLICATE_DATA."""
+        data = await _json(request)
+        org_id = _str(data, "org_id") or ""
+        if org_id not in state.orgs:
+            raise AdminError("unknown 'org_id'; GET /_emulator/users lists each user's orgs", 404)
+        module = MODULES.get(_str(data, "module") or "")
+        if module is None:
+            raise AdminError(f"'module' must be one of {sorted(MODULES)}")
+        name = _str(data, "field") or ""
+        f = module.field(name)
+        if f is None or f.read_only or f.data_type in ("lookup", "ownerlookup", "boolean"):
+            raise AdminError(f"'field' must be a writable plain field of {module.api_name}")
+        unique = data.get("unique", True)
+        if not isinstance(unique, bool):
+            raise AdminError("'unique' must be true or false")
+        chosen = state.unique_fields.setdefault((org_id, module.api_name), set())
+        if unique:
+            chosen.add(name)
+        else:
+            chosen.discard(name)
+        return JSONResponse({"org_id": org_id, "module": module.api_name, "unique": sorted(chosen)})
+
     async def config(request: Request) -> Response:
         data = await _json(request)
         state.config = state.config.with_overrides(data)
@@ -224,6 +249,7 @@ def build_routes(state: EmulatorState, seed: dict[str, Any]) -> list[Route]:
         Route("/_emulator/clock", guarded(clock), methods=["POST"]),
         Route("/_emulator/faults", guarded(faults), methods=["POST"]),
         Route("/_emulator/revoke-user", guarded(revoke_user), methods=["POST"]),
+        Route("/_emulator/unique-fields", guarded(unique_fields), methods=["POST"]),
         Route("/_emulator/config", guarded(config), methods=["POST"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
     ]

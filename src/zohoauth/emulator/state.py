@@ -72,6 +72,9 @@ class EmulatorState:
         self.refresh_token_times: dict[tuple[str, str], deque[float]] = {}
         # (zgid, module api_name) -> {record id -> record}; dicts keep insertion order.
         self.records: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        # (zgid, module api_name) -> fields an org admin set to "Do not allow duplicate values"
+        # (Zoho's per-org unique fields; none by default) [docs/zoho-reference.md §6.5].
+        self.unique_fields: dict[tuple[str, str], set[str]] = {}
         self.faults: dict[tuple[str, str | None], Fault] = {}
         self.stats = Stats()
         self.in_flight: dict[str, int] = {}  # zgid -> concurrent CRM requests

@@ -2,12 +2,14 @@
 
 The official SDK reads `settings/fields?module=X` before it parses a module's records. The bodies
 are static (`modules_metadata.py`, `fields_metadata.py`), so they are serialised once here; shapes
-follow Zoho's OpenAPI spec, modules.json / fields.json [docs/zoho-reference.md §6.4].
+follow Zoho's OpenAPI spec, modules.json / fields.json [docs/zoho-reference.md §6.4]. The one
+per-org part: a field the org made unique says so in its `unique` object (`casesensitive`, as
+fields.json names it; `{}` otherwise).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from starlette.responses import Response
 
@@ -45,6 +47,17 @@ async def module(call: Call) -> Response:
     return Response(_MODULE_BODY[name], media_type=errors.JSON_TYPE)
 
 
+def _org_fields(call: Call, name: str) -> list[dict[str, Any]] | None:
+    """The module's fields with the caller's org's unique ones marked, or None if it has none."""
+    unique = call.state.unique_fields.get((call.caller.zgid, name))
+    if not unique:
+        return None
+    return [
+        {**f, "unique": {"casesensitive": "false"}} if f["api_name"] in unique else f
+        for f in FIELDS[name]
+    ]
+
+
 async def fields(call: Call) -> Response:
     require_scope(call.caller, *FIELDS_READ)
     raw = call.params.get("module")
@@ -54,9 +67,12 @@ async def fields(call: Call) -> Response:
     if name is None:
         raise errors.invalid_module_param("module")
     choice_param(call.params, "type", "all", ("all", "used", "unused"))
+    org_fields = _org_fields(call, name)
     if call.record_id is not None:
-        found = [f for f in FIELDS[name] if f["id"] == call.record_id]
+        found = [f for f in org_fields or FIELDS[name] if f["id"] == call.record_id]
         if not found:
             raise errors.invalid_id(resource_path_index=2)
         return json_response({"fields": found})
+    if org_fields is not None:
+        return json_response({"fields": org_fields})
     return Response(_FIELDS_BODY[name], media_type=errors.JSON_TYPE)

@@ -5,6 +5,9 @@ Every record gets its own result in `data[]`, in input order: a success item `{"
 [docs/zoho-reference.md §6.3]. HTTP status: the success status when all succeed (201 insert, 200
 update/delete), 207 when some fail [docs/zoho-reference.md §6.5], 400 when all fail [?].
 Writes stamp Created/Modified Time and By, and Owner, with the caller's CRM user.
+A field the org made unique ("Do not allow duplicate values", `state.unique_fields`) refuses
+a value another record already holds, on every write: DUPLICATE_DATA naming the field and the
+clashing record [docs/zoho-reference.md §6.5], something no client can check from metadata.
 """
 
 from __future__ import annotations
@@ -133,6 +136,22 @@ def _find_duplicate(
     return None
 
 
+def _check_unique(call: Call, values: dict[str, Any], path: str, own_id: str | None = None) -> None:
+    """DUPLICATE_DATA when a unique field of the org's module gets a value another record
+    (not `own_id`, the one being written) already holds; case is ignored, as for upsert [?]."""
+    unique = call.state.unique_fields.get((call.caller.zgid, call.mod.api_name))
+    if not unique:
+        return
+    for name in sorted(unique):
+        wanted = values.get(name)
+        if wanted is None:
+            continue
+        key = _match_key(wanted)
+        for record in call.records().values():
+            if record["id"] != own_id and _match_key(record.get(name)) == key:
+                raise RecordError(_duplicate_error(call, name, f"{path}.{name}", record))
+
+
 async def create(call: Call) -> Response:
     body = await read_json(call)
     items = _batch(body)
@@ -148,6 +167,7 @@ async def create(call: Call) -> Response:
             if duplicate is not None:
                 name, record = duplicate
                 raise RecordError(_duplicate_error(call, name, f"{path}.{name}", record))
+            _check_unique(call, values, path)
         except RecordError as exc:
             out.append(exc.body)
             continue
@@ -192,6 +212,7 @@ def _update_one(
                 )
             )
     values = cleaner.clean(raw, path, creating=False)
+    _check_unique(call, values, path, own_id=record["id"])
     _apply(call, record, values, now)
     return _success("record updated", record)
 
@@ -231,6 +252,7 @@ async def upsert(call: Call) -> Response:
             duplicate = _find_duplicate(call, values, check)
             if duplicate is None:
                 cleaner.require(raw, path)
+            _check_unique(call, values, path, own_id=duplicate[1]["id"] if duplicate else None)
         except RecordError as exc:
             out.append(exc.body)
             continue

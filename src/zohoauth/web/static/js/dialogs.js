@@ -72,10 +72,13 @@ function fieldBlock(field, value) {
   if (field.data_type === "boolean") return el("div", { class: "field checkbox" + (wide ? " wide" : "") }, input, label);
   const error = el("p", { class: "field-error", id: "err-" + field.api_name, "data-testid": "field-error",
     hidden: true });
-  // Said when the field is left, then kept current while it is corrected.
-  input.addEventListener("blur", () => showFieldProblem(input, problemOf(field, input)));
+  // Said when the field is left, then kept current while it is corrected. What Zoho refused
+  // (zohoRefused) stays said while the field still holds the refused value.
+  const current = () => problemOf(field, input) ||
+    (input.dataset.zohoRefused === input.value ? input.dataset.zohoSaid : null);
+  input.addEventListener("blur", () => showFieldProblem(input, current()));
   input.addEventListener("input", () => {
-    if (input.getAttribute("aria-invalid") === "true") showFieldProblem(input, problemOf(field, input));
+    if (input.getAttribute("aria-invalid") === "true") showFieldProblem(input, current());
   });
   return el("div", { class: "field" + (wide ? " wide" : "") }, label, input, error);
 }
@@ -219,12 +222,21 @@ async function submitForm(event) {
       const result = ((err.body || {}).data || [])[0] || {};
       const details = result.details || {};
       const bad = details.api_name && form.elements.namedItem(details.api_name);
-      const zohoSaid = result.message ? "Zoho CRM did not accept this value: " + result.message + "." : err.message;
+      // A duplicate is said plainly first (only other records can tell), Zoho's words after.
+      const plain = result.code === "DUPLICATE_DATA"
+        ? "Another " + singular.toLowerCase() + " already has this value, and this field allows no duplicates. "
+        : "";
+      const zohoSaid = result.message
+        ? plain + "Zoho CRM did not accept this value: " + result.message + "." : err.message;
       if (bad) {
+        bad.dataset.zohoRefused = bad.value;
+        bad.dataset.zohoSaid = zohoSaid;
         showFieldProblem(bad, zohoSaid);
         bad.focus();
       }
-      showFormError(err.message);
+      const named = bad && meta.find((f) => f.api_name === details.api_name);
+      showFormError(named ? "Zoho CRM did not accept " + labelOf(named) +
+        ": see the note under it. Your input is still in the form." : err.message);
     } else {
       const said = explain(err, editing.mode === "create" ? "create the " + singular.toLowerCase()
         : "save your changes");

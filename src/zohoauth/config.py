@@ -44,6 +44,7 @@ _HOW_TO_FIX: dict[str, str] = {
     "keep_alive_timeout": "whole seconds >= 1 (default 5)",
     "header_timeout": "seconds > 0 (default 10)",
     "body_timeout": "seconds > 0 (default 30)",
+    "gc_threshold": "a whole number >= 0 (default 50000; 0 = Python's own collector settings)",
     "trusted_hosts": "comma-separated host names, `*.example.com` for subdomains, `*` for any; "
     "empty = the redirect URI's host plus loopback",
 }
@@ -207,6 +208,12 @@ class Settings(BaseSettings):
     )
     body_timeout: float = Field(
         30.0, gt=0, description="Answer 408 when a request body takes longer (seconds)."
+    )
+    gc_threshold: int = Field(
+        50_000,
+        ge=0,
+        description="`serve`: freeze the start-up heap and collect the youngest generation "
+        "after this many new objects (0 = Python's own settings); see web/server.py.",
     )
 
     @field_validator("metrics_port", mode="before")

@@ -161,6 +161,20 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         if begin:
             conn.exec_driver_sql(begin)
 
+    # A read without BEGIN (`read_statement`) still ends with SQLAlchemy rolling back the
+    # transaction it began for the connection, and every aiosqlite call is a hop to its thread
+    # and back: a fifth of a cold lookup for a ROLLBACK SQLite would ignore (sqlite3's own
+    # rollback() does nothing outside a transaction too). Skip the hop when no transaction is
+    # open; a BEGIN that is still open is rolled back as always.
+    dialect = engine.sync_engine.dialect
+    rollback = dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        if dbapi_connection.driver_connection.in_transaction:
+            rollback(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
 
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:

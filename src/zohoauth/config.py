@@ -51,6 +51,7 @@ _HOW_TO_FIX: dict[str, str] = {
     "refresher_batch_size": "a whole number from 1 to 1000 (default 20)",
     "refresher_client_rate": "refreshes per second > 0 (default 50)",
     "refresher_claim_ttl": "seconds > 0 (default 120)",
+    "gc_threshold": "a whole number >= 0 (default 50000; 0 = Python's own collector settings)",
     "trusted_hosts": "comma-separated host names, `*.example.com` for subdomains, `*` for any; "
     "empty = the redirect URI's host plus loopback",
 }
@@ -214,6 +215,12 @@ class Settings(BaseSettings):
     )
     body_timeout: float = Field(
         30.0, gt=0, description="Answer 408 when a request body takes longer (seconds)."
+    )
+    gc_threshold: int = Field(
+        50_000,
+        ge=0,
+        description="`serve`: freeze the start-up heap and collect the youngest generation "
+        "after this many new objects (0 = Python's own settings); see web/server.py.",
     )
 
     # The background refresher (`zohoauth worker`, `zohoauth serve --refresher`).

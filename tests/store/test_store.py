@@ -211,3 +211,38 @@ async def test_rowcount_counts_matched_rows_not_changed_rows(store: SQLTokenStor
             .values(status=schema.credentials.c.status)  # changes nothing
         )
     assert result.rowcount == 1
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_sqlite_read_skips_the_rollback_round_trip_a_failed_write_still_rolls_back(
+    store: SQLTokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every aiosqlite call is a hop to its thread; a read without BEGIN has nothing to roll
+    back, but a write transaction that failed half-way must still be undone."""
+    import aiosqlite
+
+    from zohoauth.store.engine import write_transaction
+
+    k = key()
+    [conn] = await login(store, k)
+    rollbacks = [0]
+    real_rollback = aiosqlite.Connection.rollback
+
+    async def counting_rollback(self: aiosqlite.Connection) -> None:
+        rollbacks[0] += 1
+        await real_rollback(self)
+
+    monkeypatch.setattr(aiosqlite.Connection, "rollback", counting_rollback)
+    assert await store.get_connection_with_credential(conn.id) is not None
+    assert rollbacks[0] == 0
+
+    async def delete_then_fail() -> None:
+        async with write_transaction(store.engine) as tx:
+            await tx.execute(delete(schema.connections))
+            raise RuntimeError("the caller failed half-way")
+
+    with pytest.raises(RuntimeError):
+        await delete_then_fail()
+    assert rollbacks[0] == 1
+    assert await store.get_connection(conn.id) == conn  # the delete was undone
+    await store.set_status(k, Status.REAUTH_REQUIRED)  # and the connection is usable again

@@ -13,7 +13,7 @@ import pytest
 from zohoauth import ConfigError, Settings
 from zohoauth.emulator import BackgroundEmulator
 from zohoauth.web.app import uvicorn_options
-from zohoauth.web.server import HeaderTimeoutProtocol
+from zohoauth.web.server import HeaderTimeoutProtocol, tune_gc
 
 from ..support.web import LiveApp
 
@@ -120,3 +120,18 @@ def test_the_timeouts_reach_uvicorn() -> None:
     assert (defaults_s.header_timeout, defaults_s.body_timeout) == (10.0, 30.0)
     with pytest.raises(ConfigError, match="ZOHOAUTH_BODY_TIMEOUT"):
         Settings.load(body_timeout="0")
+
+
+def test_gc_threshold_setting() -> None:
+    assert Settings.load().gc_threshold == 50_000
+    assert Settings.load(gc_threshold="0").gc_threshold == 0
+    with pytest.raises(ConfigError, match=r"(?i)gc_threshold"):
+        Settings.load(gc_threshold="-1")
+
+
+def test_tune_gc_zero_leaves_the_collector_alone() -> None:
+    import gc
+
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    tune_gc(0)  # an app inside another program (tests, the demo) never tunes; 0 is that
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before

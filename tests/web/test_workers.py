@@ -262,3 +262,15 @@ def test_tokens_delete_reaches_a_running_app(served: Served, admin: httpx.Client
         _ended_everywhere(served, cookies, browser.csrf, time.time())
     finally:
         browser.close()
+
+
+def test_each_worker_freezes_its_start_up_heap_and_raises_the_gc_threshold(
+    served: Served,
+) -> None:
+    """Full collections over the start-up heap paused requests for 20-120 ms (issue 11)."""
+    tuned = [e for e in served.events() if e.get("event") == "garbage collector tuned"]
+    assert len(tuned) == 2  # one per worker process
+    for event in tuned:
+        assert event["gen0"] == 50_000
+        frozen = event["frozen_objects"]
+        assert isinstance(frozen, int) and frozen > 10_000  # modules, classes, the app

@@ -8,20 +8,31 @@ SQLAlchemy emits BEGIN itself (the documented recipe), so a write transaction ca
 `BEGIN IMMEDIATE`: it takes the write lock up front instead of failing when a read-then-write
 transaction tries to upgrade a stale snapshot.
 
-PostgreSQL and MySQL get a modest pool with pre-ping (servers and proxies drop idle
-connections) and recycling under MySQL's default `wait_timeout`.
+PostgreSQL and MySQL get a modest pool and recycling under MySQL's default `wait_timeout`.
+A dropped connection (server restart, a proxy or `pg_terminate_backend` killing it) is handled
+optimistically rather than with SQLAlchemy's `pool_pre_ping`, whose `SELECT 1` on every checkout
+was ~64 % of a cold token lookup on PostgreSQL (issue 11):
+
+- a connection idle for more than `IDLE_PING_AFTER_S` is still pinged when checked out (servers
+  and proxies drop *idle* connections; a busy pool is never idle that long, so the hot path
+  pays nothing);
+- a statement that fails because its connection was dropped invalidates the pool (SQLAlchemy
+  does that for every disconnect error), and a *read* is run once more on a fresh connection
+  (`retry_read`). A write is not retried: it may have been applied before the connection broke,
+  so it surfaces as a StoreError (503 store_unavailable) and the caller decides.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -31,6 +42,10 @@ from .urls import ENV_VAR, mask_url, sqlite_path
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 BEGIN_OPTION = "zohoauth_begin"  # SQLite: the statement that opens a transaction
+#: A pooled PostgreSQL/MySQL connection idle longer than this is pinged before reuse.
+IDLE_PING_AFTER_S = 10.0
+_CHECKED_IN_AT = "zohoauth_checked_in_at"  # in a pool record's `info`: monotonic seconds
+T = TypeVar("T")
 
 
 def make_engine(
@@ -56,7 +71,6 @@ def make_engine(
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
-            pool_pre_ping=True,
             pool_recycle=1800,
         )
         if dialect == "postgresql":
@@ -69,7 +83,54 @@ def make_engine(
     engine = create_async_engine(url, **kwargs)
     if dialect == "sqlite":
         _install_sqlite_hooks(engine)
+    else:
+        _install_idle_ping(engine)
     return engine
+
+
+def _install_idle_ping(engine: AsyncEngine) -> None:
+    """Ping a pooled connection on checkout only when it sat idle for `IDLE_PING_AFTER_S`.
+
+    Raising DisconnectionError from a checkout listener is SQLAlchemy's documented way to
+    have the pool throw the connection away and hand out a fresh one."""
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_PING_AFTER_S:
+            return  # brand new, or in use a moment ago
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("an idle pooled connection was dropped") from exc
+        if not alive:
+            raise DisconnectionError("an idle pooled connection was dropped")
+
+
+def is_dropped_connection(exc: BaseException) -> bool:
+    """True when a statement failed because its connection was dropped (SQLAlchemy has then
+    invalidated the connection and the pool): the statement may be run on a fresh one."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+async def retry_read(engine: AsyncEngine, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run `read` (reads only: it is run twice when the first connection was dropped) on a
+    `read_statement` connection, and once more on a fresh connection if the first one turns
+    out to have been dropped (server restart, killed backend, a proxy's idle cut)."""
+    try:
+        async with read_statement(engine) as conn:
+            return await read(conn)
+    except DBAPIError as exc:
+        if not is_dropped_connection(exc):
+            raise
+    async with read_statement(engine) as conn:
+        return await read(conn)
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
@@ -99,6 +160,20 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         begin = conn.get_execution_options().get(BEGIN_OPTION, "BEGIN")
         if begin:
             conn.exec_driver_sql(begin)
+
+    # A read without BEGIN (`read_statement`) still ends with SQLAlchemy rolling back the
+    # transaction it began for the connection, and every aiosqlite call is a hop to its thread
+    # and back: a fifth of a cold lookup for a ROLLBACK SQLite would ignore (sqlite3's own
+    # rollback() does nothing outside a transaction too). Skip the hop when no transaction is
+    # open; a BEGIN that is still open is rolled back as always.
+    dialect = engine.sync_engine.dialect
+    rollback = dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        if dbapi_connection.driver_connection.in_transaction:
+            rollback(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
 
 @asynccontextmanager
@@ -217,7 +292,9 @@ def to_store_error(
 
 __all__ = [
     "is_connect_error",
+    "is_dropped_connection",
     "make_engine",
+    "retry_read",
     "single_statement",
     "to_store_error",
     "write_transaction",

@@ -13,11 +13,11 @@ Driver and SQLAlchemy errors become StoreError here, at the boundary (`guard`).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -44,7 +44,7 @@ from .codec import (
 )
 from .engine import (
     make_engine,
-    read_statement,
+    retry_read,
     single_statement,
     to_store_error,
     write_transaction,
@@ -61,6 +61,7 @@ from .upsert import save_login, save_logins
 from .urls import mask_url, normalize_url, sqlite_path
 
 Clock = Callable[[], float]
+T = TypeVar("T")
 log = get_logger("zohoauth.store")
 
 
@@ -175,11 +176,11 @@ class SQLTokenStore:
         async with self.guard(action), single_statement(self.engine) as conn:
             yield conn
 
-    @asynccontextmanager
-    async def _read(self, action: str) -> AsyncIterator[AsyncConnection]:
-        """For one read: on SQLite without a transaction (one driver call fewer)."""
-        async with self.guard(action), read_statement(self.engine) as conn:
-            yield conn
+    async def _read(self, action: str, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run one read (on SQLite without a transaction: one driver call fewer), once more on
+        a fresh connection if the pooled one had been dropped (`engine.retry_read`)."""
+        async with self.guard(action):
+            return await retry_read(self.engine, read)
 
     @asynccontextmanager
     async def _write(self, action: str) -> AsyncIterator[AsyncConnection]:
@@ -241,28 +242,34 @@ class SQLTokenStore:
 
     # -- reads ---------------------------------------------------------------------------
     async def get_credential(self, key: CredentialKey) -> Credential | None:
-        async with self._read("read a credential") as conn:
-            row = (await conn.execute(q.CREDENTIAL_BY_KEY, q.key_params(key))).mappings().first()
+        params = q.key_params(key)
+
+        async def read(conn: AsyncConnection) -> RowMapping | None:
+            return (await conn.execute(q.CREDENTIAL_BY_KEY, params)).mappings().first()
+
+        row = await self._read("read a credential", read)
         return None if row is None else credential_from_row(self.keyring, row)
 
     async def get_connection(self, connection_id: str) -> Connection | None:
-        async with self._read("read a connection") as conn:
-            row = (
-                (await conn.execute(q.CONNECTION_BY_ID, {"connection_id": connection_id}))
-                .mappings()
-                .first()
-            )
+        async def read(conn: AsyncConnection) -> RowMapping | None:
+            params = {"connection_id": connection_id}
+            return (await conn.execute(q.CONNECTION_BY_ID, params)).mappings().first()
+
+        row = await self._read("read a connection", read)
         return None if row is None else connection_from_row(row)
 
     async def get_connection_with_credential(
         self, connection_id: str
     ) -> tuple[Connection, Credential] | None:
         """A connection and its credential in one indexed query (the per-request hot path)."""
-        async with self._read("read a connection") as conn:
-            result = await conn.execute(
-                q.CONNECTION_WITH_CREDENTIAL, {"connection_id": connection_id}
-            )
-            row = result.mappings().first()
+
+        async def read(conn: AsyncConnection) -> RowMapping | None:
+            params = {"connection_id": connection_id}
+            result = await conn.execute(q.CONNECTION_WITH_CREDENTIAL, params)
+            found: RowMapping | None = result.mappings().first()
+            return found
+
+        row = await self._read("read a connection", read)
         if row is None:
             return None
         return connection_from_row(row, q.JOIN_PREFIX), credential_from_row(self.keyring, row)
@@ -438,8 +445,12 @@ class SQLTokenStore:
         stmt = q.pending_revocations_page(
             now=self.clock(), due_by=due_by, dc=dc, key=key, limit=limit
         )
-        async with self._read("read pending revocations") as conn:
-            rows = (await conn.execute(stmt)).mappings().all()
+
+        async def read(conn: AsyncConnection) -> Sequence[RowMapping]:
+            rows: Sequence[RowMapping] = (await conn.execute(stmt)).mappings().all()
+            return rows
+
+        rows = await self._read("read pending revocations", read)
         found = []
         for row in rows:
             try:

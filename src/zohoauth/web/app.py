@@ -32,6 +32,7 @@ from .csrf import CSRFMiddleware, CSRFTokens, origin_of
 from .middleware import BodyLimit, BodyTimeout, RequestContext, TrustedHosts, trusted_hosts
 from .ratelimit import RateLimit, parse_rate
 from .server import PROTOCOL_PATH, configure, header_timeout_protocol, start_metrics_server
+from .server import tune_gc as server_tune_gc
 from .session import CookieCodec, SessionMiddleware
 
 #: Request bodies above this are refused with 413 (100 records of a busy module fit easily).
@@ -57,12 +58,15 @@ def create_app(
     auto_migrate: bool = False,
     max_body_bytes: int = MAX_BODY_BYTES,
     api_only: bool = False,
+    tune_gc: bool = False,
 ) -> FastAPI:
     """The FastAPI app. Pass `settings` (a `ZohoAuth` is built from them), or a ready `auth`
     plus `session_secret` (the web app's own settings, such as trusted hosts, then come from
     `settings` if given, else their defaults). Cookies are `Secure` and named `__Host-…` when
     the redirect URI is https. `api_only`: only the token service (/api/v1) and the health
-    checks, no pages or browser API."""
+    checks, no pages or browser API. `tune_gc`: once started, freeze the heap and raise the
+    collector's threshold (`server.tune_gc`; `serve`'s workers, not an app inside another
+    program)."""
     if auth is None:
         settings = settings or Settings.load()
         auth = ZohoAuth.from_settings(settings, auto_migrate=auto_migrate)
@@ -90,6 +94,8 @@ def create_app(
         refresher = auth.refresher(options) if options.refresher else None
         if refresher is not None:
             refresher.start()
+        if tune_gc:
+            server_tune_gc(options.gc_threshold)
         try:
             stop_metrics = (
                 start_metrics_server(options.metrics_host, metrics_port)
@@ -170,7 +176,7 @@ def app_factory() -> FastAPI:
     )
     settings = Settings.load()
     configure(settings.header_timeout)  # this worker's HeaderTimeoutProtocol (server.py)
-    return create_app(settings, api_only=os.environ.get(API_ONLY_ENV) == "1")
+    return create_app(settings, api_only=os.environ.get(API_ONLY_ENV) == "1", tune_gc=True)
 
 
 def uvicorn_options(settings: Settings | None = None, *, factory: bool = False) -> dict[str, Any]:

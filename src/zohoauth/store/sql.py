@@ -304,8 +304,13 @@ class SQLTokenStore:
     async def connection_state(self, connection_id: str) -> tuple[Status, int] | None:
         """The status and version of the connection's credential (None: either is gone), in
         one indexed read without a secret: the check before a write."""
-        async with self._read("check a connection") as conn:
-            row = (await conn.execute(q.CONNECTION_STATE, {"connection_id": connection_id})).first()
+
+        async def read(conn: AsyncConnection) -> Any:
+            return (
+                await conn.execute(q.CONNECTION_STATE, {"connection_id": connection_id})
+            ).first()
+
+        row = await self._read("check a connection", read)
         return None if row is None else (Status(row[0]), int(row[1]))
 
     async def count_by_key_id(self) -> dict[str, int]:

@@ -294,7 +294,13 @@ def main(argv: list[str] | None = None) -> int:
             say("background refresher at scale (PostgreSQL)")
             sc = s["scale"]
             raw["scale"] = scale.run(
-                sc["sizes"], sc["workers"], sc["backlog"], sc["window"], workdir
+                sc["sizes"],
+                sc["workers"],
+                sc["backlog"],
+                sc["window"],
+                workdir,
+                fleet_users=sc["fleet_users"],
+                fleet_apps=sc["fleet_apps"],
             )
         if "invalidation" in only:
             say("ended connections: cache hit, re-check and write check per engine")

@@ -317,8 +317,6 @@ def main(argv: list[str] | None = None) -> int:
     doc["settings"] = s
     doc["notes"] = report.auto_notes(doc)
     print(report.text_report(doc))
-    if "scale" in raw:
-        print("\nBackground refresher at scale (bench.scale)\n" + scale.report(raw["scale"]))
     if args.json_path:
         Path(args.json_path).write_text(report.dumps(doc))
         say(f"wrote {args.json_path}")

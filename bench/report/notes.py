@@ -287,6 +287,27 @@ def scale_note(doc: dict[str, Any]) -> str | None:
                 due=fmt(top.get("steady_expected")),
             )
         )
+    behind = [
+        r
+        for r in sorted(runs, key=lambda r: (r["n"], r["workers"]))
+        if num(r.get("steady_refreshed")) < 0.95 * num(r.get("steady_expected"))
+    ]
+    if behind:
+        words.append(
+            piece(
+                "scale_behind",
+                runs="; ".join(
+                    piece(
+                        "scale_behind_item",
+                        k=r["workers"],
+                        n=f"{r['n']:,}",
+                        done=fmt(r.get("steady_refreshed")),
+                        due=fmt(r.get("steady_expected")),
+                    )
+                    for r in behind
+                ),
+            )
+        )
     sizes = sorted({r["n"] for r in runs})
     if len(sizes) > 1:
         by = {(r["n"], r["workers"]): r for r in runs}

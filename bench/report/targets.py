@@ -214,21 +214,27 @@ def scale_runs(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def scale_lag(doc: dict[str, Any]) -> Verdict:
     """4 workers, the most credentials measured (100k in a full run), 1-hour tokens: p99 lag
-    of the steady stream's refreshes < 60 s. No 4-worker run at that N: not met."""
+    of the steady stream's refreshes < 60 s, with ≥ 95% of the refreshes due in the window done.
+    No 4-worker run at that N: not met."""
     k = TARGETS["scale_workers"]
     runs = scale_runs(doc)
     most = max((r["n"] for r in runs), default=100_000)
     top = next((r for r in runs if r["n"] == most and r.get("workers") == k), None)
     value = num(top.get("p99_lag_seconds")) if top else NAN
+    # The lag counts the refreshes done: workers that fell behind the stream would show a
+    # small figure for the few they did, so they must also have kept up (95% of those due).
+    kept_up = bool(top) and num(top.get("steady_refreshed")) >= 0.95 * num(
+        top.get("steady_expected")
+    )
     at = f"{most:,}"
     limit = TARGETS["scale_lag_s"]
     return verdict(
         "scale",
         f"background refresher: p99 lag, {k} workers, {at} active users, 1-hour tokens",
-        f"< {limit:g} s",
+        f"< {limit:g} s, keeping up",
         value,
         " s",
-        value < limit,
+        value < limit and kept_up,
     )
 
 

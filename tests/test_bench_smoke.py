@@ -299,8 +299,9 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
     # A small lag from workers that fell behind (a third of the due refreshes done) is no pass.
     met["scale"]["runs"][-1]["steady_refreshed"] = 90
     assert [t["met"] for t in report.targets(met) if t["workload"] == "scale"] == [False, True]
-    assert "4 worker(s) at 100,000 credentials did 90 of the 278 refreshes due" in (
-        report.auto_notes(met)["scale"]
+    assert (
+        "4 worker(s) at 100,000 credentials did 90 of the 278 refreshes due"
+        in (report.auto_notes(met)["scale"])
     )
     for runs in ([], [r for r in SCALE["runs"] if r["n"] == 10_000 or r["workers"] == 1]):
         gone = copy.deepcopy(doc)
@@ -343,6 +344,13 @@ def test_report_from_a_synthetic_result(tmp_path: Path) -> None:
     assert "p99 lag was 75.0 s (target < 60 s)" in section
     assert "1 worker(s) 2.15 → 2.20, 4 worker(s) 4.00 → 6.00 (worst ratio 1.50×)" in section
     assert "1,000/s with 4 apps together" in section
+    assert "come from their own run" not in section  # measured with the rest of the page
+    apart = copy.deepcopy(doc)
+    apart["scale"] |= {"when": "2026-01-02T00:00:00+0000", "loadavg": [6.5, 7.25]}
+    assert (
+        "on 2026-01-02T00:00:00+0000, load average 6.50 at its start and 7.25 at its end"
+        in report.markdown(apart, [])
+    )
     written = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
     assert report.missing_keys(written) == []
 

@@ -193,11 +193,19 @@ def scale_values(doc: dict[str, Any], images: list[str], image_dir: str) -> dict
         else ""
     )
     image = "scale.png"
+    # Measured apart from the rest of the page (merged into a published run): say when.
+    load = sc.get("loadavg") or [NAN, NAN]
+    measured = (
+        piece("scale_measured", when=sc["when"], start=fmt(load[0]), end=fmt(load[-1]))
+        if sc.get("when") and sc["when"] != doc.get("when")
+        else ""
+    )
     return {
         "scale_section": piece(
             "scale",
             backlog=", ".join(f"{b:,}" for b in backlogs) or "?",
             window=fmt(sc.get("window_seconds")),
+            measured=measured,
             table=md_table(SCALE_HEADERS, rows),
             fleet=fleet_text,
             notes=doc.get("notes", {}).get("scale", ""),

@@ -188,6 +188,11 @@ def scale_values(doc: dict[str, Any], images: list[str], image_dir: str) -> dict
             concurrency=fleet["runs"][0].get("concurrency_per_app", "?"),
             users=f"{fleet.get('users', 0):,}",
             table=md_table(FLEET_HEADERS, frows),
+            measured=(
+                piece("scale_fleet_measured", when=fleet["when"])
+                if fleet.get("when") and fleet["when"] != sc.get("when", doc.get("when"))
+                else ""
+            ),
         )
         if frows
         else ""

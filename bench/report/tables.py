@@ -203,7 +203,7 @@ def scale_rows(doc: dict[str, Any]) -> list[list[str]]:
             f"{r['n']:,}",
             str(r["workers"]),
             fmt(r.get("refreshes_per_second")),
-            f"{r.get('steady_refreshed', '-')} / {fmt(r.get('steady_expected'))}",
+            f"{fmt(r.get('steady_refreshed'))} / {fmt(r.get('steady_expected'))}",
             fmt(r.get("p99_lag_seconds")),
             fmt(r.get("statements_per_refresh")),
             fmt(r.get("db_connections_max")),

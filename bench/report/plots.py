@@ -267,7 +267,7 @@ def scale_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
             [a - 0.2 for a in range(len(apps))],
             [r["lookups_per_second"] for r in fleet],
             0.4,
-            label="lookups/s (fleet)",
+            label="cold-start fleet: lookups/s",
         )
         ax.set_xticks(range(len(apps)), [str(a) for a in apps])
         ax.set_xlabel(f"fresh app processes, {sc['fleet'].get('users', 0):,} users each, cold")
@@ -278,13 +278,19 @@ def scale_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
             [r["p99_ms"] for r in fleet],
             0.4,
             color="tab:orange",
-            label="p99 ms",
+            label="p99 ms per lookup",
         )
         twin.set_ylabel("p99 ms per lookup", fontsize=8)
         handles = ax.get_legend_handles_labels()
         more = twin.get_legend_handles_labels()
-        ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=7, loc="upper left")
-        ax.set_title("cold-start app fleet", fontsize=9)
+        ax.legend(
+            handles[0] + more[0],
+            handles[1] + more[1],
+            fontsize=7,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.06),
+            ncol=2,
+        )
     else:
         ax.axis("off")
     fig.suptitle("Background refresher on one PostgreSQL, and a cold-start app fleet")

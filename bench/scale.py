@@ -11,7 +11,11 @@ processes, each its own store, manager and connection pool, as `zohoauth worker`
   for W seconds: p99 lag (how late each refresh was against its plan);
 - the store's cost: SQL statements (driver round trips) per refresh, and the most database
   connections open at once (`pg_stat_activity`); how they change from N = 10k to 100k says
-  whether work per credential grows with N.
+  whether work per credential grows with N;
+- a **cold-start app fleet** (`scale.fleet`): a apps (fresh processes, each a `ZohoAuth` with
+  an empty cache) on one PostgreSQL holding U credentials, each reading every one of the U
+  distinct users' access tokens once (all cache misses; the tokens are valid, so no refresh):
+  lookups/s of the fleet, p50/p99 per lookup, SQL statements per lookup, database connections.
 
 Zoho is the emulator, over real HTTP (its token endpoint, 3600 s tokens): the refresh tokens
 are registered in its state directly, because minting 100k through Self Client codes would
@@ -59,10 +63,27 @@ CHUNK = 2_000
 LAG_TARGET = 60.0
 
 
+FLEET_CONCURRENCY = 8  # lookups in flight per app process (requests it serves at once)
+
+
 def settings(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"sizes": [5_000], "workers": [1, 2], "backlog": 200, "window": 8.0}
-    return {"sizes": [10_000, 100_000], "workers": [1, 2, 4], "backlog": 500, "window": 60.0}
+        return {
+            "sizes": [5_000],
+            "workers": [1, 2],
+            "backlog": 200,
+            "window": 8.0,
+            "fleet_users": 2_000,
+            "fleet_apps": [1, 2],
+        }
+    return {
+        "sizes": [10_000, 100_000],
+        "workers": [1, 2, 4],
+        "backlog": 500,
+        "window": 60.0,
+        "fleet_users": 10_000,
+        "fleet_apps": [1, 2, 4],
+    }
 
 
 def say(line: str) -> None:
@@ -324,15 +345,179 @@ def run_one(n: int, k: int, backlog: int, window: float, workdir: Path) -> dict[
         return asyncio.run(main())
 
 
+# -- a cold-start app fleet -------------------------------------------------------------------
+
+
+def app_process(
+    url: str,
+    keys: str,
+    client: OAuthClient,
+    endpoints: str,
+    ids: list[str],
+    ready: Any,
+    go: Any,
+    out: Any,
+) -> None:
+    """A freshly started app: a `ZohoAuth` on the shared store, nothing cached, reading every
+    connection's access token once, FLEET_CONCURRENCY at a time (in its own order, so the apps
+    do not walk the table in step)."""
+
+    async def run() -> dict[str, Any]:
+        from zohoauth import ZohoAuth
+
+        store = SQLTokenStore(url, KeyRing.from_config(keys))
+        statements = 0
+
+        def count(*_: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        auth = ZohoAuth(client=client, store=store, registry=DataCenterRegistry.load(endpoints))
+        async with auth:
+            event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+            order = list(ids)
+            random.Random(os.getpid()).shuffle(order)
+            ready.put(os.getpid())
+            await asyncio.to_thread(go.get)
+            statements = 0
+            times: list[float] = []
+            errors = 0
+            todo = iter(order)
+
+            async def reader() -> None:
+                nonlocal errors
+                for cid in todo:
+                    t = time.perf_counter()
+                    try:
+                        await auth.access_token(cid)
+                    except Exception:  # counted: a cold read must not fail
+                        errors += 1
+                        continue
+                    times.append(time.perf_counter() - t)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(reader() for _ in range(FLEET_CONCURRENCY)))
+            seconds = time.perf_counter() - started
+            read_statements = statements
+        return {
+            "lookups": len(times),
+            "errors": errors,
+            "seconds": seconds,
+            "statements": read_statements,
+            "times": times,
+        }
+
+    try:
+        out.put(("ok", asyncio.run(run())))
+    except BaseException as exc:  # report, don't hang the parent
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def run_fleet(users: int, apps: list[int], workdir: Path) -> dict[str, Any]:
+    """U credentials in one PostgreSQL; for each a in `apps`, a fresh app processes reading all
+    U users' tokens cold, all at once."""
+    keys = KeyRing.generate_key()
+    ctx = multiprocessing.get_context("spawn")
+    with BackgroundEmulator(config={"grant_limits": False}) as emu:
+        client = OAuthClient(
+            f"1000.{secrets.token_hex(12).upper()}", secrets.token_hex(20), "http://127.0.0.1/cb"
+        )
+        from zohoauth.emulator import testing
+
+        testing.register_client(
+            emu.url, client.client_id, client.client_secret, [client.redirect_uri]
+        )
+
+        async def main() -> list[dict[str, Any]]:
+            rows = []
+            async with scratch_database("postgres", workdir) as url:
+                store = SQLTokenStore(url, KeyRing.from_config(keys))
+                async with store:
+                    await seed(store, emu, client, users, time.time())
+                    async with store.engine.connect() as db:
+                        ids = list((await db.execute(select(connections.c.id))).scalars())
+                    db_name = url.rsplit("/", 1)[1]
+                    for a in apps:
+                        say(f"scale: cold-start fleet, {a} app(s) x {users:,} users")
+                        before = emu.app.state.emulator.stats.token_requests["refresh_token"]
+                        ready, out = ctx.Queue(), ctx.Queue()
+                        gos = [ctx.Queue() for _ in range(a)]
+                        endpoints = f"{emu.url}/_emulator/endpoints"
+                        procs = [
+                            ctx.Process(
+                                target=app_process,
+                                args=(url, keys, client, endpoints, ids, ready, g, out),
+                            )
+                            for g in gos
+                        ]
+                        for p in procs:
+                            p.start()
+                        for _ in procs:
+                            await asyncio.to_thread(ready.get, True, 300)
+                        started = time.perf_counter()
+                        for g in gos:
+                            g.put(True)
+                        results: list[Any] = []
+                        most = 0
+                        while len(results) < a:
+                            most = max(most, await connections_open(store, db_name))
+                            try:
+                                results.append(await asyncio.to_thread(out.get, True, 0.5))
+                            except Exception:  # queue.Empty: still reading
+                                continue
+                        wall = time.perf_counter() - started
+                        for p in procs:
+                            p.join(30)
+                        bad = [r[1] for r in results if r[0] != "ok"]
+                        if bad:
+                            raise RuntimeError(f"app failed: {bad[0]}")
+                        rs = [r[1] for r in results]
+                        times = sorted(t for r in rs for t in r["times"])
+                        lookups = sum(r["lookups"] for r in rs)
+                        zoho = emu.app.state.emulator.stats.token_requests["refresh_token"]
+                        rows.append(
+                            {
+                                "apps": a,
+                                "users": users,
+                                "concurrency_per_app": FLEET_CONCURRENCY,
+                                "lookups": lookups,
+                                "errors": sum(r["errors"] for r in rs),
+                                "seconds": round(wall, 2),
+                                "lookups_per_second": round(lookups / wall, 1),
+                                "p50_ms": round(percentile(times, 50) * 1000, 2),
+                                "p99_ms": round(percentile(times, 99) * 1000, 2),
+                                "statements_per_lookup": round(
+                                    sum(r["statements"] for r in rs) / lookups, 2
+                                )
+                                if lookups
+                                else None,
+                                "db_connections_max": most,
+                                "zoho_refreshes": zoho - before,
+                            }
+                        )
+            return rows
+
+        return {"users": users, "runs": asyncio.run(main())}
+
+
 def run(
-    sizes: list[int], workers: list[int], backlog: int, window: float, workdir: Path
+    sizes: list[int],
+    workers: list[int],
+    backlog: int,
+    window: float,
+    workdir: Path,
+    fleet_users: int = 0,
+    fleet_apps: list[int] | None = None,
 ) -> dict[str, Any]:
     rows = []
     for n in sizes:
         for k in workers:
             say(f"scale: {n:,} credentials, {k} worker(s)")
             rows.append(run_one(n, k, backlog, window, workdir))
-    return {"runs": rows, "lag_target_seconds": LAG_TARGET, "window_seconds": window}
+    out: dict[str, Any] = {"runs": rows, "lag_target_seconds": LAG_TARGET, "window_seconds": window}
+    if fleet_users and fleet_apps:
+        out["fleet"] = run_fleet(fleet_users, fleet_apps, workdir)
+    return out
 
 
 def report(result: dict[str, Any]) -> str:
@@ -361,7 +546,42 @@ def report(result: dict[str, Any]) -> str:
         ]
         for r in result["runs"]
     ]
-    return table(head, body)
+    text = table(head, body) if result["runs"] else ""
+    fleet = result.get("fleet")
+    if fleet:
+        text += f"\n\nCold-start app fleet, {fleet['users']:,} distinct users read once per app\n\n"
+        text += table(FLEET_HEADERS, fleet_rows(fleet))
+    return text
+
+
+FLEET_HEADERS = [
+    "apps",
+    "lookups",
+    "lookups/s (fleet)",
+    "p50 ms",
+    "p99 ms",
+    "SQL/lookup",
+    "DB conns",
+    "errors",
+    "refreshes",
+]
+
+
+def fleet_rows(fleet: dict[str, Any]) -> list[list[Any]]:
+    return [
+        [
+            r["apps"],
+            f"{r['lookups']:,}",
+            r["lookups_per_second"],
+            r["p50_ms"],
+            r["p99_ms"],
+            r["statements_per_lookup"],
+            r["db_connections_max"],
+            r["errors"],
+            r["zoho_refreshes"],
+        ]
+        for r in fleet["runs"]
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -369,11 +589,24 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.scale", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="5k credentials, 1-2 workers")
+    parser.add_argument(
+        "--fleet-only", action="store_true", help="only the cold-start app fleet, no workers"
+    )
     parser.add_argument("--json", dest="json_path")
     args = parser.parse_args(argv)
     s = settings(args.quick)
+    if args.fleet_only:
+        s |= {"sizes": [], "workers": []}
     with tempfile.TemporaryDirectory(prefix="zohoauth-scale-") as tmp:
-        result = run(s["sizes"], s["workers"], s["backlog"], s["window"], Path(tmp))
+        result = run(
+            s["sizes"],
+            s["workers"],
+            s["backlog"],
+            s["window"],
+            Path(tmp),
+            fleet_users=s["fleet_users"],
+            fleet_apps=s["fleet_apps"],
+        )
     result |= {"when": now_iso(), "quick": args.quick, "settings": s}
     print(report(result))
     if args.json_path:

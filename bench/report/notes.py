@@ -266,6 +266,94 @@ def startup_note(doc: dict[str, Any]) -> str | None:
     return " ".join(words)
 
 
+def scale_note(doc: dict[str, Any]) -> str | None:
+    """The refresher's lag at the target's worker count, how statements per refresh move with
+    N per worker count, and the cold-start fleet's figures."""
+    sc = doc.get("scale") or {}
+    runs = sc.get("runs") or []
+    words = []
+    k = TARGETS["scale_workers"]
+    most = max((r["n"] for r in runs), default=0)
+    top = next((r for r in runs if r["n"] == most and r.get("workers") == k), None)
+    if top:
+        words.append(
+            piece(
+                "scale_lag",
+                k=k,
+                n=f"{top['n']:,}",
+                lag=fmt(top.get("p99_lag_seconds")),
+                target=f"{TARGETS['scale_lag_s']:g}",
+                done=fmt(top.get("steady_refreshed")),
+                due=fmt(top.get("steady_expected")),
+            )
+        )
+    behind = [
+        r
+        for r in sorted(runs, key=lambda r: (r["n"], r["workers"]))
+        if num(r.get("steady_refreshed")) < 0.95 * num(r.get("steady_expected"))
+    ]
+    if behind:
+        words.append(
+            piece(
+                "scale_behind",
+                runs="; ".join(
+                    piece(
+                        "scale_behind_item",
+                        k=r["workers"],
+                        n=f"{r['n']:,}",
+                        done=fmt(r.get("steady_refreshed")),
+                        due=fmt(r.get("steady_expected")),
+                    )
+                    for r in behind
+                ),
+            )
+        )
+    sizes = sorted({r["n"] for r in runs})
+    if len(sizes) > 1:
+        by = {(r["n"], r["workers"]): r for r in runs}
+        items, ratios = [], []
+        for w in sorted({r["workers"] for r in runs}):
+            a, b = by.get((sizes[0], w)), by.get((sizes[-1], w))
+            if not (a and b):
+                continue
+            sa, sb = num(a.get("statements_per_refresh")), num(b.get("statements_per_refresh"))
+            items.append(piece("scale_growth_item", k=w, a=fmt(sa), b=fmt(sb)))
+            ratios.append(ratio(sb, sa))
+        lo = [r for r in runs if r["n"] == sizes[0]]
+        hi = [r for r in runs if r["n"] == sizes[-1]]
+        if items:
+            words.append(
+                piece(
+                    "scale_growth",
+                    lo=f"{sizes[0]:,}",
+                    hi=f"{sizes[-1]:,}",
+                    per_k=", ".join(items),
+                    worst=fmt(max(ratios), "×"),
+                    claim_lo=fmt(min(num(r.get("claim_query_ms")) for r in lo)),
+                    claim_hi=fmt(min(num(r.get("claim_query_ms")) for r in hi)),
+                )
+            )
+    fleet = (sc.get("fleet") or {}).get("runs") or []
+    if fleet:
+        one, most = min(fleet, key=lambda r: r["apps"]), max(fleet, key=lambda r: r["apps"])
+        words.append(
+            piece(
+                "scale_fleet_note",
+                one=fmt(one.get("lookups_per_second")),
+                most=fmt(most.get("lookups_per_second")),
+                apps=most["apps"],
+                p99_one=fmt(one.get("p99_ms")),
+                p99_most=fmt(most.get("p99_ms")),
+                statements=fmt(one.get("statements_per_lookup")),
+                statements_most=fmt(most.get("statements_per_lookup")),
+                conns=fmt(most.get("db_connections_max")),
+                errors=fmt(sum(r.get("errors", 0) for r in fleet)),
+                refreshes=fmt(sum(r.get("zoho_refreshes", 0) for r in fleet)),
+            )
+        )
+    return " ".join(words) or None
+
+
 def auto_notes(doc: dict[str, Any]) -> dict[str, str]:
     """The notes under each table, by workload, plus the targets' summary."""
     crm = doc["crm"]
@@ -278,5 +366,6 @@ def auto_notes(doc: dict[str, Any]) -> dict[str, str]:
         "crm": crm_words or None,
         "web": web_note(doc),
         "startup": startup_note(doc),
+        "scale": scale_note(doc),
     }
     return {k: v for k, v in notes.items() if v}

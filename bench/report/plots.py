@@ -20,6 +20,7 @@ ALT = {
     "crm.png": "CRM read cost",
     "web.png": "web app",
     "startup.png": "start-up",
+    "scale.png": "background refresher and cold-start fleet at scale",
 }
 
 
@@ -27,7 +28,8 @@ def plots(doc: dict[str, Any], out_dir: Path) -> list[str]:
     """PNG plots of each workload that has data; returns their file names."""
     out_dir.mkdir(parents=True, exist_ok=True)
     made = (
-        draw(doc, out_dir) for draw in (lookup_plot, storm_plot, crm_plot, web_plot, startup_plot)
+        draw(doc, out_dir)
+        for draw in (lookup_plot, storm_plot, crm_plot, web_plot, startup_plot, scale_plot)
     )
     return [name for name in made if name]
 
@@ -219,3 +221,80 @@ def startup_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
     fig.savefig(out_dir / "startup.png", dpi=110)
     plt.close(fig)
     return "startup.png"
+
+
+def scale_plot(doc: dict[str, Any], out_dir: Path) -> str | None:
+    """The background refresher against N, one line per worker count: p99 lag (the target as
+    a line), SQL statements per refresh, backlog refreshes/s; and the cold-start fleet's
+    lookups/s and p99 per number of apps."""
+    sc = doc.get("scale") or {}
+    runs = sc.get("runs") or []
+    if not runs:
+        return None
+    plt = _pyplot()
+    fleet = (sc.get("fleet") or {}).get("runs") or []
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    sizes = sorted({r["n"] for r in runs})
+    panels = (
+        (axes[0][0], "p99_lag_seconds", "p99 lag of the steady stream (s)"),
+        (axes[0][1], "statements_per_refresh", "SQL statements per refresh"),
+        (axes[1][0], "refreshes_per_second", "backlog drained, refreshes/s"),
+    )
+    for ax, key, label in panels:
+        for k in sorted({r["workers"] for r in runs}):
+            mine = sorted((r for r in runs if r["workers"] == k), key=lambda r: r["n"])
+            xs = [r["n"] for r in mine if r.get(key) is not None]
+            ys = [r[key] for r in mine if r.get(key) is not None]
+            ax.plot(xs, ys, "o-", label=f"{k} worker{'s' if k > 1 else ''}")
+        ax.set_xscale("log")
+        ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("active credentials (N), 1-hour tokens")
+        ax.set_ylabel(label, fontsize=8)
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    lag = axes[0][0]
+    limit = TARGETS["scale_lag_s"]
+    lag.axhline(limit, color="gray", linestyle="--", linewidth=1)
+    lag.text(sizes[0], limit, f" target < {limit:g} s (4 workers)", fontsize=7, va="bottom")
+    lags = [r["p99_lag_seconds"] for r in runs if r.get("p99_lag_seconds") is not None]
+    lag.set_ylim(0, max([limit * 1.25, *(x * 1.1 for x in lags)]))
+    ax = axes[1][1]
+    if fleet:
+        apps = [r["apps"] for r in fleet]
+        ax.bar(
+            [a - 0.2 for a in range(len(apps))],
+            [r["lookups_per_second"] for r in fleet],
+            0.4,
+            label="cold-start fleet: lookups/s",
+        )
+        ax.set_xticks(range(len(apps)), [str(a) for a in apps])
+        ax.set_xlabel(f"fresh app processes, {sc['fleet'].get('users', 0):,} users each, cold")
+        ax.set_ylabel("lookups/s, whole fleet", fontsize=8)
+        twin = ax.twinx()
+        twin.bar(
+            [a + 0.2 for a in range(len(apps))],
+            [r["p99_ms"] for r in fleet],
+            0.4,
+            color="tab:orange",
+            label="p99 ms per lookup",
+        )
+        twin.set_ylabel("p99 ms per lookup", fontsize=8)
+        handles = ax.get_legend_handles_labels()
+        more = twin.get_legend_handles_labels()
+        ax.legend(
+            handles[0] + more[0],
+            handles[1] + more[1],
+            fontsize=7,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.06),
+            ncol=2,
+        )
+    else:
+        ax.axis("off")
+    fig.suptitle("Background refresher on one PostgreSQL, and a cold-start app fleet")
+    fig.tight_layout()
+    fig.savefig(out_dir / "scale.png", dpi=110)
+    plt.close(fig)
+    return "scale.png"

@@ -23,10 +23,14 @@ from .plots import ALT, plots
 from .summary import dumps, web_figures
 from .tables import (
     CRM_HEADERS,
+    FLEET_HEADERS,
+    SCALE_HEADERS,
     STARTUP_HEADERS,
     WEB_HEADERS,
     crm_rows,
+    fleet_rows,
     lookup_rows,
+    scale_rows,
     startup_rows,
     storm_rows,
     targets_table,
@@ -168,6 +172,55 @@ def startup_values(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def scale_values(doc: dict[str, Any], images: list[str], image_dir: str) -> dict[str, Any]:
+    """The whole scale section (heading included), or nothing when bench.scale did not run."""
+    sc = doc.get("scale") or {}
+    rows = scale_rows(doc)
+    if not rows:
+        return {"scale_section": ""}
+    fleet = sc.get("fleet") or {}
+    frows = fleet_rows(doc)
+    backlogs = sorted({r.get("backlog") for r in sc["runs"] if r.get("backlog")})
+    fleet_text = (
+        piece(
+            "scale_fleet",
+            apps=max(r["apps"] for r in fleet["runs"]),
+            concurrency=fleet["runs"][0].get("concurrency_per_app", "?"),
+            users=f"{fleet.get('users', 0):,}",
+            table=md_table(FLEET_HEADERS, frows),
+            measured=(
+                piece("scale_fleet_measured", when=fleet["when"])
+                if fleet.get("when") and fleet["when"] != sc.get("when", doc.get("when"))
+                else ""
+            ),
+        )
+        if frows
+        else ""
+    )
+    image = "scale.png"
+    # Measured apart from the rest of the page (merged into a published run): say when.
+    load = sc.get("loadavg") or [NAN, NAN]
+    measured = (
+        piece("scale_measured", when=sc["when"], start=fmt(load[0]), end=fmt(load[-1]))
+        if sc.get("when") and sc["when"] != doc.get("when")
+        else ""
+    )
+    return {
+        "scale_section": piece(
+            "scale",
+            backlog=", ".join(f"{b:,}" for b in backlogs) or "?",
+            window=fmt(sc.get("window_seconds")),
+            measured=measured,
+            table=md_table(SCALE_HEADERS, rows),
+            fleet=fleet_text,
+            notes=doc.get("notes", {}).get("scale", ""),
+            plot=(
+                piece("plot", alt=ALT[image], src=f"{image_dir}/{image}") if image in images else ""
+            ),
+        )
+    }
+
+
 def page_values(
     doc: dict[str, Any],
     images: list[str],
@@ -192,6 +245,7 @@ def page_values(
         **crm_values(doc),
         **web_values(doc),
         **startup_values(doc),
+        **scale_values(doc, images, image_dir),
         "changelog": changelog,
     }
     for section, image in (

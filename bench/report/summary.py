@@ -42,6 +42,8 @@ REQUIRED_KEYS = (
     "startup.zohoauth_help_s",
     "startup.zohoauth_help_cpu_s",
     "startup.sdk_import_s",
+    "scale.runs",
+    "scale.fleet.runs",
 )
 
 
@@ -181,10 +183,10 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
         doc["token_api"] = raw["token_api"]
     if raw.get("invalidation"):  # bench.invalidation: keys invalidation.engines.<engine>.*
         doc["invalidation"] = raw["invalidation"]
+    if raw.get("scale"):  # bench.scale: the background refresher and the cold-start fleet
+        doc["scale"] = raw["scale"]
     doc["targets"] = targets(doc)
     doc["notes"] = raw.get("notes", {})
-    if raw.get("scale"):  # bench.scale: the background refresher (its own table for now)
-        doc["scale"] = raw["scale"]
     return doc
 
 

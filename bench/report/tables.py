@@ -182,6 +182,70 @@ def startup_rows(doc: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+SCALE_HEADERS = [
+    "N credentials",
+    "workers",
+    "backlog drained, refreshes/s",
+    "steady refreshes done / due",
+    "p99 lag, steady (s)",
+    "SQL statements / refresh",
+    "DB connections (max)",
+    "claim query (ms)",
+    "double refreshes",
+]
+
+
+def scale_rows(doc: dict[str, Any]) -> list[list[str]]:
+    """bench.scale's runs, by N then workers."""
+    runs = sorted((doc.get("scale") or {}).get("runs") or [], key=lambda r: (r["n"], r["workers"]))
+    return [
+        [
+            f"{r['n']:,}",
+            str(r["workers"]),
+            fmt(r.get("refreshes_per_second")),
+            f"{fmt(r.get('steady_refreshed'))} / {fmt(r.get('steady_expected'))}",
+            fmt(r.get("p99_lag_seconds")),
+            fmt(r.get("statements_per_refresh")),
+            fmt(r.get("db_connections_max")),
+            fmt(r.get("claim_query_ms")),
+            fmt(r.get("double_refreshes")),
+        ]
+        for r in runs
+    ]
+
+
+FLEET_HEADERS = [
+    "app processes",
+    "lookups (all cold)",
+    "lookups/s, whole fleet",
+    "p50 ms",
+    "p99 ms",
+    "SQL statements / lookup",
+    "DB connections (max)",
+    "failed",
+    "refreshes at Zoho",
+]
+
+
+def fleet_rows(doc: dict[str, Any]) -> list[list[str]]:
+    """bench.scale's cold-start fleet: per number of fresh app processes."""
+    fleet = (doc.get("scale") or {}).get("fleet") or {}
+    return [
+        [
+            str(r["apps"]),
+            fmt(r.get("lookups")),
+            fmt(r.get("lookups_per_second")),
+            fmt(r.get("p50_ms")),
+            fmt(r.get("p99_ms")),
+            fmt(r.get("statements_per_lookup")),
+            fmt(r.get("db_connections_max")),
+            fmt(r.get("errors")),
+            fmt(r.get("zoho_refreshes")),
+        ]
+        for r in sorted(fleet.get("runs") or [], key=lambda r: r["apps"])
+    ]
+
+
 def text_report(doc: dict[str, Any]) -> str:
     """What `python -m bench` prints: every table of the page, as plain columns."""
     lines = ["Targets", ""]
@@ -220,4 +284,10 @@ def text_report(doc: dict[str, Any]) -> str:
     if startup_rows(doc):
         lines += ["", "Start-up, a fresh process (warm bytecode)", ""]
         lines.append(table(STARTUP_HEADERS, startup_rows(doc)))
+    if scale_rows(doc):
+        lines += ["", "Background refresher at scale (PostgreSQL)", ""]
+        lines.append(table(SCALE_HEADERS, scale_rows(doc)))
+    if fleet_rows(doc):
+        lines += ["", "Cold-start app fleet (PostgreSQL, every user read once per app)", ""]
+        lines.append(table(FLEET_HEADERS, fleet_rows(doc)))
     return "\n".join(lines)

@@ -1,11 +1,16 @@
 """Many hosts on one PostgreSQL: 3 app processes and 2 `zohoauth worker` processes, each with
 its own data directory, 200 users whose tokens all expire during the test (the emulator issues
-80-second tokens), one worker and one app SIGKILLed mid-run.
+65-second tokens), one worker SIGKILLed while it holds claims and one app SIGKILLed while it
+holds a request-path refresh lease. That app refreshes earlier than the workers (its skew is
+larger than their lead), so its first refresh is on the request path; it dies with the lease
+taken and nothing sent to Zoho (tests/chaos/crash_child.py's "refresh:before_exchange").
 
 What must hold: exactly one refresh per credential per expiry at the emulator (never two in a
 token's lifetime, none missed), zero failed user requests at the apps that were not killed,
-no lost or stale token at the end, and the refresh lag back under target within a minute of
-the kill. Loopback ports stand in for hosts (no network namespaces without root).
+no lost or stale token at the end, the dead app's lease honoured until it expires and then
+taken over (that credential refreshed once, after the expiry), and the refresh lag back under
+target within a minute of the kill. Loopback ports stand in for hosts (no network namespaces
+without root).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ USERS = 200
 TTL = 65.0  # the emulator's access-token lifetime (Zoho's: 3600)
 LEAD = 10.0  # workers refresh this long before expiry
 SKEW = 5.0  # apps refresh on their own only this close to expiry (the workers' miss)
+EAGER_SKEW = 20.0  # the app that is killed refreshes before the workers would (> LEAD)
+APP_LEASE_TTL = 6.0  # the apps' refresh lease (tests/support/hosts.py)
 CLAIM_TTL = 6.0  # a killed worker's claims are taken over after this
 LAG_TARGET = 10.0
 CLI = [sys.executable, "-c", "from zohoauth.cli import main; main()"]
@@ -53,6 +60,16 @@ async def _leases(store: SQLTokenStore) -> list[tuple[str | None, float | None]]
     async with store.engine.connect() as db:
         rows = await db.execute(select(credentials.c.lease_owner, credentials.c.lease_expires_at))
         return [(o, e) for o, e in rows.all()]
+
+
+async def _held_by(store: SQLTokenStore, pid: int) -> list[tuple[str, float]]:
+    """(zuid, lease expiry) of every credential whose lease a process holds."""
+    c = credentials.c
+    async with store.engine.connect() as db:
+        rows = await db.execute(
+            select(c.zuid, c.lease_expires_at).where(c.lease_owner.like(f"%:{pid}:%"))
+        )
+        return [(z, float(e or 0)) for z, e in rows.all()]
 
 
 async def _lag(store: SQLTokenStore) -> float:
@@ -107,7 +124,14 @@ async def test_three_apps_and_two_workers_share_one_postgres_through_kills(
         for n in range(3):
             home = tmp_path / f"app{n}"
             home.mkdir()
-            args = (emu.url, db_url, keys, client, jobs[n], str(home), SKEW, results)
+            # The last app is the one killed mid-refresh: it refreshes before the workers do.
+            eager = n == 2
+            args = (
+                *(emu.url, db_url, keys, client, jobs[n], str(home)),
+                EAGER_SKEW if eager else SKEW,
+                results,
+                "refresh:before_exchange" if eager else None,
+            )
             apps.append(ctx.Process(target=app_host, args=args))
             apps[-1].start()
 
@@ -135,7 +159,8 @@ async def test_three_apps_and_two_workers_share_one_postgres_through_kills(
         assert isinstance(store, SQLTokenStore)
         killed_worker, killed_app = workers[0], apps[2]
         worker_killed_at = app_killed_at = 0.0
-        worker_held = app_held = 0
+        worker_held = 0
+        app_leases: list[tuple[str, float]] = []  # (zuid, expiry) the dead app left behind
         lags: list[tuple[float, float]] = []
         seen_owners: set[int] = set()
         async with store:
@@ -149,15 +174,14 @@ async def test_three_apps_and_two_workers_share_one_postgres_through_kills(
                     if held or now > first_expiry - LEAD + 15:
                         killed_worker.send_signal(signal.SIGKILL)
                         worker_killed_at, worker_held = now, len(held)
-                elif worker_killed_at and not app_killed_at:
-                    held = [o for o, e in leases if o and f":{killed_app.pid}:" in o]
-                    if held or now > worker_killed_at + 2:
-                        assert killed_app.pid is not None
-                        os.kill(killed_app.pid, signal.SIGKILL)
-                        app_killed_at, app_held = now, len(held)
+                if not app_killed_at and killed_app.exitcode is not None:
+                    # It killed itself in its first request-path refresh: the lease is its.
+                    app_killed_at = now
+                    assert killed_app.pid is not None
+                    app_leases = await _held_by(store, killed_app.pid)
                 if now > first_expiry - LEAD:
                     lags.append((now, await _lag(store)))
-                await asyncio.sleep(0.02 if not app_killed_at else 0.5)
+                await asyncio.sleep(0.02 if not (app_killed_at and worker_killed_at) else 0.5)
 
             reports = [results.get(timeout=60) for _ in range(2)]
             for p in apps:
@@ -172,7 +196,7 @@ async def test_three_apps_and_two_workers_share_one_postgres_through_kills(
         print(
             f"\nsetup {logged_in - started:.0f} s, expiry spread {max(expiries) - first_expiry:.0f}"
             f" s, run {time.time() - logged_in:.0f} s; killed worker held {worker_held} claims,"
-            f" killed app {app_held} leases"
+            f" killed app {len(app_leases)} leases"
         )
         # -- the verdict ------------------------------------------------------------------
         # Zero failed user requests at the apps that were not killed.
@@ -199,6 +223,20 @@ async def test_three_apps_and_two_workers_share_one_postgres_through_kills(
             live = state.access_tokens.get(cred.tokens.access_token or "")
             assert live is not None and live.expires_at > now, cred.key
 
+        # The app died inside a request-path refresh, holding its lease (SIGKILL: exit -9),
+        # before sending anything to Zoho. Nobody refreshed that credential while the dead
+        # app's lease was live; once it expired, exactly one refresh took over (a worker's
+        # claim or another request), and the token stored is the one Zoho minted then.
+        assert killed_app.exitcode == -signal.SIGKILL, killed_app.exitcode
+        assert len(app_leases) == 1, app_leases
+        zuid, lease_expiry = app_leases[0]
+        assert lease_expiry - app_killed_at <= APP_LEASE_TTL + 1, (lease_expiry, app_killed_at)
+        after = [t for t in by_zuid[zuid] if app_killed_at - 1 < t < lease_expiry + TTL / 2]
+        assert len(after) == 1, (after, app_killed_at, lease_expiry)
+        assert after[0] >= lease_expiry - 0.5, (after, lease_expiry)  # the lease was honoured
+        held_cred = next(c for c in stored if c.key.zuid == zuid)
+        assert state.access_tokens[held_cred.tokens.access_token or ""].expires_at > now
+
         # The SIGTERMed worker left no lease; the SIGKILLed ones' leases only expire.
         assert _owner_pids([o for o, _ in leases]) <= {killed_worker.pid, killed_app.pid}
         assert all(e is not None and e < time.time() for o, e in leases if o)
@@ -209,7 +247,8 @@ async def test_three_apps_and_two_workers_share_one_postgres_through_kills(
         assert not late, lags
         assert lags and lags[-1][1] <= LAG_TARGET, lags[-5:]
         print(
-            f"\nkilled worker held {worker_held} claims, killed app held {app_held} leases; "
+            f"\nkilled worker held {worker_held} claims, killed app held {len(app_leases)} "
+            "leases; "
             f"max lag {max(lag for _, lag in lags):.1f} s, after the kill "
             f"{max(after_kill):.1f} s; setup {logged_in - started:.0f} s, spread "
             f"{max(expiries) - first_expiry:.0f} s; app refreshes "

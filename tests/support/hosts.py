@@ -58,13 +58,20 @@ def app_host(
     data_dir: str,
     skew: float,
     results: Any,
+    crash_at: str | None = None,
 ) -> None:
     """An app "host": started early (imports take a while on a busy machine), it waits for
     its users and an end time on `jobs`; until then each of its users in turn gets a token
     from the library and makes a real CRM call with it, straight over HTTP (no library retry
     on 401 that could hide a stale token). Reports (ok, failed, failures by kind, refreshes
-    it sent)."""
+    it sent). `crash_at` names a step of tests/chaos/crash_child.py at which the process
+    SIGKILLs itself (e.g. "refresh:before_exchange": its first request-path refresh, with the
+    lease taken and nothing sent to Zoho)."""
     os.chdir(data_dir)
+    if crash_at:
+        from ..chaos.crash_child import install
+
+        install(crash_at)
     connection_ids, until = jobs.get()
 
     async def run() -> tuple[int, int, dict[str, int], int]:

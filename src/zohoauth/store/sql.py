@@ -403,10 +403,12 @@ class SQLTokenStore:
         return result.rowcount > 0
 
     async def touch_connections(self, used: Mapping[str, float]) -> None:
-        """Record when connections were last used (one batched UPDATE; missing ids ignored)."""
+        """Record when connections were last used (one batched UPDATE; missing ids ignored).
+        Rows are updated in id order: apps flushing overlapping batches at once then lock
+        them in one order, where their own orders would deadlock each other."""
         if not used:
             return
-        rows = [{"cid": cid, "at": at} for cid, at in used.items()]
+        rows = [{"cid": cid, "at": at} for cid, at in sorted(used.items())]
         async with self._write("record connection use") as conn:
             await conn.execute(q.TOUCH_CONNECTION, rows)
 

@@ -29,8 +29,13 @@ async def test_a_worker_behind_the_store_refreshes_before_asking_for_a_new_login
 ) -> None:
     client = register_client(emulator.url)
     cfg = ManagerConfig(poll_interval=0.02, retry_base=0.01)
+    # A stays behind the store: no change feed (PostgreSQL's would tell it of B's refresh) and
+    # no re-check, as in the window before either notices (tests/test_invalidation.py).
+    behind = ManagerConfig(
+        poll_interval=0.02, retry_base=0.01, use_change_feed=False, recheck_interval=float("inf")
+    )
     async with (
-        make_auth(emulator.url, store_url, keys, client, config=cfg) as a,
+        make_auth(emulator.url, store_url, keys, client, config=behind) as a,
         make_auth(emulator.url, store_url, keys, client, config=cfg) as b,
     ):
         conn = await login(a, "ava@zylker.com")

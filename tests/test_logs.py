@@ -91,3 +91,19 @@ def test_httpx_request_lines_only_at_debug() -> None:
     logging.getLogger("httpx").info("HTTP Request: GET https://www.zohoapis.com/crm/v8/users")
     assert "crm/v8/users" in buf.getvalue()
     logging.getLogger().setLevel(logging.WARNING)
+
+
+def test_aiosqlite_driver_calls_are_never_logged_even_at_debug() -> None:
+    """aiosqlite logs each driver call at DEBUG with its parameters (ciphertexts, hashes,
+    emails); `--log-level DEBUG` must not turn that on."""
+    buf = io.StringIO()
+    configure_logging("json", "DEBUG", stream=buf)
+    try:
+        logging.getLogger("aiosqlite").debug(
+            "executing INSERT ... ('ciphertext', 'ava@zylker.com')"
+        )
+        logging.getLogger("zohoauth.test").debug("our own debug line")
+        assert "ciphertext" not in buf.getvalue()
+        assert "our own debug line" in buf.getvalue()
+    finally:
+        logging.getLogger().setLevel(logging.WARNING)

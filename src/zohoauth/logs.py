@@ -203,6 +203,9 @@ def configure_logging(
     noisy = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(noisy)
+    # aiosqlite logs every driver call at DEBUG with the statement's parameters (ciphertexts,
+    # service-key hashes, emails): never wanted, not even at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 _STAMP = structlog.processors.TimeStamper(fmt="iso", utc=True)

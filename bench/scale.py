@@ -253,19 +253,25 @@ async def claim_cost(store: SQLTokenStore) -> float:
     return float(doc[0]["Execution Time"]) + float(doc[0]["Planning Time"])
 
 
+def _registered_client(emulator_url: str) -> OAuthClient:
+    """A fresh OAuth client, registered at the emulator."""
+    from zohoauth.emulator import testing
+
+    client = OAuthClient(
+        f"1000.{secrets.token_hex(12).upper()}", secrets.token_hex(20), "http://127.0.0.1/cb"
+    )
+    testing.register_client(
+        emulator_url, client.client_id, client.client_secret, [client.redirect_uri]
+    )
+    return client
+
+
 def run_one(n: int, k: int, backlog: int, window: float, workdir: Path) -> dict[str, Any]:
     """N credentials, k workers: backlog drain and steady stream."""
     keys = KeyRing.generate_key()
     ctx = multiprocessing.get_context("spawn")
     with BackgroundEmulator(config={"grant_limits": False}) as emu:
-        client = OAuthClient(
-            f"1000.{secrets.token_hex(12).upper()}", secrets.token_hex(20), "http://127.0.0.1/cb"
-        )
-        from zohoauth.emulator import testing
-
-        testing.register_client(
-            emu.url, client.client_id, client.client_secret, [client.redirect_uri]
-        )
+        client = _registered_client(emu.url)
 
         async def main() -> dict[str, Any]:
             async with scratch_database("postgres", workdir) as url:
@@ -419,14 +425,7 @@ def run_fleet(users: int, apps: list[int], workdir: Path) -> dict[str, Any]:
     keys = KeyRing.generate_key()
     ctx = multiprocessing.get_context("spawn")
     with BackgroundEmulator(config={"grant_limits": False}) as emu:
-        client = OAuthClient(
-            f"1000.{secrets.token_hex(12).upper()}", secrets.token_hex(20), "http://127.0.0.1/cb"
-        )
-        from zohoauth.emulator import testing
-
-        testing.register_client(
-            emu.url, client.client_id, client.client_secret, [client.redirect_uri]
-        )
+        client = _registered_client(emu.url)
 
         async def main() -> list[dict[str, Any]]:
             rows = []

@@ -65,10 +65,10 @@ def _run_as() -> tuple[Callable[[], None] | None, int | None]:
     raise RuntimeError("running as root, and no postgres or nobody user to run PostgreSQL as")
 
 
-async def sql(url: str, statement: str, *args: Any) -> str:
-    """Run one statement on `url` (asyncpg); returns its status line."""
+async def _connect(url: str) -> Any:
+    """One asyncpg connection to `url` (10 s connect timeout)."""
     u = make_url(url)
-    conn = await asyncpg.connect(
+    return await asyncpg.connect(
         host=u.host,
         port=u.port or 5432,
         user=u.username,
@@ -76,6 +76,11 @@ async def sql(url: str, statement: str, *args: Any) -> str:
         database=u.database,
         timeout=10,
     )
+
+
+async def sql(url: str, statement: str, *args: Any) -> str:
+    """Run one statement on `url` (asyncpg); returns its status line."""
+    conn = await _connect(url)
     try:
         return str(await conn.execute(statement, *args))
     finally:
@@ -83,15 +88,7 @@ async def sql(url: str, statement: str, *args: Any) -> str:
 
 
 async def fetch(url: str, query: str, *args: Any) -> list[dict[str, Any]]:
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        host=u.host,
-        port=u.port or 5432,
-        user=u.username,
-        password=u.password,
-        database=u.database,
-        timeout=10,
-    )
+    conn = await _connect(url)
     try:
         return [dict(r) for r in await conn.fetch(query, *args)]
     finally:
